@@ -1,0 +1,1 @@
+"""One module per `colorcore` sub-command (see `colorcore.cli`)."""

@@ -1,0 +1,6 @@
+"""Colourisation models. Importing this package registers every model in `MODEL_REGISTRY`."""
+
+from colorcore.models.base import MODEL_REGISTRY, ColorModel, ModelConfig, StepContext, build_model, register
+from colorcore.models import multipath  # noqa: F401  (registers "multipath")
+
+__all__ = ["MODEL_REGISTRY", "ColorModel", "ModelConfig", "StepContext", "build_model", "register"]

@@ -1,0 +1,187 @@
+"""The paper's multi-path generator: a U-Net-like encoder/decoder plus a ResNet-18 path.
+
+Encoder: six groups Conv3x3 -> LeakyReLU(0.2) -> AvgPool2 -> BatchNorm (64 -> 1 px at 64 px input).
+ResNet-18 path: torchvision's trunk (conv1..layer4) on the same input, ImageNet-normalised; its
+512-channel map has the size of the 5th encoder output and is concatenated with it before the 6th conv.
+Decoder: six Upsample x2 -> concat skip of the same size -> Conv3x3 -> LeakyReLU stages; the last stage
+has tanh and five output channels (RGB, saliency, edge), all in [-1, 1].
+Any input size that is a multiple of 64 works (the network is fully convolutional).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+NEG_SLOPE = 0.2
+OUT_CHANNELS = 5
+RESNET_CHANNELS = 512
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ResNetWeightsError(RuntimeError):
+    """The requested ResNet-18 weights could not be obtained (offline, bad file...)."""
+
+
+def encoder_channels(width: int) -> list[int]:
+    """Channel count of each of the six encoder groups (64-128-256-512-512-512 for width 64)."""
+    return [width, width * 2, width * 4, width * 8, width * 8, width * 8]
+
+
+class EncoderBlock(nn.Module):
+    """Conv3x3 -> LeakyReLU(0.2) -> AvgPool2 -> BatchNorm: one of the paper's six encoder groups."""
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.act = nn.LeakyReLU(NEG_SLOPE, inplace=True)
+        self.pool = nn.AvgPool2d(2)
+        self.bn = nn.BatchNorm2d(out_ch)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.bn(self.pool(self.act(self.conv(x))))
+
+
+class DecoderBlock(nn.Module):
+    """Upsample x2 -> concat skip -> Conv3x3 -> LeakyReLU (or tanh on the last stage)."""
+
+    def __init__(self, in_ch: int, skip_ch: int, out_ch: int, last: bool = False) -> None:
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv = nn.Conv2d(in_ch + skip_ch, out_ch, 3, padding=1)
+        self.act: nn.Module = nn.Tanh() if last else nn.LeakyReLU(NEG_SLOPE, inplace=True)
+
+    def forward(self, x: Tensor, skip: Tensor) -> Tensor:
+        return self.act(self.conv(torch.cat([self.up(x), skip], dim=1)))
+
+
+def resnet_cache_dir() -> Path:
+    """Where torchvision caches downloaded weights (torch hub's checkpoints folder)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def load_resnet18(weights: str) -> nn.Module:
+    """torchvision ResNet-18 with `weights` = "imagenet" | "none" | path to a state_dict file.
+
+    "imagenet" uses torchvision's own download and cache; without internet the error names the cache
+    folder and the alternatives. A local file is loaded with ``weights_only=True``.
+    """
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    if weights == "none":
+        return resnet18(weights=None)
+    if weights == "imagenet":
+        try:
+            return resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)
+        except Exception as exc:  # URLError, OSError, hash mismatch...
+            url = ResNet18_Weights.IMAGENET1K_V1.url
+            raise ResNetWeightsError(
+                "could not get the ImageNet ResNet-18 weights "
+                f"({type(exc).__name__}: {exc}). Put {Path(url).name} from {url} into "
+                f"{resnet_cache_dir()}, or use --resnet-weights none, or --resnet-weights PATH "
+                "to a local ResNet-18 state_dict file."
+            ) from exc
+    path = Path(weights)
+    if not path.is_file():
+        raise ResNetWeightsError(
+            f"ResNet-18 weights file not found: {path} (use imagenet, none, or a path to a file)"
+        )
+    model = resnet18(weights=None)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise ResNetWeightsError(f"{path}: not a ResNet-18 state_dict ({exc})") from exc
+    return model
+
+
+def imagenet_weights_available() -> bool:
+    """True when torchvision's ImageNet ResNet-18 file is already in the local cache."""
+    from torchvision.models import ResNet18_Weights
+
+    name = os.path.basename(ResNet18_Weights.IMAGENET1K_V1.url)
+    return (resnet_cache_dir() / name).is_file()
+
+
+class ResNetPath(nn.Module):
+    """ResNet-18 trunk (conv1..layer4) on the ImageNet-normalised input; frozen unless `finetune`."""
+
+    def __init__(self, weights: str = "imagenet", finetune: bool = False) -> None:
+        super().__init__()
+        net = load_resnet18(weights)
+        self.trunk = nn.Sequential(
+            net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
+        )
+        self.finetune = finetune
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        if not finetune:
+            self.trunk.requires_grad_(False)
+            self.trunk.eval()
+
+    def train(self, mode: bool = True) -> "ResNetPath":
+        super().train(mode)
+        if not self.finetune:
+            self.trunk.eval()  # frozen means frozen: BN statistics do not move either
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = ((x + 1.0) * 0.5 - self.mean) / self.std
+        if self.finetune:
+            return self.trunk(x)
+        with torch.no_grad():
+            return self.trunk(x)
+
+
+class MultiPathGenerator(nn.Module):
+    """Gray (B, 3, S, S) in [-1, 1] -> (B, 5, S, S) in [-1, 1]: RGB, saliency, edge."""
+
+    def __init__(self, width: int = 64, resnet_weights: str = "imagenet", finetune_resnet: bool = False):
+        super().__init__()
+        ch = encoder_channels(width)
+        self.resnet = ResNetPath(resnet_weights, finetune_resnet)
+        ins = [3, ch[0], ch[1], ch[2], ch[3], ch[4] + RESNET_CHANNELS]
+        self.encoder_blocks = nn.ModuleList(EncoderBlock(i, o) for i, o in zip(ins, ch))
+        # decoder stage k upsamples to the size of encoder level 5-k and concatenates its output;
+        # the last stage concatenates the input itself (level 0, full size).
+        skips = [ch[4], ch[3], ch[2], ch[1], ch[0], 3]
+        outs = [ch[4], ch[3], ch[2], ch[1], ch[0], OUT_CHANNELS]
+        dec_in = [ch[5]] + outs[:-1]
+        self.decoder_blocks = nn.ModuleList(
+            DecoderBlock(i, s, o, last=(k == 5)) for k, (i, s, o) in enumerate(zip(dec_in, skips, outs))
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1] % 64 or x.shape[-2] % 64:
+            raise ValueError(f"input size {tuple(x.shape[-2:])} must be a multiple of 64")
+        feats = [x]
+        h = x
+        for k, block in enumerate(self.encoder_blocks):
+            if k == 5:
+                h = torch.cat([h, self.resnet(x).to(h.dtype)], dim=1)
+            h = block(h)
+            feats.append(h)
+        for k, block in enumerate(self.decoder_blocks):
+            h = block(h, feats[5 - k])
+        return h
+
+
+def xavier_init(module: nn.Module) -> None:
+    """Xavier-uniform weights and zero biases for every conv/linear layer of `module`."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def init_generator(gen: MultiPathGenerator) -> None:
+    """Xavier init for the encoder/decoder only (the pretrained ResNet keeps its weights)."""
+    xavier_init(gen.encoder_blocks)
+    xavier_init(gen.decoder_blocks)

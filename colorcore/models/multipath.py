@@ -1,0 +1,111 @@
+"""The paper's model as a `ColorModel`: multi-path generator + patch discriminator + paper losses."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from colorcore import losses
+from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, register
+from colorcore.models.discriminator import PatchDiscriminator
+from colorcore.models.generator import MultiPathGenerator, init_generator, xavier_init
+
+
+def _step(loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    opt.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        opt.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+
+
+@register
+class MultiPathGAN(ColorModel):
+    """Edge- and saliency-guided multi-path GAN (paper section 5)."""
+
+    name: ClassVar[str] = "multipath"
+    loss_names: ClassVar[tuple[str, ...]] = ("g", "l1", "gan", "sal", "edge", "d")
+    visual_names: ClassVar[tuple[str, ...]] = ("gray", "fake", "real")
+    default_lr: ClassVar[dict[str, float]] = {"g": 1e-3, "d": 1e-4}
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        if config.image_size % 64:
+            raise ValueError(f"multipath needs an image size that is a multiple of 64, got {config.image_size}")
+        self.generator = MultiPathGenerator(config.width, config.resnet_weights, config.finetune_resnet)
+        self.discriminator = PatchDiscriminator(config.width)
+        init_generator(self.generator)
+        xavier_init(self.discriminator)
+        self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(config.gan_loss)
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"g": self.generator, "d": self.discriminator}
+
+    def set_network(self, key: str, module: nn.Module) -> None:
+        setattr(self, {"g": "generator", "d": "discriminator"}[key], module)
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        cfg = self.config
+        betas = (cfg.beta1, cfg.beta2)
+        lr_g = cfg.lr_g if cfg.lr_g is not None else self.default_lr["g"]
+        lr_d = cfg.lr_d if cfg.lr_d is not None else self.default_lr["d"]
+        g_params = [p for p in self.generator.parameters() if p.requires_grad]
+        return {
+            "g": torch.optim.Adam(g_params, lr=lr_g, betas=betas),
+            "d": torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas),
+        }
+
+    def _d(self, rgb: Tensor, gray: Tensor) -> Tensor:
+        return self.discriminator(rgb, gray, logits=self._uses_logits)
+
+    def training_step(
+        self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], ctx: StepContext
+    ) -> dict[str, Tensor]:
+        cfg = self.config
+        gray, rgb = batch["gray"], batch["rgb"]
+        with ctx.autocast():
+            out = self.generator(gray)
+            fake = out[:, :3]
+            sal_fake = losses.map_to_unit(out[:, 3:4])
+            edge_fake = losses.map_to_unit(out[:, 4:5])
+            d_real = self._d(rgb, gray)
+            d_fake = self._d(fake.detach(), gray)
+            loss_d = self._d_loss(d_real.float(), d_fake.float())
+        if cfg.gan_loss == "wgan-gp":
+            loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
+                lambda x: self.discriminator(x, gray, logits=True), rgb, fake.detach().float()
+            )
+        _step(loss_d, optimizers["d"], ctx.scaler)
+
+        with ctx.autocast():
+            d_fake_g = self._d(fake, gray)
+            terms = losses.paper_generator_terms(
+                fake.float(), sal_fake.float(), edge_fake.float(), rgb, batch["saliency"], batch["edge"]
+            )
+            gan = self._g_adv(d_fake_g.float())
+            loss_g = (
+                cfg.lambda_l1 * terms["l1"]
+                + cfg.lambda_gan * gan
+                + cfg.lambda_sal * terms["sal"]
+                + cfg.lambda_edge * terms["edge"]
+            )
+        _step(loss_g, optimizers["g"], ctx.scaler)
+        if ctx.scaler is not None:
+            ctx.scaler.update()
+        return {
+            "g": loss_g.detach(), "l1": terms["l1"].detach(), "gan": gan.detach(),
+            "sal": terms["sal"].detach(), "edge": terms["edge"].detach(), "d": loss_d.detach(),
+        }
+
+    @torch.no_grad()
+    def predict(self, gray: Tensor) -> dict[str, Tensor]:
+        out = self.generator(gray)
+        return {
+            "rgb": out[:, :3],
+            "saliency": losses.map_to_unit(out[:, 3:4]),
+            "edge": losses.map_to_unit(out[:, 4:5]),
+        }
