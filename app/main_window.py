@@ -1,0 +1,403 @@
+"""The main window: tabs, menus with standard shortcuts, status bar, settings, drops anywhere."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import theme
+from app.tabs import last_folder, remember_folder
+from app.tabs.dataset import DatasetTab
+from app.tabs.training import TrainingTab
+from app.workers import JobWorker
+
+APP_NAME = "ColorCore Studio"
+ORGANISATION = "ColorCore"
+TAB_TITLES = ("Dataset", "Training", "Results", "Colourise", "Experiment")
+RECENT_KEY = "recent/entries"
+MAX_RECENT = 10
+STATUS_MESSAGE_MS = 6000
+SHUTDOWN_TIMEOUT_MS = 30000
+DOCS_URL = "https://github.com/colorcore/colorcore-studio#readme"
+PAPER_REFERENCE = (
+    "K. R. Jerripothula and S. Agarwal, \u201cEdge Map and Saliency Map Guided Multi-path GAN based "
+    "Image Colourisation and Representation Learning\u201d, IIIT Delhi, 2021."
+)
+MODEL_FILTER = "Models (*.safetensors *.pt);;All files (*)"
+
+
+class _PlaceholderTab(QWidget):
+    """Stands in for a tab whose module is not installed yet (same contract, never busy)."""
+
+    status_message = Signal(str)
+    job_progress = Signal(str, int, int)
+
+    def __init__(self, settings: QSettings, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        label = QLabel(f"{title} is not available in this build.")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        QVBoxLayout(self).addWidget(label)
+
+    def is_busy(self) -> bool:
+        return False
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        return None
+
+
+def _part_two_tab(module: str, cls: str, title: str, settings: QSettings) -> QWidget:
+    """Build a part-2 tab, or a placeholder when its module does not exist (yet)."""
+    import importlib
+
+    try:
+        tab_class = getattr(importlib.import_module(module), cls)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return _PlaceholderTab(settings, title)
+    return tab_class(settings)
+
+
+def _load_engine(callbacks: list, stop: object) -> str:
+    """Import the engine's heavy modules (torch, the model registry) and describe the device."""
+    from colorcore import models  # noqa: F401  (fills the registry)
+    from colorcore.device import describe_device
+
+    return describe_device()
+
+
+class MainWindow(QMainWindow):
+    """ColorCore Studio's window. `settings` holds geometry, last folders and recent files."""
+
+    engine_loaded = Signal(str)
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.device_description = ""
+        theme.apply_pyqtgraph_defaults()
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.dataset_tab = DatasetTab(settings)
+        self.training_tab = TrainingTab(settings)
+        self.results_tab = _part_two_tab("app.tabs.results", "ResultsTab", "Results", settings)
+        self.colorize_tab = _part_two_tab("app.tabs.colorize", "ColorizeTab", "Colourise", settings)
+        self.experiment_tab = _part_two_tab("app.tabs.downstream", "ExperimentTab", "Experiment", settings)
+        for tab, title in zip(self.all_tabs(), TAB_TITLES):
+            self.tabs.addTab(tab, title)
+            tab.status_message.connect(self._show_status)
+            tab.job_progress.connect(self._show_job)
+        self.setCentralWidget(self.tabs)
+        self.dataset_tab.dataset_prepared.connect(self._on_dataset_prepared)
+        self.training_tab.run_started.connect(lambda path: self.add_recent("run", path))
+
+        self._build_status_bar()
+        self._build_menus()
+        self._theme_watcher = theme.ThemeWatcher(self)
+        self._theme_watcher.changed.connect(self.apply_theme)
+        self.apply_theme(theme.is_dark())
+        self._restore_settings()
+
+        self._engine_loader = JobWorker(_load_engine, "Loading engine", self)
+        self._engine_loader.finished.connect(self._on_engine_loaded)
+        self._engine_loader.start()
+
+    # construction
+    def all_tabs(self) -> list[QWidget]:
+        """The five tabs in display order."""
+        return [self.dataset_tab, self.training_tab, self.results_tab, self.colorize_tab, self.experiment_tab]
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.job_label = QLabel()
+        self.job_progress_bar = QProgressBar()
+        self.job_progress_bar.setMaximumWidth(220)
+        self.job_progress_bar.setTextVisible(True)
+        self.device_label = QLabel("Loading engine\u2026")
+        self.device_label.setToolTip("Compute device used for training and colourisation")
+        bar.addPermanentWidget(self.job_label)
+        bar.addPermanentWidget(self.job_progress_bar)
+        bar.addPermanentWidget(self.device_label)
+        self._show_job("", 0, 0)
+
+    def _action(self, text: str, slot: Any, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        menu_bar = self.menuBar()
+        file_menu = menu_bar.addMenu("&File")
+        self.open_model_action = self._action("Open &model\u2026", self._ask_open_model, QKeySequence.StandardKey.Open)
+        self.open_run_action = self._action("Open &run\u2026", self._ask_open_run, "Ctrl+Shift+O")
+        self.open_dataset_action = self._action("Open prepared &dataset\u2026", self._ask_open_dataset, "Ctrl+Shift+D")
+        file_menu.addActions([self.open_model_action, self.open_run_action, self.open_dataset_action])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu.addAction(self.quit_action)
+
+        training_menu = menu_bar.addMenu("&Training")
+        self.start_action = self._action("&Start", self.training_tab.start_training, "Ctrl+Return")
+        self.pause_action = self._action("&Pause / Resume", self.training_tab.toggle_pause, "Ctrl+P")
+        self.stop_action = self._action("S&top", self.training_tab.stop_training, "Ctrl+.")
+        training_menu.addActions([self.start_action, self.pause_action, self.stop_action])
+        self.training_tab.state_changed.connect(self._update_training_actions)
+        self._update_training_actions()
+
+        help_menu = menu_bar.addMenu("&Help")
+        self.docs_action = self._action("Open &documentation", self.open_documentation, QKeySequence.StandardKey.HelpContents)
+        self.about_action = self._action("&About ColorCore Studio", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        help_menu.addActions([self.docs_action, self.about_action])
+
+    # theme, status
+    def apply_theme(self, dark: bool) -> None:
+        """Recolour the plots for the light or dark scheme."""
+        colours = theme.apply_pyqtgraph_defaults(dark)
+        for tab in self.all_tabs():
+            apply = getattr(tab, "apply_colours", None)
+            if apply is not None:
+                apply(colours)
+
+    def _show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+
+    def _show_job(self, name: str, done: int, total: int) -> None:
+        self.job_label.setText(name)
+        self.job_label.setVisible(bool(name))
+        self.job_progress_bar.setVisible(bool(name))
+        self.job_progress_bar.setRange(0, max(total, 0))
+        if total > 0:
+            self.job_progress_bar.setValue(min(done, total))
+
+    def _on_engine_loaded(self, description: object, error: object) -> None:
+        if error is not None:
+            self.device_description = "engine failed to load"
+            self.device_label.setText(f"Engine failed to load: {error}")
+        else:
+            self.device_description = str(description)
+            self.device_label.setText(self.device_description)
+        for tab in self.all_tabs():
+            ready = getattr(tab, "engine_ready", None)
+            if ready is not None and error is None:
+                ready()
+        self.engine_loaded.emit(self.device_description)
+
+    def is_engine_loaded(self) -> bool:
+        """True once the engine (torch, model registry) is imported and the device is known."""
+        return bool(self.device_description)
+
+    def _update_training_actions(self) -> None:
+        state = self.training_tab.state()
+        self.start_action.setEnabled(state == "idle")
+        self.pause_action.setEnabled(state in ("running", "paused"))
+        self.stop_action.setEnabled(state in ("running", "paused"))
+
+    # opening things
+    def open_model(self, path: str) -> None:
+        """Show a model file in the Colourise tab and its run in the Results tab."""
+        self._call(self.colorize_tab, "open_model", path)
+        self._call(self.results_tab, "open_run", path)
+        self.add_recent("model", path)
+        self.tabs.setCurrentWidget(self.colorize_tab)
+
+    def open_run(self, path: str) -> None:
+        """Show a run folder in the Results tab and offer it for resuming in the Training tab."""
+        self._call(self.results_tab, "open_run", path)
+        self.training_tab.set_resume_run(path)
+        self.add_recent("run", path)
+        self.tabs.setCurrentWidget(self.results_tab)
+
+    def open_dataset(self, path: str) -> None:
+        """Show a prepared dataset's summary (Dataset tab) and its images (Results tab)."""
+        if self.dataset_tab.open_prepared(path):
+            self._call(self.results_tab, "open_dataset", path)
+            self.training_tab.set_dataset(path)
+            self.add_recent("dataset", path)
+            self.tabs.setCurrentWidget(self.dataset_tab)
+
+    @staticmethod
+    def _call(tab: QWidget, method: str, path: str) -> None:
+        function = getattr(tab, method, None)
+        if function is not None:
+            function(path)
+
+    def _on_dataset_prepared(self, path: str) -> None:
+        self.training_tab.set_dataset(path)
+        self._call(self.results_tab, "open_dataset", path)
+        self.add_recent("dataset", path)
+
+    def _ask_open_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", last_folder(self.settings, "model"), MODEL_FILTER)
+        if path:
+            remember_folder(self.settings, "model", path)
+            self.open_model(path)
+
+    def _ask_open_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open run folder", last_folder(self.settings, "run"))
+        if path:
+            remember_folder(self.settings, "run", str(Path(path).parent))
+            self.open_run(path)
+
+    def _ask_open_dataset(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open prepared dataset", last_folder(self.settings, "dataset"))
+        if path:
+            remember_folder(self.settings, "dataset", str(Path(path).parent))
+            self.open_dataset(path)
+
+    # recent files
+    def recent_entries(self) -> list[tuple[str, str]]:
+        """(kind, path) pairs, most recent first; kind is "model", "run" or "dataset"."""
+        raw = self.settings.value(RECENT_KEY, "[]", type=str)
+        try:
+            entries = json.loads(raw)
+        except json.JSONDecodeError:
+            return []
+        return [(str(kind), str(path)) for kind, path in entries if kind in ("model", "run", "dataset")]
+
+    def add_recent(self, kind: str, path: str) -> None:
+        """Put `path` first in the recent list."""
+        path = str(Path(path).resolve())
+        entries = [(k, p) for k, p in self.recent_entries() if p != path]
+        entries.insert(0, (kind, path))
+        self.settings.setValue(RECENT_KEY, json.dumps(entries[:MAX_RECENT]))
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        openers = {"model": self.open_model, "run": self.open_run, "dataset": self.open_dataset}
+        entries = [(k, p) for k, p in self.recent_entries() if Path(p).exists()]
+        for kind, path in entries:
+            action = self.recent_menu.addAction(f"{Path(path).name}  ({kind})")
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, k=kind, p=path: openers[k](p))
+        if not entries:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", lambda: self.settings.setValue(RECENT_KEY, "[]"))
+
+    # drops
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt name)
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        self.tabs.setCurrentWidget(self.colorize_tab)
+        add_paths = getattr(self.colorize_tab, "add_paths", None)
+        if add_paths is not None:
+            add_paths(paths)
+
+    # help
+    def open_documentation(self) -> bool:
+        """Open the README on disk if present, else the online documentation."""
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        url = QUrl.fromLocalFile(str(readme)) if readme.is_file() else QUrl(DOCS_URL)
+        return QDesktopServices.openUrl(url)
+
+    def about_text(self) -> str:
+        """The About box's text: versions and the paper reference."""
+        import numpy
+        import pyqtgraph
+        import PySide6
+        from PySide6.QtCore import qVersion
+
+        from colorcore import __version__
+
+        versions = [
+            f"ColorCore Studio {__version__}",
+            f"Python {platform.python_version()}",
+            f"PySide6 {PySide6.__version__} (Qt {qVersion()})",
+            f"pyqtgraph {pyqtgraph.__version__}",
+            f"NumPy {numpy.__version__}",
+        ]
+        for module, label in (("torch", "PyTorch"), ("cv2", "OpenCV")):
+            if module in sys.modules:
+                versions.append(f"{label} {sys.modules[module].__version__}")
+        device = self.device_description or "detecting\u2026"
+        return (
+            "<h3>ColorCore Studio</h3><p>Edge- and saliency-guided multi-path GAN image colourisation.</p>"
+            f"<p>{'<br>'.join(versions)}<br>Device: {device}</p>"
+            f"<p><i>Paper:</i> {PAPER_REFERENCE}</p>"
+        )
+
+    def show_about(self) -> None:
+        """The About box."""
+        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+
+    # settings and closing
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 820)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.tabs.setCurrentIndex(self.settings.value("window/tab", 0, type=int))
+
+    def save_settings(self) -> None:
+        """Write geometry, window state and the current tab."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/tab", self.tabs.currentIndex())
+        for tab in self.all_tabs():
+            save = getattr(tab, "save_settings", None)
+            if save is not None:
+                save()
+        self.settings.sync()
+
+    def busy_tabs(self) -> list[str]:
+        """Titles of the tabs with a job running."""
+        return [title for tab, title in zip(self.all_tabs(), TAB_TITLES) if tab.is_busy()]
+
+    def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> None:
+        """Stop every job (training saves its checkpoint) and wait for all worker threads."""
+        for tab in self.all_tabs():
+            tab.shutdown(timeout_ms)
+        self._engine_loader.wait(timeout_ms)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        busy = self.busy_tabs()
+        if busy:
+            answer = QMessageBox.question(
+                self,
+                "Quit ColorCore Studio?",
+                f"A job is running in: {', '.join(busy)}.\n\nStop it and quit? "
+                "A training run saves its last checkpoint first and can be resumed later.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self._show_status("Stopping jobs\u2026")
+        self.save_settings()
+        self.shutdown()
+        event.accept()

@@ -1,0 +1,619 @@
+"""Training tab: dataset, model (from the registry), hyperparameters with the paper's defaults,
+device, run folder; Start/Pause/Stop/Resume; live loss curves, validation metrics and samples."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.tabs import last_folder, remember_folder, show_error
+from app.theme import PlotColours
+from app.widgets.image_view import ImageView
+from app.widgets.plots import LossPlot, MetricsPlot
+from app.workers import JobWorker
+
+JOB_NAME = "Training"
+SETTINGS_GROUP = "training"
+LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
+LOSS_COLUMN_PREFIX = "loss_"
+RESNET_CHOICES = ("imagenet", "none")
+
+# the paper's hyperparameters (DESIGN.md section 3); learning rates come from each model's default_lr
+PAPER_DEFAULTS: dict[str, Any] = {
+    "epochs": 100,
+    "batch_size": 64,
+    "width": 64,
+    "lambda_l1": 1.0,
+    "lambda_gan": 0.5,
+    "lambda_sal": 0.5,
+    "lambda_edge": 0.05,
+    "beta1": 0.5,
+    "seed": 0,
+    "max_steps": 0,
+    "resnet_weights": "imagenet",
+}
+
+ERROR_HINTS = (
+    ("out of memory", "Lower the batch size or the model width, or train on the CPU."),
+    ("no space left", "Free disk space or choose a run folder on another disk; the last checkpoint is kept."),
+    ("manifest", "Prepare the dataset again in the Dataset tab."),
+)
+
+
+def suggestion_for(message: str, suggestion: str = "") -> str:
+    """The engine's suggestion, or one derived from well-known failure messages."""
+    if suggestion:
+        return suggestion
+    lower = message.lower()
+    for needle, hint in ERROR_HINTS:
+        if needle in lower:
+            return hint
+    return "Check the settings and the dataset, then start again (or resume the run)."
+
+
+def format_eta(seconds: float | None) -> str:
+    """Like "1 h 05 min", "3 min 20 s" or "12 s"; "-" when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "-"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def detected_devices() -> list[tuple[str, str]]:
+    """(device name for the engine, label) for every usable device, the best first."""
+    import torch
+
+    from colorcore.device import describe_device, mps_available
+
+    devices = []
+    for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
+        devices.append((f"cuda:{index}", describe_device(torch.device("cuda", index))))
+    if mps_available():
+        devices.append(("mps", describe_device(torch.device("mps"))))
+    devices.append(("cpu", describe_device(torch.device("cpu"))))
+    return devices
+
+
+def gui_torch_threads() -> int:
+    """CPU threads for a training run started from the GUI: all cores but one, left to the GUI."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def read_history(run: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Rows of a run's metrics.csv and eval.csv (empty lists when missing or unreadable)."""
+    tables = []
+    for name in ("metrics.csv", "eval.csv"):
+        try:
+            with open(run / name, newline="", encoding="utf-8") as handle:
+                tables.append(list(csv.DictReader(handle)))
+        except (OSError, csv.Error):
+            tables.append([])
+    return tables[0], tables[1]
+
+
+class TrainingTab(QWidget):
+    """Drives `colorcore.training.Trainer` in a worker thread and plots what it reports."""
+
+    status_message = Signal(str)
+    job_progress = Signal(str, int, int)
+    state_changed = Signal(str)
+    run_started = Signal(str)
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self._worker: JobWorker | None = None
+        self._stopping = False
+        self._engine_ready = False
+        self.last_checkpoint: str | None = None
+        self.last_error: Any = None
+        self.steps_seen = 0
+        self._progress_text = "Not running."
+        self._build()
+        self._restore_settings()
+        import sys
+
+        if "colorcore.models" in sys.modules:
+            self.engine_ready()
+
+    # layout
+    def _build(self) -> None:
+        def row(*widgets: QWidget) -> QWidget:
+            box = QWidget()
+            layout = QHBoxLayout(box)
+            layout.setContentsMargins(0, 0, 0, 0)
+            for widget in widgets:
+                layout.addWidget(widget)
+            return box
+
+        def spin(low: float, high: float, decimals: int, step: float, tip: str) -> QDoubleSpinBox:
+            box = QDoubleSpinBox()
+            box.setRange(low, high)
+            box.setDecimals(decimals)
+            box.setSingleStep(step)
+            box.setToolTip(tip)
+            return box
+
+        self.dataset_edit = QLineEdit()
+        self.dataset_edit.setPlaceholderText("A prepared dataset folder (Dataset tab)")
+        browse_dataset = QPushButton("Browse\u2026")
+        browse_dataset.clicked.connect(self._ask_dataset)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Models from the registry; each brings its own losses and learning rates")
+        self.model_combo.currentTextChanged.connect(self._on_model_changed)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 100000)
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 65536)
+        self.max_steps_spin = QSpinBox()
+        self.max_steps_spin.setRange(0, 10**9)
+        self.max_steps_spin.setSpecialValueText("no limit")
+        self.max_steps_spin.setToolTip("Stop after this many steps (0: run all epochs)")
+        self.width_spin = QSpinBox()
+        self.width_spin.setRange(4, 256)
+        self.width_spin.setToolTip("Channels of the first encoder level (the paper: 64)")
+        self.lr_g_spin = spin(1e-6, 1.0, 6, 1e-4, "Generator learning rate")
+        self.lr_d_spin = spin(1e-6, 1.0, 6, 1e-5, "Discriminator learning rate")
+        self.beta1_spin = spin(0.0, 0.999, 3, 0.05, "Adam beta1")
+        self.lambda_l1_spin = spin(0.0, 100.0, 3, 0.1, "Weight of the L1 colour loss")
+        self.lambda_gan_spin = spin(0.0, 100.0, 3, 0.1, "Weight of the adversarial loss")
+        self.lambda_sal_spin = spin(0.0, 100.0, 3, 0.1, "Weight of the saliency-guided loss")
+        self.lambda_edge_spin = spin(0.0, 100.0, 3, 0.01, "Weight of the edge-guided loss")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.resnet_combo = QComboBox()
+        self.resnet_combo.setEditable(True)
+        self.resnet_combo.addItems(RESNET_CHOICES)
+        self.resnet_combo.setToolTip("ResNet-18 path weights: imagenet, none, or a local weights file")
+        self.device_combo = QComboBox()
+        self.device_combo.setToolTip("Devices detected on this machine")
+        self.run_edit = QLineEdit()
+        self.run_edit.setPlaceholderText("Folder for this run (checkpoints, curves, samples)")
+        self.run_edit.textChanged.connect(self._update_resume_box)
+        browse_run = QPushButton("Browse\u2026")
+        browse_run.clicked.connect(self._ask_run)
+        self.resume_box = QCheckBox("Resume from the run's last checkpoint")
+        self.resume_box.setEnabled(False)
+        self.defaults_button = QPushButton("Paper defaults")
+        self.defaults_button.setToolTip("Reset the hyperparameters to the paper's values for this model")
+        self.defaults_button.clicked.connect(self.reset_to_paper_defaults)
+
+        form = QFormLayout()
+        form.addRow("Dataset", row(self.dataset_edit, browse_dataset))
+        form.addRow("Model", self.model_combo)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Max steps", self.max_steps_spin)
+        form.addRow("Width", self.width_spin)
+        form.addRow("LR G / D", row(self.lr_g_spin, self.lr_d_spin))
+        form.addRow("Adam beta1", self.beta1_spin)
+        form.addRow("\u03bb L1 / GAN", row(self.lambda_l1_spin, self.lambda_gan_spin))
+        form.addRow("\u03bb saliency / edge", row(self.lambda_sal_spin, self.lambda_edge_spin))
+        form.addRow("Seed", self.seed_spin)
+        form.addRow("ResNet-18", self.resnet_combo)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Run folder", row(self.run_edit, browse_run))
+        form.addRow("", self.resume_box)
+        form.addRow("", self.defaults_button)
+        settings_box = QGroupBox("Settings")
+        settings_box.setLayout(form)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start_training)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop_training)
+        self.progress_label = QLabel(self._progress_text)
+        self.progress_label.setWordWrap(True)
+
+        left = QVBoxLayout()
+        left.addWidget(settings_box)
+        left.addWidget(row(self.start_button, self.pause_button, self.stop_button))
+        left.addWidget(self.progress_label)
+        left.addStretch(1)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+
+        self.loss_plot = LossPlot()
+        self.metrics_plot = MetricsPlot(("psnr", "ssim"))
+        self.sample_view = ImageView()
+        self.sample_view.setMinimumHeight(120)
+        samples_box = QGroupBox("Latest samples (gray | fake | real)")
+        QVBoxLayout(samples_box).addWidget(self.sample_view)
+        losses_box = QGroupBox("Losses")
+        QVBoxLayout(losses_box).addWidget(self.loss_plot)
+        metrics_box = QGroupBox("Validation per epoch")
+        QVBoxLayout(metrics_box).addWidget(self.metrics_plot)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(losses_box)
+        lower = QSplitter()
+        lower.addWidget(metrics_box)
+        lower.addWidget(samples_box)
+        right.addWidget(lower)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+
+        splitter = QSplitter()
+        splitter.addWidget(left_widget)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        QVBoxLayout(self).addWidget(splitter)
+        self._update_buttons()
+
+    # engine-dependent parts
+    def engine_ready(self) -> None:
+        """Fill the model and device lists (needs torch; called once the engine is imported)."""
+        if self._engine_ready:
+            return
+        self._engine_ready = True
+        from colorcore.models import MODEL_REGISTRY
+
+        wanted_model = self.settings.value(f"{SETTINGS_GROUP}/model", "multipath", type=str)
+        self.model_combo.blockSignals(True)
+        self.model_combo.addItems(sorted(MODEL_REGISTRY))
+        self.model_combo.blockSignals(False)
+        if wanted_model in MODEL_REGISTRY:
+            self.model_combo.setCurrentText(wanted_model)
+        self._on_model_changed(self.model_combo.currentText(), keep_learning_rates=True)
+        for name, label in detected_devices():
+            self.device_combo.addItem(label, name)
+        self._update_buttons()
+
+    def _model_class(self) -> Any:
+        from colorcore.models import MODEL_REGISTRY
+
+        return MODEL_REGISTRY.get(self.model_combo.currentText())
+
+    def _on_model_changed(self, name: str, keep_learning_rates: bool = False) -> None:
+        model_class = self._model_class() if self._engine_ready else None
+        if model_class is None:
+            return
+        self.loss_plot.set_loss_names(model_class.loss_names)
+        if not keep_learning_rates:
+            self._set_learning_rates(model_class)
+
+    def _set_learning_rates(self, model_class: Any) -> None:
+        lrs = dict(model_class.default_lr)
+        self.lr_g_spin.setValue(lrs.get("g", self.lr_g_spin.value()))
+        self.lr_d_spin.setValue(lrs.get("d", self.lr_d_spin.value()))
+        self.lr_d_spin.setEnabled("d" in lrs)
+
+    def reset_to_paper_defaults(self) -> None:
+        """Set every hyperparameter to the paper's value (learning rates: the model's defaults)."""
+        d = PAPER_DEFAULTS
+        self.epochs_spin.setValue(d["epochs"])
+        self.batch_spin.setValue(d["batch_size"])
+        self.width_spin.setValue(d["width"])
+        self.lambda_l1_spin.setValue(d["lambda_l1"])
+        self.lambda_gan_spin.setValue(d["lambda_gan"])
+        self.lambda_sal_spin.setValue(d["lambda_sal"])
+        self.lambda_edge_spin.setValue(d["lambda_edge"])
+        self.beta1_spin.setValue(d["beta1"])
+        self.seed_spin.setValue(d["seed"])
+        self.max_steps_spin.setValue(d["max_steps"])
+        self.resnet_combo.setCurrentText(d["resnet_weights"])
+        model_class = self._model_class() if self._engine_ready else None
+        if model_class is not None:
+            self._set_learning_rates(model_class)
+
+    # settings
+    _SPINS = (
+        ("epochs", "epochs_spin"), ("batch_size", "batch_spin"), ("max_steps", "max_steps_spin"),
+        ("width", "width_spin"), ("lr_g", "lr_g_spin"), ("lr_d", "lr_d_spin"), ("beta1", "beta1_spin"),
+        ("lambda_l1", "lambda_l1_spin"), ("lambda_gan", "lambda_gan_spin"),
+        ("lambda_sal", "lambda_sal_spin"), ("lambda_edge", "lambda_edge_spin"), ("seed", "seed_spin"),
+    )
+
+    def _restore_settings(self) -> None:
+        self.reset_to_paper_defaults()
+        self.lr_g_spin.setValue(1e-3)
+        self.lr_d_spin.setValue(1e-4)
+        s, g = self.settings, SETTINGS_GROUP
+        for key, attr in self._SPINS:
+            box = getattr(self, attr)
+            value = s.value(f"{g}/{key}")
+            if value is not None:
+                box.setValue(type(box.value())(value))
+        self.resnet_combo.setCurrentText(s.value(f"{g}/resnet_weights", PAPER_DEFAULTS["resnet_weights"], type=str))
+        self.dataset_edit.setText(s.value(f"{g}/dataset", "", type=str))
+        self.run_edit.setText(s.value(f"{g}/run", "", type=str))
+
+    def save_settings(self) -> None:
+        """Remember the form."""
+        s, g = self.settings, SETTINGS_GROUP
+        for key, attr in self._SPINS:
+            s.setValue(f"{g}/{key}", getattr(self, attr).value())
+        s.setValue(f"{g}/resnet_weights", self.resnet_combo.currentText())
+        s.setValue(f"{g}/dataset", self.dataset_edit.text())
+        s.setValue(f"{g}/run", self.run_edit.text())
+        if self.model_combo.currentText():
+            s.setValue(f"{g}/model", self.model_combo.currentText())
+
+    # folders
+    def _ask_dataset(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Prepared dataset", last_folder(self.settings, "dataset"))
+        if path:
+            self.set_dataset(path)
+
+    def _ask_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Run folder", last_folder(self.settings, "run"))
+        if path:
+            self.run_edit.setText(path)
+            remember_folder(self.settings, "run", str(Path(path).parent))
+
+    def set_dataset(self, path: str) -> None:
+        """Train on this prepared dataset (and suggest a run folder next to it)."""
+        self.dataset_edit.setText(path)
+        if not self.run_edit.text() and not self.is_busy():
+            self.run_edit.setText(str(Path(path).parent / "runs" / Path(path).name))
+
+    def set_resume_run(self, path: str) -> None:
+        """Offer to resume the run in `path`: fill the form from its config.json and its curves."""
+        if self.is_busy():
+            return
+        run = Path(path)
+        if run.is_file():  # a checkpoint or model file inside a run
+            run = next((p for p in run.parents if (p / "config.json").is_file()), run.parent)
+        self.run_edit.setText(str(run))
+        config = self._read_run_config(run)
+        if config.get("data"):
+            self.dataset_edit.setText(str(config["data"]))
+        model = config.get("model", {})
+        if isinstance(model, dict) and model.get("name"):
+            self.model_combo.setCurrentText(model["name"])
+        self._update_resume_box()
+        self.load_history(run)
+
+    @staticmethod
+    def _read_run_config(run: Path) -> dict[str, Any]:
+        try:
+            data = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def load_history(self, run: Path) -> None:
+        """Draw the curves already logged in a run folder."""
+        steps, epochs = read_history(run)
+        names = set(self.loss_plot.loss_names())
+        self.loss_plot.clear()
+        self.metrics_plot.clear()
+        for row in steps:
+            try:
+                losses = {k[len(LOSS_COLUMN_PREFIX):]: float(v) for k, v in row.items()
+                          if k and k.startswith(LOSS_COLUMN_PREFIX) and k[len(LOSS_COLUMN_PREFIX):] in names and v}
+                self.loss_plot.add_point(int(float(row["step"])), losses)
+            except (KeyError, ValueError):
+                continue
+        for row in epochs:
+            try:
+                self.metrics_plot.add_epoch(int(float(row["epoch"])), {k: float(v) for k, v in row.items() if k in ("psnr", "ssim") and v})
+            except (KeyError, ValueError):
+                continue
+
+    def _update_resume_box(self) -> None:
+        run = self.run_edit.text().strip()
+        resumable = bool(run) and (Path(run) / LAST_CHECKPOINT).is_file()
+        self.resume_box.setEnabled(resumable and not self.is_busy())
+        self.resume_box.setChecked(resumable)
+
+    # running
+    def state(self) -> str:
+        """"idle", "running", "paused" or "stopping"."""
+        if not self.is_busy():
+            return "idle"
+        if self._stopping:
+            return "stopping"
+        return "paused" if self._worker.is_paused() else "running"
+
+    def is_busy(self) -> bool:
+        """True while a training run is going (including pausing and stopping)."""
+        return self._worker is not None and self._worker.is_running()
+
+    def train_config(self) -> Any:
+        """The `TrainConfig` the form describes."""
+        from colorcore.models import ModelConfig
+        from colorcore.training import TrainConfig
+
+        model_class = self._model_class()
+        lr_d = self.lr_d_spin.value() if "d" in getattr(model_class, "default_lr", {}) else None
+        model = ModelConfig(
+            name=self.model_combo.currentText(),
+            width=self.width_spin.value(),
+            resnet_weights=self.resnet_combo.currentText().strip() or "none",
+            lambda_l1=self.lambda_l1_spin.value(),
+            lambda_gan=self.lambda_gan_spin.value(),
+            lambda_sal=self.lambda_sal_spin.value(),
+            lambda_edge=self.lambda_edge_spin.value(),
+            lr_g=self.lr_g_spin.value(),
+            lr_d=lr_d,
+            beta1=self.beta1_spin.value(),
+        )
+        values = {
+            "data": self.dataset_edit.text().strip(),
+            "run": self.run_edit.text().strip(),
+            "model": model,
+            "epochs": self.epochs_spin.value(),
+            "batch_size": self.batch_spin.value(),
+            "max_steps": self.max_steps_spin.value() or None,
+            "seed": self.seed_spin.value(),
+            "device": self.device_combo.currentData() or "cpu",
+            "resume": self.resume_box.isChecked(),
+        }
+        known = {f.name for f in fields(TrainConfig)}
+        return TrainConfig(**{k: v for k, v in values.items() if k in known})
+
+    def start_training(self) -> bool:
+        """Start (or resume) a run with the form's settings in a worker thread."""
+        if self.is_busy() or not self._engine_ready:
+            return False
+        dataset, run = self.dataset_edit.text().strip(), self.run_edit.text().strip()
+        if not dataset or not (Path(dataset) / "manifest.json").is_file():
+            show_error(self, "Start training", f"Not a prepared dataset: {dataset or '(none chosen)'}",
+                       "Prepare one in the Dataset tab or choose its folder.")
+            return False
+        if not run:
+            show_error(self, "Start training", "No run folder chosen.", "Choose where checkpoints and curves go.")
+            return False
+        try:
+            config = self.train_config()
+        except (TypeError, ValueError) as exc:
+            show_error(self, "Start training", f"These settings cannot be used: {exc}", "")
+            return False
+        self.save_settings()
+        resuming = self.resume_box.isChecked()
+        if resuming:
+            self.load_history(Path(run))
+        else:
+            self._on_model_changed(self.model_combo.currentText(), keep_learning_rates=True)
+            self.metrics_plot.clear()
+            self.sample_view.set_image(None)
+        self.last_error = None
+        self.steps_seen = 0
+        self._progress_text = "Resuming\u2026" if resuming else "Starting\u2026"
+
+        def job(callbacks: list, stop: Any) -> Any:
+            from colorcore.training import Trainer
+
+            return Trainer(config, callbacks=callbacks, stop=stop).run()
+
+        threads = gui_torch_threads() if str(self.device_combo.currentData() or "cpu") == "cpu" else None
+        self._worker = JobWorker(job, JOB_NAME, self, torch_threads=threads)
+        self._worker.step.connect(self._on_step)
+        self._worker.epoch_end.connect(self._on_epoch_end)
+        self._worker.samples.connect(self._on_samples)
+        self._worker.checkpoint.connect(self._on_checkpoint)
+        self._worker.error.connect(self._on_error)
+        self._worker.end.connect(self._on_end)
+        self._worker.finished.connect(self._on_finished)
+        self._stopping = False
+        self._worker.start()
+        self.progress_label.setText(self._progress_text)
+        self.job_progress.emit(JOB_NAME, 0, 0)
+        self.status_message.emit(f"Training started: {run}")
+        self.run_started.emit(run)
+        self._update_buttons()
+        return True
+
+    def toggle_pause(self) -> None:
+        """Pause a running run, or resume a paused one."""
+        if not self.is_busy() or self._stopping:
+            return
+        if self._worker.is_paused():
+            self._worker.resume()
+            self.status_message.emit("Training resumed")
+        else:
+            self._worker.pause()
+            self.status_message.emit("Training paused (it waits at the next step)")
+        self._update_buttons()
+
+    def stop_training(self) -> None:
+        """Ask the run to stop; it saves a checkpoint first."""
+        if not self.is_busy() or self._stopping:
+            return
+        self._stopping = True
+        self._worker.stop()
+        self.progress_label.setText(f"{self._progress_text}<br>Stopping, saving a checkpoint\u2026")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        state = self.state()
+        self.start_button.setEnabled(state == "idle" and self._engine_ready)
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.stop_button.setEnabled(state in ("running", "paused"))
+        for widget in (self.dataset_edit, self.model_combo, self.run_edit, self.device_combo, self.defaults_button):
+            widget.setEnabled(state == "idle")
+        if state == "idle":
+            self._update_resume_box()
+        else:
+            self.resume_box.setEnabled(False)
+        self.state_changed.emit(state)
+
+    # engine events (GUI thread)
+    def _on_step(self, event: Any) -> None:
+        self.steps_seen += 1
+        self.loss_plot.add_point(event.step, {k.removeprefix(LOSS_COLUMN_PREFIX): v for k, v in event.losses.items()})
+        total = f"/{event.total_steps}" if event.total_steps else ""
+        self._progress_text = (
+            f"Step {event.step}{total}, epoch {event.epoch + 1}<br>{event.img_per_s:.1f} img/s, "
+            f"ETA {format_eta(event.eta_s)}"
+        )
+        self.progress_label.setText(self._progress_text)
+        self.job_progress.emit(JOB_NAME, event.step, event.total_steps or 0)
+
+    def _on_epoch_end(self, event: Any) -> None:
+        self.metrics_plot.add_epoch(event.epoch, event.metrics)
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items() if isinstance(v, float) and math.isfinite(v))
+        self.status_message.emit(f"Epoch {event.epoch + 1} done" + (f": {shown}" if shown else ""))
+
+    def _on_samples(self, event: Any) -> None:
+        self.sample_view.set_image(event.image)
+
+    def _on_checkpoint(self, event: Any) -> None:
+        self.last_checkpoint = event.path
+        self.status_message.emit(f"Checkpoint saved: {event.path}")
+
+    def _on_error(self, event: Any) -> None:
+        self.last_error = event
+        show_error(
+            self,
+            "Training stopped",
+            event.message,
+            suggestion_for(event.message, event.suggestion)
+            + (f"\n\nLast checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""),
+        )
+
+    def _on_end(self, event: Any) -> None:
+        self.status_message.emit(f"Training {event.status}")
+
+    def _on_finished(self, result: object, error: object) -> None:
+        worker = self._worker
+        if worker is not None:
+            worker.wait()
+        self._stopping = False
+        ended = "failed" if error is not None else ("stopped" if worker is not None and worker.stop_flag.stop_requested else "finished")
+        self.progress_label.setText(f"{self._progress_text}<br>Training {ended}.")
+        self.job_progress.emit("", 0, 0)
+        self._update_buttons()
+
+    def apply_colours(self, colours: PlotColours) -> None:
+        """Recolour the plots for a light or dark scheme."""
+        self.loss_plot.apply_colours(colours)
+        self.metrics_plot.apply_colours(colours)
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Stop a running run (it saves its checkpoint) and wait for its thread."""
+        if self._worker is not None:
+            self._stopping = True
+            self._worker.stop_and_wait(timeout_ms)
