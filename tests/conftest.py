@@ -1,0 +1,92 @@
+"""Shared fixtures: real photo files on disk and a real prepared dataset.
+
+Fixtures other test modules may use (kept stable):
+
+- `photo_factory`: a function `make(path, width=96, height=72, seed=0) -> Path` writing one real
+  colour photo (JPEG/PNG/WebP/BMP/TIFF from the extension) with structure: a colour gradient
+  background, a filled circle, a rectangle and mild noise, so edges and saliency are non-trivial.
+- `photo_folder`: a folder with 8 such photos (5 JPEG, 3 PNG; sizes 64..160 px, one inside a
+  sub-folder `nested/`), all readable. Returns the folder path.
+- `prepared_dataset`: `photo_folder` prepared by `colorcore.dataset.prepare` at size 64 with
+  test_fraction 0.25 and seed 0 (6 train, 2 test images). Returns the dataset folder path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+import pytest
+
+PhotoFactory = Callable[..., Path]
+
+PHOTO_FOLDER_SPECS = (
+    # (relative path, width, height, seed)
+    ("beach.jpg", 128, 96, 1),
+    ("forest.jpg", 96, 128, 2),
+    ("city.jpg", 160, 120, 3),
+    ("portrait.png", 80, 80, 4),
+    ("sunset.png", 120, 64, 5),
+    ("nested/garden.jpg", 100, 75, 6),
+    ("nested/market.jpg", 64, 96, 7),
+    ("nested/harbour.png", 112, 84, 8),
+)
+PREPARED_SIZE = 64
+PREPARED_TEST_FRACTION = 0.25
+
+
+def make_photo_array(width: int = 96, height: int = 72, seed: int = 0) -> np.ndarray:
+    """A structured RGB uint8 test photo (gradient, circle, rectangle, mild noise)."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = rng.uniform(40, 215, size=3)
+    slope = rng.uniform(-80, 80, size=(2, 3))
+    image = base + (xs / max(width - 1, 1))[..., None] * slope[0] + (ys / max(height - 1, 1))[..., None] * slope[1]
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    centre = (int(rng.integers(width // 4, 3 * width // 4)), int(rng.integers(height // 4, 3 * height // 4)))
+    radius = max(3, min(width, height) // 5)
+    cv2.circle(image, centre, radius, tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+    top_left = (int(rng.integers(0, width // 2)), int(rng.integers(0, height // 2)))
+    bottom_right = (top_left[0] + width // 3, top_left[1] + height // 4)
+    cv2.rectangle(image, top_left, bottom_right, tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+    noise = rng.normal(0, 4, image.shape)
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def write_photo(path: Path, width: int = 96, height: int = 72, seed: int = 0) -> Path:
+    """Write `make_photo_array(...)` to `path`, encoded by OpenCV from the extension."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rgb = make_photo_array(width, height, seed)
+    ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok, f"could not encode {path.suffix}"
+    path.write_bytes(encoded.tobytes())
+    return path
+
+
+@pytest.fixture
+def photo_factory() -> PhotoFactory:
+    """`make(path, width=96, height=72, seed=0) -> Path`: writes one real structured colour photo."""
+    return write_photo
+
+
+@pytest.fixture
+def photo_folder(tmp_path: Path) -> Path:
+    """A folder of 8 readable colour photos (5 JPEG, 3 PNG, one sub-folder `nested/`)."""
+    folder = tmp_path / "photos"
+    for relative, width, height, seed in PHOTO_FOLDER_SPECS:
+        write_photo(folder / relative, width, height, seed)
+    return folder
+
+
+@pytest.fixture
+def prepared_dataset(photo_folder: Path, tmp_path: Path) -> Path:
+    """`photo_folder` prepared at size 64 (6 train, 2 test images); returns the dataset folder."""
+    from colorcore.dataset import prepare
+
+    out = tmp_path / "prepared"
+    result = prepare(photo_folder, out, size=PREPARED_SIZE, test_fraction=PREPARED_TEST_FRACTION,
+                     seed=0, workers=1)
+    assert result.n_train + result.n_test == len(PHOTO_FOLDER_SPECS)
+    return out
