@@ -36,6 +36,9 @@ MIN_COLOUR_FRACTION = 0.01  # share of pixels whose chroma must exceed MIN_CHROM
 MIN_CHROMA = 2.0  # Lab a/b distance from neutral gray (8-bit scale) that counts as colour
 CLI_TIMEOUT_S = 300
 SUBPROCESS_OUTPUT_CHARS = 600
+WINDOW_SIZE = (1000, 700)
+ENGINE_LOAD_TIMEOUT_S = 120.0
+EVENT_POLL_S = 0.02
 
 
 class CheckFailed(Exception):
@@ -115,13 +118,15 @@ def check_environment(test: SelfTest) -> str:
 
 
 def check_import_order(test: SelfTest) -> str:
-    """torch must be imported before PySide6 (Windows DLL conflicts otherwise)."""
+    """On Windows torch must be imported before PySide6 (torch's DLLs fail to load otherwise)."""
     modules = list(sys.modules)
     if "PySide6" not in sys.modules:
         return "torch imported, PySide6 not yet"
-    if modules.index("torch") > modules.index("PySide6"):
-        raise CheckFailed("PySide6 was imported before torch; the entry point must import torch first")
-    return "torch was imported before PySide6"
+    torch_first = modules.index("torch") < modules.index("PySide6")
+    order = "torch before PySide6" if torch_first else "PySide6 before torch"
+    if not torch_first and sys.platform == "win32":
+        raise CheckFailed(f"{order}: the entry point must import torch first on Windows")
+    return order if sys.platform == "win32" else f"{order} (the order matters on Windows only)"
 
 
 def check_resources(test: SelfTest) -> str:
@@ -156,7 +161,7 @@ def check_torchvision_ops(test: SelfTest) -> str:
 
 
 def _isolate_qsettings(folder: Path) -> None:
-    """Send every QSettings the window creates to `folder`, so the self-test leaves user settings alone."""
+    """Send every default QSettings to `folder`, so the self-test leaves the user's settings alone."""
     from PySide6.QtCore import QSettings
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -166,29 +171,40 @@ def _isolate_qsettings(folder: Path) -> None:
 
 
 def check_main_window(test: SelfTest) -> str:
-    """The main window builds and renders (offscreen when there is no display)."""
-    from PySide6.QtWidgets import QApplication, QTabWidget
+    """The main window builds, loads the engine in its worker thread and renders."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
 
-    _isolate_qsettings(test.work_dir / "settings")
+    settings_dir = test.work_dir / "settings"
+    _isolate_qsettings(settings_dir)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     from app.main_window import MainWindow
+    from colorcore.device import describe_device
 
-    window = MainWindow()
+    window = MainWindow(QSettings(str(settings_dir / "colorcore-studio.ini"), QSettings.Format.IniFormat))
     try:
-        window.resize(1000, 700)
-        app.processEvents()
+        window.resize(*WINDOW_SIZE)
+        deadline = time.monotonic() + ENGINE_LOAD_TIMEOUT_S
+        while not window.is_engine_loaded() and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(EVENT_POLL_S)
+        if not window.is_engine_loaded():
+            raise CheckFailed(f"the engine did not load within {ENGINE_LOAD_TIMEOUT_S:.0f} s")
+        if window.device_description != describe_device():
+            raise CheckFailed(f"the window's status bar says: {window.device_label.text()}")
         image = window.grab().toImage()
         if image.isNull() or image.width() == 0:
             raise CheckFailed("the main window rendered an empty image")
-        tabs = window.findChild(QTabWidget)
-        names = [tabs.tabText(i) for i in range(tabs.count())] if tabs is not None else []
+        names = [window.tabs.tabText(i) for i in range(window.tabs.count())]
         if not names:
             raise CheckFailed("the main window has no tabs")
     finally:
+        window.shutdown()
         window.close()
         window.deleteLater()
         app.processEvents()
-    return f"platform {app.platformName()!r}, tabs: {', '.join(names)}"
+    return (f"Qt platform {app.platformName()!r}, device {window.device_description!r}, "
+            f"tabs: {', '.join(names)}")
 
 
 def _train_tiny_model(samples: Path, work_dir: Path) -> Path:
@@ -218,11 +234,16 @@ def check_model(test: SelfTest) -> str:
 
     if test.model_path is not None:
         source = test.model_path
+        try:
+            model = load_model(source, device="cpu")
+        except Exception as exc:  # any unusable file: say which and why, no traceback
+            raise CheckFailed(f"cannot load {source}: {exc}") from None
         detail = f"loaded {source}"
     else:
         source = _train_tiny_model(test.state["samples"], test.work_dir)
+        model = load_model(source, device="cpu")
         detail = f"trained {TRAIN_STEPS} steps (width {TRAIN_WIDTH}) on the bundled samples"
-    test.state["model"] = load_model(source, device="cpu")
+    test.state["model"] = model
     test.state["model_source"] = source
     return f"{detail}: {type(test.state['model']).__name__}"
 
