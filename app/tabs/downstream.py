@@ -1,0 +1,501 @@
+"""Experiment tab: the CIFAR-10 representation-learning experiment (paper Table 1) with live
+accuracy curves and the table filling in as configurations finish, beside the paper's numbers."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.theme import plot_colours
+from app.workers import JobWorker
+from colorcore.events import StopFlag
+
+JOB_NAME = "CIFAR-10 experiment"
+SETTINGS_PREFIX = "experiment/"
+# configurations offered, in the paper's order ("0" = every block fine-tuned, an extra)
+CONFIG_CHOICES = ("1", "2", "3", "4", "5", "scratch", "0")
+DEFAULT_CONFIG_CHOICES = ("1", "2", "3", "4", "5", "scratch")
+TABLE_COLUMNS = ("Configuration", "Seeds", "Train", "Validation", "Test", "Test \u2212 scratch (95 % CI)",
+                 "Paper train", "Paper val.", "Paper test")
+COL_SEEDS, COL_TRAIN, COL_VAL, COL_TEST, COL_DIFF, COL_PAPER = 1, 2, 3, 4, 5, 6
+SPLITS = ("train", "val", "test")
+PENDING_TEXT = "\u2026"
+MAX_IMAGES = 50000
+
+
+def experiment_job(settings: Any, cifar_root: str, download: bool, verify: bool, encoder_path: str,
+                   out_dir: str):
+    """An engine job: load CIFAR-10 and the encoder, then run the experiment into `out_dir`."""
+
+    def job(callbacks: list, stop: StopFlag) -> object:
+        from colorcore.cifar import load_cifar10
+        from colorcore.device import resolve_device
+        from colorcore.downstream import load_encoder, run_downstream
+
+        cifar = load_cifar10(cifar_root, download=download, verify=verify)
+        encoder = load_encoder(encoder_path)
+        return run_downstream(settings, encoder, cifar, out_dir, device=resolve_device("auto"),
+                              callbacks=callbacks, stop=stop)
+
+    return job
+
+
+def format_mean_std(mean: float, std: float) -> str:
+    """"56.47 ± 0.80", or the mean alone for a single seed."""
+    if mean is None or math.isnan(mean):
+        return ""
+    return f"{mean:.2f} \u00b1 {std:.2f}" if not math.isnan(std) else f"{mean:.2f} (1 seed)"
+
+
+def format_diff(mean: float, low: float, high: float) -> str:
+    """A paired difference with its interval ("" when not computed)."""
+    if mean is None or math.isnan(mean):
+        return ""
+    if math.isnan(low):
+        return f"{mean:+.2f}"
+    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
+def _spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(minimum, maximum)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+class ExperimentTab(QWidget):
+    """Runs the CIFAR-10 experiment off the GUI thread; curves and table update as it goes."""
+
+    status_message = Signal(str)
+    job_progress = Signal(str, int, int)
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from colorcore.downstream import DownstreamSettings, load_paper_table
+
+        self._settings = settings
+        self._defaults = DownstreamSettings()
+        self._paper = load_paper_table()["rows"]
+        self._worker: JobWorker | None = None
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._run_settings = None
+        self._curves: dict[tuple[str, int], tuple[pg.PlotDataItem, list[float], list[float]]] = {}
+        self._build()
+        self._restore()
+        self._reset_table()
+        self._update_state()
+
+    # --- layout ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        d = self._defaults
+        self.cifar_edit = QLineEdit()
+        self.cifar_edit.setPlaceholderText("folder that holds cifar-10-batches-py")
+        cifar_browse = QPushButton("Browse...")
+        cifar_browse.clicked.connect(lambda: self._browse_folder(self.cifar_edit, "CIFAR-10 folder"))
+        self.download_check = QCheckBox("Download if missing")
+        self.verify_check = QCheckBox("Check official checksums")
+        self.verify_check.setChecked(True)
+        self.verify_check.setToolTip("Off: accept files in the CIFAR-10 format that are not the official ones")
+        cifar_row = QHBoxLayout()
+        cifar_row.addWidget(self.cifar_edit, 1)
+        cifar_row.addWidget(cifar_browse)
+        cifar_row.addWidget(self.download_check)
+        cifar_row.addWidget(self.verify_check)
+
+        self.encoder_edit = QLineEdit()
+        self.encoder_edit.setPlaceholderText("run folder, .pt checkpoint or .safetensors model of the paper model")
+        encoder_browse = QPushButton("Browse...")
+        encoder_browse.clicked.connect(self._browse_encoder)
+        encoder_row = QHBoxLayout()
+        encoder_row.addWidget(self.encoder_edit, 1)
+        encoder_row.addWidget(encoder_browse)
+
+        default_out = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+                           or Path.home()) / "ColorCore" / "cifar10-experiment"
+        self.out_edit = QLineEdit(str(default_out))
+        self.out_edit.setToolTip("Results, curves and the table are written here; running again with the "
+                                 "same folder and settings skips finished configurations")
+        out_browse = QPushButton("Browse...")
+        out_browse.clicked.connect(lambda: self._browse_folder(self.out_edit, "Output folder"))
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(out_browse)
+
+        self.train_size = _spin(20, MAX_IMAGES, d.train_size, 10)
+        self.val_size = _spin(10, MAX_IMAGES, d.val_size, 10)
+        self.test_size = _spin(10, 10000, d.test_size, 10)
+        self.seeds = _spin(1, 20, d.seeds)
+        self.epochs = _spin(1, 500, d.epochs)
+        self.input_combo = QComboBox()
+        self.input_combo.addItems(["gray", "rgb"])
+        self.size_combo = QComboBox()
+        self.size_combo.addItems(["32", "64"])
+        sizes_row = QHBoxLayout()
+        for label, widget in (("train", self.train_size), ("of which validation", self.val_size),
+                              ("test", self.test_size), ("seeds", self.seeds), ("epochs", self.epochs),
+                              ("input", self.input_combo), ("px", self.size_combo)):
+            sizes_row.addWidget(QLabel(label))
+            sizes_row.addWidget(widget)
+        sizes_row.addStretch(1)
+
+        from colorcore.downstream import config_label
+
+        self.config_checks: dict[str, QCheckBox] = {}
+        configs_row = QHBoxLayout()
+        for name in CONFIG_CHOICES:
+            box = QCheckBox(config_label(name))
+            box.setChecked(name in DEFAULT_CONFIG_CHOICES)
+            self.config_checks[name] = box
+            configs_row.addWidget(box)
+        configs_row.addStretch(1)
+
+        form = QFormLayout()
+        form.addRow("CIFAR-10:", cifar_row)
+        form.addRow("Encoder model:", encoder_row)
+        form.addRow("Images:", sizes_row)
+        form.addRow("Configurations:", configs_row)
+        form.addRow("Output folder:", out_row)
+        settings_box = QGroupBox("Settings")
+        settings_box.setLayout(form)
+
+        self.run_button = QPushButton("Run")
+        self.run_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.progress_bar = QProgressBar()
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        controls = QHBoxLayout()
+        controls.addWidget(self.run_button)
+        controls.addWidget(self.stop_button)
+        controls.addWidget(self.progress_bar, 1)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.setLabel("left", "validation accuracy (%)")
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(TABLE_COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table_note = QLabel("Accuracy in %, mean \u00b1 std over seeds; the difference to scratch is paired "
+                                 "by seed with a 95 % t-interval. The paper reports one run per configuration.")
+        self.table_note.setWordWrap(True)
+        self.export_csv_button = QPushButton("Export CSV...")
+        self.export_csv_button.clicked.connect(lambda: self._export_dialog("csv"))
+        self.export_md_button = QPushButton("Export Markdown...")
+        self.export_md_button.clicked.connect(lambda: self._export_dialog("md"))
+        export_row = QHBoxLayout()
+        export_row.addWidget(self.table_note, 1)
+        export_row.addWidget(self.export_csv_button)
+        export_row.addWidget(self.export_md_button)
+        table_box = QWidget()
+        table_layout = QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addWidget(self.table, 1)
+        table_layout.addLayout(export_row)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.plot)
+        splitter.addWidget(table_box)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(settings_box)
+        layout.addLayout(controls)
+        layout.addWidget(self.message_label)
+        layout.addWidget(splitter, 1)
+
+    # --- public API ------------------------------------------------------------------------------
+    def set_cifar_folder(self, path: str, *, verify: bool = True, download: bool = False) -> None:
+        """The folder holding `cifar-10-batches-py`; `verify` checks the official checksums."""
+        self.cifar_edit.setText(path)
+        self.verify_check.setChecked(verify)
+        self.download_check.setChecked(download)
+
+    def set_encoder(self, path: str) -> None:
+        """The paper model whose encoder is evaluated (run folder, checkpoint or model file)."""
+        self.encoder_edit.setText(path)
+
+    def set_output_dir(self, path: str) -> None:
+        """Where the experiment writes its results (and resumes from)."""
+        self.out_edit.setText(path)
+
+    def set_sizes(self, *, train: int, val: int, test: int, seeds: int, epochs: int) -> None:
+        """Image counts, number of seeds and epochs."""
+        for box, value in ((self.train_size, train), (self.val_size, val), (self.test_size, test),
+                           (self.seeds, seeds), (self.epochs, epochs)):
+            box.setValue(value)
+
+    def set_configs(self, configs: list[str]) -> None:
+        """Tick exactly these configurations ("1".."5", "scratch", "0")."""
+        for name, box in self.config_checks.items():
+            box.setChecked(name in configs)
+
+    def selected_configs(self) -> tuple[str, ...]:
+        """The ticked configurations in the paper's order."""
+        return tuple(name for name in CONFIG_CHOICES if self.config_checks[name].isChecked())
+
+    def experiment_settings(self):
+        """The DownstreamSettings the form describes (DownstreamError when invalid)."""
+        from colorcore.downstream import DownstreamSettings
+
+        settings = DownstreamSettings(
+            train_size=self.train_size.value(), val_size=self.val_size.value(), test_size=self.test_size.value(),
+            seeds=self.seeds.value(), epochs=self.epochs.value(), configs=self.selected_configs(),
+            input=self.input_combo.currentText(), image_size=int(self.size_combo.currentText()),
+        )
+        settings.validate()
+        return settings
+
+    def start(self) -> bool:
+        """Start the experiment with the form's settings; False (with a message) if they are unusable."""
+        from colorcore.downstream import DownstreamError
+
+        if self.is_busy():
+            return False
+        problems = []
+        if not self.cifar_edit.text().strip():
+            problems.append("choose the CIFAR-10 folder (or tick Download if missing)")
+        if not self.encoder_edit.text().strip():
+            problems.append("choose the encoder model (a model trained in the Training tab)")
+        elif not Path(self.encoder_edit.text().strip()).expanduser().exists():
+            problems.append(f"encoder {self.encoder_edit.text().strip()} does not exist")
+        if not self.selected_configs():
+            problems.append("tick at least one configuration")
+        try:
+            settings = self.experiment_settings() if self.selected_configs() else None
+        except DownstreamError as exc:
+            problems.append(str(exc))
+            settings = None
+        if problems:
+            self._say("Cannot start: " + "; ".join(problems) + ".")
+            return False
+        self._save()
+        self._run_settings = settings
+        self._reset_table()
+        self._clear_curves()
+        job = experiment_job(settings, self.cifar_edit.text().strip(), self.download_check.isChecked(),
+                             self.verify_check.isChecked(), self.encoder_edit.text().strip(),
+                             self.out_edit.text().strip())
+        worker = JobWorker(job, JOB_NAME, self, torch_threads=max(1, (os.cpu_count() or 2) - 1))
+        worker.epoch_end.connect(self._on_epoch)
+        worker.progress.connect(self._on_progress)
+        worker.event.connect(self._on_event)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self.progress_bar.setRange(0, 0)
+        self.job_progress.emit(JOB_NAME, 0, 0)
+        self._say("Loading CIFAR-10 and the encoder...")
+        worker.start()
+        self._update_state()
+        return True
+
+    def stop(self) -> None:
+        """Stop after the current epoch (finished configurations are kept and resumed next time)."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._say("Stopping after the current epoch...")
+
+    def result_rows(self) -> list[dict[str, Any]]:
+        """The finished configurations' result rows (results.csv columns), in table order."""
+        return [self._rows[name] for name in self._table_configs() if name in self._rows]
+
+    def export(self, path: str, fmt: str) -> None:
+        """Write the table as CSV (`fmt` "csv") or Markdown ("md") atomically."""
+        from colorcore.downstream import markdown_table, results_csv, write_atomic
+
+        rows = self.result_rows()
+        if not rows:
+            raise ValueError("no finished configuration to export yet")
+        text = results_csv(rows) if fmt == "csv" else markdown_table(rows, self._run_settings or self.experiment_settings())
+        write_atomic(Path(path), text)
+        self._say(f"Saved the table to {path}.")
+
+    def is_busy(self) -> bool:
+        """True while the experiment runs."""
+        return self._worker is not None and self._worker.is_running()
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Stop the experiment and wait for its thread."""
+        if self._worker is not None:
+            self._worker.stop_and_wait(timeout_ms)
+
+    # --- events ----------------------------------------------------------------------------------
+    def _on_epoch(self, event: Any) -> None:
+        config, seed = getattr(event, "config", None), getattr(event, "seed", 0)
+        accuracy = event.metrics.get("val_acc", math.nan)
+        if config is None or math.isnan(accuracy):
+            return
+        key = (config, seed)
+        if key not in self._curves:
+            from colorcore.downstream import config_label
+
+            colours = plot_colours().curves
+            colour = colours[CONFIG_CHOICES.index(config) % len(colours)] if config in CONFIG_CHOICES else colours[0]
+            first_of_config = not any(c == config for c, _ in self._curves)
+            item = self.plot.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
+                                  symbolBrush=colour, name=config_label(config) if first_of_config else None)
+            self._curves[key] = (item, [], [])
+        item, xs, ys = self._curves[key]
+        xs.append(float(event.epoch))
+        ys.append(float(accuracy))
+        item.setData(xs, ys)
+
+    def _on_progress(self, event: Any) -> None:
+        self.progress_bar.setRange(0, max(event.total, 1))
+        self.progress_bar.setValue(event.done)
+        self.progress_bar.setFormat(f"%v / %m epochs  {event.message}")
+        self.job_progress.emit(JOB_NAME, event.done, event.total)
+
+    def _on_event(self, hook: str, event: Any) -> None:
+        if hook == "on_config_end":
+            self._rows[event.config] = dict(event.row)
+            self._fill_row(event.config)
+            self._say(f"{event.label}: test {format_mean_std(event.row['test_mean'], event.row['test_std'])} %"
+                      + (" (from an earlier session)" if event.resumed else ""))
+            self._update_state()
+        elif hook == "on_error":
+            self._say(f"The experiment failed: {event.message}" + (f" {event.suggestion}" if event.suggestion else ""))
+
+    def _on_finished(self, result: object, error: object) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.deleteLater()
+        self.progress_bar.setRange(0, 1)
+        self.job_progress.emit("", 0, 0)
+        if error is not None:
+            self._say(f"The experiment failed: {error}")
+        else:
+            status = getattr(result, "status", "finished")
+            where = getattr(result, "out_dir", self.out_edit.text())
+            self.progress_bar.setValue(1 if status == "finished" else 0)
+            self._say(f"Experiment {status}; results in {where}"
+                      + (" (Run again with the same folder to resume)." if status == "stopped" else "."))
+        self._update_state()
+
+    # --- table and curves ------------------------------------------------------------------------
+    def _table_configs(self) -> list[str]:
+        return list(self._run_settings.configs if self._run_settings is not None else self.selected_configs())
+
+    def _reset_table(self) -> None:
+        if self.is_busy():
+            return
+        from colorcore.downstream import config_label
+
+        self._rows.clear()
+        configs = self._table_configs()
+        self.table.setRowCount(len(configs))
+        for row, name in enumerate(configs):
+            self.table.setItem(row, 0, QTableWidgetItem(config_label(name)))
+            for col in range(1, len(TABLE_COLUMNS)):
+                self.table.setItem(row, col, QTableWidgetItem(""))
+            paper = self._paper.get(name, {})
+            for offset, split in enumerate(SPLITS):
+                value = paper.get(split)
+                self.table.item(row, COL_PAPER + offset).setText(f"{value:.2f}" if value is not None else "")
+        self._update_state()
+
+    def _fill_row(self, config: str) -> None:
+        configs = self._table_configs()
+        if config not in configs:
+            return
+        row = configs.index(config)
+        data = self._rows[config]
+        self.table.item(row, COL_SEEDS).setText(str(data.get("seeds", "")))
+        for col, split in ((COL_TRAIN, "train"), (COL_VAL, "val"), (COL_TEST, "test")):
+            self.table.item(row, col).setText(format_mean_std(data[f"{split}_mean"], data[f"{split}_std"]))
+        self.table.item(row, COL_DIFF).setText(format_diff(data.get("test_diff_mean", math.nan),
+                                                           data.get("test_diff_low", math.nan),
+                                                           data.get("test_diff_high", math.nan)))
+
+    def _clear_curves(self) -> None:
+        for item, _, _ in self._curves.values():
+            self.plot.removeItem(item)
+        self.legend.clear()
+        self._curves.clear()
+
+    # --- dialogs and settings --------------------------------------------------------------------
+    def _browse_folder(self, edit: QLineEdit, title: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, title, edit.text())
+        if folder:
+            edit.setText(folder)
+
+    def _browse_encoder(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Encoder model", self.encoder_edit.text(),
+                                              "Models and checkpoints (*.safetensors *.pt);;All files (*)")
+        if path:
+            self.encoder_edit.setText(path)
+
+    def _export_dialog(self, fmt: str) -> None:
+        suffix = ".csv" if fmt == "csv" else ".md"
+        path, _ = QFileDialog.getSaveFileName(self, "Export table", f"table1{suffix}",
+                                              "CSV (*.csv)" if fmt == "csv" else "Markdown (*.md)")
+        if path:
+            try:
+                self.export(path, fmt)
+            except (OSError, ValueError) as exc:
+                self._say(f"Could not export {path}: {exc}")
+
+    def _fields(self) -> dict[str, QLineEdit | QSpinBox]:
+        return {"cifar": self.cifar_edit, "encoder": self.encoder_edit, "out": self.out_edit,
+                "train": self.train_size, "val": self.val_size, "test": self.test_size,
+                "seeds": self.seeds, "epochs": self.epochs}
+
+    def _save(self) -> None:
+        for key, widget in self._fields().items():
+            value = widget.text() if isinstance(widget, QLineEdit) else widget.value()
+            self._settings.setValue(SETTINGS_PREFIX + key, value)
+        self._settings.setValue(SETTINGS_PREFIX + "configs", ",".join(self.selected_configs()))
+
+    def _restore(self) -> None:
+        for key, widget in self._fields().items():
+            value = self._settings.value(SETTINGS_PREFIX + key)
+            if value in (None, ""):
+                continue
+            if isinstance(widget, QLineEdit):
+                widget.setText(str(value))
+            else:
+                try:
+                    widget.setValue(int(value))
+                except (TypeError, ValueError):
+                    pass
+        configs = self._settings.value(SETTINGS_PREFIX + "configs")
+        if configs:
+            names = str(configs).split(",")
+            for name, box in self.config_checks.items():
+                box.setChecked(name in names)
+        for box in self.config_checks.values():
+            box.toggled.connect(self._on_configs_toggled)
+
+    def _on_configs_toggled(self) -> None:
+        if not self.is_busy() and not self._rows:  # results of the last run stay until the next Run
+            self._run_settings = None
+            self._reset_table()
+
+    def _update_state(self) -> None:
+        busy = self.is_busy()
+        self.run_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        has_rows = bool(self._rows)
+        self.export_csv_button.setEnabled(has_rows)
+        self.export_md_button.setEnabled(has_rows)
+
+    def _say(self, text: str) -> None:
+        self.message_label.setText(text)
+        self.status_message.emit(text)

@@ -1,0 +1,170 @@
+"""The Colourise tab in the real main window: drops of real photo files and folders are colourised
+at full size with a real (tiny) model; non-image drops are refused; a broken photo fails alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from tests.conftest import write_photo
+from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
+
+QUEUE_TIMEOUT_MS = 60000
+
+
+@pytest.fixture
+def window(qtbot, gui_settings):  # noqa: F811 (fixture)
+    from app.main_window import MainWindow
+
+    win = MainWindow(gui_settings)
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    yield win
+    win.shutdown()
+
+
+@pytest.fixture
+def tiny_model_file(tmp_path: Path) -> Path:
+    """A real exported model file of a tiny untrained multipath model."""
+    from colorcore.checkpoint import save_model_file
+    from colorcore.models import ModelConfig, build_model
+
+    model = build_model(ModelConfig(width=8, resnet_weights="none"))
+    path = tmp_path / "tiny.safetensors"
+    save_model_file(model, path)
+    return path
+
+
+def drop_paths(win, paths: list[Path]) -> None:
+    """Send real drag-enter and drop events with file URLs to the main window."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(win.width() / 2, win.height() / 2)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(win, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(win, drop)
+
+
+def wait_idle(qtbot, tab) -> None:
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=QUEUE_TIMEOUT_MS)
+
+
+def test_without_a_model_the_tab_says_how_to_get_one_and_keeps_the_photos(qtbot, window, tmp_path):
+    tab = window.colorize_tab
+    assert tab.no_model_label.isVisibleTo(tab)
+    assert "Training" in tab.no_model_label.text() and "colorcore demo" in tab.no_model_label.text()
+    photo = write_photo(tmp_path / "one.jpg", 80, 60, seed=1)
+    drop_paths(window, [photo])
+    assert window.tabs.currentWidget() is tab
+    assert [item.status for item in tab.items()] == ["Queued"]
+    assert not tab.is_busy()
+
+
+def test_dropping_two_photos_colourises_both_at_full_size(qtbot, window, tmp_path, tiny_model_file):
+    from colorcore.imageio import read_image
+
+    tab = window.colorize_tab
+    out_dir = tmp_path / "out"
+    tab.set_output_dir(str(out_dir))
+    tab.open_model(str(tiny_model_file))
+    assert not tab.no_model_label.isVisibleTo(tab)
+    photos = [write_photo(tmp_path / "in" / "wide.jpg", 150, 90, seed=2),
+              write_photo(tmp_path / "in" / "tall.png", 70, 110, seed=3)]
+    drop_paths(window, photos)
+    assert window.tabs.currentWidget() is tab
+    wait_idle(qtbot, tab)
+    items = tab.items()
+    assert [item.status for item in items] == ["Done", "Done"]
+    for photo, item in zip(photos, items):
+        assert item.out_path.parent == out_dir and item.out_path.is_file()
+        assert read_image(item.out_path).shape == read_image(photo).shape
+    assert tab.view.has_image()
+    # the model is remembered for the next session
+    from app.tabs.colorize import ColorizeTab
+
+    again = ColorizeTab(window.settings)
+    qtbot.addWidget(again)
+    assert again.model_path() == str(tiny_model_file.resolve())
+
+
+def test_a_text_file_drop_is_refused_with_a_message(qtbot, window, tmp_path):
+    tab = window.colorize_tab
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo")
+    messages: list[str] = []
+    tab.status_message.connect(messages.append)
+    drop_paths(window, [notes])
+    assert tab.items() == []
+    assert "notes.txt" in tab.message_label.text() and "not a photo" in tab.message_label.text()
+    assert any("notes.txt" in m for m in messages)
+    assert tab.add_paths([str(notes), str(tmp_path / "missing.jpg")]) == 0
+
+
+def test_a_folder_with_a_broken_photo_finishes_the_others_and_shows_the_error(qtbot, window, tmp_path,
+                                                                              tiny_model_file):
+    tab = window.colorize_tab
+    tab.set_output_dir(str(tmp_path / "out"))
+    tab.open_model(str(tiny_model_file))
+    folder = tmp_path / "album"
+    good = [write_photo(folder / f"good_{i}.jpg", 64 + 8 * i, 48, seed=10 + i) for i in range(2)]
+    broken = folder / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg" + bytes(32))
+    assert tab.add_paths([str(folder)]) == 3
+    wait_idle(qtbot, tab)
+    by_name = {item.path.name: item for item in tab.items()}
+    assert by_name["broken.jpg"].status == "Error"
+    assert "broken.jpg" in by_name["broken.jpg"].message
+    assert all(by_name[p.name].status == "Done" and by_name[p.name].out_path.is_file() for p in good)
+    row = [item.path.name for item in tab.items()].index("broken.jpg")
+    assert tab.table.item(row, 1).text().startswith("Error")
+    assert "broken.jpg" in tab.message_label.text()
+
+
+def test_save_all_copies_every_result(qtbot, window, tmp_path, tiny_model_file):
+    tab = window.colorize_tab
+    tab.set_output_dir(str(tmp_path / "out"))
+    tab.open_model(str(tiny_model_file))
+    photos = [write_photo(tmp_path / "in" / f"p{i}.png", 64, 64, seed=20 + i) for i in range(2)]
+    tab.add_paths([str(p) for p in photos])
+    wait_idle(qtbot, tab)
+    target = tmp_path / "saved"
+    assert tab.save_all(str(target)) == 2
+    saved = sorted(p.name for p in target.iterdir())
+    assert saved == sorted(item.out_path.name for item in tab.items())
+    assert np.array_equal(np.frombuffer((target / saved[0]).read_bytes(), np.uint8),
+                          np.frombuffer((tmp_path / "out" / saved[0]).read_bytes(), np.uint8))
+
+
+def test_before_after_split_line_drags_and_wheel_zooms(qtbot):
+    from app.widgets.before_after import BeforeAfterView
+
+    view = BeforeAfterView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    before = np.zeros((100, 200, 3), np.uint8)
+    after = np.full((100, 200, 3), 255, np.uint8)
+    view.set_images(before, after)
+    qtbot.wait(10)
+    shot = view.grab().toImage()
+    assert shot.pixelColor(100, 150).red() == 0 and shot.pixelColor(300, 150).red() == 255
+    line_x = round(view._split_x_in_view())  # noqa: SLF001 (where the handle is drawn)
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(line_x, 150))
+    qtbot.mouseMove(view.viewport(), QPoint(300, 150))
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(300, 150))
+    assert view.split() > 0.7
+    shot = view.grab().toImage()
+    assert shot.pixelColor(250, 150).red() == 0  # "before" now covers more of the view
+    zoom = view.zoom()
+    view.zoom_by(2.0)
+    assert view.zoom() == pytest.approx(2 * zoom)
