@@ -1,0 +1,103 @@
+"""The main window, driven for real offscreen: tabs, menus, status bar, settings, drops, theme."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication
+
+from tests.gui_fixtures import *  # noqa: F401,F403
+from tests.gui_fixtures import make_main_window
+
+from app.main_window import TAB_TITLES, MainWindow
+from app.theme import DARK, LIGHT
+
+
+def test_window_has_the_five_tabs_menus_and_device(main_window: MainWindow) -> None:
+    from colorcore.device import describe_device
+
+    titles = [main_window.tabs.tabText(i) for i in range(main_window.tabs.count())]
+    assert titles == list(TAB_TITLES) == ["Dataset", "Training", "Results", "Colourise", "Experiment"]
+    menus = [action.text().replace("&", "") for action in main_window.menuBar().actions()]
+    assert menus == ["File", "Training", "Help"]
+    assert main_window.quit_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
+    assert main_window.open_model_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+    assert main_window.device_label.text() == describe_device()
+    # idle: training can start, not pause or stop; no job shown
+    assert main_window.start_action.isEnabled() and not main_window.stop_action.isEnabled()
+    assert main_window.job_label.isHidden()
+
+
+def test_about_names_versions_and_the_paper(main_window: MainWindow) -> None:
+    import PySide6
+    import torch
+
+    text = main_window.about_text()
+    assert PySide6.__version__ in text and torch.__version__ in text
+    assert "Edge Map and Saliency Map Guided Multi-path GAN" in text
+    assert main_window.device_description in text
+
+
+def test_job_progress_of_a_tab_shows_in_the_status_bar(main_window: MainWindow) -> None:
+    main_window.dataset_tab.job_progress.emit("Preparing dataset", 3, 10)
+    assert main_window.job_label.text() == "Preparing dataset" and main_window.job_label.isVisibleTo(main_window)
+    assert (main_window.job_progress_bar.value(), main_window.job_progress_bar.maximum()) == (3, 10)
+    main_window.dataset_tab.job_progress.emit("", 0, 0)
+    assert not main_window.job_label.isVisibleTo(main_window)
+
+
+def test_settings_persist_across_two_windows(qtbot, gui_settings: QSettings, tmp_path: Path, prepared_dataset: Path) -> None:
+    first = make_main_window(qtbot, gui_settings)
+    first.resize(1010, 707)
+    first.tabs.setCurrentIndex(1)
+    first.dataset_tab.size_spin.setValue(128)
+    first.training_tab.batch_spin.setValue(12)
+    first.open_dataset(str(prepared_dataset))
+    first.tabs.setCurrentIndex(1)
+    first.close()
+    assert not first.isVisible()
+
+    settings_again = QSettings(gui_settings.fileName(), QSettings.Format.IniFormat)
+    second = make_main_window(qtbot, settings_again)
+    assert (second.width(), second.height()) == (1010, 707)
+    assert second.tabs.currentIndex() == 1
+    assert second.dataset_tab.size_spin.value() == 128
+    assert second.training_tab.batch_spin.value() == 12
+    assert second.training_tab.dataset_edit.text() == str(prepared_dataset)
+    assert second.recent_entries()[0] == ("dataset", str(prepared_dataset.resolve()))
+    second.recent_menu.aboutToShow.emit()
+    assert any(prepared_dataset.name in action.text() for action in second.recent_menu.actions())
+    second.close()
+
+
+def test_dropping_photos_anywhere_queues_them_in_the_colourise_tab(main_window: MainWindow, photo_folder: Path) -> None:
+    photos = sorted(str(p) for p in photo_folder.glob("*.jpg"))[:2]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(p) for p in photos])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(main_window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(main_window, drop)
+    assert main_window.tabs.currentWidget() is main_window.colorize_tab
+    queued = [str(item.path) for item in main_window.colorize_tab.items()]
+    assert queued == photos
+
+
+def test_theme_switch_recolours_the_plots(main_window: MainWindow) -> None:
+    plot = main_window.training_tab.loss_plot.plot_widget
+    main_window.apply_theme(True)
+    assert plot.backgroundBrush().color().name() == DARK.background
+    main_window.apply_theme(False)
+    assert plot.backgroundBrush().color().name() == LIGHT.background
+
+
+def test_opening_a_non_dataset_folder_says_so_and_changes_nothing(main_window: MainWindow, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    main_window.open_dataset(str(tmp_path))
+    boxes = [b for b in main_window.dataset_tab.findChildren(QMessageBox) if b.isVisible()]
+    assert boxes and str(tmp_path) in boxes[-1].text()
+    assert main_window.recent_entries() == []
