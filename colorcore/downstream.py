@@ -1,0 +1,890 @@
+"""The CIFAR-10 representation-learning experiment (paper section 8, Table 1).
+
+A classifier made of the colouriser's first five encoder blocks -> flatten -> FC -> Dropout -> FC ->
+Dropout -> FC(10) is trained on a small, stratified CIFAR-10 subset with the first k blocks frozen
+(configurations "1".."5"), and from scratch (same architecture, Xavier init as in pretraining).
+"0" (every block fine-tuned from the colouriser) is available as an extra configuration.
+Each configuration runs over several seeds; the table reports mean +/- std over seeds and the
+paired difference to scratch (same seeds) with a 95 % t-interval, beside the paper's own numbers.
+
+Choices (the paper does not state them):
+- data: `train_size` (8000) labelled training images, equal per class, of which `val_size` (1600)
+  are held out for validation, so 6400 are fitted; `test_size` (1600) images of the official test
+  batch. One subset (`data_seed`) for every configuration and seed, so seeds measure training noise.
+- input: the encoder's own input, BT.601 gray stacked to 3 channels in [-1, 1] ("gray"); "rgb" as an
+  option. Size 32 (CIFAR's native size; the paper-like table uses it), 64 (bilinear upscale, the
+  colouriser's training size) as an option. At 32 px the fifth block outputs 8*width x 1 x 1.
+- head: hidden sizes 256 and 128 with ReLU, dropout 0.5; Xavier init.
+- training: Adam (lr 1e-3), batch 64, no augmentation, `epochs` epochs; the model after the last
+  epoch is evaluated (no selection on validation or test). Train accuracy is the running accuracy
+  over the last epoch's batches in training mode (dropout on), as Keras reports it.
+- frozen means frozen: frozen blocks have requires_grad False and stay in eval mode, so neither
+  their weights nor their BatchNorm statistics change. Their output is computed once per
+  configuration and cached when it fits in `FEATURE_CACHE_LIMIT_BYTES`.
+
+Events (callbacks, see colorcore.events): `on_epoch_end(DownstreamEpochEvent)` per epoch of each
+(configuration, seed) run, with `metrics` keys `train_loss`, `train_acc`, `val_loss`, `val_acc`
+(accuracies in percent) and the `config` / `seed` attributes; `on_config_end(ConfigResultEvent)` when
+every seed of a configuration is done (also for configurations finished in an earlier, resumed
+session: `resumed=True`); `on_progress(ProgressEvent)` counted in epochs over all runs;
+`on_error(ErrorEvent)` then `on_end(EndEvent)` with status "finished", "stopped" or "failed".
+
+Output folder: `config.json` (settings, versions, device, encoder provenance, data identity),
+`runs.json` (each finished (configuration, seed) run, written atomically as it finishes: re-running
+with the same folder and settings skips them), `curves/<config>_seed<k>.csv` (per epoch),
+`results.csv` and `results.md`.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from colorcore.cifar import NUM_CLASSES, Cifar10, SubsetIndices, stratified_subset
+from colorcore.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StopFlag, emit
+from colorcore.models.generator import EncoderBlock, MultiPathGenerator, encoder_channels, xavier_init
+from colorcore.tensors import gray_input
+
+SCRATCH = "scratch"
+CONFIG_NAMES = ("0", "1", "2", "3", "4", "5", SCRATCH)
+DEFAULT_CONFIGS = ("1", "2", "3", "4", "5", SCRATCH)
+CLASSIFIER_BLOCKS = 5
+INPUT_MODES = ("gray", "rgb")
+IMAGE_SIZES = (32, 64)
+CIFAR_SIDE = 32
+DEFAULT_EPOCHS = 10
+EVAL_BATCH_SIZE = 256
+FEATURE_CACHE_LIMIT_BYTES = 1 << 30
+SCRATCH_SEED_OFFSET = 1_000_003  # scratch encoder init draws from its own seed stream, apart from the head
+T_CONFIDENCE = 0.95
+# two-sided 95 % Student t quantiles t(0.975, df) for df = 1..30
+T_975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)
+Z_975 = 1.959964
+
+CONFIG_JSON = "config.json"
+RUNS_JSON = "runs.json"
+RESULTS_CSV = "results.csv"
+RESULTS_MD = "results.md"
+CURVES_DIR = "curves"
+PAPER_TABLE_RESOURCE = "paper_table1.json"
+CURVE_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+RESULT_COLUMNS = (
+    "config", "label", "frozen_blocks", "seeds",
+    "train_mean", "train_std", "val_mean", "val_std", "test_mean", "test_std",
+    "val_diff_mean", "val_diff_low", "val_diff_high",
+    "test_diff_mean", "test_diff_low", "test_diff_high",
+    "paper_train", "paper_val", "paper_test",
+)
+
+
+class DownstreamError(ValueError):
+    """A user error in the experiment's settings, encoder or output folder (message says which)."""
+
+
+def config_label(config: str) -> str:
+    """Human name of a configuration, as in the paper's table."""
+    if config == SCRATCH:
+        return "from scratch"
+    if config == "0":
+        return "fine-tuned (no block frozen)"
+    return f"frozen through block {config}"
+
+
+def frozen_blocks_of(config: str) -> int:
+    """How many leading encoder blocks a configuration freezes (0 for scratch)."""
+    return 0 if config == SCRATCH else int(config)
+
+
+def parse_configs(text: str) -> tuple[str, ...]:
+    """"1,2,scratch" -> ("1", "2", "scratch"); DownstreamError for unknown names or repeats."""
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [n for n in names if n not in CONFIG_NAMES]
+    if unknown or not names:
+        raise DownstreamError(
+            f"unknown configuration(s) {', '.join(unknown) or '(none given)'}: choose from {','.join(CONFIG_NAMES)}"
+        )
+    if len(set(names)) != len(names):
+        raise DownstreamError(f"configuration listed twice in {text!r}")
+    return names
+
+
+@dataclass(frozen=True)
+class DownstreamSettings:
+    """Everything that defines the experiment; saved in config.json.
+
+    `seeds` is a count (seeds 0..seeds-1); `configs` and `seeds` may grow between resumed sessions,
+    every other field must stay the same (see `fingerprint_fields`).
+    """
+
+    train_size: int = 8000
+    val_size: int = 1600
+    test_size: int = 1600
+    data_seed: int = 0
+    seeds: int = 3
+    epochs: int = DEFAULT_EPOCHS
+    configs: tuple[str, ...] = DEFAULT_CONFIGS
+    input: str = "gray"
+    image_size: int = CIFAR_SIDE
+    batch_size: int = 64
+    lr: float = 1e-3
+    hidden: tuple[int, ...] = (256, 128)
+    dropout: float = 0.5
+
+    def validate(self) -> None:
+        """Raise DownstreamError naming the first invalid field."""
+        if self.input not in INPUT_MODES:
+            raise DownstreamError(f"input must be one of {', '.join(INPUT_MODES)}, got {self.input!r}")
+        if self.image_size not in IMAGE_SIZES:
+            raise DownstreamError(f"image size must be one of {IMAGE_SIZES}, got {self.image_size}")
+        for name in ("seeds", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise DownstreamError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
+        if self.batch_size < 2:
+            raise DownstreamError("batch size must be at least 2 (BatchNorm needs two samples)")
+        if not self.lr > 0 or not 0 <= self.dropout < 1:
+            raise DownstreamError("lr must be > 0 and dropout in [0, 1)")
+        parse_configs(",".join(self.configs))
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """The fields that change results (all but `seeds` and `configs`)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("seeds", "configs")} | {
+            "hidden": list(self.hidden)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict."""
+        return asdict(self) | {"configs": list(self.configs), "hidden": list(self.hidden)}
+
+
+@dataclass(frozen=True)
+class DownstreamEpochEvent(EpochEvent):
+    """An `EpochEvent` of one (configuration, seed) run; `metrics` as described in the module doc."""
+
+    config: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class ConfigResultEvent:
+    """Every seed of a configuration is done: `row` is its results.csv row (RESULT_COLUMNS keys),
+    `runs` the per-seed results, `resumed` True when they come from an earlier session."""
+
+    config: str
+    label: str
+    row: dict[str, Any]
+    runs: tuple[dict[str, Any], ...]
+    resumed: bool = False
+
+
+# ---------------------------------------------------------------------------------------- encoder
+
+
+@dataclass
+class Encoder:
+    """The first five encoder blocks of a multipath generator, with where they came from."""
+
+    blocks: nn.ModuleList
+    width: int
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def blocks_sha256(blocks: nn.Module) -> str:
+    """sha256 over the parameter and buffer names and bytes of `blocks` (identity of the weights)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(blocks.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def encoder_from_generator(generator: nn.Module, provenance: dict[str, Any] | None = None) -> Encoder:
+    """Copy the first five encoder blocks of a `MultiPathGenerator` (DownstreamError otherwise)."""
+    if not isinstance(generator, MultiPathGenerator):
+        raise DownstreamError(
+            f"the experiment needs the paper's multipath generator, got a {type(generator).__name__}"
+        )
+    blocks = copy.deepcopy(generator.encoder_blocks[:CLASSIFIER_BLOCKS]).cpu().float()
+    info = dict(provenance or {})
+    info["encoder_sha256"] = blocks_sha256(blocks)
+    return Encoder(blocks=blocks, width=blocks[0].conv.out_channels, provenance=info)
+
+
+def load_encoder(path: str | Path) -> Encoder:
+    """The encoder of a run folder, `.pt` checkpoint or `.safetensors` model file of the paper model."""
+    from colorcore import checkpoint
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DownstreamError(f"encoder not found: {path} (give a run folder, a .pt checkpoint or a .safetensors model)")
+    try:
+        model = checkpoint.load_model(path, device="cpu")
+    except Exception as exc:  # the loader's own errors say what is wrong with the file
+        raise DownstreamError(f"{path}: cannot load the encoder ({exc})") from exc
+    name = getattr(getattr(model, "config", None), "name", type(model).__name__)
+    if not isinstance(getattr(model, "generator", None), MultiPathGenerator):
+        raise DownstreamError(
+            f"{path} holds a {name!r} model; the experiment needs the paper's multipath model "
+            "(its generator's encoder)"
+        )
+    provenance: dict[str, Any] = {"path": str(path.resolve()), "model": name}
+    if path.is_file():
+        provenance["file_sha256"] = file_sha256(path)
+    try:
+        provenance["metadata"] = checkpoint.read_metadata(path)
+    except Exception as exc:  # metadata is informative only
+        provenance["metadata_error"] = str(exc)
+    return encoder_from_generator(model.generator, provenance)
+
+
+def scratch_blocks(width: int, seed: int) -> nn.ModuleList:
+    """Five fresh encoder blocks with the generator's Xavier init, seeded by `seed`."""
+    channels = encoder_channels(width)[:CLASSIFIER_BLOCKS]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + SCRATCH_SEED_OFFSET)
+        blocks = nn.ModuleList(EncoderBlock(i, o) for i, o in zip([3, *channels[:-1]], channels))
+        xavier_init(blocks)
+    return blocks
+
+
+# ------------------------------------------------------------------------------------- classifier
+
+
+class DownstreamClassifier(nn.Module):
+    """Encoder blocks -> flatten -> (FC -> ReLU -> Dropout) per hidden size -> FC(10).
+
+    The first `frozen_blocks` blocks are frozen: no gradients, always in eval mode (their BatchNorm
+    statistics do not move), run under no_grad.
+    """
+
+    def __init__(
+        self, blocks: Sequence[nn.Module], frozen_blocks: int, feature_dim: int,
+        hidden: Sequence[int], dropout: float,
+    ) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(copy.deepcopy(b) for b in blocks)
+        self.frozen_blocks = frozen_blocks
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = feature_dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, NUM_CLASSES))
+        self.head = nn.Sequential(*layers)
+        for block in self.blocks[:frozen_blocks]:
+            block.requires_grad_(False)
+        self.train()
+
+    def train(self, mode: bool = True) -> "DownstreamClassifier":
+        super().train(mode)
+        for block in self.blocks[: self.frozen_blocks]:
+            block.eval()
+        return self
+
+    @torch.no_grad()
+    def frozen_features(self, x: Tensor) -> Tensor:
+        """Output of the frozen blocks (the input itself when none is frozen)."""
+        for block in self.blocks[: self.frozen_blocks]:
+            x = block(x)
+        return x
+
+    def trainable_forward(self, h: Tensor) -> Tensor:
+        """Logits from the frozen blocks' output."""
+        for block in self.blocks[self.frozen_blocks:]:
+            h = block(h)
+        return self.head(h)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.trainable_forward(self.frozen_features(x))
+
+
+def feature_dim(width: int, image_size: int) -> int:
+    """Flattened size of the fifth block's output for `image_size` input."""
+    side = image_size // 2 ** CLASSIFIER_BLOCKS
+    return encoder_channels(width)[CLASSIFIER_BLOCKS - 1] * side * side
+
+
+def build_classifier(encoder: Encoder, config: str, seed: int, settings: DownstreamSettings) -> DownstreamClassifier:
+    """The classifier of one (configuration, seed): pretrained or scratch blocks; the head's init
+    depends on `seed` only, so every configuration starts from the same head."""
+    blocks = scratch_blocks(encoder.width, seed) if config == SCRATCH else encoder.blocks
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = DownstreamClassifier(
+            blocks, frozen_blocks_of(config), feature_dim(encoder.width, settings.image_size),
+            settings.hidden, settings.dropout,
+        )
+        xavier_init(model.head)
+    return model
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+@dataclass
+class SplitTensors:
+    """Model inputs (or cached frozen features) and labels of the three splits, on one device."""
+
+    train_x: Tensor
+    train_y: Tensor
+    val_x: Tensor
+    val_y: Tensor
+    test_x: Tensor
+    test_y: Tensor
+
+
+def model_inputs(images: np.ndarray, input_mode: str, image_size: int) -> Tensor:
+    """(N, 32, 32, 3) uint8 RGB -> (N, 3, S, S) float in [-1, 1], gray (3 channels) or RGB."""
+    rgb = torch.from_numpy(np.ascontiguousarray(images))
+    if input_mode == "gray":
+        x = gray_input(rgb)
+    else:
+        x = rgb.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    if image_size != x.shape[-1]:
+        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    return x.contiguous()
+
+
+def prepare_splits(
+    cifar: Cifar10, subset: SubsetIndices, settings: DownstreamSettings, device: torch.device
+) -> SplitTensors:
+    """The subset's model inputs and labels on `device` (channels_last)."""
+
+    def inputs(images: np.ndarray) -> Tensor:
+        x = model_inputs(images, settings.input, settings.image_size)
+        return x.to(device).contiguous(memory_format=torch.channels_last)
+
+    def labels(values: np.ndarray) -> Tensor:
+        return torch.from_numpy(values).long().to(device)
+
+    return SplitTensors(
+        train_x=inputs(cifar.train_images[subset.train]), train_y=labels(cifar.train_labels[subset.train]),
+        val_x=inputs(cifar.train_images[subset.val]), val_y=labels(cifar.train_labels[subset.val]),
+        test_x=inputs(cifar.test_images[subset.test]), test_y=labels(cifar.test_labels[subset.test]),
+    )
+
+
+def subset_sha256(cifar: Cifar10, subset: SubsetIndices) -> str:
+    """Identity of the exact images and labels used (changes when the files or the subset change)."""
+    digest = hashlib.sha256()
+    for images, labels, idx in (
+        (cifar.train_images, cifar.train_labels, subset.train),
+        (cifar.train_images, cifar.train_labels, subset.val),
+        (cifar.test_images, cifar.test_labels, subset.test),
+    ):
+        digest.update(np.ascontiguousarray(images[idx]).tobytes())
+        digest.update(np.ascontiguousarray(labels[idx]).astype(np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def autocast_for(device: torch.device) -> Callable[[], ContextManager]:
+    """bf16 autocast where the hardware runs it natively (CUDA with bf16, CPUs with AVX512-BF16/AMX)."""
+    from colorcore.device import cpu_supports_bf16
+
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and cpu_supports_bf16():
+        return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+    return lambda: torch.autocast(device.type, enabled=False)
+
+
+def _map_batches(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    return torch.cat([fn(x[i:i + EVAL_BATCH_SIZE]) for i in range(0, x.shape[0], EVAL_BATCH_SIZE)])
+
+
+def cache_frozen_features(
+    model: DownstreamClassifier, splits: SplitTensors, autocast: Callable[[], ContextManager]
+) -> SplitTensors | None:
+    """The splits passed through the frozen blocks once (None when nothing is frozen or the cache
+    would exceed FEATURE_CACHE_LIMIT_BYTES)."""
+    if model.frozen_blocks == 0:
+        return None
+    sample = model.eval().frozen_features(splits.train_x[:1])
+    n = splits.train_x.shape[0] + splits.val_x.shape[0] + splits.test_x.shape[0]
+    if sample[0].numel() * 4 * n > FEATURE_CACHE_LIMIT_BYTES:
+        return None
+
+    def features(x: Tensor) -> Tensor:
+        with autocast():
+            return _map_batches(model.frozen_features, x).float()
+
+    return SplitTensors(
+        train_x=features(splits.train_x), train_y=splits.train_y,
+        val_x=features(splits.val_x), val_y=splits.val_y,
+        test_x=features(splits.test_x), test_y=splits.test_y,
+    )
+
+
+# -------------------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Result of one (configuration, seed) run: accuracies in percent, per-epoch curves."""
+
+    train_acc: float
+    train_loss: float
+    val_acc: float
+    val_loss: float
+    test_acc: float
+    test_loss: float
+    curves: tuple[dict[str, float], ...]
+    seconds: float
+
+
+@torch.no_grad()
+def evaluate(
+    forward: Callable[[Tensor], Tensor], x: Tensor, y: Tensor, autocast: Callable[[], ContextManager]
+) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy in percent) of `forward` over (x, y) in eval batches."""
+    loss_sum, correct = 0.0, 0
+    for i in range(0, x.shape[0], EVAL_BATCH_SIZE):
+        with autocast():
+            logits = forward(x[i:i + EVAL_BATCH_SIZE]).float()
+        target = y[i:i + EVAL_BATCH_SIZE]
+        loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
+        correct += int((logits.argmax(1) == target).sum())
+    n = max(1, x.shape[0])
+    return loss_sum / n, 100.0 * correct / n
+
+
+def _batches(order: Tensor, batch_size: int) -> list[Tensor]:
+    """Consecutive batches of `order`; a last batch of one sample is dropped (BatchNorm needs two)."""
+    chunks = list(order.split(batch_size))
+    return [c for c in chunks if c.numel() > 1]
+
+
+def train_classifier(
+    model: DownstreamClassifier,
+    splits: SplitTensors,
+    settings: DownstreamSettings,
+    seed: int,
+    *,
+    features_cached: bool = False,
+    autocast: Callable[[], ContextManager] | None = None,
+    on_epoch: Callable[[int, int, dict[str, float]], None] | None = None,
+    stop: StopFlag | None = None,
+) -> RunOutcome | None:
+    """Train `model` for `settings.epochs` and evaluate it; None when stopped.
+
+    `splits` holds inputs, or the frozen blocks' outputs when `features_cached`. The data order
+    (per epoch) and dropout draw from `seed` only, so configurations differ only in their weights.
+    `on_epoch(epoch, step, metrics)` is called after each epoch.
+    """
+    autocast = autocast or (lambda: torch.autocast(splits.train_x.device.type, enabled=False))
+    model.to(splits.train_x.device, memory_format=torch.channels_last)
+    forward = model.trainable_forward if features_cached else model
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=settings.lr)
+    order_rng = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    curves: list[dict[str, float]] = []
+    step = 0
+    train_loss = train_acc = math.nan
+    for epoch in range(1, settings.epochs + 1):
+        model.train()
+        loss_sum, correct, seen = 0.0, 0, 0
+        for idx in _batches(torch.randperm(splits.train_x.shape[0], generator=order_rng), settings.batch_size):
+            if stop is not None:
+                stop.wait_if_paused()
+                if stop.stop_requested:
+                    return None
+            idx = idx.to(splits.train_x.device)
+            x, y = splits.train_x[idx], splits.train_y[idx]
+            with autocast():
+                logits = forward(x).float()
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            loss_sum += loss.item() * y.shape[0]
+            correct += int((logits.detach().argmax(1) == y).sum())
+            seen += y.shape[0]
+        train_loss, train_acc = loss_sum / max(1, seen), 100.0 * correct / max(1, seen)
+        model.eval()
+        val_loss, val_acc = evaluate(forward, splits.val_x, splits.val_y, autocast)
+        metrics = {
+            "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
+        }
+        curves.append({"epoch": epoch, **metrics, "seconds": time.perf_counter() - start})
+        if on_epoch is not None:
+            on_epoch(epoch, step, metrics)
+    model.eval()
+    test_loss, test_acc = evaluate(forward, splits.test_x, splits.test_y, autocast)
+    return RunOutcome(
+        train_acc=train_acc, train_loss=train_loss, val_acc=curves[-1]["val_acc"],
+        val_loss=curves[-1]["val_loss"], test_acc=test_acc, test_loss=test_loss,
+        curves=tuple(curves), seconds=time.perf_counter() - start,
+    )
+
+
+# -------------------------------------------------------------------------------------- statistics
+
+
+def t_quantile_975(df: int) -> float:
+    """Two-sided 95 % Student t quantile for `df` degrees of freedom (table, then a series)."""
+    if df < 1:
+        return math.nan
+    if df <= len(T_975):
+        return T_975[df - 1]
+    z = Z_975
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (NaN std for fewer than two values)."""
+    if not values:
+        return math.nan, math.nan
+    arr = np.asarray(values, dtype=np.float64)
+    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else math.nan
+
+
+def paired_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
+    """Mean of a - b (paired) and its 95 % t-interval (NaN bounds for fewer than two pairs)."""
+    diffs = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if diffs.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(diffs.mean())
+    if diffs.size < 2:
+        return mean, math.nan, math.nan
+    half = t_quantile_975(diffs.size - 1) * float(diffs.std(ddof=1)) / math.sqrt(diffs.size)
+    return mean, mean - half, mean + half
+
+
+def load_paper_table() -> dict[str, Any]:
+    """The paper's Table 1 (colorcore/data/paper_table1.json): {"rows": {config: {train, val, test}}, ...}."""
+    text = resources.files("colorcore").joinpath("data", PAPER_TABLE_RESOURCE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def summarise(
+    runs: Sequence[dict[str, Any]], configs: Sequence[str], seeds: int, paper: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """One results row (RESULT_COLUMNS) per configuration that has finished runs, in `configs` order."""
+    paper_rows = (paper or load_paper_table())["rows"]
+    by_config: dict[str, dict[int, dict[str, Any]]] = {}
+    for run in runs:
+        if run["seed"] < seeds:
+            by_config.setdefault(run["config"], {})[run["seed"]] = run
+    scratch = by_config.get(SCRATCH, {})
+    rows = []
+    for config in configs:
+        mine = by_config.get(config)
+        if not mine:
+            continue
+        seed_list = sorted(mine)
+        row: dict[str, Any] = {
+            "config": config, "label": config_label(config), "frozen_blocks": frozen_blocks_of(config),
+            "seeds": len(seed_list),
+        }
+        for split in ("train", "val", "test"):
+            row[f"{split}_mean"], row[f"{split}_std"] = mean_std([mine[s][f"{split}_acc"] for s in seed_list])
+        paired = [s for s in seed_list if s in scratch] if config != SCRATCH else []
+        for split in ("val", "test"):
+            row[f"{split}_diff_mean"], row[f"{split}_diff_low"], row[f"{split}_diff_high"] = paired_interval(
+                [mine[s][f"{split}_acc"] for s in paired], [scratch[s][f"{split}_acc"] for s in paired]
+            )
+        reference = paper_rows.get(config, {})
+        for split in ("train", "val", "test"):
+            row[f"paper_{split}"] = reference.get(split, math.nan)
+        rows.append(row)
+    return rows
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _fmt_mean_std(mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return ""
+    return f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f} (one seed)"
+
+
+def _fmt_diff(row: dict[str, Any]) -> str:
+    mean, low, high = row["test_diff_mean"], row["test_diff_low"], row["test_diff_high"]
+    if math.isnan(mean):
+        return ""
+    if math.isnan(low):
+        return f"{mean:+.2f} (one seed, no interval)"
+    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], settings: DownstreamSettings) -> str:
+    """The results as a Markdown table, ours beside the paper's Table 1."""
+    fitted = settings.train_size - settings.val_size
+    lines = [
+        f"CIFAR-10: {fitted} training, {settings.val_size} validation, {settings.test_size} test images "
+        f"(stratified, data seed {settings.data_seed}); input {settings.input} {settings.image_size} px; "
+        f"{settings.epochs} epochs. Accuracy in %, mean ± std over seeds; difference to scratch paired by "
+        f"seed with a {T_CONFIDENCE:.0%} t-interval. Paper: one run each.",
+        "",
+        "| Configuration | Seeds | Train | Validation | Test | Test − scratch (95 % CI) "
+        "| Paper train | Paper val. | Paper test |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['label']} | {row['seeds']} | {_fmt_mean_std(row['train_mean'], row['train_std'])} "
+            f"| {_fmt_mean_std(row['val_mean'], row['val_std'])} | {_fmt_mean_std(row['test_mean'], row['test_std'])} "
+            f"| {_fmt_diff(row)} | {_fmt(row['paper_train'])} | {_fmt(row['paper_val'])} | {_fmt(row['paper_test'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def results_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """The results rows as CSV text (RESULT_COLUMNS, empty cells for NaN)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RESULT_COLUMNS)
+    for row in rows:
+        writer.writerow([_fmt(v, 4) if isinstance(v, float) else v for v in (row[c] for c in RESULT_COLUMNS)])
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------------- output folder
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` via a temp file in the same folder, fsync and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def curves_csv(curves: Sequence[dict[str, float]]) -> str:
+    """Per-epoch curves as CSV text (CURVE_COLUMNS)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CURVE_COLUMNS)
+    for point in curves:
+        writer.writerow([point["epoch"], *(f"{point[c]:.6g}" for c in CURVE_COLUMNS[1:])])
+    return buffer.getvalue()
+
+
+def curves_path(out_dir: Path, config: str, seed: int) -> Path:
+    """Where the per-epoch curves of one (configuration, seed) run go."""
+    stem = SCRATCH if config == SCRATCH else f"block{config}"
+    return out_dir / CURVES_DIR / f"{stem}_seed{seed}.csv"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, the platform and the libraries that affect results."""
+    import torchvision
+
+    from colorcore import __version__
+
+    return {
+        "colorcore": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
+        "torch": torch.__version__, "torchvision": torchvision.__version__, "numpy": np.__version__,
+    }
+
+
+def _read_state(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DownstreamError(f"{path}: unreadable ({exc}); delete it or use --overwrite") from exc
+    if not isinstance(state, dict) or "fingerprint" not in state or not isinstance(state.get("runs"), list):
+        raise DownstreamError(f"{path}: not a downstream state file; use another --out or --overwrite")
+    return state
+
+
+def _open_out_dir(out_dir: Path, fingerprint: dict[str, Any], overwrite: bool) -> list[dict[str, Any]]:
+    """Finished runs of an earlier session with the same fingerprint ([] for a fresh folder)."""
+    state_path = out_dir / RUNS_JSON
+    state = None if overwrite else _read_state(state_path)
+    if overwrite:
+        state_path.unlink(missing_ok=True)
+        shutil.rmtree(out_dir / CURVES_DIR, ignore_errors=True)
+    if state is None:
+        return []
+    if state["fingerprint"] != fingerprint:
+        differ = sorted(k for k in set(state["fingerprint"]) | set(fingerprint)
+                        if state["fingerprint"].get(k) != fingerprint.get(k))
+        raise DownstreamError(
+            f"{out_dir} holds results of different settings (differs in: {', '.join(differ)}); "
+            "use another --out folder, or --overwrite to discard them"
+        )
+    return list(state["runs"])
+
+
+# ---------------------------------------------------------------------------------------- driver
+
+
+@dataclass(frozen=True)
+class DownstreamResult:
+    """What `run_downstream` returns: status, the table rows, the Markdown and the folder."""
+
+    status: str
+    rows: list[dict[str, Any]]
+    markdown: str
+    out_dir: Path
+
+
+def run_downstream(
+    settings: DownstreamSettings,
+    encoder: Encoder,
+    cifar: Cifar10,
+    out_dir: str | Path,
+    *,
+    device: torch.device | str = "cpu",
+    callbacks: Sequence[object] = (),
+    stop: StopFlag | None = None,
+    overwrite: bool = False,
+) -> DownstreamResult:
+    """Run every (configuration, seed) not finished yet in `out_dir`, writing results as they finish.
+
+    Configurations run in `settings.configs` order, seeds 0..seeds-1 within each. Raises
+    DownstreamError / CifarError for user errors (after on_error and on_end("failed")).
+    """
+    try:
+        return _run(settings, encoder, cifar, Path(out_dir), torch.device(device), callbacks, stop, overwrite)
+    except Exception as exc:
+        emit(callbacks, "on_error", ErrorEvent(message=str(exc), exception=exc))
+        emit(callbacks, "on_end", EndEvent(status="failed", summary={"error": str(exc)}))
+        raise
+
+
+def _run(
+    settings: DownstreamSettings, encoder: Encoder, cifar: Cifar10, out_dir: Path, device: torch.device,
+    callbacks: Sequence[object], stop: StopFlag | None, overwrite: bool,
+) -> DownstreamResult:
+    settings.validate()
+    subset = stratified_subset(
+        cifar.train_labels, cifar.test_labels, train_size=settings.train_size,
+        val_size=settings.val_size, test_size=settings.test_size, seed=settings.data_seed,
+    )
+    fingerprint = settings.fingerprint_fields() | {
+        "encoder_sha256": encoder.provenance.get("encoder_sha256") or blocks_sha256(encoder.blocks),
+        "data_sha256": subset_sha256(cifar, subset),
+    }
+    runs = _open_out_dir(out_dir, fingerprint, overwrite)
+    paper = load_paper_table()
+    from colorcore.device import describe_device
+
+    write_atomic(out_dir / CONFIG_JSON, json.dumps({
+        "settings": settings.to_dict(), "fingerprint": fingerprint, "versions": versions(),
+        "device": describe_device(device), "encoder": encoder.provenance,
+        "data": {"cifar_folder": str(cifar.folder), "class_names": list(cifar.class_names),
+                 "train": len(subset.train), "val": len(subset.val), "test": len(subset.test)},
+        "paper_table": paper.get("source", PAPER_TABLE_RESOURCE),
+    }, indent=2, default=str))
+
+    def save_state() -> None:
+        write_atomic(out_dir / RUNS_JSON, json.dumps({"fingerprint": fingerprint, "runs": runs}, indent=1))
+
+    def save_tables() -> list[dict[str, Any]]:
+        rows = summarise(runs, settings.configs, settings.seeds, paper)
+        write_atomic(out_dir / RESULTS_CSV, results_csv(rows))
+        write_atomic(out_dir / RESULTS_MD, markdown_table(rows, settings))
+        return rows
+
+    save_state()
+    splits = prepare_splits(cifar, subset, settings, device)
+    autocast = autocast_for(device)
+    finished = {(r["config"], r["seed"]) for r in runs}
+    total = len(settings.configs) * settings.seeds * settings.epochs
+    done = sum(settings.epochs for c in settings.configs for s in range(settings.seeds) if (c, s) in finished)
+    emit(callbacks, "on_progress", ProgressEvent(done, total, "starting"))
+    status = "finished"
+    for config in settings.configs:
+        pending = [s for s in range(settings.seeds) if (config, s) not in finished]
+        cached: SplitTensors | None = None
+        for seed in pending:
+            model = build_classifier(encoder, config, seed, settings).to(device)
+            if cached is None:
+                cached = cache_frozen_features(model, splits, autocast)
+            path = curves_path(out_dir, config, seed)
+            live_curves: list[dict[str, float]] = []
+            run_start = time.perf_counter()
+
+            def on_epoch(epoch: int, step: int, metrics: dict[str, float]) -> None:
+                nonlocal done
+                done += 1
+                live_curves.append({"epoch": epoch, **metrics, "seconds": time.perf_counter() - run_start})
+                write_atomic(path, curves_csv(live_curves))
+                emit(callbacks, "on_epoch_end", DownstreamEpochEvent(epoch, step, metrics, config, seed))
+                emit(callbacks, "on_progress", ProgressEvent(
+                    done, total, f"{config_label(config)}, seed {seed}: epoch {epoch}/{settings.epochs}"))
+
+            outcome = train_classifier(
+                model, cached or splits, settings, seed, features_cached=cached is not None,
+                autocast=autocast, on_epoch=on_epoch, stop=stop,
+            )
+            if outcome is None:
+                status = "stopped"
+                break
+            runs.append({
+                "config": config, "seed": seed, "train_acc": outcome.train_acc, "val_acc": outcome.val_acc,
+                "test_acc": outcome.test_acc, "train_loss": outcome.train_loss, "val_loss": outcome.val_loss,
+                "test_loss": outcome.test_loss, "epochs": settings.epochs, "seconds": round(outcome.seconds, 3),
+                "device": str(device),
+            })
+            save_state()
+        if status == "stopped":
+            break
+        rows = save_tables()
+        row = next(r for r in rows if r["config"] == config)
+        emit(callbacks, "on_config_end", ConfigResultEvent(
+            config=config, label=config_label(config), row=row,
+            runs=tuple(r for r in runs if r["config"] == config and r["seed"] < settings.seeds),
+            resumed=not pending,
+        ))
+    rows = save_tables()
+    markdown = markdown_table(rows, settings)
+    emit(callbacks, "on_end", EndEvent(status=status, summary={
+        "out_dir": str(out_dir), "markdown": markdown, "runs": len(runs),
+    }))
+    return DownstreamResult(status=status, rows=rows, markdown=markdown, out_dir=out_dir)
+
+
+__all__ = [
+    "CONFIG_NAMES", "DEFAULT_CONFIGS", "ConfigResultEvent", "DownstreamClassifier", "DownstreamEpochEvent",
+    "DownstreamError", "DownstreamResult", "DownstreamSettings", "Encoder", "RunOutcome", "SplitTensors",
+    "build_classifier", "encoder_from_generator", "load_encoder", "load_paper_table", "run_downstream",
+    "scratch_blocks", "stratified_subset", "summarise", "train_classifier",
+]
