@@ -1,0 +1,545 @@
+"""Prepare a photo folder into a cached training dataset, and load it back (memory-mapped).
+
+A prepared dataset is a folder holding `manifest.json` (written last) and, per split ("train",
+"test"), three `.npy` arrays: `<split>_rgb.npy` (N, S, S, 3), `<split>_edge.npy` (N, S, S) in
+{0, 255} and `<split>_saliency.npy` (N, S, S) in 0..255, all uint8 (colorcore.tensors' storage
+convention). Each photo is centre-cropped to a square and resized to S x S (see
+`imageio.to_square`); edges come from its BT.601 luma, saliency from its colour image.
+
+`prepare` builds the folder next to its destination under a hidden temporary name and renames it
+into place only when complete, so a cancelled or crashed run never leaves a folder that looks
+prepared. This module imports no torch: worker processes start in about a second.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import contextlib
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import platform
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+import cv2
+import numpy as np
+from numpy.lib.format import open_memmap
+
+from colorcore import __version__
+from colorcore.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
+from colorcore.guidance import CANNY_SIGMA, SALIENCY_METHODS, storage_maps
+from colorcore.imageio import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    ImageReadError,
+    atomic_write_bytes,
+    list_images,
+    read_image,
+    to_square,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+SPLITS = ("train", "test")
+ARRAY_KINDS = ("rgb", "edge", "saliency")
+MIN_SIZE = 8
+# Below this many photos (and with `workers=None`) the work runs in-process: starting worker
+# processes (about a second) would cost more than it saves.
+INLINE_MAX_PHOTOS = 24
+# photos per task sent to a worker, and tasks kept queued per worker
+MAX_CHUNK = 8
+TASKS_IN_FLIGHT_PER_WORKER = 3
+PAUSE_POLL_S = 0.2
+
+
+class DatasetError(Exception):
+    """A source or prepared-dataset folder is unusable; the message names the folder and why."""
+
+
+@dataclass
+class PrepareResult:
+    """What `prepare` did: counts, skipped files with reasons, time, and whether it was cancelled."""
+
+    out: Path
+    n_train: int
+    n_test: int
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    cancelled: bool = False
+
+
+@dataclass
+class SplitArrays:
+    """One split's uint8 arrays (memory-mapped): rgb (N, S, S, 3), edge and saliency (N, S, S)."""
+
+    rgb: np.ndarray
+    edge: np.ndarray
+    saliency: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+class PreparedDataset:
+    """A prepared dataset folder: its manifest and its memory-mapped split arrays."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], splits: dict[str, SplitArrays]) -> None:
+        self.path = path
+        self.manifest = manifest
+        self._splits = splits
+
+    @property
+    def size(self) -> int:
+        """Side length S of the square images."""
+        return int(self.manifest["size"])
+
+    def split(self, name: str) -> SplitArrays:
+        """The arrays of split `name` ("train" or "test")."""
+        if name not in self._splits:
+            raise DatasetError(f"{self.path}: no split {name!r} (have {', '.join(self._splits)})")
+        return self._splits[name]
+
+    def files(self, name: str) -> list[str]:
+        """Source files of split `name`, relative to the source folder, in array order."""
+        self.split(name)
+        return list(self.manifest["files"][name])
+
+    def source_paths(self, name: str) -> list[Path]:
+        """Absolute source paths of split `name` (they may have moved since preparation)."""
+        root = Path(self.manifest.get("source", ""))
+        return [root / relative for relative in self.files(name)]
+
+    def tensors(
+        self, name: str, device: "torch.device | str" = "cpu"
+    ) -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
+        """Split `name` as uint8 torch tensors (rgb, edge, saliency) on `device`."""
+        import torch
+
+        arrays = self.split(name)
+        return tuple(  # type: ignore[return-value]
+            torch.from_numpy(np.array(a, dtype=np.uint8, copy=True)).to(device)
+            for a in (arrays.rgb, arrays.edge, arrays.saliency)
+        )
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={len(arrays)}" for name, arrays in self._splits.items())
+        return f"PreparedDataset({str(self.path)!r}, size={self.size}, {counts})"
+
+
+def is_prepared_dataset(path: str | os.PathLike[str]) -> bool:
+    """True when `path` is a folder with a readable prepared-dataset manifest."""
+    manifest = Path(path) / MANIFEST_NAME
+    try:
+        return "format_version" in json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def prepare(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    size: int = 64,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    saliency: str = "spectral",
+    canny_low: float | None = None,
+    canny_high: float | None = None,
+    workers: int | None = None,
+    callbacks: Sequence[object] = (),
+    stop: StopFlag | None = None,
+    overwrite: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> PrepareResult:
+    """Prepare every photo under `src` (recursive) into the dataset folder `out`.
+
+    Unreadable photos are skipped and listed (never fatal). The train/test split is deterministic
+    for a given seed and set of readable files. `workers=None` uses every core (in-process for
+    small folders). Emits `ProgressEvent`s and an `EndEvent`; `stop` cancels (nothing is written).
+    Raises ValueError for bad parameters and DatasetError for an unusable `src` or `out`.
+    """
+    started = time.perf_counter()
+    _check_parameters(size, test_fraction, saliency, canny_low, canny_high, workers)
+    source, target = Path(src), Path(out)
+    _check_source(source)
+    _check_destination(source, target, overwrite)
+    candidates = list_images(source)
+    if not candidates:
+        raise DatasetError(
+            f"{source}: no images found (looked recursively for {', '.join(sorted(IMAGE_EXTENSIONS))})"
+        )
+    names = [p.relative_to(source).as_posix() for p in candidates]
+    total = len(candidates)
+    emit(callbacks, "on_progress", ProgressEvent(0, total, f"found {total} photos in {source}"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        result = _prepare_into(
+            staging, source, target, candidates, names, size, test_fraction, seed, saliency,
+            canny_low, canny_high, workers, callbacks, stop, overwrite, max_pixels, started,
+        )
+    except Exception as exc:
+        emit(callbacks, "on_error", ErrorEvent(str(exc), exception=exc))
+        emit(callbacks, "on_end", EndEvent("failed", {"error": str(exc)}))
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    status = "stopped" if result.cancelled else "finished"
+    emit(callbacks, "on_end", EndEvent(status, {
+        "out": str(result.out), "n_train": result.n_train, "n_test": result.n_test,
+        "skipped": len(result.skipped), "seconds": result.seconds,
+    }))
+    return result
+
+
+def load_prepared(path: str | os.PathLike[str]) -> PreparedDataset:
+    """Open a prepared dataset folder (arrays memory-mapped); DatasetError when it is not one,
+    or is incomplete or damaged."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: {'not a folder' if root.exists() else 'folder not found'}")
+    manifest_path = root / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise DatasetError(
+            f"{root}: not a prepared dataset (no {MANIFEST_NAME}); create one with `colorcore prepare`"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{root}: {MANIFEST_NAME} is damaged ({exc})") from None
+    _check_manifest(root, manifest)
+    size = int(manifest["size"])
+    splits: dict[str, SplitArrays] = {}
+    for name in SPLITS:
+        count = int(manifest["splits"][name])
+        shapes = {"rgb": (count, size, size, 3), "edge": (count, size, size), "saliency": (count, size, size)}
+        arrays = {kind: _open_array(root, f"{name}_{kind}.npy", shapes[kind]) for kind in ARRAY_KINDS}
+        splits[name] = SplitArrays(**arrays)
+    return PreparedDataset(root, manifest, splits)
+
+
+def split_names(names: Sequence[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Deterministic seeded split of file names into (train, test), each in the input order.
+
+    Files are ranked by a seeded hash of their name, so a file keeps its split when others are
+    added or removed (mostly); the test count is round(n * test_fraction), and at least one file
+    goes to each split when n >= 2 and 0 < test_fraction.
+    """
+    n = len(names)
+    n_test = int(math.floor(n * test_fraction + 0.5))
+    if test_fraction > 0 and n >= 2:
+        n_test = min(max(n_test, 1), n - 1)
+    elif n < 2:
+        n_test = 0
+    ranked = sorted(names, key=lambda name: hashlib.sha256(f"{seed}\0{name}".encode()).hexdigest())
+    test = set(ranked[:n_test])
+    return [nm for nm in names if nm not in test], [nm for nm in names if nm in test]
+
+
+# ---------------------------------------------------------------------------------------------
+# preparation internals
+
+
+def _check_parameters(
+    size: int, test_fraction: float, saliency: str, canny_low: float | None,
+    canny_high: float | None, workers: int | None,
+) -> None:
+    if not isinstance(size, int) or size < MIN_SIZE:
+        raise ValueError(f"size must be an integer of at least {MIN_SIZE}, got {size!r}")
+    if not 0.0 <= test_fraction < 1.0:
+        raise ValueError(f"test fraction must be in [0, 1), got {test_fraction}")
+    if saliency not in SALIENCY_METHODS:
+        raise ValueError(f"unknown saliency method {saliency!r}: choose one of {', '.join(SALIENCY_METHODS)}")
+    for name, value in (("canny low", canny_low), ("canny high", canny_high)):
+        if value is not None and not 0 <= value <= 1000:
+            raise ValueError(f"{name} threshold must be in 0..1000, got {value}")
+    if canny_low is not None and canny_high is not None and canny_low > canny_high:
+        raise ValueError(f"canny low ({canny_low}) must not exceed canny high ({canny_high})")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+
+
+def _check_source(source: Path) -> None:
+    if not source.exists():
+        raise DatasetError(f"{source}: source folder not found")
+    if not source.is_dir():
+        raise DatasetError(f"{source}: not a folder (give a folder of photos)")
+
+
+def _check_destination(source: Path, target: Path, overwrite: bool) -> None:
+    resolved_source, resolved_target = source.resolve(), target.resolve()
+    if resolved_source == resolved_target or resolved_target in resolved_source.parents:
+        raise DatasetError(f"{target}: the output folder must not be the source folder or contain it")
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise DatasetError(f"{target}: exists and is not a folder")
+    if not any(target.iterdir()):
+        return
+    if not is_prepared_dataset(target):
+        raise DatasetError(
+            f"{target}: folder exists, is not empty and is not a prepared dataset; "
+            "choose a new or empty folder"
+        )
+    if not overwrite:
+        raise DatasetError(f"{target}: already holds a prepared dataset; use --overwrite to replace it")
+
+
+def _prepare_into(
+    staging: Path, source: Path, target: Path, candidates: list[Path], names: list[str], size: int,
+    test_fraction: float, seed: int, saliency: str, canny_low: float | None,
+    canny_high: float | None, workers: int | None, callbacks: Sequence[object],
+    stop: StopFlag | None, overwrite: bool, max_pixels: int, started: float,
+) -> PrepareResult:
+    total = len(candidates)
+    every = {
+        "rgb": open_memmap(staging / "all_rgb.npy", "w+", np.uint8, (total, size, size, 3)),
+        "edge": open_memmap(staging / "all_edge.npy", "w+", np.uint8, (total, size, size)),
+        "saliency": open_memmap(staging / "all_saliency.npy", "w+", np.uint8, (total, size, size)),
+    }
+    readable = np.zeros(total, bool)
+    reasons: dict[int, str] = {}
+    settings = (size, saliency, canny_low, canny_high, max_pixels)
+    done = 0
+    with contextlib.closing(_process_all(candidates, settings, workers, stop)) as results:
+        for index, maps, reason in results:
+            if maps is None:
+                reasons[index] = reason or "unknown error"
+            else:
+                every["rgb"][index], every["edge"][index], every["saliency"][index] = maps
+                readable[index] = True
+            done += 1
+            emit(callbacks, "on_progress", ProgressEvent(done, total, names[index]))
+            if stop is not None and stop.stop_requested:
+                break
+    cancelled = stop is not None and stop.stop_requested
+    skipped = [{"path": names[i], "reason": reasons[i]} for i in sorted(reasons)]
+    if cancelled:
+        return PrepareResult(target, 0, 0, skipped, time.perf_counter() - started, cancelled=True)
+    good = [i for i in range(total) if readable[i]]
+    if not good:
+        first = skipped[0]
+        raise DatasetError(
+            f"{source}: none of the {total} image files could be read "
+            f"(first: {first['path']}: {first['reason']})"
+        )
+    index_of = {names[i]: i for i in good}
+    train_names, test_names = split_names([names[i] for i in good], test_fraction, seed)
+    for split, members in (("train", train_names), ("test", test_names)):
+        rows = np.array([index_of[nm] for nm in members], dtype=np.int64)
+        for kind, source_array in every.items():
+            _write_rows(staging / f"{split}_{kind}.npy", source_array, rows)
+    del every
+    for kind in ARRAY_KINDS:
+        (staging / f"all_{kind}.npy").unlink()
+    seconds = time.perf_counter() - started
+    manifest = _manifest(source, size, saliency, canny_low, canny_high, test_fraction, seed,
+                         {"train": train_names, "test": test_names}, skipped, seconds)
+    atomic_write_bytes(staging / MANIFEST_NAME, json.dumps(manifest, indent=1).encode("utf-8"))
+    _fsync_dir(staging)
+    _install(staging, target, overwrite)
+    return PrepareResult(target, len(train_names), len(test_names), skipped, seconds)
+
+
+def _process_all(
+    candidates: list[Path], settings: tuple[Any, ...], workers: int | None, stop: StopFlag | None
+) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]]:
+    """Results per photo, in completion order, from worker processes or in-process."""
+    count = workers or os.cpu_count() or 1
+    tasks = [(i, str(p)) for i, p in enumerate(candidates)]
+    if count == 1 or (workers is None and len(tasks) <= INLINE_MAX_PHOTOS):
+        for task in tasks:
+            _wait_if_paused(stop)
+            if stop is not None and stop.stop_requested:
+                return
+            yield from _process_chunk([task], settings)
+        return
+    chunk = max(1, min(MAX_CHUNK, len(tasks) // (count * 4)))
+    chunks = [tasks[i:i + chunk] for i in range(0, len(tasks), chunk)]
+    executor = futures.ProcessPoolExecutor(
+        max_workers=count, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+    )
+    try:
+        pending: set[futures.Future[list[Any]]] = set()
+        queue = iter(chunks)
+        while True:
+            _wait_if_paused(stop)
+            stopping = stop is not None and stop.stop_requested
+            while not stopping and len(pending) < count * TASKS_IN_FLIGHT_PER_WORKER:
+                next_chunk = next(queue, None)
+                if next_chunk is None:
+                    break
+                pending.add(executor.submit(_process_chunk, next_chunk, settings))
+            if not pending or stopping:
+                return
+            finished, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+            for future in finished:
+                try:
+                    yield from future.result()
+                except futures.process.BrokenProcessPool:
+                    raise DatasetError(
+                        "a worker process died or could not start (out of memory, a crashing decoder, "
+                        "or a main script that cannot be re-imported); "
+                        "run again with workers=1 (--workers 1) to find the file"
+                    ) from None
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _wait_if_paused(stop: StopFlag | None) -> None:
+    while stop is not None and stop.paused and not stop.stop_requested:
+        stop.wait_if_paused(PAUSE_POLL_S)
+
+
+def _init_worker() -> None:
+    """Worker processes leave Ctrl-C to the parent (which cancels cleanly) and use one thread."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2.setNumThreads(1)
+
+
+def _process_chunk(
+    tasks: list[tuple[int, str]], settings: tuple[Any, ...]
+) -> list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]]:
+    """Read, square and map each photo: (index, (rgb, edge, saliency) | None, reason | None)."""
+    size, saliency, canny_low, canny_high, max_pixels = settings
+    results: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]] = []
+    for index, path in tasks:
+        try:
+            square = to_square(read_image(path, max_pixels=max_pixels, min_size=size), size)
+            edge, sal = storage_maps(square, saliency=saliency, canny_low=canny_low, canny_high=canny_high)
+            results.append((index, (square, edge, sal), None))
+        except ImageReadError as exc:
+            results.append((index, None, exc.reason))
+        except MemoryError:
+            results.append((index, None, "out of memory while reading"))
+        except Exception as exc:  # a photo must never stop the whole preparation
+            results.append((index, None, f"unexpected error ({type(exc).__name__}: {exc})"))
+    return results
+
+
+def _write_rows(path: Path, source: np.ndarray, rows: np.ndarray) -> None:
+    shape = (len(rows),) + source.shape[1:]
+    if len(rows) == 0:
+        np.save(path, np.zeros(shape, np.uint8))
+        return
+    target = open_memmap(path, "w+", np.uint8, shape)
+    step = 1024
+    for start in range(0, len(rows), step):
+        target[start:start + step] = source[rows[start:start + step]]
+    target.flush()
+    del target
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _manifest(
+    source: Path, size: int, saliency: str, canny_low: float | None, canny_high: float | None,
+    test_fraction: float, seed: int, files: dict[str, list[str]], skipped: list[dict[str, str]],
+    seconds: float,
+) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "size": size,
+        "saliency": saliency,
+        "canny": {"low": canny_low, "high": canny_high,
+                  "auto": f"median rule, sigma {CANNY_SIGMA}, for any threshold given as null"},
+        "gray": "BT.601 luma",
+        "resize": "centre crop to square, then cv2.INTER_AREA",
+        "test_fraction": test_fraction,
+        "seed": seed,
+        "source": str(source.resolve()),
+        "splits": {name: len(files[name]) for name in SPLITS},
+        "files": files,
+        "arrays": {name: {kind: f"{name}_{kind}.npy" for kind in ARRAY_KINDS} for name in SPLITS},
+        "skipped": skipped,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "versions": _versions(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    versions = {"colorcore": __version__, "python": platform.python_version(),
+                "numpy": np.__version__, "opencv": cv2.__version__}
+    try:
+        versions["pillow"] = metadata.version("pillow")
+    except metadata.PackageNotFoundError:
+        pass
+    return versions
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # Windows cannot open a folder for fsync
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _install(staging: Path, target: Path, overwrite: bool) -> None:
+    """Move the finished staging folder to `target` (replacing an old dataset when allowed)."""
+    if target.exists():
+        _check_destination(staging, target, overwrite)
+        if not any(target.iterdir()):
+            target.rmdir()
+        else:
+            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+    os.replace(staging, target)
+    _fsync_dir(target.parent)
+
+
+# ---------------------------------------------------------------------------------------------
+# loading internals
+
+
+def _check_manifest(root: Path, manifest: Any) -> None:
+    if not isinstance(manifest, dict) or "format_version" not in manifest:
+        raise DatasetError(f"{root}: {MANIFEST_NAME} is not a prepared-dataset manifest")
+    version = manifest["format_version"]
+    if version != FORMAT_VERSION:
+        raise DatasetError(
+            f"{root}: dataset format version {version} is not supported (expected {FORMAT_VERSION}); "
+            "prepare it again with this version"
+        )
+    missing = [key for key in ("size", "splits", "files", "skipped") if key not in manifest]
+    if missing:
+        raise DatasetError(f"{root}: {MANIFEST_NAME} lacks {', '.join(missing)}")
+    for name in SPLITS:
+        count = manifest["splits"].get(name)
+        files = manifest["files"].get(name)
+        if not isinstance(count, int) or not isinstance(files, list) or len(files) != count:
+            raise DatasetError(f"{root}: {MANIFEST_NAME} split {name!r} is inconsistent")
+
+
+def _open_array(root: Path, filename: str, shape: tuple[int, ...]) -> np.ndarray:
+    path = root / filename
+    if not path.is_file():
+        raise DatasetError(f"{root}: incomplete dataset, {filename} is missing")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False) if shape[0] else np.load(path)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{root}: {filename} is damaged ({exc})") from None
+    if array.shape != shape or array.dtype != np.uint8:
+        raise DatasetError(
+            f"{root}: {filename} has shape {array.shape} {array.dtype}, expected {shape} uint8"
+        )
+    return array
