@@ -55,17 +55,15 @@ def preview_tiles(
 ) -> list[tuple[str, list[np.ndarray]]]:
     """For each decoded photo: the square `size` image, its gray, Canny edges and saliency (uint8),
     exactly as the prepared dataset will hold them."""
-    from colorcore.guidance import edge_map, saliency_map, to_square
-    from colorcore.tensors import luma_u8
+    from colorcore.guidance import luma_u8, storage_maps
+    from colorcore.imageio import to_square
 
+    low, high = canny if canny is not None else (None, None)
     rows = []
     for path, rgb in photos:
         square = to_square(rgb, size)
-        gray = luma_u8(square)
-        low, high = canny if canny is not None else (None, None)
-        edges = (edge_map(gray, low, high) * 255).astype(np.uint8)
-        sal = np.clip(saliency_map(square, method=saliency) * 255 + 0.5, 0, 255).astype(np.uint8)
-        rows.append((path, [square, gray, edges, sal]))
+        edges, sal = storage_maps(square, saliency=saliency, canny_low=low, canny_high=high)
+        rows.append((path, [square, luma_u8(square), edges, sal]))
     return rows
 
 

@@ -1,0 +1,93 @@
+"""The Dataset tab, driven for real offscreen: live previews, preparing with a broken photo, and
+opening a prepared dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+
+from tests.gui_fixtures import *  # noqa: F401,F403
+
+from app.main_window import MainWindow
+from app.tabs.dataset import PREVIEW_PHOTOS, preview_tiles
+
+SETTLE_MS = 60000
+
+
+def _settle(qtbot, tab) -> None:
+    qtbot.waitUntil(lambda: not tab.has_pending_work(), timeout=SETTLE_MS)
+
+
+def test_preview_shows_original_gray_canny_saliency_for_a_few_photos(qtbot, main_window: MainWindow, photo_folder: Path) -> None:
+    tab = main_window.dataset_tab
+    assert tab.set_source_folder(str(photo_folder))
+    assert tab.output_edit.text() == str(photo_folder.parent / "photos_prepared")
+    _settle(qtbot, tab)
+    rows = tab.preview_rows
+    assert len(rows) == PREVIEW_PHOTOS
+    size = tab.size_spin.value()
+    for _path, (rgb, gray, edges, saliency) in rows:
+        assert rgb.shape == (size, size, 3) and gray.shape == edges.shape == saliency.shape == (size, size)
+        assert set(np.unique(edges)) <= {0, 255} and saliency.max() == 255
+    assert all(not label.pixmap().isNull() for label in tab.preview_labels[0])
+
+
+def test_moving_settings_quickly_ends_with_the_preview_of_the_last_settings(qtbot, main_window: MainWindow, photo_folder: Path) -> None:
+    tab = main_window.dataset_tab
+    tab.set_source_folder(str(photo_folder))
+    _settle(qtbot, tab)
+    auto_edges = [row[1][2].copy() for row in tab.preview_rows]
+    tab.canny_auto.setChecked(False)
+    for value in range(0, 200, 10):  # many moves, most of them superseded before they finish
+        tab.canny_high.setValue(250 - value // 4)
+        tab.canny_low.setValue(value)
+        qtbot.wait(5)
+    tab.size_spin.setValue(96)
+    _settle(qtbot, tab)
+    photos = [(path, tab._decoded[path]) for path, _ in tab.preview_rows]
+    expected = preview_tiles(photos, 96, (190, 250 - 190 // 4), tab.saliency_combo.currentText())
+    assert tab.canny_thresholds() == (190, 250 - 190 // 4)
+    for (_, shown), (_, wanted) in zip(tab.preview_rows, expected):
+        for shown_tile, wanted_tile in zip(shown, wanted):
+            np.testing.assert_array_equal(shown_tile, wanted_tile)
+    assert any(a.shape != b.shape or (a != b).any() for a, b in zip(auto_edges, (r[1][2] for r in tab.preview_rows)))
+
+
+def test_preparing_a_folder_with_a_broken_photo_lists_it_as_skipped(qtbot, main_window: MainWindow, photo_folder: Path, tmp_path: Path, monkeypatch) -> None:
+    from colorcore.dataset import load_prepared
+
+    broken = photo_folder / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG" + bytes(40))
+    tab = main_window.dataset_tab
+    tab.set_source_folder(str(photo_folder))
+    out = tmp_path / "prepared"
+    tab.output_edit.setText(str(out))
+    with qtbot.waitSignal(tab.dataset_prepared, timeout=120000) as prepared:
+        assert tab.start_prepare()
+        assert tab.is_busy() and main_window.busy_tabs() == ["Dataset"]
+    assert prepared.args == [str(out)]
+    assert not tab.is_busy()
+    entries = tab.skipped_entries()
+    assert len(entries) == 1 and Path(entries[0][0]).name == "broken.jpg"
+    assert entries[0][1].startswith("broken.jpg: ") and len(entries[0][1]) > len("broken.jpg: ")
+    manifest = load_prepared(out).manifest
+    assert manifest["splits"]["train"] + manifest["splits"]["test"] == 8
+    assert "1 skipped" in tab.summary_label.text()
+    assert f"{manifest['splits']['train']} train" in tab.summary_label.text()
+    # the Training tab is pointed at the new dataset
+    assert main_window.training_tab.dataset_edit.text() == str(out)
+
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    tab.skipped_list.itemDoubleClicked.emit(tab.skipped_list.item(0))
+    assert opened and Path(opened[0].toLocalFile()) == photo_folder
+
+
+def test_open_prepared_dataset_shows_its_summary(main_window: MainWindow, prepared_dataset: Path) -> None:
+    main_window.open_dataset(str(prepared_dataset))
+    text = main_window.dataset_tab.summary_label.text()
+    assert "6 train, 2 test" in text and "64 px" in text and "0 skipped" in text
+    assert main_window.dataset_tab.skipped_entries() == []
