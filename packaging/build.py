@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,12 @@ CLI_NAME = "colorcore"
 DEFAULT_DIST = ROOT / "dist"
 DEFAULT_WORK = ROOT / "build" / "pyinstaller"
 LARGEST_PARTS = 12
-SMOKE_TIMEOUT_S = 1800
+# shared libraries whose path names one of these belong to CUDA only (NVIDIA libraries, torch's CUDA
+# parts): their total, subtracted from the bundle, estimates a CPU-only bundle of the same app
+CUDA_ONLY_NAMES = re.compile(
+    r"(^|[^a-z]|lib)(nvidia|cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|nvrtc|nvjitlink|nvshmem|cupti|nvtx)"
+)
+SHARED_LIBRARY_SUFFIXES = (".so", ".dll", ".dylib")
 CPU_NOTE = """\
 CPU-only bundle (about a quarter of the size of the CUDA one; runs on every machine):
 
@@ -72,6 +78,23 @@ def largest_parts(bundle: Path, count: int = LARGEST_PARTS) -> list[tuple[str, i
         size = folder_size(entry) if entry.is_dir() else (0 if entry.is_symlink() else entry.stat().st_size)
         sizes.append((str(entry.relative_to(bundle)), size))
     return sorted(sizes, key=lambda item: item[1], reverse=True)[:count]
+
+
+def is_shared_library(name: str) -> bool:
+    """True for libfoo.so, libfoo.so.12, foo.dll and foo.dylib."""
+    return name.endswith(SHARED_LIBRARY_SUFFIXES) or ".so." in name
+
+
+def cuda_only_bytes(bundle: Path) -> int:
+    """Bytes of the bundle's shared libraries that a CPU-only torch would not bring."""
+    total = 0
+    for root, _, files in os.walk(bundle):
+        for name in files:
+            file = Path(root) / name
+            path = file.relative_to(bundle).as_posix().lower()
+            if is_shared_library(name) and not file.is_symlink() and CUDA_ONLY_NAMES.search(path):
+                total += file.stat().st_size
+    return total
 
 
 def torch_build() -> str:
@@ -161,7 +184,11 @@ def main() -> int:
     for name, part in summary["largest_parts"].items():
         print(f"  {format_bytes(part):>10}  {name}")
     if not str(summary["torch"]).endswith("(CPU-only)"):
-        print("note: this is a CUDA build of torch; see --cpu-note for the much smaller CPU-only bundle")
+        cuda_bytes = cuda_only_bytes(bundle)
+        summary["cuda_only_bytes"] = cuda_bytes
+        summary["cpu_only_estimate_bytes"] = size - cuda_bytes
+        print(f"CUDA-only parts: {format_bytes(cuda_bytes)}; a CPU-only bundle would be about "
+              f"{format_bytes(size - cuda_bytes)} (see --cpu-note)")
     code = 0
     if args.smoke:
         code, seconds = smoke_test(bundle)

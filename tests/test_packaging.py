@@ -260,3 +260,14 @@ def test_build_script_reports_sizes_of_a_folder(tmp_path: Path) -> None:
     assert build.folder_size(bundle) == 3510
     assert build.largest_parts(bundle, 2) == [("_internal/torch", 3000), ("_internal/small.py", 10)]
     assert build.format_bytes(3 * 1024**3) == "3.0 GiB"
+
+
+def test_build_script_counts_cuda_only_libraries(tmp_path: Path) -> None:
+    build = load_packaging_script("build")
+    files = {"_internal/nvidia/cublas/lib/libcublas.so.13": 100, "_internal/torch/lib/libtorch_cuda.so": 50,
+             "_internal/torch/lib/libtorch_cpu.so": 70, "_internal/PySide6/Qt/lib/libicudata.so.73": 7,
+             "_internal/torch/cuda/__init__.py": 3}
+    for relative, size in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(bytes(size))
+    assert build.cuda_only_bytes(tmp_path) == 150
