@@ -32,6 +32,7 @@ TRAIN_STEPS = 6
 TRAIN_BATCH = 8
 TRAIN_IMAGE_SIZE = 64
 TRAIN_WIDTH = 8
+PREPARE_WORKERS = 2  # worker processes: proves that multiprocessing starts inside a frozen app
 MIN_COLOUR_FRACTION = 0.01  # share of pixels whose chroma must exceed MIN_CHROMA
 MIN_CHROMA = 2.0  # Lab a/b distance from neutral gray (8-bit scale) that counts as colour
 CLI_TIMEOUT_S = 300
@@ -214,7 +215,10 @@ def _train_tiny_model(samples: Path, work_dir: Path) -> Path:
     from colorcore.training import TrainConfig, Trainer
 
     data = work_dir / "prepared"
-    prepare(samples, data, size=TRAIN_IMAGE_SIZE)
+    prepared = prepare(samples, data, size=TRAIN_IMAGE_SIZE, workers=PREPARE_WORKERS)
+    if prepared.n_train == 0 or prepared.skipped:
+        raise CheckFailed(f"preparing {samples} gave {prepared.n_train} training photos, "
+                          f"skipped {prepared.skipped}")
     run = work_dir / "run"
     config = TrainConfig(
         data=str(data),
