@@ -9,6 +9,10 @@ Fixtures other test modules may use (kept stable):
   sub-folder `nested/`), all readable. Returns the folder path.
 - `prepared_dataset`: `photo_folder` prepared by `colorcore.dataset.prepare` at size 64 with
   test_fraction 0.25 and seed 0 (6 train, 2 test images). Returns the dataset folder path.
+- `mixed_photo_folder`: 4 ordinary photos, the valid-but-unusual files `UNUSUAL_FILES` (16-bit,
+  RGBA, palette+transparency, CMYK, EXIF-rotated, non-ASCII name) and the broken files
+  `BROKEN_FILES` (name -> reason fragment). Helpers: `make_photo_array`, `write_photo`,
+  `write_problem_photos` (import them from `tests.conftest`).
 """
 
 from __future__ import annotations
@@ -90,3 +94,80 @@ def prepared_dataset(photo_folder: Path, tmp_path: Path) -> Path:
                      seed=0, workers=1)
     assert result.n_train + result.n_test == len(PHOTO_FOLDER_SPECS)
     return out
+
+
+# --- a folder mixing good photos, unusual-but-valid photos and broken files -------------------
+
+# broken file (relative path) -> a fragment of the reason `read_image` gives
+BROKEN_FILES = {
+    "empty.jpg": "empty file",
+    "notes.jpg": "not an image",
+    "truncated.jpg": "truncated JPEG",
+    "corrupt.png": "corrupt PNG",
+    "x.jpg": "folder",
+    "bomb.png": "too large: 40000x40000",
+}
+# unusual but valid photos: all must be prepared
+UNUSUAL_FILES = (
+    "gray16.png", "rgba.png", "palette.png", "cmyk.jpg", "rotated.jpg", "Straße 日本.jpg",
+)
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def write_problem_photos(folder: Path) -> None:
+    """Write `BROKEN_FILES` and `UNUSUAL_FILES` (real encodings, made here) into `folder`."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.jpg").write_text("not a photo\n")
+    whole = write_photo(folder / "whole_tmp.jpg", 200, 150, seed=21).read_bytes()
+    (folder / "whole_tmp.jpg").unlink()
+    (folder / "truncated.jpg").write_bytes(whole[: len(whole) * 2 // 3])
+    png = bytearray(write_photo(folder / "good_tmp.png", 64, 64, seed=22).read_bytes())
+    (folder / "good_tmp.png").unlink()
+    png[120:170] = b"\x00garbage!" * 5 + b"\x00" * 5
+    (folder / "corrupt.png").write_bytes(bytes(png))
+    (folder / "x.jpg").mkdir()
+    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+    (folder / "bomb.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _png_chunk(b"IEND", b"")
+    )
+
+    def save(image: Image.Image, name: str, fmt: str, **options: object) -> None:
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **options)
+        (folder / name).write_bytes(buffer.getvalue())
+
+    rgb = make_photo_array(90, 70, seed=23)
+    save(Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)), "gray16.png", "PNG")
+    save(Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)]), "RGBA"), "rgba.png", "PNG")
+    save(Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=16), "palette.png", "PNG",
+         transparency=0)
+    save(Image.fromarray(rgb).convert("CMYK"), "cmyk.jpg", "JPEG")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    save(Image.fromarray(rgb), "rotated.jpg", "JPEG", exif=exif.tobytes())
+    save(Image.fromarray(rgb), "Straße 日本.jpg", "JPEG")
+
+
+@pytest.fixture
+def mixed_photo_folder(tmp_path: Path) -> Path:
+    """4 ordinary photos + `UNUSUAL_FILES` (valid) + `BROKEN_FILES` (each must be skipped with its
+    reason); `prepare` on it gives 10 images and 6 skipped entries."""
+    folder = tmp_path / "mixed"
+    for index in range(4):
+        write_photo(folder / f"photo{index}.jpg", 96, 80, seed=30 + index)
+    write_problem_photos(folder)
+    return folder
