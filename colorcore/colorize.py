@@ -1,0 +1,328 @@
+"""Colourise photos at full resolution: the network predicts chroma, the photo keeps its own luminance.
+
+Pipeline: BT.601 luma of the whole photo -> INTER_AREA to the network's size (aspect ratio squashed
+by default, or letterboxed) -> `model.predict` -> predicted RGB -> Lab -> chroma (a, b) only ->
+upsampled to full resolution -> recombined with the photo's own Lab L -> RGB. The default
+upsampling is a fast guided filter (He & Sun 2015): guided-filter coefficients are computed with
+box filters at a working resolution a few times the network's size, guided by the photo's
+luminance, then applied at full resolution as ``ab = A * L + B`` so the chroma follows the
+original's edges. ``guided=False`` upsamples the chroma with plain bilinear interpolation.
+
+Full-resolution work runs in horizontal tiles over uint8 buffers, so a 40-megapixel photo stays
+well inside 2 GB. Pixels whose L would move after gamut clipping get their chroma reduced, so the
+output's L matches the input's within `L_TOLERANCE` levels (8-bit L scale).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from colorcore.models.base import ColorModel
+from colorcore.tensors import gray_input_from_luma
+
+FITS = ("squash", "letterbox")
+TILE_ROWS = 256
+APPLY_LONG_SIDE = 2048  # guided chroma is computed up to this size, then resized bilinearly
+GUIDE_SCALE = 8  # guided-filter working resolution = this many times the prediction's size
+GUIDE_RADIUS = 8  # box radius at the working resolution (one predicted pixel spans GUIDE_SCALE px)
+GUIDE_EPS = 1e-3  # regularisation on luminance in [0, 1]: smaller follows weaker edges
+L_TOLERANCE = 2
+GAMUT_CHROMA_STEPS = (0.5, 0.5, 0.5, 0.0)  # chroma factors tried in turn where clipping moved L
+UNCLIPPED_LOW, UNCLIPPED_HIGH = (1, 1, 1), (254, 254, 254)
+CHROMA_OFFSET = 128.0  # cv2's 8-bit Lab stores a, b + 128
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
+
+
+def _gray_to_l8_table() -> np.ndarray:
+    """8-bit Lab L of each gray level 0..255 (R = G = B)."""
+    ramp = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=2)
+    return cv2.cvtColor(ramp, cv2.COLOR_RGB2Lab)[:, 0, 0].copy()
+
+
+GRAY_TO_L8 = _gray_to_l8_table()
+
+
+def model_device(model: ColorModel) -> torch.device:
+    """The device of the model's parameters (CPU for a model without parameters)."""
+    for param in model.parameters():
+        return param.device
+    return torch.device("cpu")
+
+
+def check_inference_size(model: ColorModel, size: int | None) -> int:
+    """The network input size to use: the trained size for None, else `size` if the model runs at it.
+
+    Larger sizes must be multiples of the trained size (fully convolutional models then run at
+    them, e.g. 128, 192, 256 for a multipath model trained at 64). Raises ValueError otherwise.
+    """
+    trained = int(model.config.image_size)
+    if size is None or size == trained:
+        return trained
+    if size <= 0 or size % trained:
+        raise ValueError(
+            f"inference size must be a positive multiple of the model's trained size {trained}, got {size}"
+        )
+    gray = torch.zeros(1, 3, size, size, device=model_device(model))
+    try:
+        with _eval_mode(model):
+            rgb = model.predict(gray)["rgb"]
+    except RuntimeError as exc:
+        raise ValueError(f"model {model.name!r} cannot run at inference size {size}: {exc}") from None
+    if tuple(rgb.shape[-2:]) != (size, size):
+        raise ValueError(
+            f"model {model.name!r} is not fully convolutional: input {size}x{size} gave "
+            f"{rgb.shape[-2]}x{rgb.shape[-1]}; use its trained size {trained}"
+        )
+    return size
+
+
+class _eval_mode:
+    """Context manager: the model in eval mode inside, its previous mode restored after."""
+
+    def __init__(self, model: ColorModel) -> None:
+        self.model = model
+        self.was_training = model.training
+
+    def __enter__(self) -> ColorModel:
+        self.model.eval()
+        return self.model
+
+    def __exit__(self, *exc: object) -> None:
+        self.model.train(self.was_training)
+
+
+def _as_image(image: np.ndarray) -> np.ndarray:
+    """A checked, C-contiguous gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) uint8 array."""
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
+        raise ValueError(f"expected a gray (H, W), RGB (H, W, 3) or RGBA (H, W, 4) image, got {image.shape}")
+    if min(image.shape[:2]) < 1:
+        raise ValueError(f"empty image {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    """BT.601 luma (H, W) uint8 of a gray, RGB or RGBA uint8 image (OpenCV's RGB2GRAY weights)."""
+    image = _as_image(image)
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY if image.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+
+
+def lab_l8(image: np.ndarray) -> np.ndarray:
+    """8-bit Lab L (cv2 scale 0..255) of a gray, RGB or RGBA uint8 image, computed in tiles."""
+    image = _as_image(image)
+    if image.ndim == 2:
+        return GRAY_TO_L8[image]
+    out = np.empty(image.shape[:2], np.uint8)
+    for y0 in range(0, image.shape[0], TILE_ROWS):
+        tile = np.ascontiguousarray(image[y0:y0 + TILE_ROWS, :, :3])
+        out[y0:y0 + TILE_ROWS] = cv2.cvtColor(tile, cv2.COLOR_RGB2Lab)[:, :, 0]
+    return out
+
+
+def _model_input(gray: np.ndarray, size: int, fit: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Luma at size x size for the network, and the (y, x, h, w) box the photo occupies in it."""
+    h, w = gray.shape
+    if fit == "squash":
+        return cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA), (0, 0, size, size)
+    scale = size / max(h, w)
+    ch, cw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = cv2.resize(gray, (cw, ch), interpolation=cv2.INTER_AREA)
+    top, left = (size - ch) // 2, (size - cw) // 2
+    boxed = cv2.copyMakeBorder(small, top, size - ch - top, left, size - cw - left, cv2.BORDER_REPLICATE)
+    return boxed, (top, left, ch, cw)
+
+
+def predict_chroma(
+    gray: np.ndarray, model: ColorModel, *, size: int, fit: str = "squash", device: torch.device | None = None
+) -> np.ndarray:
+    """Lab chroma (h, w, 2) float32 (a, b) the model predicts for a full-resolution uint8 luma image.
+
+    The result covers the whole photo at the network's resolution (the letterbox border removed).
+    """
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
+    small, (top, left, ch, cw) = _model_input(gray, size, fit)
+    with _eval_mode(model):
+        rgb = model.predict(gray_input_from_luma(small).to(device or model_device(model)))["rgb"]
+    rgb01 = ((rgb[0].float().clamp(-1, 1) + 1.0) * 0.5).permute(1, 2, 0).cpu().numpy()
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb01[top:top + ch, left:left + cw]), cv2.COLOR_RGB2Lab)
+    return np.ascontiguousarray(lab[:, :, 1:3])
+
+
+def _box(x: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def _fit_long_side(shape: tuple[int, int], long_side: float) -> tuple[int, int]:
+    """(h, w) scaled down so the long side is at most `long_side` (never scaled up)."""
+    h, w = shape
+    scale = min(long_side / max(h, w), 1.0)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def _resize(image: np.ndarray, hw: tuple[int, int], interpolation: int) -> np.ndarray:
+    out = cv2.resize(image, (hw[1], hw[0]), interpolation=interpolation)
+    return out if out.ndim == image.ndim else out[:, :, None]
+
+
+def guided_chroma(l8: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """Predicted chroma (a, b) upsampled with a fast guided filter guided by the luminance `l8`.
+
+    Coefficients come from box filters at `GUIDE_SCALE` times the prediction's size and are applied
+    as ``A * L + B`` at a long side of at most `APPLY_LONG_SIDE` px; returns float32 (h, w, 2) at that
+    apply resolution.
+    """
+    apply_hw = _fit_long_side(l8.shape, APPLY_LONG_SIDE)
+    guide = cv2.resize(l8, apply_hw[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
+    guide *= 1.0 / 255.0
+    filter_hw = _fit_long_side(apply_hw, GUIDE_SCALE * max(chroma.shape[:2]))
+    small_guide = cv2.resize(guide, filter_hw[::-1], interpolation=cv2.INTER_AREA)
+    src = _resize(chroma, filter_hw, cv2.INTER_LINEAR)
+    mean_i = _box(small_guide, GUIDE_RADIUS)
+    var_i = _box(small_guide * small_guide, GUIDE_RADIUS) - mean_i * mean_i
+    mean_p = _box(src, GUIDE_RADIUS)
+    cov_ip = _box(src * small_guide[:, :, None], GUIDE_RADIUS) - mean_p * mean_i[:, :, None]
+    a = cov_ip / (var_i + GUIDE_EPS)[:, :, None]
+    b = mean_p - a * mean_i[:, :, None]
+    coeffs = np.concatenate([_box(a, GUIDE_RADIUS), _box(b, GUIDE_RADIUS)], axis=2)
+    coeffs = _resize(coeffs, apply_hw, cv2.INTER_LINEAR)
+    ab = coeffs[:, :, 0:2] * guide[:, :, None]
+    ab += coeffs[:, :, 2:4]
+    return ab
+
+
+def chroma_u8(chroma: np.ndarray) -> np.ndarray:
+    """Float (a, b) -> cv2's 8-bit chroma (a + 128, b + 128), rounded and saturated."""
+    return np.clip(np.rint(chroma + CHROMA_OFFSET), 0, 255).astype(np.uint8)
+
+
+def _lab8_to_rgb_keeping_l(lab: np.ndarray, l8: np.ndarray) -> np.ndarray:
+    """8-bit Lab (h, w, 3) with L channel `l8` -> RGB uint8; chroma is reduced where gamut
+    clipping would move L by more than `L_TOLERANCE` (only possible where a channel clipped).
+    """
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    unclipped = cv2.inRange(rgb, UNCLIPPED_LOW, UNCLIPPED_HIGH)
+    if cv2.countNonZero(unclipped) == unclipped.size:
+        return rgb
+    l_out = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, :, 0]
+    moved = cv2.compare(cv2.absdiff(l_out, l8), L_TOLERANCE, cv2.CMP_GT)
+    if not cv2.countNonZero(moved):
+        return rgb
+    ys, xs = np.nonzero(moved)
+    sub_lab = lab[ys, xs][:, None]
+    for keep in GAMUT_CHROMA_STEPS:
+        ab = sub_lab[:, :, 1:].astype(np.float32)
+        sub_lab[:, :, 1:] = np.rint((ab - CHROMA_OFFSET) * keep + CHROMA_OFFSET).astype(np.uint8)
+        sub_rgb = cv2.cvtColor(sub_lab, cv2.COLOR_Lab2RGB)
+        rgb[ys, xs] = sub_rgb[:, 0]
+        l_sub = cv2.cvtColor(sub_rgb, cv2.COLOR_RGB2Lab)[:, 0, 0]
+        still = np.abs(l_sub.astype(np.int16) - sub_lab[:, 0, 0]) > L_TOLERANCE
+        if not still.any():
+            break
+        ys, xs, sub_lab = ys[still], xs[still], sub_lab[still]
+    return rgb
+
+
+def recombine(l8: np.ndarray, ab8: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Write RGB = Lab(l8, bilinear-upsampled 8-bit chroma `ab8`) into `out[..., :3]`, tile by tile."""
+    ab_full = cv2.resize(ab8, (l8.shape[1], l8.shape[0]), interpolation=cv2.INTER_LINEAR)
+    for y0 in range(0, l8.shape[0], TILE_ROWS):
+        y1 = min(y0 + TILE_ROWS, l8.shape[0])
+        lab = cv2.merge([l8[y0:y1], ab_full[y0:y1]])
+        out[y0:y1, :, :3] = _lab8_to_rgb_keeping_l(lab, l8[y0:y1])
+    return out
+
+
+def colorize_array(
+    image: np.ndarray,
+    model: ColorModel,
+    *,
+    guided: bool = True,
+    inference_size: int | None = None,
+    device: torch.device | str | None = None,
+    fit: str = "squash",
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Colourise a gray (H, W), RGB or RGBA uint8 image at its own resolution.
+
+    Returns RGB (H, W, 3) for gray and RGB input, RGBA (H, W, 4) with the alpha kept for RGBA input.
+    A colour input is colourised from its gray version; its own L channel is kept. `device` is where
+    the network input goes (default: the model's device); `inference_size` is the network's input
+    size (default: its trained size, see `check_inference_size`); `fit` is "squash" or "letterbox"
+    for the aspect ratio. `out` may be a preallocated result array, including `image` itself (RGB
+    or RGBA input) to colourise in place.
+    """
+    image = _as_image(image)
+    size = check_inference_size(model, inference_size)
+    dev = torch.device(device) if device is not None else None
+    chroma = predict_chroma(luma(image), model, size=size, fit=fit, device=dev)
+    l8 = lab_l8(image)
+    ab8 = chroma_u8(guided_chroma(l8, chroma) if guided else chroma)
+    shape = (*image.shape[:2], 4 if image.ndim == 3 and image.shape[2] == 4 else 3)
+    if out is None:
+        out = np.empty(shape, np.uint8)
+    elif out.shape != shape or out.dtype != np.uint8:
+        raise ValueError(f"out must be uint8 {shape}, got {out.dtype} {out.shape}")
+    if shape[2] == 4 and not np.shares_memory(out, image):
+        out[:, :, 3] = image[:, :, 3]
+    return recombine(l8, ab8, out)
+
+
+def colorize_file(
+    path: str | Path,
+    model: ColorModel,
+    out_path: str | Path,
+    *,
+    guided: bool = True,
+    inference_size: int | None = None,
+    quality: int = 95,
+    fit: str = "squash",
+) -> Path:
+    """Colourise one photo file into `out_path` (written atomically) and return that path.
+
+    The photo is read with its EXIF orientation applied and its alpha kept (composited on white for
+    formats without alpha); JPEG-to-JPEG keeps the EXIF metadata (orientation reset to upright).
+    Raises `colorcore.imageio.ImageReadError` for an unreadable photo, ValueError for an unknown
+    output extension, OSError when the output cannot be written.
+    """
+    from colorcore import imageio
+
+    path, out_path = Path(path), Path(out_path)
+    image = imageio.read_image(path, keep_alpha=True)
+    result = colorize_array(
+        image, model, guided=guided, inference_size=inference_size, fit=fit, out=image,
+    )
+    jpeg_to_jpeg = path.suffix.lower() in JPEG_SUFFIXES and out_path.suffix.lower() in JPEG_SUFFIXES
+    exif = imageio.read_exif(path) if jpeg_to_jpeg else None
+    imageio.write_image(out_path, result, quality=quality, exif=exif)
+    return out_path
+
+
+def reference_upsample(image: np.ndarray, model: ColorModel, *, size: int | None = None) -> np.ndarray:
+    """Plain reference: the network's RGB prediction resized to full size (no luminance kept).
+
+    Only for benchmarks and comparisons; it loses every detail finer than the network's size.
+    """
+    gray_u8 = luma(image)
+    size = check_inference_size(model, size)
+    gray = gray_input_from_luma(cv2.resize(gray_u8, (size, size), interpolation=cv2.INTER_AREA))
+    with _eval_mode(model):
+        rgb = model.predict(gray.to(model_device(model)))["rgb"]
+    rgb_u8 = ((rgb[0].float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return cv2.resize(rgb_u8, (gray_u8.shape[1], gray_u8.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+__all__: Sequence[str] = (
+    "FITS", "check_inference_size", "colorize_array", "colorize_file", "guided_chroma",
+    "chroma_u8", "lab_l8", "luma", "predict_chroma", "recombine", "reference_upsample",
+)
