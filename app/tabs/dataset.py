@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -33,6 +34,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from colorcore.events import ErrorEvent, emit
 
 from app.tabs import last_folder, remember_folder, reveal_in_file_manager, show_error
 from app.widgets.image_view import numpy_to_qimage
@@ -397,19 +400,35 @@ class DatasetTab(QWidget):
         if not output:
             show_error(self, "Prepare dataset", "No output folder chosen.", "Choose where the prepared dataset goes.")
             return False
+        overwrite = False
+        if (Path(output) / "manifest.json").is_file():
+            answer = QMessageBox.question(
+                self, "Prepare dataset", f"{output} already holds a prepared dataset.\n\nReplace it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+            overwrite = True
         self.save_settings()
+        low, high = self.canny_thresholds() or (None, None)
         options = dict(
             size=self.size_spin.value(),
             test_fraction=self.test_fraction_spin.value(),
             seed=self.seed_spin.value(),
             saliency=self.saliency_combo.currentText(),
-            canny=self.canny_thresholds(),
+            canny_low=low,
+            canny_high=high,
+            overwrite=overwrite,
         )
 
         def job(callbacks: list, stop: Any) -> Any:
-            from colorcore.dataset import prepare
+            from colorcore.dataset import DatasetError, prepare
 
-            return prepare(source, output, callbacks=callbacks, stop=stop, **options)
+            try:
+                return prepare(source, output, callbacks=callbacks, stop=stop, **options)
+            except (DatasetError, ValueError) as exc:
+                emit(callbacks, "on_error", ErrorEvent(str(exc), "Check the photo and output folders.", exc))
+                raise
 
         self.skipped_list.clear()
         self.summary_label.setText(f"Preparing {source}\u2026")
@@ -435,6 +454,8 @@ class DatasetTab(QWidget):
     def _on_progress(self, event: Any) -> None:
         self.progress_bar.setRange(0, max(event.total, 0))
         self.progress_bar.setValue(event.done)
+        if event.message:
+            self.summary_label.setText(event.message)
         self.job_progress.emit(JOB_NAME, event.done, event.total)
 
     def _on_error(self, event: Any) -> None:
@@ -453,7 +474,7 @@ class DatasetTab(QWidget):
             self.progress_bar.setValue(0)
             return
         self.last_result = result
-        if worker is not None and worker.stop_flag.stop_requested:
+        if getattr(result, "cancelled", False):
             self.summary_label.setText("Preparation cancelled; no dataset was written.")
             self.progress_bar.setValue(0)
             self.status_message.emit("Preparation cancelled")
@@ -492,10 +513,12 @@ class DatasetTab(QWidget):
             f"{len(skipped)} skipped.<br><small>{path}</small>"
         )
         self.skipped_list.clear()
+        source = Path(manifest.get("source", ""))
         for entry in skipped:
+            full_path = str(source / entry["path"])  # stored relative to the source folder
             item = QListWidgetItem(f"{Path(entry['path']).name}: {entry['reason']}")
-            item.setToolTip(entry["path"])
-            item.setData(Qt.ItemDataRole.UserRole, entry["path"])
+            item.setToolTip(full_path)
+            item.setData(Qt.ItemDataRole.UserRole, full_path)
             self.skipped_list.addItem(item)
 
     def skipped_entries(self) -> list[tuple[str, str]]:
