@@ -89,3 +89,53 @@ def describe_device(device: torch.device | str | None = None) -> str:
     threads = torch.get_num_threads()
     text = f"CPU, {threads} thread{'s' if threads != 1 else ''}"
     return text + (", bf16" if cpu_supports_bf16() else ", no bf16")
+
+
+VERSIONED_DISTRIBUTIONS = (
+    ("torch", ("torch",)),
+    ("torchvision", ("torchvision",)),
+    ("opencv", ("opencv-contrib-python-headless", "opencv-contrib-python", "opencv-python-headless",
+                "opencv-python")),
+    ("numpy", ("numpy",)),
+    ("pillow", ("pillow",)),
+    ("safetensors", ("safetensors",)),
+    ("PySide6", ("PySide6-Essentials", "PySide6")),
+    ("pyqtgraph", ("pyqtgraph",)),
+)
+
+
+def distribution_version(names: tuple[str, ...]) -> str | None:
+    """Installed version of the first of `names` (distribution names) that is installed."""
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def system_report() -> dict[str, str]:
+    """Label -> value lines describing versions and compute devices (for `colorcore info`, About)."""
+    import os
+    import platform
+
+    from colorcore import __version__
+
+    report = {"colorcore": __version__,
+              "python": f"{platform.python_version()} ({platform.system()} {platform.machine()})"}
+    for label, names in VERSIONED_DISTRIBUTIONS:
+        report[label] = distribution_version(names) or "not installed"
+    report["device (auto)"] = describe_device(resolve_device("auto"))
+    if torch.cuda.is_available():
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        report["cuda"] = f"{len(names)} GPU(s): {', '.join(names)} (CUDA {torch.version.cuda})"
+    else:
+        report["cuda"] = "not available"
+    report["mps"] = "available" if mps_available() else "not available"
+    report["cpu"] = f"{os.cpu_count()} logical cores, {torch.backends.cpu.get_cpu_capability()}"
+    report["threads"] = f"{torch.get_num_threads()} torch intra-op threads"
+    report["bf16 on cpu"] = "yes" if cpu_supports_bf16() else "no"
+    report["onednn (mkldnn)"] = "yes" if torch.backends.mkldnn.is_available() else "no"
+    return report
