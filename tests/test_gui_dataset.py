@@ -86,8 +86,16 @@ def test_preparing_a_folder_with_a_broken_photo_lists_it_as_skipped(qtbot, main_
     assert opened and Path(opened[0].toLocalFile()) == photo_folder
 
 
-def test_open_prepared_dataset_shows_its_summary(main_window: MainWindow, prepared_dataset: Path) -> None:
+def test_open_prepared_dataset_shows_its_summary_and_settings(qtbot, main_window: MainWindow, prepared_dataset: Path, photo_folder: Path) -> None:
+    tab = main_window.dataset_tab
+    tab.size_spin.setValue(128)
+    tab.saliency_combo.setCurrentText("fine")
     main_window.open_dataset(str(prepared_dataset))
-    text = main_window.dataset_tab.summary_label.text()
-    assert "6 train, 2 test" in text and "64 px" in text and "0 skipped" in text
-    assert main_window.dataset_tab.skipped_entries() == []
+    text = tab.summary_label.text()
+    assert "6 train, 2 test" in text and "64 px" in text and "0 skipped" in text and "auto" in text
+    assert tab.skipped_entries() == []
+    assert (tab.size_spin.value(), tab.saliency_combo.currentText()) == (64, "spectral")
+    assert tab.output_edit.text() == str(prepared_dataset)
+    assert Path(tab.source_edit.text()) == photo_folder.resolve()
+    _settle(qtbot, tab)
+    assert len(tab.preview_rows) == PREVIEW_PHOTOS

@@ -3,7 +3,6 @@ the dataset with progress and cancel, and show its summary and skipped files."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +67,16 @@ def preview_tiles(
         edges, sal = storage_maps(square, saliency=saliency, canny_low=low, canny_high=high)
         rows.append((path, [square, luma_u8(square), edges, sal]))
     return rows
+
+
+def describe_canny(canny: object) -> str:
+    """A manifest's Canny setting in words: "auto (image median)" or "low 50, high 150"."""
+    if isinstance(canny, dict):
+        low, high = canny.get("low"), canny.get("high")
+        if low is None and high is None:
+            return "auto (image median)"
+        return f"low {'auto' if low is None else low}, high {'auto' if high is None else high}"
+    return str(canny)
 
 
 class DatasetTab(QWidget):
@@ -165,7 +174,7 @@ class DatasetTab(QWidget):
         self.open_button = QPushButton("Open prepared dataset\u2026")
         self.open_button.clicked.connect(self._ask_open_prepared)
         self.progress_bar = QProgressBar()
-        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(False)
         self.summary_label = QLabel("No dataset prepared yet.")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -433,6 +442,7 @@ class DatasetTab(QWidget):
         self.skipped_list.clear()
         self.summary_label.setText(f"Preparing {source}\u2026")
         self.progress_bar.setRange(0, 0)
+        self.progress_bar.setVisible(True)
         self._prepare_worker = JobWorker(job, JOB_NAME, self)
         self._prepare_worker.progress.connect(self._on_progress)
         self._prepare_worker.error.connect(self._on_error)
@@ -465,21 +475,18 @@ class DatasetTab(QWidget):
         worker = self._prepare_worker
         self.prepare_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setVisible(False)
         self.job_progress.emit("", 0, 0)
         if worker is not None:
             worker.wait()
         if error is not None:
             self.summary_label.setText(f"Preparation failed: {error}")
-            self.progress_bar.setValue(0)
             return
         self.last_result = result
         if getattr(result, "cancelled", False):
             self.summary_label.setText("Preparation cancelled; no dataset was written.")
-            self.progress_bar.setValue(0)
             self.status_message.emit("Preparation cancelled")
             return
-        self.progress_bar.setValue(1)
         output = self.output_edit.text().strip()
         self.open_prepared(output)
         self.status_message.emit(f"Dataset ready: {output}")
@@ -499,14 +506,37 @@ class DatasetTab(QWidget):
             return False
         remember_folder(self.settings, "dataset", str(Path(path).parent))
         self.show_summary(path, manifest)
+        if not self.is_busy():
+            self.apply_manifest_settings(path, manifest)
         return True
+
+    def apply_manifest_settings(self, path: str, manifest: dict[str, Any]) -> None:
+        """Set the form to the settings a prepared dataset was made with (and preview its source)."""
+        if isinstance(manifest.get("size"), int):
+            self.size_spin.setValue(manifest["size"])
+        if manifest.get("saliency") in SALIENCY_METHODS:
+            self.saliency_combo.setCurrentText(manifest["saliency"])
+        if isinstance(manifest.get("test_fraction"), (int, float)):
+            self.test_fraction_spin.setValue(float(manifest["test_fraction"]))
+        if isinstance(manifest.get("seed"), int):
+            self.seed_spin.setValue(manifest["seed"])
+        canny = manifest.get("canny")
+        if isinstance(canny, dict):
+            low, high = canny.get("low"), canny.get("high")
+            self.canny_auto.setChecked(low is None or high is None)
+            if low is not None and high is not None:
+                self.canny_high.setValue(int(high))
+                self.canny_low.setValue(int(low))
+        self.output_edit.setText(str(path))
+        source = str(manifest.get("source", ""))
+        if source and Path(source).is_dir() and source != self.source_edit.text():
+            self.set_source_folder(source)
 
     def show_summary(self, path: str, manifest: dict[str, Any]) -> None:
         """Fill the summary text and the skipped list from a manifest."""
         splits = manifest.get("splits", {})
         skipped = manifest.get("skipped", [])
-        canny = manifest.get("canny")
-        canny_text = json.dumps(canny) if not isinstance(canny, str) else canny
+        canny_text = describe_canny(manifest.get("canny"))
         self.summary_label.setText(
             f"<b>{Path(path).name}</b>: {splits.get('train', 0)} train, {splits.get('test', 0)} test photos "
             f"at {manifest.get('size')} px; saliency {manifest.get('saliency')}; Canny {canny_text}; "
