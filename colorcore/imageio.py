@@ -276,6 +276,8 @@ def _orientation(header: Image.Image) -> int:
 def _opencv_can_decode(header: Image.Image, data: bytes) -> bool:
     if header.format not in OPENCV_FORMATS or header.mode in PILLOW_ONLY_MODES:
         return False
+    if "transparency" in header.info:  # a tRNS colour key: Pillow turns it into alpha
+        return False
     if header.format == "JPEG":
         # a JPEG without its end marker is truncated: Pillow's strict decoder reports that
         return data.rstrip(b"\x00\r\n ").endswith(JPEG_EOI)
