@@ -62,38 +62,48 @@ class MultiPathGAN(ColorModel):
     def _d(self, rgb: Tensor, gray: Tensor) -> Tensor:
         return self.discriminator(rgb, gray, logits=self._uses_logits)
 
+    def _plain_discriminator(self) -> nn.Module:
+        """The discriminator without a DDP wrapper (the G step needs neither its gradients nor their sync)."""
+        return getattr(self.discriminator, "module", self.discriminator)
+
     def training_step(
         self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], ctx: StepContext
     ) -> dict[str, Tensor]:
         cfg = self.config
         gray, rgb = batch["gray"], batch["rgb"]
+        n = rgb.shape[0]
         with ctx.autocast():
             out = self.generator(gray)
             fake = out[:, :3]
             sal_fake = losses.map_to_unit(out[:, 3:4])
             edge_fake = losses.map_to_unit(out[:, 4:5])
-            d_real = self._d(rgb, gray)
-            d_fake = self._d(fake.detach(), gray)
-            loss_d = self._d_loss(d_real.float(), d_fake.float())
+            # real and fake in one D call: the same result as two calls (D has no batch statistics)
+            d_both = self._d(torch.cat([rgb, fake.detach()]), torch.cat([gray, gray]))
+            loss_d = self._d_loss(d_both[:n].float(), d_both[n:].float())
         if cfg.gan_loss == "wgan-gp":
             loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
                 lambda x: self.discriminator(x, gray, logits=True), rgb, fake.detach().float()
             )
         _step(loss_d, optimizers["d"], ctx.scaler)
 
-        with ctx.autocast():
-            d_fake_g = self._d(fake, gray)
-            terms = losses.paper_generator_terms(
-                fake.float(), sal_fake.float(), edge_fake.float(), rgb, batch["saliency"], batch["edge"]
-            )
-            gan = self._g_adv(d_fake_g.float())
-            loss_g = (
-                cfg.lambda_l1 * terms["l1"]
-                + cfg.lambda_gan * gan
-                + cfg.lambda_sal * terms["sal"]
-                + cfg.lambda_edge * terms["edge"]
-            )
-        _step(loss_g, optimizers["g"], ctx.scaler)
+        plain_d = self._plain_discriminator()
+        plain_d.requires_grad_(False)  # the G step only needs gradients w.r.t. D's input
+        try:
+            with ctx.autocast():
+                d_fake_g = plain_d(fake, gray, logits=self._uses_logits)
+                terms = losses.paper_generator_terms(
+                    fake.float(), sal_fake.float(), edge_fake.float(), rgb, batch["saliency"], batch["edge"]
+                )
+                gan = self._g_adv(d_fake_g.float())
+                loss_g = (
+                    cfg.lambda_l1 * terms["l1"]
+                    + cfg.lambda_gan * gan
+                    + cfg.lambda_sal * terms["sal"]
+                    + cfg.lambda_edge * terms["edge"]
+                )
+            _step(loss_g, optimizers["g"], ctx.scaler)
+        finally:
+            plain_d.requires_grad_(True)
         if ctx.scaler is not None:
             ctx.scaler.update()
         return {
