@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
-import pytest
+import numpy as np
+from PySide6.QtWidgets import QMessageBox
 
 from tests.gui_fixtures import *  # noqa: F401,F403
+from tests.gui_fixtures import make_main_window
 
 from colorcore.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StepEvent, StopFlag, emit
+from app.main_window import MainWindow
 from app.workers import JobWorker
 
 
@@ -98,3 +103,116 @@ def test_worker_does_not_duplicate_an_engine_error(qtbot):
     with qtbot.waitSignal(worker.finished, timeout=10000):
         worker.start()
     assert [e.message for e in errors] == ["bad dataset"]
+
+
+# --- the Training tab, with the real Trainer on a tiny model --------------------------------------
+
+def _fill_tiny_run(tab, dataset: Path, run: Path) -> None:
+    tab.set_dataset(str(dataset))
+    tab.run_edit.setText(str(run))
+    tab.model_combo.setCurrentText("multipath")
+    tab.width_spin.setValue(8)
+    tab.resnet_combo.setCurrentText("none")
+    tab.batch_spin.setValue(2)
+    tab.epochs_spin.setValue(1000)
+
+
+def _visible_boxes(widget) -> list[QMessageBox]:
+    return [box for box in widget.findChildren(QMessageBox) if box.isVisible()]
+
+
+def test_paper_defaults_reset_uses_the_models_learning_rates(main_window: MainWindow) -> None:
+    from colorcore.models import MODEL_REGISTRY
+
+    tab = main_window.training_tab
+    tab.batch_spin.setValue(3)
+    tab.lambda_edge_spin.setValue(2.0)
+    tab.lr_g_spin.setValue(0.5)
+    tab.reset_to_paper_defaults()
+    assert tab.batch_spin.value() == 64 and tab.lambda_edge_spin.value() == 0.05 and tab.epochs_spin.value() == 100
+    assert tab.lr_g_spin.value() == MODEL_REGISTRY["multipath"].default_lr["g"]
+    assert [tab.model_combo.itemText(i) for i in range(tab.model_combo.count())] == sorted(MODEL_REGISTRY)
+    assert tab.loss_plot.loss_names() == list(MODEL_REGISTRY["multipath"].loss_names)
+    assert tab.device_combo.count() >= 1 and tab.device_combo.itemData(tab.device_combo.count() - 1) == "cpu"
+
+
+def test_training_run_draws_curves_pauses_resumes_stops_and_leaves_a_checkpoint(
+    qtbot, main_window: MainWindow, prepared_dataset: Path, tmp_path: Path
+) -> None:
+    from colorcore.checkpoint import load_model
+
+    tab = main_window.training_tab
+    run = tmp_path / "run"
+    _fill_tiny_run(tab, prepared_dataset, run)
+    ends = []
+    assert tab.start_training()
+    tab._worker.end.connect(ends.append)
+    assert tab.state() == "running" and main_window.stop_action.isEnabled()
+    assert main_window.job_label.text() == "Training"
+
+    qtbot.waitUntil(lambda: tab.steps_seen >= 2 and tab.metrics_plot.series("psnr")[0].size >= 1, timeout=120000)
+    for name in tab.loss_plot.loss_names():
+        steps, values = tab.loss_plot.series(name)
+        assert steps.size >= 2 and np.all(np.isfinite(values))
+        x, _ = tab.loss_plot.curves[name].getData()
+        assert x is not None and len(x) == steps.size  # the curve item holds the data
+    assert tab.sample_view.has_image()
+
+    tab.toggle_pause()
+    assert tab.state() == "paused" and tab.pause_button.text() == "Resume"
+    qtbot.wait(1500)  # the step in flight lands, then nothing
+    paused_at = tab.steps_seen
+    qtbot.wait(1500)
+    assert tab.steps_seen == paused_at
+    tab.toggle_pause()
+    assert tab.state() == "running"
+    qtbot.waitUntil(lambda: tab.steps_seen > paused_at, timeout=60000)
+
+    tab.stop_training()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=60000)
+    assert tab.state() == "idle" and [e.status for e in ends] == ["stopped"]
+    assert (run / "checkpoints" / "last.pt").is_file()
+    model = load_model(run)
+    assert model.name == "multipath" and not model.training
+    assert tab.resume_box.isChecked()  # the run can be resumed
+
+
+def test_closing_the_window_mid_training_asks_then_stops_cleanly(
+    qtbot, gui_settings, prepared_dataset: Path, tmp_path: Path, monkeypatch
+) -> None:
+    window = make_main_window(qtbot, gui_settings)
+    tab = window.training_tab
+    run = tmp_path / "run"
+    _fill_tiny_run(tab, prepared_dataset, run)
+    assert tab.start_training()
+    qtbot.waitUntil(lambda: tab.steps_seen >= 1, timeout=120000)
+    thread = tab._worker._thread
+
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args[2]) or answers.pop(0))
+    window.close()
+    assert window.isVisible() and tab.is_busy()  # "No" keeps everything going
+    window.close()
+    assert len(asked) == 2 and "Training" in asked[0]
+    assert not window.isVisible()
+    assert not tab.is_busy() and thread.isFinished() and not thread.isRunning()
+    assert (run / "checkpoints" / "last.pt").is_file()
+
+
+def test_an_engine_error_shows_a_dialog_with_a_suggestion(
+    qtbot, main_window: MainWindow, prepared_dataset: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken_dataset"
+    shutil.copytree(prepared_dataset, broken)
+    for array in broken.glob("train_*.npy"):
+        array.write_bytes(b"not an array")
+    tab = main_window.training_tab
+    _fill_tiny_run(tab, broken, tmp_path / "run")
+    assert tab.start_training()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=60000)
+    boxes = _visible_boxes(tab)
+    assert tab.last_error is not None and boxes
+    assert boxes[-1].text() == tab.last_error.message and str(broken) in boxes[-1].text()
+    assert boxes[-1].informativeText().startswith(tab.last_error.suggestion) and tab.last_error.suggestion
+    assert tab.state() == "idle" and tab.start_button.isEnabled()

@@ -417,7 +417,7 @@ class TrainingTab(QWidget):
                 continue
         for row in epochs:
             try:
-                self.metrics_plot.add_epoch(int(float(row["epoch"])), {k: float(v) for k, v in row.items() if k in ("psnr", "ssim") and v})
+                self.metrics_plot.add_epoch(int(float(row["epoch"])) + 1, {k: float(v) for k, v in row.items() if k in ("psnr", "ssim") and v})
             except (KeyError, ValueError):
                 continue
 
@@ -461,7 +461,7 @@ class TrainingTab(QWidget):
         )
         values = {
             "data": self.dataset_edit.text().strip(),
-            "run": self.run_edit.text().strip(),
+            "run_dir": self.run_edit.text().strip(),
             "model": model,
             "epochs": self.epochs_spin.value(),
             "batch_size": self.batch_spin.value(),
@@ -573,7 +573,7 @@ class TrainingTab(QWidget):
         self.job_progress.emit(JOB_NAME, event.step, event.total_steps or 0)
 
     def _on_epoch_end(self, event: Any) -> None:
-        self.metrics_plot.add_epoch(event.epoch, event.metrics)
+        self.metrics_plot.add_epoch(event.epoch + 1, event.metrics)
         shown = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items() if isinstance(v, float) and math.isfinite(v))
         self.status_message.emit(f"Epoch {event.epoch + 1} done" + (f": {shown}" if shown else ""))
 
