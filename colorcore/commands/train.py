@@ -1,0 +1,161 @@
+"""`colorcore train DATA RUN`: train a model on a prepared dataset (defaults are the paper's)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from colorcore.cli import CLIError
+
+DEFAULT_MODEL = "multipath"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `train` command."""
+    p = subparsers.add_parser(
+        "train",
+        help="train a colourisation model on a prepared dataset",
+        description="Train a model on a prepared dataset folder into a run folder (config.json, metrics.csv, "
+        "eval.csv, samples/, checkpoints/). Defaults are the paper's. Ctrl-C stops cleanly with a "
+        "checkpoint; --resume continues exactly where it stopped. Under `torchrun --nproc_per_node=N "
+        "-m colorcore train ...` it trains with DistributedDataParallel (--batch-size per process).",
+    )
+    p.add_argument("data", help="prepared dataset folder (from `colorcore prepare`)")
+    p.add_argument("run", help="run folder to create (or to continue with --resume)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="registered model name (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=100, help="epochs (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=64, help="batch size (default: %(default)s)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.pt")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="deterministic kernels: two CPU runs give bitwise identical weights (slower)")
+    p.add_argument("--resnet-weights", default="imagenet",
+                   help="ResNet-18 path weights: imagenet | none | PATH (default: %(default)s)")
+    p.add_argument("--finetune-resnet", action="store_true", help="train the ResNet-18 path too (frozen by default)")
+    p.add_argument("--gan-loss", default="paper", choices=("paper", "lsgan", "wgan-gp", "bce"),
+                   help="adversarial loss (default: %(default)s)")
+    p.add_argument("--lr-g", type=float, default=None, help="generator learning rate (default: the model's)")
+    p.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default: the model's)")
+    p.add_argument("--width", type=int, default=64, help="first encoder level's channels (default: %(default)s)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                   help="mixed precision where the device supports it (bf16; fp16 + scaler on older GPUs)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+                   help="channels_last memory format where it has fast kernels")
+    p.add_argument("--keep", type=int, default=3, help="epoch checkpoints to keep (default: %(default)s)")
+    p.add_argument("--eval-subset", type=int, default=256,
+                   help="test images scored after every epoch (default: %(default)s)")
+    p.set_defaults(func=run)
+
+
+class ProgressBar:
+    """Training callbacks drawing a tqdm bar (losses, img/s) and one line per epoch."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def _ensure(self, total: int) -> Any:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="step", dynamic_ncols=True, disable=not self.enabled)
+        return self.bar
+
+    def on_step(self, event: Any) -> None:
+        bar = self._ensure(event.total_steps)
+        bar.n = event.step
+        shown = {k.removeprefix("loss_"): f"{v:.3f}" for k, v in event.losses.items()}
+        bar.set_postfix(shown | {"img/s": f"{event.img_per_s:.1f}"}, refresh=False)
+        bar.refresh()
+
+    def on_epoch_end(self, event: Any) -> None:
+        text = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
+        self._write(f"epoch {event.epoch + 1}: {text}")
+
+    def on_error(self, event: Any) -> None:
+        self._write(f"error: {event.message}" + (f" ({event.suggestion})" if event.suggestion else ""))
+
+    def on_end(self, event: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def _write(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            print(text)
+
+
+def model_config_from_args(args: argparse.Namespace) -> Any:
+    """The ModelConfig the arguments describe (unknown model names are a CLIError)."""
+    from colorcore.models import MODEL_REGISTRY, ModelConfig
+
+    if args.model not in MODEL_REGISTRY:
+        raise CLIError(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODEL_REGISTRY))}")
+    return ModelConfig(name=args.model, width=args.width, resnet_weights=args.resnet_weights,
+                       finetune_resnet=args.finetune_resnet, gan_loss=args.gan_loss,
+                       lr_g=args.lr_g, lr_d=args.lr_d)
+
+
+def check_paths(data: Path, run: Path, resume: bool) -> None:
+    """CLIError when DATA is not a prepared dataset or RUN cannot be used as asked."""
+    from colorcore.checkpoint import CHECKPOINT_DIR, LAST_CHECKPOINT
+    from colorcore.dataset import is_prepared_dataset
+
+    if not is_prepared_dataset(data):
+        raise CLIError(f"{data}: not a prepared dataset (no manifest.json); run `colorcore prepare` first")
+    last = run / CHECKPOINT_DIR / LAST_CHECKPOINT
+    if resume and not last.is_file():
+        raise CLIError(f"{run}: nothing to resume (no {CHECKPOINT_DIR}/{LAST_CHECKPOINT}); drop --resume to start")
+    if not resume and last.is_file():
+        raise CLIError(f"{run}: already holds a run ({CHECKPOINT_DIR}/{LAST_CHECKPOINT}); "
+                       "add --resume to continue it or choose another folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; Ctrl-C once stops at the next step with a checkpoint, twice aborts."""
+    from colorcore.events import StopFlag
+    from colorcore.training import TrainConfig, Trainer
+
+    data, run_dir = Path(args.data), Path(args.run)
+    check_paths(data, run_dir, args.resume)
+    try:
+        config = TrainConfig(
+            data=str(data), run_dir=str(run_dir), model=model_config_from_args(args), epochs=args.epochs,
+            batch_size=args.batch_size, device=args.device, amp=args.amp, channels_last=args.channels_last,
+            seed=args.seed, deterministic=args.deterministic, max_steps=args.max_steps,
+            keep_checkpoints=args.keep, eval_subset=args.eval_subset, resume=args.resume,
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    is_writer = int(os.environ.get("RANK", "0")) == 0
+    stop = StopFlag()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+        stop.request_stop()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = Trainer(config, callbacks=[ProgressBar(is_writer)], stop=stop).run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if result.status == "failed":
+        raise CLIError(result.error or "training failed", 1)
+    if is_writer:
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
+        print(f"{result.status} at step {result.step} (epoch {result.epoch}), {result.img_per_s:.1f} img/s"
+              + (f"; {metrics}" if metrics else "") + f"\nrun folder: {run_dir}")
+        if result.status == "stopped":
+            print(f"resume with: colorcore train {data} {run_dir} --resume")
+    return 0
