@@ -32,13 +32,20 @@ def window(qtbot, gui_settings):  # noqa: F811 (fixture)
 @pytest.fixture
 def tiny_model_file(tmp_path: Path) -> Path:
     """A real exported model file of a tiny untrained multipath model."""
-    from colorcore.checkpoint import save_model_file
+    return save_tiny_model(tmp_path / "tiny.safetensors", seed=0)
+
+
+def save_tiny_model(path: Path, seed: int) -> Path:
+    """Export an untrained tiny multipath model (seeded init) through a real checkpoint."""
+    import torch
+
+    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
     from colorcore.models import ModelConfig, build_model
 
+    torch.manual_seed(seed)
     model = build_model(ModelConfig(width=8, resnet_weights="none"))
-    path = tmp_path / "tiny.safetensors"
-    save_model_file(model, path)
-    return path
+    checkpoint = save_checkpoint(path.with_suffix(".pt"), make_checkpoint(model, model.make_optimizers()))
+    return export_model(checkpoint, path)
 
 
 def drop_paths(win, paths: list[Path]) -> None:

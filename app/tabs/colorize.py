@@ -254,6 +254,7 @@ class ColorizeTab(QWidget):
         splitter.addWidget(view_box)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([440, 800])
 
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
@@ -447,6 +448,7 @@ class ColorizeTab(QWidget):
                 self._refresh_row(index)
         self._batch = []
         if worker is not None:
+            worker.wait()  # its thread ends right after `finished`; never delete a running QThread
             worker.deleteLater()
         counts = {s: sum(item.status == s for item in self._items) for s in (DONE, FAILED, CANCELLED)}
         summary = f"Colourised {counts[DONE]} photo{'s' if counts[DONE] != 1 else ''}"

@@ -87,6 +87,7 @@ class ExperimentTab(QWidget):
         self._paper = load_paper_table()["rows"]
         self._worker: JobWorker | None = None
         self._rows: dict[str, dict[str, Any]] = {}
+        self._seed_runs: dict[str, list[dict[str, Any]]] = {}
         self._run_settings = None
         self._curves: dict[tuple[str, int], tuple[pg.PlotDataItem, list[float], list[float]]] = {}
         self._build()
@@ -189,6 +190,7 @@ class ExperimentTab(QWidget):
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(list(TABLE_COLUMNS))
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -214,6 +216,7 @@ class ExperimentTab(QWidget):
         splitter.addWidget(table_box)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 300])
 
         layout = QVBoxLayout(self)
         layout.addWidget(settings_box)
@@ -365,8 +368,8 @@ class ExperimentTab(QWidget):
 
     def _on_event(self, hook: str, event: Any) -> None:
         if hook == "on_config_end":
-            self._rows[event.config] = dict(event.row)
-            self._fill_row(event.config)
+            self._seed_runs[event.config] = list(event.runs)
+            self._set_rows(self._summary_rows())
             self._say(f"{event.label}: test {format_mean_std(event.row['test_mean'], event.row['test_std'])} %"
                       + (" (from an earlier session)" if event.resumed else ""))
             self._update_state()
@@ -376,12 +379,15 @@ class ExperimentTab(QWidget):
     def _on_finished(self, result: object, error: object) -> None:
         worker, self._worker = self._worker, None
         if worker is not None:
+            worker.wait()  # its thread ends right after `finished`; never delete a running QThread
             worker.deleteLater()
         self.progress_bar.setRange(0, 1)
         self.job_progress.emit("", 0, 0)
         if error is not None:
             self._say(f"The experiment failed: {error}")
         else:
+            if getattr(result, "rows", None):
+                self._set_rows(result.rows)
             status = getattr(result, "status", "finished")
             where = getattr(result, "out_dir", self.out_edit.text())
             self.progress_bar.setValue(1 if status == "finished" else 0)
@@ -399,6 +405,7 @@ class ExperimentTab(QWidget):
         from colorcore.downstream import config_label
 
         self._rows.clear()
+        self._seed_runs.clear()
         configs = self._table_configs()
         self.table.setRowCount(len(configs))
         for row, name in enumerate(configs):
@@ -410,6 +417,20 @@ class ExperimentTab(QWidget):
                 value = paper.get(split)
                 self.table.item(row, COL_PAPER + offset).setText(f"{value:.2f}" if value is not None else "")
         self._update_state()
+
+    def _summary_rows(self) -> list[dict[str, Any]]:
+        """Rows for every finished configuration; the paired difference to scratch needs scratch's
+        seeds, so rows finished before scratch are recomputed when it finishes."""
+        from colorcore.downstream import summarise
+
+        settings = self._run_settings
+        runs = [run for config_runs in self._seed_runs.values() for run in config_runs]
+        return summarise(runs, settings.configs, settings.seeds, {"rows": self._paper})
+
+    def _set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self._rows = {row["config"]: dict(row) for row in rows}
+        for config in self._rows:
+            self._fill_row(config)
 
     def _fill_row(self, config: str) -> None:
         configs = self._table_configs()

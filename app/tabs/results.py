@@ -90,7 +90,7 @@ def predict_split_job(model_path: str, dataset_path: str, split: str):
             stop.wait_if_paused()
             if stop.stop_requested:
                 return None
-            real = np.ascontiguousarray(arrays.rgb[start:start + PREDICT_BATCH])
+            real = np.array(arrays.rgb[start:start + PREDICT_BATCH])  # a writable copy of the memmap rows
             with torch.no_grad():
                 out = model.predict(gray_input(torch.from_numpy(real)))
             fake = to_uint8_images(out["rgb"])
@@ -250,6 +250,8 @@ class ResultsTab(QWidget):
             self.sort_combo.addItem(title, key)
         self.sort_combo.currentIndexChanged.connect(lambda _i: self.set_sort(self.sort_combo.currentData()))
         self.table = QTableWidget(0, FIRST_METRIC_COL)
+        self.table.setHorizontalHeaderLabels(["#", "Photo"])
+        self.table.horizontalHeader().setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -303,6 +305,7 @@ class ResultsTab(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([360, 900])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
@@ -496,6 +499,7 @@ class ResultsTab(QWidget):
         worker, run, source = self._worker, self._worker_run, self._worker_source
         self._worker, self._worker_run, self._worker_source = None, None, None
         if worker is not None:
+            worker.wait()  # its thread ends right after `finished`; never delete a running QThread
             worker.deleteLater()
         self.job_progress.emit("", 0, 0)
         if run is not None and run in self._runs and source == (self._dataset_path, self._split):
@@ -555,8 +559,7 @@ class ResultsTab(QWidget):
                 col = FIRST_METRIC_COL + 2 * r
                 self.table.setItem(row, col, QTableWidgetItem(f"{run.predictions.psnr[index]:.2f}"))
                 self.table.setItem(row, col + 1, QTableWidgetItem(f"{run.predictions.ssim[index]:.3f}"))
-        self.table.horizontalHeader().setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
-        self.table.resizeColumnToContents(COL_INDEX)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.blockSignals(False)
         self._position = -1
         self.summary_label.setText("\n".join(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QPointF
 from PySide6.QtWidgets import QGraphicsView
 
+FIT_TOLERANCE = 0.02  # fitInView leaves a small margin, so "fitted" is a zoom within 2 % of the fit
+
 
 class SyncGroup(QObject):
     """Keeps the zoom (view transform) and the visible centre of its views equal.
@@ -48,6 +50,15 @@ class SyncGroup(QObject):
         src_rect = source.sceneRect()
         if src_rect.width() <= 0 or src_rect.height() <= 0:
             return
+        if self._is_fitted(source):  # fitted to its window (e.g. after a resize): the others fit too
+            self._syncing = True
+            try:
+                for view in self._views:
+                    if view is not source and hasattr(view, "fit_to_view"):
+                        view.fit_to_view()
+            finally:
+                self._syncing = False
+            return
         centre = source.mapToScene(source.viewport().rect().center())
         rel_x = (centre.x() - src_rect.left()) / src_rect.width()
         rel_y = (centre.y() - src_rect.top()) / src_rect.height()
@@ -72,3 +83,10 @@ class SyncGroup(QObject):
                     view.centerOn(QPointF(rect.left() + rel_x * rect.width(), rect.top() + rel_y * rect.height()))
         finally:
             self._syncing = False
+
+    @staticmethod
+    def _is_fitted(view: QGraphicsView) -> bool:
+        """True when the view shows its whole scene as large as it fits (fit-to-window)."""
+        rect, port = view.sceneRect(), view.viewport().rect()
+        fit = min(port.width() / rect.width(), port.height() / rect.height())
+        return abs(view.transform().m11() - fit) <= FIT_TOLERANCE * fit

@@ -1,0 +1,103 @@
+"""The Experiment tab runs the real CIFAR-10 experiment on tiny synthetic CIFAR-format batch files
+with a tiny real encoder, draws live curves and fills the Table 1 rows beside the paper's numbers."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
+from tests.test_downstream import write_cifar
+from tests.test_gui_colorize import tiny_model_file  # noqa: F401 (fixture)
+
+RUN_TIMEOUT_MS = 180000
+
+
+@pytest.fixture
+def cifar_root(tmp_path: Path) -> Path:
+    """A complete cifar-10-batches-py folder of real pickled batch files (100 images each)."""
+    return write_cifar(tmp_path / "cifar")
+
+
+@pytest.fixture
+def tab(qtbot, gui_settings, tmp_path, cifar_root, tiny_model_file):  # noqa: F811 (fixtures)
+    from app.tabs.downstream import ExperimentTab
+
+    widget = ExperimentTab(gui_settings)
+    qtbot.addWidget(widget)
+    widget.set_cifar_folder(str(cifar_root), verify=False)
+    widget.set_encoder(str(tiny_model_file))
+    widget.set_output_dir(str(tmp_path / "experiment"))
+    widget.set_sizes(train=200, val=50, test=100, seeds=2, epochs=2)
+    yield widget
+    widget.shutdown()
+
+
+def row_texts(tab, row: int) -> list[str]:
+    return [tab.table.item(row, col).text() for col in range(tab.table.columnCount())]
+
+
+def test_a_tiny_run_fills_its_table_row_and_exports(qtbot, tab, tmp_path):
+    tab.set_configs(["1"])
+    assert tab.table.rowCount() == 1
+    assert row_texts(tab, 0)[6:] == ["62.98", "55.94", "56.47"]  # the paper's own numbers, before any run
+    assert row_texts(tab, 0)[4] == ""
+    progress: list[tuple[str, int, int]] = []
+    tab.job_progress.connect(lambda name, done, total: progress.append((name, done, total)))
+    assert tab.start()
+    assert tab.is_busy() and not tab.run_button.isEnabled() and tab.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    texts = row_texts(tab, 0)
+    assert texts[0] == "frozen through block 1" and texts[1] == "2"
+    for cell in texts[2:5]:  # train, validation, test as mean ± std over the two seeds
+        mean, std = (float(part) for part in cell.split(" \u00b1 "))
+        assert 0.0 <= mean <= 100.0 and std >= 0.0
+    assert len(tab.plot.listDataItems()) == 2  # one validation curve per seed
+    assert all(len(item.xData) == 2 for item in tab.plot.listDataItems())  # two epochs each
+    assert ("CIFAR-10 experiment", 4, 4) in progress and progress[-1] == ("", 0, 0)
+    assert "finished" in tab.message_label.text()
+
+    csv_path, md_path = tmp_path / "t1.csv", tmp_path / "t1.md"
+    tab.export(str(csv_path), "csv")
+    tab.export(str(md_path), "md")
+    rows = list(csv.DictReader(csv_path.open()))
+    assert [r["config"] for r in rows] == ["1"] and float(rows[0]["paper_test"]) == 56.47
+    assert float(rows[0]["test_mean"]) == pytest.approx(float(texts[4].split(" \u00b1 ")[0]), abs=0.01)
+    assert "| frozen through block 1 | 2 |" in md_path.read_text(encoding="utf-8")
+
+
+def test_stop_then_run_then_resume_from_the_same_folder(qtbot, tab):
+    tab.set_configs(["1", "scratch"])
+    tab.set_sizes(train=200, val=50, test=100, seeds=1, epochs=2)
+    assert tab.start()
+    tab.stop()  # before the first epoch ends
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    assert "stopped" in tab.message_label.text() and "resume" in tab.message_label.text()
+    assert tab.result_rows() == []
+
+    assert tab.start()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    first = [dict(r) for r in tab.result_rows()]
+    assert [r["config"] for r in first] == ["1", "scratch"]
+    assert row_texts(tab, 0)[5].startswith(("+", "-"))  # block 1 minus scratch, paired by seed
+    assert len(tab.plot.listDataItems()) == 2
+
+    assert tab.start()  # same folder and settings: both configurations come back without training
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    assert [r["test_mean"] for r in tab.result_rows()] == [r["test_mean"] for r in first]
+    assert tab.plot.listDataItems() == []
+
+
+def test_missing_cifar_and_bad_settings_give_messages_not_tracebacks(qtbot, tab, tmp_path):
+    tab.set_configs([])
+    assert not tab.start()
+    assert "tick at least one configuration" in tab.message_label.text()
+    tab.set_configs(["1"])
+    tab.set_cifar_folder(str(tmp_path / "nowhere"), verify=False)
+    assert tab.start()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    assert "CIFAR-10 not found" in tab.message_label.text()
+    assert "nowhere" in tab.message_label.text()
+    assert tab.run_button.isEnabled()
