@@ -1,0 +1,127 @@
+"""The paper's networks: shapes, registry, init, frozen ResNet path, training step, weight options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model
+from colorcore.models.discriminator import PatchDiscriminator
+from colorcore.models.generator import MultiPathGenerator, ResNetWeightsError, load_resnet18
+
+TINY = ModelConfig(width=8, resnet_weights="none")
+
+
+def test_generator_and_discriminator_output_shapes() -> None:
+    gen = MultiPathGenerator(width=8, resnet_weights="none").eval()
+    disc = PatchDiscriminator(width=8)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    out = gen(x)
+    assert out.shape == (2, 5, 64, 64)
+    assert out.abs().max() <= 1.0  # tanh
+    assert disc(out[:, :3], x).shape == (2, 1, 14, 14)
+    score = disc(out[:, :3], x)
+    assert ((score >= 0) & (score <= 1)).all()
+
+
+def test_encoder_blocks_halve_the_size_six_times() -> None:
+    gen = MultiPathGenerator(width=8, resnet_weights="none").eval()
+    assert len(gen.encoder_blocks) == 6
+    h = torch.zeros(1, 3, 64, 64)
+    sizes = []
+    for k, block in enumerate(gen.encoder_blocks[:5]):
+        h = block(h)
+        sizes.append((h.shape[1], h.shape[-1]))
+    assert sizes == [(8, 32), (16, 16), (32, 8), (64, 4), (64, 2)]
+
+
+def test_generator_rejects_sizes_not_multiple_of_64() -> None:
+    gen = MultiPathGenerator(width=8, resnet_weights="none")
+    with pytest.raises(ValueError, match="multiple of 64"):
+        gen(torch.zeros(1, 3, 48, 48))
+
+
+def test_registry_and_unknown_model() -> None:
+    assert "multipath" in MODEL_REGISTRY
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        build_model(ModelConfig(name="nope"))
+
+
+def test_frozen_resnet_path_keeps_its_weights_and_statistics() -> None:
+    model = build_model(TINY)
+    trunk = model.generator.resnet.trunk
+    assert not any(p.requires_grad for p in trunk.parameters())
+    assert all(p.requires_grad for p in model.generator.encoder_blocks.parameters())
+    before = {k: v.clone() for k, v in trunk.state_dict().items()}
+    model.train()
+    model.generator(torch.rand(2, 3, 64, 64) * 2 - 1)
+    after = trunk.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    finetuned = build_model(TINY.with_(finetune_resnet=True))
+    assert all(p.requires_grad for p in finetuned.generator.resnet.trunk.parameters())
+
+
+def test_xavier_init_zeroes_biases() -> None:
+    model = build_model(TINY)
+    conv = model.generator.encoder_blocks[0].conv
+    assert torch.count_nonzero(conv.bias) == 0
+    bound = (6 / (conv.in_channels * 9 + conv.out_channels * 9)) ** 0.5
+    assert conv.weight.abs().max() <= bound
+
+
+def test_training_step_updates_both_networks_and_returns_every_loss() -> None:
+    torch.manual_seed(0)
+    model = build_model(TINY).train()
+    opts = model.make_optimizers()
+    batch = {
+        "gray": torch.rand(4, 1, 64, 64).expand(-1, 3, -1, -1) * 2 - 1,
+        "rgb": torch.rand(4, 3, 64, 64) * 2 - 1,
+        "saliency": torch.rand(4, 1, 64, 64),
+        "edge": (torch.rand(4, 1, 64, 64) > 0.8).float(),
+    }
+    g0 = model.generator.decoder_blocks[-1].conv.weight.clone()
+    d0 = model.discriminator.net[0].weight.clone()
+    out = model.training_step(batch, opts, StepContext())
+    assert set(out) == set(model.loss_names)
+    assert all(torch.isfinite(v) for v in out.values())
+    expected_g = out["l1"] + 0.5 * out["gan"] + 0.5 * out["sal"] + 0.05 * out["edge"]
+    assert out["g"].item() == pytest.approx(expected_g.item(), rel=1e-5)
+    assert not torch.equal(g0, model.generator.decoder_blocks[-1].conv.weight)
+    assert not torch.equal(d0, model.discriminator.net[0].weight)
+    assert all(p.requires_grad for p in model.discriminator.parameters())  # restored after the G step
+
+
+@pytest.mark.parametrize("gan_loss", ["lsgan", "wgan-gp", "bce"])
+def test_other_gan_losses_train(gan_loss: str) -> None:
+    model = build_model(TINY.with_(gan_loss=gan_loss)).train()
+    batch = {
+        "gray": torch.zeros(2, 3, 64, 64), "rgb": torch.rand(2, 3, 64, 64) * 2 - 1,
+        "saliency": torch.rand(2, 1, 64, 64), "edge": torch.zeros(2, 1, 64, 64),
+    }
+    out = model.training_step(batch, model.make_optimizers(), StepContext())
+    assert all(torch.isfinite(v) for v in out.values())
+
+
+def test_resnet_weights_from_a_local_file_and_bad_files(tmp_path: Path) -> None:
+    reference = load_resnet18("none")
+    path = tmp_path / "resnet18.pth"
+    torch.save(reference.state_dict(), path)
+    loaded = load_resnet18(str(path))
+    assert torch.equal(loaded.conv1.weight, reference.conv1.weight)
+    with pytest.raises(ResNetWeightsError, match="not found"):
+        load_resnet18(str(tmp_path / "missing.pth"))
+    bad = tmp_path / "bad.pth"
+    torch.save({"fc.weight": torch.zeros(1)}, bad)
+    with pytest.raises(ResNetWeightsError, match="not a ResNet-18 state_dict"):
+        load_resnet18(str(bad))
+
+
+def test_predict_returns_rgb_and_maps_in_range() -> None:
+    model = build_model(TINY).eval()
+    out = model.predict(torch.zeros(1, 3, 64, 64))
+    assert out["rgb"].shape == (1, 3, 64, 64)
+    for key in ("saliency", "edge"):
+        assert out[key].shape == (1, 1, 64, 64)
+        assert 0 <= out[key].min() and out[key].max() <= 1
