@@ -8,7 +8,7 @@ convention). Each photo is centre-cropped to a square and resized to S x S (see
 
 `prepare` builds the folder next to its destination under a hidden temporary name and renames it
 into place only when complete, so a cancelled or crashed run never leaves a folder that looks
-prepared. This module imports no torch: worker processes start in about a second.
+prepared. This module imports no torch, so `colorcore prepare` starts fast.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ import contextlib
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import platform
 import shutil
-import signal
 import tempfile
 import time
 import uuid
@@ -57,11 +55,10 @@ MANIFEST_NAME = "manifest.json"
 SPLITS = ("train", "test")
 ARRAY_KINDS = ("rgb", "edge", "saliency")
 MIN_SIZE = 8
-# Below this many photos (and with `workers=None`) the work runs in-process: starting worker
-# processes (about a second) would cost more than it saves.
-INLINE_MAX_PHOTOS = 24
-# photos per task sent to a worker, and tasks kept queued per worker
-MAX_CHUNK = 8
+# Worker threads run in parallel: OpenCV and Pillow release Python's GIL while decoding and
+# filtering, and threads start instantly (worker processes cost a second or more each to start,
+# more than the whole job on a typical folder once the reduced JPEG decode is used).
+DEFAULT_MAX_WORKERS = 8
 TASKS_IN_FLIGHT_PER_WORKER = 3
 PAUSE_POLL_S = 0.2
 
@@ -167,9 +164,9 @@ def prepare(
     """Prepare every photo under `src` (recursive) into the dataset folder `out`.
 
     Unreadable photos are skipped and listed (never fatal). The train/test split is deterministic
-    for a given seed and set of readable files. `workers=None` uses every core (in-process for
-    small folders). Emits `ProgressEvent`s and an `EndEvent`; `stop` cancels (nothing is written).
-    Raises ValueError for bad parameters and DatasetError for an unusable `src` or `out`.
+    for a given seed and set of readable files. `workers=None` uses one worker thread per core
+    (up to 8), `workers=1` the calling thread. Emits `ProgressEvent`s and an `EndEvent`; `stop`
+    cancels (nothing is written). Raises ValueError for bad parameters and DatasetError for an unusable `src` or `out`.
     """
     started = time.perf_counter()
     _check_parameters(size, test_fraction, saliency, canny_low, canny_high, workers)
@@ -357,44 +354,33 @@ def _prepare_into(
 def _process_all(
     candidates: list[Path], settings: tuple[Any, ...], workers: int | None, stop: StopFlag | None
 ) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]]:
-    """Results per photo, in completion order, from worker processes or in-process."""
-    count = workers or os.cpu_count() or 1
+    """Results per photo, in completion order, from a pool of worker threads (or this thread)."""
+    count = workers or min(os.cpu_count() or 1, DEFAULT_MAX_WORKERS)
     tasks = [(i, str(p)) for i, p in enumerate(candidates)]
-    if count == 1 or (workers is None and len(tasks) <= INLINE_MAX_PHOTOS):
+    if count == 1:
         for task in tasks:
             _wait_if_paused(stop)
             if stop is not None and stop.stop_requested:
                 return
             yield from _process_chunk([task], settings)
         return
-    chunk = max(1, min(MAX_CHUNK, len(tasks) // (count * 4)))
-    chunks = [tasks[i:i + chunk] for i in range(0, len(tasks), chunk)]
-    executor = futures.ProcessPoolExecutor(
-        max_workers=count, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
-    )
+    executor = futures.ThreadPoolExecutor(max_workers=count, thread_name_prefix="colorcore-prepare")
     try:
         pending: set[futures.Future[list[Any]]] = set()
-        queue = iter(chunks)
+        queue = iter(tasks)
         while True:
             _wait_if_paused(stop)
             stopping = stop is not None and stop.stop_requested
             while not stopping and len(pending) < count * TASKS_IN_FLIGHT_PER_WORKER:
-                next_chunk = next(queue, None)
-                if next_chunk is None:
+                task = next(queue, None)
+                if task is None:
                     break
-                pending.add(executor.submit(_process_chunk, next_chunk, settings))
+                pending.add(executor.submit(_process_chunk, [task], settings))
             if not pending or stopping:
                 return
             finished, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
             for future in finished:
-                try:
-                    yield from future.result()
-                except futures.process.BrokenProcessPool:
-                    raise DatasetError(
-                        "a worker process died or could not start (out of memory, a crashing decoder, "
-                        "or a main script that cannot be re-imported); "
-                        "run again with workers=1 (--workers 1) to find the file"
-                    ) from None
+                yield from future.result()
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -402,12 +388,6 @@ def _process_all(
 def _wait_if_paused(stop: StopFlag | None) -> None:
     while stop is not None and stop.paused and not stop.stop_requested:
         stop.wait_if_paused(PAUSE_POLL_S)
-
-
-def _init_worker() -> None:
-    """Worker processes leave Ctrl-C to the parent (which cancels cleanly) and use one thread."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cv2.setNumThreads(1)
 
 
 def _process_chunk(

@@ -13,7 +13,6 @@ import io
 import os
 import struct
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Union
 
@@ -234,13 +233,7 @@ def _read_bytes(path: PathLike) -> bytes:
 def _open_header(path: PathLike, data: bytes) -> Image.Image:
     """Pillow image object with only the header parsed (no pixel data decoded yet)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            try:
-                return Image.open(io.BytesIO(data))
-            except Image.DecompressionBombError:
-                # Pillow's own global limit; our `max_pixels` decides instead (it may be higher)
-                return _open_header_unchecked(data)
+        return _open_header_unchecked(data)
     except UnidentifiedImageError:
         raise ImageReadError(path, "not an image (unrecognised file format)") from None
     except Exception as exc:  # Pillow raises many types for damaged headers
@@ -248,12 +241,14 @@ def _open_header(path: PathLike, data: bytes) -> Image.Image:
 
 
 def _open_header_unchecked(data: bytes) -> Image.Image:
-    """Like `Image.open`, without Pillow's decompression-bomb check."""
+    """`Image.open` without Pillow's global decompression-bomb limit: `max_pixels` decides instead
+    (it may be higher), and no process-wide warning filter has to be changed (not thread-safe)."""
     Image.init()
     prefix = data[:16]
     for fmt in Image.ID:
         factory, accept = Image.OPEN[fmt]
-        if accept is not None and accept(prefix) is not True:
+        verdict = accept(prefix) if accept is not None else True
+        if isinstance(verdict, str) or not verdict:
             continue
         try:
             return factory(io.BytesIO(data), "")

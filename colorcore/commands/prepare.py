@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--canny-high", type=float, default=None,
                    help="Canny high threshold (default: derived from each image's median)")
     p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: one per CPU core; 1 = in this process)")
+                   help="worker threads (default: one per CPU core, up to 8; 1 = no extra thread)")
     p.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_MEGAPIXELS,
                    help="skip photos larger than this, checked before decoding (default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it is a prepared dataset")
