@@ -175,3 +175,21 @@ def test_before_after_split_line_drags_and_wheel_zooms(qtbot):
     zoom = view.zoom()
     view.zoom_by(2.0)
     assert view.zoom() == pytest.approx(2 * zoom)
+
+
+def test_cancel_leaves_the_rest_unprocessed_and_later_photos_still_run(qtbot, window, tmp_path, tiny_model_file):
+    tab = window.colorize_tab
+    out_dir = tmp_path / "out"
+    tab.set_output_dir(str(out_dir))
+    tab.open_model(str(tiny_model_file))
+    photos = [write_photo(tmp_path / "in" / f"c{i}.jpg", 64, 64, seed=30 + i) for i in range(3)]
+    assert tab.add_paths([str(p) for p in photos]) == 3
+    assert tab.is_busy() and tab.cancel_button.isEnabled()
+    tab.cancel()  # requested before the model has even loaded: no photo is started
+    wait_idle(qtbot, tab)
+    assert [item.status for item in tab.items()] == ["Cancelled"] * 3
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+    late = write_photo(tmp_path / "in" / "late.png", 64, 64, seed=40)
+    assert tab.add_paths([str(late)]) == 1
+    wait_idle(qtbot, tab)
+    assert [item.status for item in tab.items()] == ["Cancelled"] * 3 + ["Done"]

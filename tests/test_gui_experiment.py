@@ -101,3 +101,21 @@ def test_missing_cifar_and_bad_settings_give_messages_not_tracebacks(qtbot, tab,
     assert "CIFAR-10 not found" in tab.message_label.text()
     assert "nowhere" in tab.message_label.text()
     assert tab.run_button.isEnabled()
+
+
+def test_an_earlier_runs_results_come_back_in_a_new_tab(qtbot, tab, gui_settings):  # noqa: F811 (fixture)
+    from app.tabs.downstream import ExperimentTab
+
+    tab.set_configs(["2", "scratch"])
+    tab.set_sizes(train=200, val=50, test=100, seeds=2, epochs=1)
+    assert tab.start()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    shown = [row_texts(tab, row) for row in range(tab.table.rowCount())]
+
+    again = ExperimentTab(gui_settings)  # the output folder is remembered: its results are shown
+    qtbot.addWidget(again)
+    assert [row_texts(again, row) for row in range(again.table.rowCount())] == shown
+    assert again.selected_configs() == ("2", "scratch") and again.seeds.value() == 2
+    assert len(again.plot.listDataItems()) == 4  # two configurations x two seeds, from curves/*.csv
+    assert not again.open_results(str(Path(tab.out_edit.text()).parent / "elsewhere"))
+    assert "No experiment results" in again.message_label.text()

@@ -3,6 +3,8 @@ accuracy curves and the table filling in as configurations finish, beside the pa
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 import os
 from pathlib import Path
@@ -93,6 +95,7 @@ class ExperimentTab(QWidget):
         self._build()
         self._restore()
         self._reset_table()
+        self._show_remembered_results()
         self._update_state()
 
     # --- layout ----------------------------------------------------------------------------------
@@ -315,6 +318,47 @@ class ExperimentTab(QWidget):
             self._worker.stop()
             self._say("Stopping after the current epoch...")
 
+    def open_results(self, folder: str) -> bool:
+        """Show the table and curves an earlier run wrote to `folder` (False, with a message, when it
+        holds none); the form takes that run's settings, so Run resumes it."""
+        from colorcore.downstream import CONFIG_JSON, RUNS_JSON, DownstreamSettings, curves_path
+
+        out = Path(folder).expanduser()
+        try:
+            config = json.loads((out / CONFIG_JSON).read_text(encoding="utf-8"))
+            state = json.loads((out / RUNS_JSON).read_text(encoding="utf-8"))
+            saved = config["settings"]
+            settings = DownstreamSettings(**{**saved, "configs": tuple(saved["configs"]),
+                                             "hidden": tuple(saved["hidden"])})
+            runs = list(state["runs"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self._say(f"No experiment results in {out}: {exc}")
+            return False
+        if self.is_busy():
+            return False
+        self.set_output_dir(str(out))
+        self.set_sizes(train=settings.train_size, val=settings.val_size, test=settings.test_size,
+                       seeds=settings.seeds, epochs=settings.epochs)
+        self.input_combo.setCurrentText(settings.input)
+        self.size_combo.setCurrentText(str(settings.image_size))
+        self.set_configs(list(settings.configs))
+        encoder = config.get("encoder", {}).get("path")
+        if encoder:
+            self.encoder_edit.setText(str(encoder))
+        cifar_folder = config.get("data", {}).get("cifar_folder")
+        if cifar_folder:
+            self.cifar_edit.setText(str(Path(cifar_folder).parent))
+        self._run_settings = settings
+        self._reset_table()
+        self._clear_curves()
+        for run in runs:
+            self._seed_runs.setdefault(run["config"], []).append(run)
+            self._plot_curve_file(run["config"], int(run["seed"]), curves_path(out, run["config"], int(run["seed"])))
+        self._set_rows(self._summary_rows())
+        self._update_state()
+        self._say(f"Showing {len(runs)} finished run{'s' if len(runs) != 1 else ''} from {out}.")
+        return True
+
     def result_rows(self) -> list[dict[str, Any]]:
         """The finished configurations' result rows (results.csv columns), in table order."""
         return [self._rows[name] for name in self._table_configs() if name in self._rows]
@@ -345,6 +389,17 @@ class ExperimentTab(QWidget):
         accuracy = event.metrics.get("val_acc", math.nan)
         if config is None or math.isnan(accuracy):
             return
+        self._add_point(config, seed, float(event.epoch), float(accuracy))
+
+    def _plot_curve_file(self, config: str, seed: int, path: Path) -> None:
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                for point in csv.DictReader(handle):
+                    self._add_point(config, seed, float(point["epoch"]), float(point["val_acc"]))
+        except (OSError, KeyError, ValueError):
+            pass  # curves are a view of the run; the table comes from runs.json
+
+    def _add_point(self, config: str, seed: int, epoch: float, accuracy: float) -> None:
         key = (config, seed)
         if key not in self._curves:
             from colorcore.downstream import config_label
@@ -356,8 +411,8 @@ class ExperimentTab(QWidget):
                                   symbolBrush=colour, name=config_label(config) if first_of_config else None)
             self._curves[key] = (item, [], [])
         item, xs, ys = self._curves[key]
-        xs.append(float(event.epoch))
-        ys.append(float(accuracy))
+        xs.append(epoch)
+        ys.append(accuracy)
         item.setData(xs, ys)
 
     def _on_progress(self, event: Any) -> None:
@@ -508,6 +563,13 @@ class ExperimentTab(QWidget):
         if not self.is_busy() and not self._rows:  # results of the last run stay until the next Run
             self._run_settings = None
             self._reset_table()
+
+    def _show_remembered_results(self) -> None:
+        from colorcore.downstream import RUNS_JSON
+
+        out = self.out_edit.text().strip()
+        if out and (Path(out).expanduser() / RUNS_JSON).is_file():
+            self.open_results(out)
 
     def _update_state(self) -> None:
         busy = self.is_busy()

@@ -214,16 +214,21 @@ class ResultsTab(QWidget):
     # --- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
         self.run_list = QListWidget()
-        self.run_list.setMaximumHeight(72)
+        self.run_list.setMaximumHeight(84)
         self.run_list.setToolTip("Runs and model files; tick several to compare them on the same photo")
         self.run_list.itemChanged.connect(self._on_run_toggled)
-        add_run = QPushButton("Add run or model...")
-        add_run.clicked.connect(self._browse_run)
+        add_model = QPushButton("Add model...")
+        add_model.setToolTip("A .safetensors model file or a .pt checkpoint")
+        add_model.clicked.connect(self._browse_run)
+        add_run_folder = QPushButton("Add run folder...")
+        add_run_folder.setToolTip("A training run folder (its last checkpoint or exported model)")
+        add_run_folder.clicked.connect(self._browse_run_folder)
         remove_run = QPushButton("Remove")
         remove_run.clicked.connect(self._remove_selected_run)
         run_buttons = QVBoxLayout()
-        run_buttons.addWidget(add_run)
-        run_buttons.addWidget(remove_run)
+        run_buttons.setSpacing(2)
+        for button in (add_model, add_run_folder, remove_run):
+            run_buttons.addWidget(button)
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setReadOnly(True)
         self.dataset_edit.setPlaceholderText("a prepared dataset folder (Dataset tab)")
@@ -698,6 +703,11 @@ class ResultsTab(QWidget):
                                               "Models and checkpoints (*.safetensors *.pt);;All files (*)")
         if path:
             self.open_run(path)
+
+    def _browse_run_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open run folder", str(self._settings.value(LAST_DIR_KEY, "")))
+        if folder:
+            self.open_run(folder)
 
     def _browse_dataset(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open prepared dataset", str(self._settings.value(LAST_DIR_KEY, "")))
