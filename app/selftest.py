@@ -28,7 +28,8 @@ import torch  # before PySide6: on Windows the other order breaks torch's DLL lo
 CLI_NAME = "colorcore"
 REPORT_FILE_NAME = "colorcore-studio-selftest.txt"
 MIN_SAMPLES = 4
-TRAIN_STEPS = 6
+TRAIN_STEPS = 3
+EVAL_IMAGES = 2  # test images scored (and shown in the sample grid) after each epoch
 TRAIN_BATCH = 8
 TRAIN_IMAGE_SIZE = 64
 TRAIN_WIDTH = 8
@@ -212,7 +213,7 @@ def _train_tiny_model(samples: Path, work_dir: Path) -> Path:
     """Prepare the samples and train a tiny multipath model for a few steps; return the run folder."""
     from colorcore.dataset import prepare
     from colorcore.models.base import ModelConfig
-    from colorcore.training import TrainConfig, Trainer
+    from colorcore.training import STATUS_FINISHED, TrainConfig, Trainer
 
     data = work_dir / "prepared"
     prepared = prepare(samples, data, size=TRAIN_IMAGE_SIZE, workers=PREPARE_WORKERS)
@@ -227,8 +228,12 @@ def _train_tiny_model(samples: Path, work_dir: Path) -> Path:
         batch_size=TRAIN_BATCH,
         max_steps=TRAIN_STEPS,
         device="cpu",
+        eval_subset=EVAL_IMAGES,
+        sample_count=EVAL_IMAGES,
     )
-    Trainer(config).run()
+    result = Trainer(config).run()
+    if result.status != STATUS_FINISHED:
+        raise CheckFailed(f"training ended {result.status} at step {result.step}: {result.error}")
     return run
 
 
@@ -313,8 +318,9 @@ def check_cli(test: SelfTest) -> str:
     if __version__ not in version:
         raise CheckFailed(f"`colorcore --version` printed {version.strip()!r}, expected {__version__}")
     _run_cli(["info"])
-    model_file = test.work_dir / "model.safetensors"
-    export_model(test.state["model_source"], model_file)
+    model_file = Path(test.state["model_source"])
+    if model_file.suffix != ".safetensors":
+        model_file = export_model(model_file, test.work_dir / "model.safetensors")
     out_dir = test.work_dir / "cli_out"
     photo = test.state["photos"][0]
     _run_cli(["colorize", str(model_file), str(photo), "--out", str(out_dir)])
