@@ -1,7 +1,8 @@
 """Entry script of both frozen executables: `colorcore` runs the command line, any other name the app.
 
 PyInstaller builds two executables from this one script (same libraries, one folder). The
-multiprocessing bootstrap comes first, so worker processes of a frozen app start correctly.
+multiprocessing bootstrap comes first, so worker processes of a frozen app start correctly; on
+Windows torch is imported before anything imports PySide6.
 """
 
 import multiprocessing
@@ -18,6 +19,8 @@ def main() -> int:
         from colorcore.cli import main as cli_main
 
         return cli_main()
+    if sys.platform == "win32":
+        import torch  # noqa: F401  (torch's DLLs must load before Qt's; app.main imports Qt early)
     from app.main import main as app_main
 
     return app_main()
