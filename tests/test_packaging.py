@@ -201,6 +201,10 @@ def test_linux_tarball_installs_and_uninstalls_for_the_user(tmp_path: Path) -> N
     assert entry["Desktop Entry"]["Exec"] == f'"{installed_exe}" %F'
     assert entry["Desktop Entry"]["Icon"] == "colorcore-studio"
     assert (data / "icons" / "hicolor" / "256x256" / "apps" / "colorcore-studio.png").is_file()
+    if shutil.which("desktop-file-validate"):
+        validated = subprocess.run(["desktop-file-validate", str(data / "applications" / "colorcore-studio.desktop")],
+                                   capture_output=True, text=True)
+        assert validated.returncode == 0 and "error" not in validated.stdout, validated.stdout
     launched = subprocess.run([str(home / ".local" / "bin" / "colorcore"), "info"], capture_output=True, text=True)
     assert launched.stdout.strip() == "colorcore info"
 
