@@ -2,5 +2,7 @@
 
 from colorcore.models.base import MODEL_REGISTRY, ColorModel, ModelConfig, StepContext, build_model, register
 from colorcore.models import multipath  # noqa: F401  (registers "multipath")
+from colorcore.models import scgan  # noqa: F401  (registers "scgan")
+from colorcore.models import zhang  # noqa: F401  (registers "zhang")
 
 __all__ = ["MODEL_REGISTRY", "ColorModel", "ModelConfig", "StepContext", "build_model", "register"]
