@@ -86,6 +86,8 @@ def test_spec_ships_resources_and_our_modules() -> None:
     assert len(list((ROOT / "resources" / "samples").glob("*.jpg"))) >= 4
     if list((ROOT / "colorcore" / "data").glob("*.json")):
         assert any(dest == "colorcore/data" for dest in datas.values())
+    assert any(dest.startswith("torch-") and dest.endswith(".dist-info") for dest in datas.values()), \
+        "`colorcore info` reads versions from package metadata"
     hidden = set(analysis["hiddenimports"])
     commands = {f"colorcore.commands.{p.stem}" for p in (ROOT / "colorcore" / "commands").glob("*.py")
                 if p.stem != "__init__"}
