@@ -11,6 +11,7 @@ otherwise. In a windowed executable without a console the report goes to a file 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -38,6 +39,8 @@ MIN_COLOUR_FRACTION = 0.01  # share of pixels whose chroma must exceed MIN_CHROM
 MIN_CHROMA = 2.0  # Lab a/b distance from neutral gray (8-bit scale) that counts as colour
 CLI_TIMEOUT_S = 300
 SUBPROCESS_OUTPUT_CHARS = 600
+NOT_INSTALLED = "not installed"  # how `colorcore info` reports a library it cannot find
+SALIENCY_LABEL = "opencv saliency (contrib)"
 WINDOW_SIZE = (1000, 700)
 ENGINE_LOAD_TIMEOUT_S = 120.0
 EVENT_POLL_S = 0.02
@@ -299,14 +302,14 @@ def check_colourise(test: SelfTest) -> str:
 
 
 def _run_cli(args: Sequence[str]) -> str:
-    """Run the colorcore CLI; its output, or CheckFailed with the command's tail of output."""
+    """Run the colorcore CLI and return its standard output; CheckFailed with its output's tail otherwise."""
     command = [*cli_command(), *args]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
-    output = (proc.stdout or "") + (proc.stderr or "")
     if proc.returncode != 0:
+        output = (proc.stdout or "") + (proc.stderr or "")
         raise CheckFailed(f"`{' '.join(command)}` exited with {proc.returncode}: "
                           f"{output[-SUBPROCESS_OUTPUT_CHARS:].strip()}")
-    return output
+    return proc.stdout
 
 
 def check_cli(test: SelfTest) -> str:
@@ -317,7 +320,10 @@ def check_cli(test: SelfTest) -> str:
     version = _run_cli(["--version"])
     if __version__ not in version:
         raise CheckFailed(f"`colorcore --version` printed {version.strip()!r}, expected {__version__}")
-    _run_cli(["info"])
+    info = json.loads(_run_cli(["info", "--json"]))
+    unknown = [label for label in ("torch", "torchvision", "opencv") if info.get(label) in (None, NOT_INSTALLED)]
+    if unknown or info.get(SALIENCY_LABEL) != "yes":
+        raise CheckFailed(f"`colorcore info` reports missing libraries: {', '.join(unknown) or SALIENCY_LABEL}")
     model_file = Path(test.state["model_source"])
     if model_file.suffix != ".safetensors":
         model_file = export_model(model_file, test.work_dir / "model.safetensors")
@@ -327,7 +333,7 @@ def check_cli(test: SelfTest) -> str:
     written = sorted(p.name for p in out_dir.iterdir()) if out_dir.is_dir() else []
     if not written:
         raise CheckFailed(f"`colorcore colorize` wrote nothing into {out_dir}")
-    return f"{' '.join(cli_command())}: --version, info, colorize -> {written[0]}"
+    return f"{' '.join(cli_command())}: --version, info (torch {info['torch']}), colorize -> {written[0]}"
 
 
 def _open_report() -> tuple[TextIO, Path | None]:
