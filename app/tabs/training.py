@@ -103,9 +103,16 @@ def detected_devices() -> list[tuple[str, str]]:
     return devices
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def gui_torch_threads() -> int:
     """CPU threads for a training run started from the GUI: all cores but one, left to the GUI."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    return max(1, usable_cores() - 1)
 
 
 def read_history(run: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
