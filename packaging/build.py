@@ -33,6 +33,11 @@ CUDA_ONLY_NAMES = re.compile(
     r"(^|[^a-z]|lib)(nvidia|cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|nvrtc|nvjitlink|nvshmem|cupti|nvtx)"
 )
 SHARED_LIBRARY_SUFFIXES = (".so", ".dll", ".dylib")
+# libraries of Qt modules and Qt bindings the spec excludes: any found in the bundle is reported
+UNWANTED_LIBRARIES = re.compile(
+    r"Qt6?(WebEngine|Quick|Qml|3D|Multimedia|Charts|DataVisualization|Graphs|Pdf|Sql|Test)|PyQt[56]|PySide2"
+    r"|_tkinter|(^|/)(lib)?(tcl|tk)\d"
+)
 CPU_NOTE = """\
 CPU-only bundle (about a quarter of the size of the CUDA one; runs on every machine):
 
@@ -95,6 +100,17 @@ def cuda_only_bytes(bundle: Path) -> int:
             if is_shared_library(name) and not file.is_symlink() and CUDA_ONLY_NAMES.search(path):
                 total += file.stat().st_size
     return total
+
+
+def unwanted_libraries(bundle: Path) -> list[str]:
+    """Shared libraries in the bundle that belong to excluded Qt modules or other Qt bindings."""
+    found = []
+    for root, _, files in os.walk(bundle):
+        for name in files:
+            path = (Path(root) / name).relative_to(bundle).as_posix()
+            if is_shared_library(name) and UNWANTED_LIBRARIES.search(path):
+                found.append(path)
+    return sorted(found)
 
 
 def torch_build() -> str:
@@ -183,6 +199,10 @@ def main() -> int:
     print(f"bundle: {bundle} ({format_bytes(size)})")
     for name, part in summary["largest_parts"].items():
         print(f"  {format_bytes(part):>10}  {name}")
+    summary["unwanted_libraries"] = unwanted_libraries(bundle)
+    if summary["unwanted_libraries"]:
+        print("warning: libraries of excluded Qt modules or bindings in the bundle: "
+              + ", ".join(summary["unwanted_libraries"]))
     if not str(summary["torch"]).endswith("(CPU-only)"):
         cuda_bytes = cuda_only_bytes(bundle)
         summary["cuda_only_bytes"] = cuda_bytes

@@ -277,3 +277,15 @@ def test_build_script_counts_cuda_only_libraries(tmp_path: Path) -> None:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(bytes(size))
     assert build.cuda_only_bytes(tmp_path) == 150
+
+
+def test_build_script_finds_libraries_of_excluded_qt_modules(tmp_path: Path) -> None:
+    build = load_packaging_script("build")
+    for relative in ("_internal/PySide6/Qt/lib/libQt6Quick.so.6", "_internal/PySide6/Qt/lib/libQt6Widgets.so.6",
+                     "_internal/PyQt5/QtCore.abi3.so", "_internal/PySide6/Qt6Pdf.dll", "_internal/tk_notes.txt",
+                     "_internal/PySide6/Qt/plugins/platformthemes/libqgtk3.so", "_internal/libtk8.6.so"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(b"x")
+    assert build.unwanted_libraries(tmp_path) == [
+        "_internal/PyQt5/QtCore.abi3.so", "_internal/PySide6/Qt/lib/libQt6Quick.so.6", "_internal/PySide6/Qt6Pdf.dll",
+        "_internal/libtk8.6.so"]
