@@ -2,7 +2,7 @@
 
 Both are computed on the small (e.g. 64x64) training image: edges on its BT.601 luma, saliency on
 its colour image with OpenCV contrib's `cv2.saliency` (spectral residual by default, fine-grained
-as an option). This module imports no torch, so dataset worker processes start fast.
+as an option). No torch import here, so `colorcore prepare` and the GUI preview start fast.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import threading
 import cv2
 import numpy as np
 
+from colorcore.imageio import as_uint8
+
 SALIENCY_METHODS = ("spectral", "fine")
 # Canny thresholds derived from the median: the usual "auto Canny" rule with sigma 0.33
 CANNY_SIGMA = 0.33
@@ -19,25 +21,8 @@ U8_MAX = 255
 # ITU-R BT.601 luma weights; must equal colorcore.tensors.LUMA_WEIGHTS (a test checks it), kept
 # here because colorcore.tensors imports torch and this module must not
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-UINT16_TO_UINT8 = 257.0
 
 _saliency_objects = threading.local()
-
-
-def as_uint8(image: np.ndarray) -> np.ndarray:
-    """Any numeric image as uint8: 16-bit scaled by 1/257, floats taken as 0..1, NaN as 0,
-    bool as {0, 255}, other integers clipped to 0..255."""
-    values = np.asarray(image)
-    if values.dtype == np.uint8:
-        return values
-    if values.dtype == np.bool_:
-        return values.astype(np.uint8) * U8_MAX
-    if values.dtype == np.uint16:
-        return np.rint(values / UINT16_TO_UINT8).astype(np.uint8)
-    if values.dtype.kind == "f":
-        clean = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
-        return np.rint(np.clip(clean, 0.0, 1.0) * U8_MAX).astype(np.uint8)
-    return np.clip(values, 0, U8_MAX).astype(np.uint8)
 
 
 def luma_u8(rgb_u8: np.ndarray) -> np.ndarray:

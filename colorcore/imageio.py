@@ -45,6 +45,9 @@ OPENCV_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF"})
 PILLOW_ONLY_MODES = frozenset({"P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV"})
 WHITE = 255
 UINT16_TO_UINT8 = 257.0
+# dtypes and channel counts cv2.resize(INTER_AREA) handles directly; others go through float64
+CV_RESIZE_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
+CV_RESIZE_MAX_CHANNELS = 4
 
 
 class ImageReadError(Exception):
@@ -181,8 +184,8 @@ def to_square(rgb: np.ndarray, size: int) -> np.ndarray:
     crop = image[top:top + side, left:left + side]
     if side == size:
         return crop.copy()
-    work = crop if crop.dtype in _CV_RESIZE_DTYPES else crop.astype(np.float64)
-    if work.ndim == 3 and work.shape[2] > _CV_MAX_CHANNELS:
+    work = crop if crop.dtype in CV_RESIZE_DTYPES else crop.astype(np.float64)
+    if work.ndim == 3 and work.shape[2] > CV_RESIZE_MAX_CHANNELS:
         resized = np.stack([_resize_area(work[..., c], size) for c in range(work.shape[2])], -1)
     else:
         resized = _resize_area(work, size)
@@ -193,10 +196,6 @@ def to_square(rgb: np.ndarray, size: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # reading helpers
-
-_CV_RESIZE_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
-_CV_MAX_CHANNELS = 4
-
 
 def _resize_area(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=cv2.INTER_AREA)
@@ -339,7 +338,7 @@ def _decode_failure_reason(fmt: str | None, exc: Exception) -> str:
 
 def _to_rgb_u8(pixels: np.ndarray, keep_alpha: bool) -> np.ndarray:
     """Any decoded array (gray/RGB/RGBA, uint8/uint16/float/int) -> RGB or RGBA uint8."""
-    values = _scale_to_u8(pixels)
+    values = as_uint8(pixels)
     if values.ndim == 2:
         values = np.repeat(values[..., None], 3, axis=2)
     elif values.shape[2] == 2:  # gray + alpha
@@ -349,18 +348,20 @@ def _to_rgb_u8(pixels: np.ndarray, keep_alpha: bool) -> np.ndarray:
     return values[..., :3]
 
 
-def _scale_to_u8(pixels: np.ndarray) -> np.ndarray:
-    """16-bit is scaled (not clipped) to 8-bit; floats are taken as 0..1."""
-    if pixels.dtype == np.uint8:
-        return pixels
-    if pixels.dtype == np.bool_:
-        return pixels.astype(np.uint8) * WHITE
-    if pixels.dtype == np.uint16:
-        return np.rint(pixels / UINT16_TO_UINT8).astype(np.uint8)
-    if np.issubdtype(pixels.dtype, np.floating):
-        clean = np.nan_to_num(pixels.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+def as_uint8(image: np.ndarray) -> np.ndarray:
+    """Any numeric image as uint8: 16-bit scaled by 1/257 (not clipped), floats taken as 0..1 (NaN
+    as 0), bool as {0, 255}, other integers clipped to 0..255."""
+    values = np.asarray(image)
+    if values.dtype == np.uint8:
+        return values
+    if values.dtype == np.bool_:
+        return values.astype(np.uint8) * WHITE
+    if values.dtype == np.uint16:
+        return np.rint(values / UINT16_TO_UINT8).astype(np.uint8)
+    if values.dtype.kind == "f":
+        clean = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
         return np.rint(np.clip(clean, 0.0, 1.0) * WHITE).astype(np.uint8)
-    return np.clip(pixels, 0, WHITE).astype(np.uint8)
+    return np.clip(values, 0, WHITE).astype(np.uint8)
 
 
 def composite_on_white(rgba: np.ndarray) -> np.ndarray:
