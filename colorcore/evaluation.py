@@ -54,7 +54,7 @@ def comparison_grid(
 ) -> np.ndarray:
     """One row per `model.visual_names` (e.g. gray | fake | real) for the given uint8 images."""
     dev = torch.device(device) if device is not None else _model_device(model)
-    tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(dev) for a in (rgb, edge, saliency)]
+    tensors = [torch.from_numpy(np.array(a, dtype=np.uint8)).to(dev) for a in (rgb, edge, saliency)]
     was_training = model.training
     model.eval()
     try:
@@ -104,7 +104,7 @@ def evaluate_model(
                 if stop.stop_requested:
                     stopped = True
                     break
-            real = np.ascontiguousarray(arrays.rgb[start:min(start + batch_size, total)])
+            real = np.array(arrays.rgb[start:min(start + batch_size, total)], dtype=np.uint8)
             with torch.no_grad():
                 fake = model.predict(gray_input(torch.from_numpy(real).to(dev)))["rgb"]
             acc.add(to_uint8_images(fake), real)

@@ -1,0 +1,201 @@
+"""The Trainer on real prepared datasets with tiny models: files, events, stop/pause, exact resume, overfit."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from colorcore.checkpoint import load_checkpoint
+from colorcore.events import CheckpointEvent, EndEvent, EpochEvent, ErrorEvent, SamplesEvent, StepEvent, StopFlag
+from colorcore.models import ModelConfig
+from colorcore.training import (
+    Precision,
+    TrainConfig,
+    Trainer,
+    channels_last_supported,
+    epoch_permutation,
+    select_precision,
+)
+
+TINY = ModelConfig(width=8, resnet_weights="none")
+PAPER_METRICS_COLUMNS = ["step", "epoch", "time_s", "img_per_s", "loss_g", "loss_l1", "loss_gan", "loss_sal",
+                         "loss_edge", "loss_d"]
+
+
+class Recorder:
+    """Keeps every event it is given, by hook."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[Any]] = {}
+
+    def __getattr__(self, hook: str) -> Any:
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+        return lambda event: self.events.setdefault(hook, []).append(event)
+
+    def of(self, hook: str) -> list[Any]:
+        return self.events.get(hook, [])
+
+
+def config(data: Path, run: Path, **changes: Any) -> TrainConfig:
+    base = dict(data=str(data), run_dir=str(run), model=TINY, epochs=2, batch_size=3, device="cpu",
+                log_interval_s=0.0, eval_subset=2, sample_count=2, keep_checkpoints=1)
+    return TrainConfig(**{**base, **changes})
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_run_writes_the_run_folder_and_emits_every_event(prepared_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    rec = Recorder()
+    result = Trainer(config(prepared_dataset, run), [rec]).run()  # 6 train images, batch 3: 2 steps/epoch
+    assert result.status == "finished" and result.step == 4 and result.epoch == 2
+
+    steps = rec.of("on_step")
+    assert [e.step for e in steps] == [1, 2, 3, 4]
+    assert all(isinstance(e, StepEvent) and e.total_steps == 4 for e in steps)
+    assert set(steps[-1].losses) == {c for c in PAPER_METRICS_COLUMNS if c.startswith("loss_")}
+    epochs = rec.of("on_epoch_end")
+    assert [e.epoch for e in epochs] == [0, 1] and isinstance(epochs[0], EpochEvent)
+    assert all(np.isfinite(e.metrics["psnr"]) and 0 < e.metrics["ssim"] <= 1 for e in epochs)
+    samples = rec.of("on_samples")
+    assert isinstance(samples[0], SamplesEvent) and samples[0].image.dtype == np.uint8
+    assert samples[0].image.shape[0] > 3 * 64 and Path(samples[0].path).is_file()  # gray | fake | real rows
+    assert any(isinstance(e, CheckpointEvent) and e.path.endswith("last.pt") for e in rec.of("on_checkpoint"))
+    (end,) = rec.of("on_end")
+    assert isinstance(end, EndEvent) and end.status == "finished" and not rec.of("on_error")
+
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["model"]["name"] == "multipath" and saved["batch_size"] == 3
+    assert saved["versions"]["torch"] == torch.__version__ and saved["device"].startswith("CPU")
+    assert TrainConfig.from_dict(saved).model == TINY
+    rows = read_csv(run / "metrics.csv")
+    assert list(rows[0]) == PAPER_METRICS_COLUMNS and [r["step"] for r in rows] == ["1", "2", "3", "4"]
+    evals = read_csv(run / "eval.csv")
+    assert list(evals[0]) == ["epoch", "step", "psnr", "ssim", "colourfulness"] and len(evals) == 2
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0000.png", "epoch_0001.png"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0001.pt", "last.pt"]  # keep 1
+    last = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert (last["step"], last["epoch"], last["epoch_pos"]) == (4, 2, 0)
+
+
+def _weights_and_optimizer(run: Path) -> dict[str, Any]:
+    return load_checkpoint(run / "checkpoints" / "last.pt")
+
+
+def _assert_same_state(a: dict[str, Any], b: dict[str, Any]) -> None:
+    for key in a["networks"]:
+        for name, tensor in a["networks"][key].items():
+            assert torch.allclose(tensor.float(), b["networks"][key][name].float(), atol=1e-6, rtol=0), (key, name)
+    for key in a["optimizers"]:
+        for pid, slots in a["optimizers"][key]["state"].items():
+            for slot, value in slots.items():
+                assert torch.allclose(value.float(), b["optimizers"][key]["state"][pid][slot].float(), atol=1e-6)
+
+
+def test_stop_mid_epoch_then_resume_matches_an_uninterrupted_run(prepared_dataset: Path, tmp_path: Path) -> None:
+    settings = dict(batch_size=2, epochs=2, max_steps=5, deterministic=True, eval_subset=0, sample_count=0)
+    whole = Trainer(config(prepared_dataset, tmp_path / "whole", **settings)).run()
+    assert whole.status == "finished" and whole.step == 5
+
+    stop = StopFlag()
+
+    class StopAtTwo:
+        def on_step(self, event: StepEvent) -> None:
+            if event.step == 2:
+                stop.request_stop()
+
+    parted = tmp_path / "parted"
+    first = Trainer(config(prepared_dataset, parted, **settings), [StopAtTwo()], stop).run()
+    assert first.status == "stopped" and first.step == 2
+    mid = load_checkpoint(parted / "checkpoints" / "last.pt")
+    assert (mid["step"], mid["epoch"], mid["epoch_pos"]) == (2, 0, 2)  # 3 steps per epoch: stopped inside it
+    second = Trainer(config(prepared_dataset, parted, resume=True, **settings)).run()
+    assert second.status == "finished" and second.step == 5
+
+    _assert_same_state(_weights_and_optimizer(tmp_path / "whole"), _weights_and_optimizer(parted))
+    assert [r["step"] for r in read_csv(parted / "metrics.csv")] == ["1", "2", "3", "4", "5"]
+
+
+def test_pause_holds_the_run_between_steps(prepared_dataset: Path, tmp_path: Path) -> None:
+    stop = StopFlag()
+    seen: list[int] = []
+    steps_while_paused: list[int] = []
+
+    class PauseAtOne:
+        def on_step(self, event: StepEvent) -> None:
+            seen.append(event.step)
+            if event.step == 1:
+                stop.pause()
+
+                def release() -> None:
+                    steps_while_paused.append(len(seen))
+                    stop.resume()
+
+                threading.Timer(0.5, release).start()
+
+    result = Trainer(config(prepared_dataset, tmp_path / "run", eval_subset=0, sample_count=0),
+                     [PauseAtOne()], stop).run()
+    assert result.status == "finished" and steps_while_paused == [1] and seen == [1, 2, 3, 4]
+
+
+def test_failures_become_error_events_not_exceptions(prepared_dataset: Path, tmp_path: Path) -> None:
+    rec = Recorder()
+    missing = tmp_path / "no_such_dataset"
+    result = Trainer(config(missing, tmp_path / "run"), [rec]).run()
+    assert result.status == "failed" and str(missing) in result.error
+    (error,) = rec.of("on_error")
+    assert isinstance(error, ErrorEvent) and str(missing) in error.message and error.suggestion
+    assert rec.of("on_end")[0].status == "failed"
+
+    result = Trainer(config(prepared_dataset, tmp_path / "fresh", resume=True), [rec]).run()
+    assert result.status == "failed" and "nothing to resume" in result.error
+
+
+def test_invalid_settings_are_rejected_up_front(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="batch_size=0"):
+        TrainConfig(data="d", run_dir="r", batch_size=0)
+
+
+def test_precision_and_memory_format_are_detected() -> None:
+    from colorcore.device import cpu_supports_bf16
+
+    cpu = torch.device("cpu")
+    assert select_precision(cpu, amp=False) == Precision(None, False)
+    expected = torch.bfloat16 if cpu_supports_bf16() else None
+    assert select_precision(cpu, amp=True) == Precision(expected, False)
+    assert channels_last_supported(cpu) == torch.backends.mkldnn.is_available()
+
+
+def test_epoch_permutation_depends_only_on_seed_and_epoch() -> None:
+    a = epoch_permutation(0, 3, 50)
+    assert torch.equal(a, epoch_permutation(0, 3, 50)) and sorted(a.tolist()) == list(range(50))
+    assert not torch.equal(a, epoch_permutation(0, 4, 50))
+    assert not torch.equal(a, epoch_permutation(1, 3, 50))
+
+
+@pytest.mark.slow
+def test_sixteen_photos_overfit(photo_factory: Any, tmp_path: Path) -> None:
+    from colorcore.dataset import prepare
+
+    for i in range(20):
+        photo_factory(tmp_path / "photos" / f"p{i:02d}.jpg", 80, 64, seed=100 + i)
+    data = tmp_path / "data"
+    prepared = prepare(tmp_path / "photos", data, size=64, test_fraction=0.2, seed=0, workers=1)
+    assert prepared.n_train == 16
+    rec = Recorder()
+    result = Trainer(config(data, tmp_path / "run", batch_size=16, epochs=300, max_steps=300, eval_subset=0,
+                            sample_count=0, keep_checkpoints=0), [rec]).run()
+    assert result.status == "finished"
+    l1 = [e.losses["loss_l1"] for e in rec.of("on_step")]
+    assert np.mean(l1[-10:]) <= 0.5 * l1[0], (l1[0], l1[-10:])
