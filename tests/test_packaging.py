@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -154,16 +155,20 @@ def test_self_test_passes_unfrozen(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("colorcore-selftest-")], "work folder left"
 
 
-def test_self_test_fails_with_a_message_for_a_bad_model(tmp_path: Path) -> None:
+def test_self_test_names_a_bad_model_and_skips_the_checks_that_need_it(tmp_path: Path) -> None:
+    from app import selftest
+
     bad_model = tmp_path / "model.safetensors"
     bad_model.write_bytes(b"not a model")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), TMPDIR=str(tmp_path))
-    proc = subprocess.run([sys.executable, "-m", "app.selftest", "--model", str(bad_model)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=SELF_TEST_TIMEOUT_S)
-    assert proc.returncode == 1
-    assert any(line.startswith("[FAIL] model:") and "model.safetensors" in line for line in proc.stdout.splitlines())
-    assert "[SKIP] colourise" in proc.stdout
-    assert "FAILED: model" in proc.stdout
+    report = io.StringIO()
+    test = selftest.SelfTest(report=report, work_dir=tmp_path, model_path=bad_model)
+    assert test.check("model", selftest.check_model) is False
+    assert test.check("colourise", selftest.check_colourise, needs=["model", "photos"]) is False
+    lines = report.getvalue().splitlines()
+    assert lines[0].startswith(f"[FAIL] model: cannot load {bad_model}: ")
+    assert "Traceback" not in report.getvalue()
+    assert lines[1] == "[SKIP] colourise: needs model, photos from an earlier check"
+    assert test.results == [("model", False), ("colourise", False)]
 
 
 def _fake_bundle(folder: Path) -> Path:
