@@ -178,6 +178,26 @@ def test_rgb_png_with_colour_key_transparency(tmp_path: Path) -> None:
     np.testing.assert_array_equal(out[1, 1], [200, 100, 50])
 
 
+def test_jpeg_with_data_after_the_end_marker(tmp_path: Path) -> None:
+    """Phones append e.g. a video after a JPEG's end marker; the photo itself must still read."""
+    clean = write_photo(tmp_path / "clean.jpg", 200, 150, seed=13)
+    path = tmp_path / "motion.jpg"
+    path.write_bytes(clean.read_bytes() + b"ftypmp42" + bytes(range(256)) * 40)
+    np.testing.assert_array_equal(read_image(path), read_image(clean))
+    assert read_image(path, min_size=64).shape == read_image(clean, min_size=64).shape == (75, 100, 3)
+
+
+def test_16bit_rgb_tiff(tmp_path: Path) -> None:
+    rgb16 = np.zeros((6, 5, 3), np.uint16)
+    rgb16[..., 0] = 65535
+    rgb16[..., 2] = 32896
+    ok, encoded = cv2.imencode(".tiff", cv2.cvtColor(rgb16, cv2.COLOR_RGB2BGR))
+    assert ok
+    path = tmp_path / "rgb16.tif"
+    path.write_bytes(encoded.tobytes())
+    np.testing.assert_array_equal(read_image(path)[3, 3], [255, 0, 128])
+
+
 def test_cmyk_jpeg(tmp_path: Path) -> None:
     rgb = np.zeros((32, 48, 3), np.uint8)
     rgb[:, :24] = [220, 30, 30]
