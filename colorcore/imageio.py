@@ -244,7 +244,7 @@ def _open_header_unchecked(data: bytes) -> Image.Image:
     (it may be higher), and no process-wide warning filter has to be changed (not thread-safe)."""
     Image.init()
     prefix = data[:16]
-    for fmt in Image.ID:
+    for fmt in tuple(Image.ID):
         factory, accept = Image.OPEN[fmt]
         verdict = accept(prefix) if accept is not None else True
         if isinstance(verdict, str) or not verdict:
