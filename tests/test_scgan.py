@@ -1,0 +1,130 @@
+"""The SCGAN-like baseline: depth rule, shapes, optimiser defaults, overfitting 16 photos through the
+Trainer, and the train -> export -> load path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from colorcore.checkpoint import export_model, load_model
+from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model
+from colorcore.models.scgan import UNetGenerator, unet_depth
+from colorcore.tensors import gray_input
+from colorcore.training import TrainConfig, Trainer
+
+OVERFIT_SIZE = 32
+OVERFIT_TRAIN = 16
+
+
+class LossRecorder:
+    """Keeps the losses of every step event."""
+
+    def __init__(self) -> None:
+        self.losses: list[dict[str, float]] = []
+
+    def on_step(self, event: Any) -> None:
+        self.losses.append(dict(event.losses))
+
+
+def prepare_overfit_photos(folder: Path, photo_factory: Any) -> Path:
+    """20 real JPEG photos prepared at 32 px: 16 train, 4 test."""
+    from colorcore.dataset import prepare
+
+    for i in range(OVERFIT_TRAIN + 4):
+        photo_factory(folder / "photos" / f"p{i:02d}.jpg", 48, 40, seed=200 + i)
+    data = folder / "data"
+    result = prepare(folder / "photos", data, size=OVERFIT_SIZE, test_fraction=0.2, seed=0, workers=1)
+    assert result.n_train == OVERFIT_TRAIN
+    return data
+
+
+def overfit_losses(data: Path, run: Path, model: ModelConfig, steps: int) -> list[dict[str, float]]:
+    """Per-step losses of a Trainer run on the whole train split as one batch."""
+    rec = LossRecorder()
+    config = TrainConfig(data=str(data), run_dir=str(run), model=model, epochs=steps, max_steps=steps,
+                         batch_size=OVERFIT_TRAIN, device="cpu", log_interval_s=0.0, eval_subset=0,
+                         sample_count=0, keep_checkpoints=0)
+    assert Trainer(config, [rec]).run().status == "finished"
+    assert len(rec.losses) == steps
+    return rec.losses
+
+
+@pytest.mark.parametrize(("size", "depth"), [(128, 7), (64, 6), (32, 5), (96, 5), (256, 7)])
+def test_depth_follows_the_image_size(size: int, depth: int) -> None:
+    assert unet_depth(size) == depth
+
+
+def test_too_small_or_odd_sizes_are_refused() -> None:
+    with pytest.raises(ValueError, match="divisible by 4"):
+        unet_depth(6)
+
+
+@pytest.mark.parametrize(("size", "patch"), [(128, 30), (64, 14)])
+def test_generator_and_discriminator_shapes(size: int, patch: int) -> None:
+    model = build_model(ModelConfig(name="scgan", image_size=size, width=2))
+    assert len(model.generator.down) == len(model.generator.up) == unet_depth(size)
+    gray = torch.rand(2, 3, size, size) * 2 - 1
+    with torch.no_grad():
+        bottleneck = gray[:, :1]
+        for block in model.generator.down:
+            bottleneck = block(bottleneck)
+        assert bottleneck.shape[-1] == size // 2 ** unet_depth(size)
+        fake = model.generator(gray[:, :1])
+        assert fake.shape == (2, 3, size, size) and fake.abs().max() <= 1
+        score = model.discriminator(fake, gray[:, :1])
+    assert score.shape == (2, 1, patch, patch) and 0 <= score.min() and score.max() <= 1
+
+
+def test_generator_refuses_a_size_it_cannot_halve() -> None:
+    with pytest.raises(ValueError, match="multiple of 64"):
+        UNetGenerator(depth=6, width=2)(torch.zeros(1, 1, 96, 96))
+
+
+def test_optimisers_use_the_paper_learning_rates() -> None:
+    model = build_model(ModelConfig(name="scgan", image_size=32, width=2))
+    opts = model.make_optimizers()
+    assert opts["g"].param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert opts["d"].param_groups[0]["lr"] == pytest.approx(1e-3)
+    assert MODEL_REGISTRY["scgan"] is type(model)
+
+
+def test_training_step_updates_both_networks_and_reports_every_loss() -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="scgan", image_size=32, width=2))
+    rgb = torch.randint(0, 256, (4, 32, 32, 3), dtype=torch.uint8)
+    batch = {"gray": gray_input(rgb), "rgb": rgb.permute(0, 3, 1, 2).float() / 127.5 - 1}
+    g_before = [p.clone() for p in model.generator.parameters()]
+    d_before = [p.clone() for p in model.discriminator.parameters()]
+    losses = model.training_step(batch, model.make_optimizers(), StepContext())
+    assert set(losses) == set(model.loss_names) and all(torch.isfinite(v) for v in losses.values())
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, model.generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, model.discriminator.parameters()))
+
+
+def test_overfits_sixteen_photos(photo_factory: Any, tmp_path: Path) -> None:
+    data = prepare_overfit_photos(tmp_path, photo_factory)
+    torch.manual_seed(0)
+    # a raised generator lr (2e-3 instead of 2e-4) so that 40 CPU steps are enough
+    model = ModelConfig(name="scgan", image_size=OVERFIT_SIZE, width=8, lr_g=2e-3)
+    l1 = [s["loss_l1"] for s in overfit_losses(data, tmp_path / "run", model, steps=40)]
+    assert np.mean(l1[-3:]) <= 0.5 * l1[0], (l1[0], l1[-3:])
+
+
+def test_train_export_load_gives_the_same_colours(prepared_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    config = TrainConfig(data=str(prepared_dataset), run_dir=str(run),
+                         model=ModelConfig(name="scgan", width=4), epochs=1, batch_size=3, device="cpu",
+                         log_interval_s=0.0, eval_subset=2, sample_count=2, keep_checkpoints=1)
+    assert Trainer(config).run().status == "finished"
+    header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header[-4:] == ["loss_g", "loss_l1", "loss_gan", "loss_d"]
+    exported = export_model(run, tmp_path / "scgan.safetensors")
+    from_checkpoint, from_file = load_model(run), load_model(exported)
+    gray = gray_input(torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8))
+    expected = from_checkpoint.predict(gray)["rgb"]
+    assert expected.shape == (2, 3, 64, 64) and expected.abs().max() <= 1
+    assert torch.allclose(from_file.predict(gray)["rgb"], expected, atol=1e-6)
