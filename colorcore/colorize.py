@@ -28,9 +28,12 @@ from colorcore.tensors import gray_input_from_luma
 FITS = ("squash", "letterbox")
 TILE_ROWS = 256
 APPLY_LONG_SIDE = 2048  # guided chroma is computed up to this size, then resized bilinearly
-GUIDE_SCALE = 8  # guided-filter working resolution = this many times the prediction's size
-GUIDE_RADIUS = 8  # box radius at the working resolution (one predicted pixel spans GUIDE_SCALE px)
-GUIDE_EPS = 1e-3  # regularisation on luminance in [0, 1]: smaller follows weaker edges
+# guided filter: coefficients on a grid GUIDE_SCALE times the prediction's, box radius GUIDE_RADIUS
+# there, regularisation GUIDE_EPS on luminance in [0, 1]; chosen by the oracle bleeding measurement
+# in benchmarks/bench_colorize.py (larger radii smear colour more than they follow edges)
+GUIDE_SCALE = 4
+GUIDE_RADIUS = 1
+GUIDE_EPS = 1e-4
 L_TOLERANCE = 2
 GAMUT_CHROMA_STEPS = (0.5, 0.5, 0.5, 0.0)  # chroma factors tried in turn where clipping moved L
 UNCLIPPED_LOW, UNCLIPPED_HIGH = (1, 1, 1), (254, 254, 254)
@@ -175,26 +178,29 @@ def _resize(image: np.ndarray, hw: tuple[int, int], interpolation: int) -> np.nd
     return out if out.ndim == image.ndim else out[:, :, None]
 
 
-def guided_chroma(l8: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+def guided_chroma(
+    l8: np.ndarray, chroma: np.ndarray, *, radius: int = GUIDE_RADIUS, eps: float = GUIDE_EPS,
+    scale: int = GUIDE_SCALE,
+) -> np.ndarray:
     """Predicted chroma (a, b) upsampled with a fast guided filter guided by the luminance `l8`.
 
-    Coefficients come from box filters at `GUIDE_SCALE` times the prediction's size and are applied
-    as ``A * L + B`` at a long side of at most `APPLY_LONG_SIDE` px; returns float32 (h, w, 2) at that
-    apply resolution.
+    Coefficients come from box filters (`radius`, `eps`) on a grid `scale` times the prediction's and
+    are applied as ``A * L + B`` at a long side of at most `APPLY_LONG_SIDE` px (He & Sun's fast
+    guided filter); returns float32 (h, w, 2) at that apply resolution.
     """
     apply_hw = _fit_long_side(l8.shape, APPLY_LONG_SIDE)
     guide = cv2.resize(l8, apply_hw[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
     guide *= 1.0 / 255.0
-    filter_hw = _fit_long_side(apply_hw, GUIDE_SCALE * max(chroma.shape[:2]))
+    filter_hw = (min(apply_hw[0], scale * chroma.shape[0]), min(apply_hw[1], scale * chroma.shape[1]))
     small_guide = cv2.resize(guide, filter_hw[::-1], interpolation=cv2.INTER_AREA)
     src = _resize(chroma, filter_hw, cv2.INTER_LINEAR)
-    mean_i = _box(small_guide, GUIDE_RADIUS)
-    var_i = _box(small_guide * small_guide, GUIDE_RADIUS) - mean_i * mean_i
-    mean_p = _box(src, GUIDE_RADIUS)
-    cov_ip = _box(src * small_guide[:, :, None], GUIDE_RADIUS) - mean_p * mean_i[:, :, None]
-    a = cov_ip / (var_i + GUIDE_EPS)[:, :, None]
+    mean_i = _box(small_guide, radius)
+    var_i = _box(small_guide * small_guide, radius) - mean_i * mean_i
+    mean_p = _box(src, radius)
+    cov_ip = _box(src * small_guide[:, :, None], radius) - mean_p * mean_i[:, :, None]
+    a = cov_ip / (var_i + eps)[:, :, None]
     b = mean_p - a * mean_i[:, :, None]
-    coeffs = np.concatenate([_box(a, GUIDE_RADIUS), _box(b, GUIDE_RADIUS)], axis=2)
+    coeffs = np.concatenate([_box(a, radius), _box(b, radius)], axis=2)
     coeffs = _resize(coeffs, apply_hw, cv2.INTER_LINEAR)
     ab = coeffs[:, :, 0:2] * guide[:, :, None]
     ab += coeffs[:, :, 2:4]

@@ -1,0 +1,172 @@
+"""`colorcore colorize`: colourise photos and folders at full resolution with a trained model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+FORMATS = ("same", "png", "jpg")
+DEFAULT_SUFFIX = "_colour"
+DEFAULT_QUALITY = 95
+FALLBACK_EXTENSION = ".png"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `colorize` command."""
+    p = subparsers.add_parser(
+        "colorize",
+        help="colourise photos at full resolution with a trained model",
+        description="Colourise photos and folders (searched recursively) at their full resolution: the "
+        "model predicts the colour, each photo keeps its own luminance, so no detail is lost. Outputs go "
+        "beside each photo (or under --out, keeping sub-folders) as NAME<suffix>.EXT; existing files are "
+        "never replaced without --overwrite. Exit code 0: all photos done; 1: some failed (each is named "
+        "with the reason); 2: bad arguments (no model, no photos...).",
+    )
+    p.add_argument("model", type=Path, help="run folder, .pt checkpoint or .safetensors model file")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: beside each photo); sub-folders of input folders are kept")
+    p.add_argument("--suffix", default=DEFAULT_SUFFIX, help="added to each output name (default %(default)s)")
+    p.add_argument("--format", choices=FORMATS, default="same",
+                   help="output format: same as the input (default), png or jpg")
+    p.add_argument("--quality", type=int, default=DEFAULT_QUALITY, help="JPEG quality 1-100 (default %(default)s)")
+    p.add_argument("--no-guided", action="store_true",
+                   help="upsample the colour bilinearly instead of following the photo's edges (guided filter)")
+    p.add_argument("--inference-size", type=int, default=None, metavar="N",
+                   help="network input size: default the trained size; larger multiples of it for fully "
+                   "convolutional models (e.g. 128 or 256 for a model trained at 64)")
+    p.add_argument("--fit", choices=("squash", "letterbox"), default="squash",
+                   help="how a non-square photo becomes the square network input (default %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (and inputs)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.set_defaults(func=run)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One photo to colourise: where it comes from and where its output goes."""
+
+    source: Path
+    target: Path
+
+
+def output_extension(source: Path, fmt: str) -> str:
+    """The output file extension for `source` under --format `fmt`."""
+    from colorcore.colorize import JPEG_SUFFIXES
+    from colorcore.imageio import WRITE_FORMATS
+
+    if fmt == "png":
+        return ".png"
+    if fmt == "jpg":
+        return ".jpg"
+    suffix = source.suffix.lower()
+    if suffix in WRITE_FORMATS:
+        return source.suffix
+    return ".jpg" if suffix in JPEG_SUFFIXES else FALLBACK_EXTENSION
+
+
+def collect_jobs(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -> tuple[list[Job], list[str]]:
+    """Photos to colourise (files as given, folders searched recursively) and one problem per bad input.
+
+    Inside folders, files whose name already ends with `suffix` (earlier outputs) are left out.
+    """
+    from colorcore.imageio import list_images
+
+    jobs: list[Job] = []
+    problems: list[str] = []
+    for item in inputs:
+        if item.is_dir():
+            found = [p for p in list_images(item) if not (suffix and p.stem.endswith(suffix))]
+            if not found:
+                problems.append(f"{item}: no photos found in this folder")
+            for photo in found:
+                folder = (out / photo.parent.relative_to(item)) if out is not None else photo.parent
+                jobs.append(Job(photo, folder / f"{photo.stem}{suffix}{output_extension(photo, fmt)}"))
+        elif item.exists():
+            folder = out if out is not None else item.parent
+            jobs.append(Job(item, folder / f"{item.stem}{suffix}{output_extension(item, fmt)}"))
+        else:
+            problems.append(f"{item}: no such file or folder")
+    return jobs, problems
+
+
+def refusal(job: Job, planned: set[Path], overwrite: bool) -> str | None:
+    """Why `job` must not run (its output would replace a file or another output), or None."""
+    target = job.target.resolve()
+    if target in planned:
+        return f"{job.source}: its output {job.target} would replace another photo's output from this run"
+    if overwrite:
+        return None
+    if target == job.source.resolve():
+        return f"{job.source}: the output would replace the input; use --suffix, --out or --overwrite"
+    if job.target.exists():
+        return f"{job.source}: output {job.target} exists; use --overwrite to replace it"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `colorcore colorize`."""
+    from tqdm import tqdm
+
+    from colorcore.checkpoint import CheckpointError, load_model
+    from colorcore.cli import CLIError
+    from colorcore.colorize import check_inference_size, colorize_file
+    from colorcore.device import DeviceError, resolve_device
+    from colorcore.imageio import ImageReadError
+
+    if not 1 <= args.quality <= 100:
+        raise CLIError(f"--quality must be between 1 and 100, got {args.quality}")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise CLIError(f"--out {args.out} exists and is not a folder")
+    if not args.model.exists():
+        raise CLIError(f"model not found: {args.model}")
+    jobs, problems = collect_jobs(args.inputs, args.out, args.suffix, args.format)
+    if not jobs:
+        raise CLIError("no photos to colourise: " + "; ".join(problems))
+    try:
+        device = resolve_device(args.device)
+    except DeviceError as exc:
+        raise CLIError(str(exc)) from exc
+    try:
+        model = load_model(args.model, device)
+    except CheckpointError as exc:
+        raise CLIError(str(exc)) from exc
+    except Exception as exc:  # any other unusable model file is a user error: one line, no traceback
+        raise CLIError(f"cannot load model {args.model}: {exc}") from exc
+    try:
+        check_inference_size(model, args.inference_size)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+
+    for problem in problems:
+        print(f"colorcore colorize: {problem}", file=sys.stderr)
+    failed = len(problems)
+    done = 0
+    planned: set[Path] = set()
+    with tqdm(jobs, unit="photo", file=sys.stderr, dynamic_ncols=True) as bar:
+        for job in bar:
+            bar.set_postfix_str(job.source.name, refresh=False)
+            reason = refusal(job, planned, args.overwrite)
+            if reason is None:
+                try:
+                    job.target.parent.mkdir(parents=True, exist_ok=True)
+                    colorize_file(
+                        job.source, model, job.target, guided=not args.no_guided,
+                        inference_size=args.inference_size, quality=args.quality, fit=args.fit,
+                    )
+                except ImageReadError as exc:
+                    reason = f"{exc.path}: {exc.reason}"
+                except (OSError, ValueError, MemoryError) as exc:
+                    reason = f"{job.source}: {exc}"
+            if reason is not None:
+                failed += 1
+                tqdm.write(f"colorcore colorize: {reason}", file=sys.stderr)
+                continue
+            planned.add(job.target.resolve())
+            done += 1
+            tqdm.write(str(job.target), file=sys.stdout)
+    print(f"colourised {done} of {done + failed} photo(s)" + (f"; {failed} failed" if failed else ""),
+          file=sys.stderr)
+    return 1 if failed else 0
