@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +63,7 @@ class Cell:
     image: np.ndarray | None
     row: int
     col: int
-    tooltip: str = field(default="")
+    tooltip: str = ""
 
 
 def predict_split_job(model_path: str, dataset_path: str, split: str):
