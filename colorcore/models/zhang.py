@@ -64,10 +64,12 @@ def nearest_bin(ab: Tensor, bins: Tensor) -> Tensor:
 
 def smoothed_prior(counts: Tensor, bins: Tensor, sigma: float = PRIOR_SIGMA) -> Tensor:
     """Empirical bin distribution from counts, smoothed by a Gaussian over the bin centres (sums to 1)."""
-    prior = counts.double() / counts.sum().clamp_min(1)
-    kernel = torch.exp(-torch.cdist(bins.double(), bins.double()).pow(2) / (2 * sigma**2))
+    dtype = torch.promote_types(counts.dtype, torch.float32)
+    prior = counts.to(dtype) / counts.sum().clamp_min(1)
+    centres = bins.to(dtype)
+    kernel = torch.exp(-torch.cdist(centres, centres).pow(2) / (2 * sigma**2))
     smoothed = kernel @ prior
-    return smoothed / smoothed.sum().clamp_min(1e-300)
+    return smoothed / smoothed.sum().clamp_min(torch.finfo(dtype).tiny)
 
 
 def rebalance_weights(prior: Tensor, lam: float = REBALANCE_LAMBDA) -> Tensor:
@@ -120,7 +122,7 @@ class ZhangNet(nn.Module):
         )
         self.classifier = nn.Conv2d(g5, N_AB_BINS, 1)
         self.register_buffer("bins", ab_bins(), persistent=False)
-        self.register_buffer("ab_counts", torch.zeros(N_AB_BINS, dtype=torch.float64))
+        self.register_buffer("ab_counts", torch.zeros(N_AB_BINS))  # float32: MPS has no float64
 
     def forward(self, lightness: Tensor) -> Tensor:
         if lightness.shape[-1] % SIZE_MULTIPLE or lightness.shape[-2] % SIZE_MULTIPLE:
