@@ -1,0 +1,80 @@
+"""`colorcore train | evaluate | export` end to end with tiny settings, and their user errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorcore.cli import main
+
+TINY_ARGS = ["--width", "8", "--resnet-weights", "none", "--batch-size", "3", "--device", "cpu",
+             "--eval-subset", "2"]
+
+
+def train(data: Path, run: Path, *extra: str) -> int:
+    return main(["train", str(data), str(run), *TINY_ARGS, *extra])
+
+
+def test_train_evaluate_export(prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    assert train(prepared_dataset, run, "--epochs", "1", "--max-steps", "2") == 0
+    out = capsys.readouterr().out
+    assert "finished at step 2" in out and str(run) in out
+    assert (run / "checkpoints" / "last.pt").is_file()
+
+    assert train(prepared_dataset, run, "--epochs", "2", "--resume") == 0
+    assert "finished at step 4" in capsys.readouterr().out
+
+    report = tmp_path / "eval.json"
+    grid = tmp_path / "grid.png"
+    assert main(["evaluate", str(run), str(prepared_dataset), "--json", str(report), "--grid", str(grid)]) == 0
+    out = capsys.readouterr().out
+    assert "PSNR" in out and "SSIM" in out
+    data = json.loads(report.read_text())
+    assert data["count"] == 2 and len(data["per_image"]) == 2 and data["per_image"][0]["file"]
+    assert np.isfinite(data["summary"]["psnr"]) and 0 < data["summary"]["ssim"] <= 1
+    from colorcore.imageio import read_image
+
+    assert read_image(grid).shape[0] > 3 * 64  # gray | fake | real rows
+
+    model_file = tmp_path / "exported.safetensors"
+    assert main(["export", str(run), str(model_file)]) == 0
+    assert "exported multipath" in capsys.readouterr().out
+    assert main(["evaluate", str(model_file), str(prepared_dataset), "--split", "train"]) == 0
+    assert "on train (6 images)" in capsys.readouterr().out
+    assert (tmp_path / "evaluation_train.png").is_file()
+
+
+def test_user_errors_are_one_line_with_exit_code_2(
+    prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    not_data = tmp_path / "not_a_dataset"
+    not_data.mkdir()
+    assert train(not_data, tmp_path / "run") == 2
+    err = capsys.readouterr().err
+    assert "not a prepared dataset" in err and str(not_data) in err and "Traceback" not in err
+
+    assert main(["train", str(prepared_dataset), str(tmp_path / "r2"), "--model", "nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+
+    assert train(prepared_dataset, tmp_path / "r3", "--resume") == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+    missing = tmp_path / "missing.safetensors"
+    assert main(["evaluate", str(missing), str(prepared_dataset)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "not found" in err
+
+    assert main(["export", str(tmp_path), str(tmp_path / "out.txt")]) == 2
+    assert ".safetensors" in capsys.readouterr().err
+
+
+def test_existing_run_needs_resume(prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    assert train(prepared_dataset, run, "--epochs", "1", "--max-steps", "1", "--eval-subset", "0") == 0
+    capsys.readouterr()
+    assert train(prepared_dataset, run, "--epochs", "1") == 2
+    assert "--resume" in capsys.readouterr().err
