@@ -62,6 +62,15 @@ def small_settings(**changes) -> ds.DownstreamSettings:
     return ds.DownstreamSettings(**(base | changes))
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and a shared CI core set makes idle threads spin."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def cifar(tmp_path_factory) -> "ds.Cifar10":
     root = write_cifar(tmp_path_factory.mktemp("cifar"))

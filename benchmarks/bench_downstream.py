@@ -1,0 +1,172 @@
+"""Speed of the CIFAR-10 experiment (Table 1) on CPU at the default settings; prints JSON.
+
+Writes synthetic CIFAR-10-format batch files of the default subset sizes, builds each configuration's
+classifier from a full-width (64) multipath encoder, and times what one run does: the frozen-feature
+cache (once per configuration), training steps, the per-epoch validation pass and the final test
+pass. `steps` timed steps per configuration are extrapolated to a full epoch; `table_minutes` is the
+estimated time of the six-configuration, one-seed table at the default epochs.
+
+The reference, measured in the same run, is a plain loop: fp32, contiguous (not channels_last)
+tensors, frozen blocks recomputed for every batch (no feature cache). Wall-clock numbers are the
+headline; `cpu_seconds_*` divide process CPU time by the thread count, an estimate of the wall time
+on idle cores when other jobs share the machine (see `load_average_1min`).
+
+    python benchmarks/bench_downstream.py [--steps 8] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from colorcore import downstream as ds  # noqa: E402
+from colorcore.cifar import CIFAR_FOLDER, NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, load_cifar10, stratified_subset  # noqa: E402
+from colorcore.device import describe_device  # noqa: E402
+from colorcore.models import ModelConfig, build_model  # noqa: E402
+
+WARMUP_STEPS = 2
+GOAL_TABLE_MINUTES = 20
+
+
+def write_synthetic_cifar(root: Path, settings: ds.DownstreamSettings) -> None:
+    """CIFAR-format batches just large enough for the default subset (random pixels, balanced labels)."""
+    folder = root / CIFAR_FOLDER
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    per_train_batch = -(-settings.train_size // len(TRAIN_BATCHES) // NUM_CLASSES) * NUM_CLASSES + NUM_CLASSES
+    for name, count in [(n, per_train_batch) for n in TRAIN_BATCHES] + [(TEST_BATCH, settings.test_size)]:
+        labels = rng.permutation(np.arange(count) % NUM_CLASSES)
+        data = rng.integers(0, 256, (count, 3072), dtype=np.uint8)
+        (folder / name).write_bytes(pickle.dumps({b"data": data, b"labels": labels.tolist()}, protocol=2))
+
+
+class Clock:
+    """Wall and process-CPU seconds of a block (CPU time stays meaningful when other jobs share the cores)."""
+
+    def __enter__(self) -> "Clock":
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+
+
+def time_config(
+    encoder: ds.Encoder, config: str, splits: ds.SplitTensors, settings: ds.DownstreamSettings,
+    steps: int, optimised: bool,
+) -> dict[str, dict[str, float]]:
+    """{"wall"|"cpu": {"epoch_s", "once_s"}}: the once-per-run work (cache + test pass) and one epoch
+    (training steps extrapolated to the epoch's batches + the validation pass)."""
+    device = splits.train_x.device
+    autocast = ds.autocast_for(device) if optimised else (lambda: torch.autocast(device.type, enabled=False))
+    model = ds.build_classifier(encoder, config, 0, settings)
+    data = splits
+    if optimised:
+        model.to(memory_format=torch.channels_last)
+    else:
+        data = ds.SplitTensors(*(t.contiguous() for t in (data.train_x, data.train_y, data.val_x, data.val_y,
+                                                            data.test_x, data.test_y)))
+    with Clock() as cache_clock:
+        cached = ds.cache_frozen_features(model, splits, autocast) if optimised else None
+    data = cached if cached is not None else data
+    forward = model.trainable_forward if cached is not None else model
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
+    model.train()
+    n = data.train_x.shape[0]
+    order = torch.randperm(n)
+    clocks = []
+    for k in range(WARMUP_STEPS + steps):
+        idx = order[(k * settings.batch_size) % n:][: settings.batch_size]
+        with Clock() as clock:
+            with autocast():
+                logits = forward(data.train_x[idx]).float()
+            loss = F.cross_entropy(logits, data.train_y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        clocks.append(clock)
+    model.eval()
+    with Clock() as val_clock:
+        ds.evaluate(forward, data.val_x, data.val_y, autocast)
+    with Clock() as test_clock:
+        ds.evaluate(forward, data.test_x, data.test_y, autocast)
+    steps_per_epoch = len(ds.epoch_batches(torch.arange(n), settings.batch_size))
+    result = {}
+    for kind in ("wall", "cpu"):
+        step_s = float(np.median([getattr(c, kind) for c in clocks[WARMUP_STEPS:]]))
+        result[kind] = {
+            "epoch_s": steps_per_epoch * step_s + getattr(val_clock, kind),
+            "once_s": getattr(cache_clock, kind) + getattr(test_clock, kind),
+        }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=8, help="timed training steps per configuration")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = ds.DownstreamSettings(seeds=1)
+    device = torch.device("cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_synthetic_cifar(Path(tmp), settings)
+        cifar = load_cifar10(tmp, verify=False)
+    subset = stratified_subset(cifar.train_labels, cifar.test_labels, train_size=settings.train_size,
+                               val_size=settings.val_size, test_size=settings.test_size, seed=0)
+    splits = ds.prepare_splits(cifar, subset, settings, device)
+    torch.manual_seed(0)
+    encoder = ds.encoder_from_generator(build_model(ModelConfig(resnet_weights="none")).generator)
+    per_config = {}
+    for config in settings.configs:
+        ours = time_config(encoder, config, splits, settings, args.steps, optimised=True)
+        plain = time_config(encoder, config, splits, settings, args.steps, optimised=False)
+        per_config[config] = {"ours": ours, "reference": plain}
+
+    def table_minutes(side: str, clock: str) -> float:
+        return sum(settings.epochs * t[side][clock]["epoch_s"] + t[side][clock]["once_s"]
+                   for t in per_config.values()) / 60.0
+
+    def epoch_seconds(side: str, clock: str) -> dict[str, float]:
+        return {c: round(t[side][clock]["epoch_s"], 2) for c, t in per_config.items()}
+
+    threads = torch.get_num_threads()
+    ours, ref = epoch_seconds("ours", "wall"), epoch_seconds("reference", "wall")
+    print(json.dumps({
+        "device": describe_device(device),
+        "threads": threads,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "settings": {"train": settings.train_size - settings.val_size, "val": settings.val_size,
+                     "test": settings.test_size, "epochs": settings.epochs, "batch_size": settings.batch_size,
+                     "image_size": settings.image_size, "input": settings.input, "width": encoder.width,
+                     "timed_steps_per_config": args.steps},
+        "seconds_per_config_epoch": round(float(np.mean(list(ours.values()))), 2),
+        "table_minutes": round(table_minutes("ours", "wall"), 2),
+        "reference_seconds_per_config_epoch": round(float(np.mean(list(ref.values()))), 2),
+        "reference_table_minutes": round(table_minutes("reference", "wall"), 2),
+        "speedup_vs_reference": round(table_minutes("reference", "wall") / table_minutes("ours", "wall"), 2),
+        "cpu_seconds_table_minutes": round(table_minutes("ours", "cpu") / threads, 2),
+        "cpu_seconds_reference_table_minutes": round(table_minutes("reference", "cpu") / threads, 2),
+        "goal_table_minutes": GOAL_TABLE_MINUTES,
+        "per_config_epoch_seconds": ours,
+        "reference_per_config_epoch_seconds": ref,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
