@@ -3,20 +3,22 @@
 Pipeline: BT.601 luma of the whole photo -> INTER_AREA to the network's size (aspect ratio squashed
 by default, or letterboxed) -> `model.predict` -> predicted RGB -> Lab -> chroma (a, b) only ->
 upsampled to full resolution -> recombined with the photo's own Lab L -> RGB. The default
-upsampling is a fast guided filter (He & Sun 2015): guided-filter coefficients are computed with
-box filters at a working resolution a few times the network's size, guided by the photo's
-luminance, then applied at full resolution as ``ab = A * L + B`` so the chroma follows the
-original's edges. ``guided=False`` upsamples the chroma with plain bilinear interpolation.
+upsampling is a fast guided filter (He & Sun 2015): coefficients from box filters on a grid a few
+times the network's size, guided by the photo's luminance, applied as ``ab = A * L + B`` at up to
+`APPLY_LONG_SIDE` px, then resized to full size. ``guided=False`` upsamples the predicted chroma
+bilinearly. Which bleeds less is measured by ``benchmarks/bench_colorize.py`` (see the README).
 
-Full-resolution work runs in horizontal tiles over uint8 buffers, so a 40-megapixel photo stays
-well inside 2 GB. Pixels whose L would move after gamut clipping get their chroma reduced, so the
-output's L matches the input's within `L_TOLERANCE` levels (8-bit L scale).
+At full resolution only uint8 buffers exist (8-bit L, 8-bit chroma, the output, which may be the
+input itself), and the Lab -> RGB conversion runs in horizontal tiles, so a 40-megapixel photo
+stays well inside 2 GB. Pixels whose L would move through gamut clipping get their chroma reduced,
+so the output's L matches the input's within `L_TOLERANCE` levels (8-bit L scale).
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -57,19 +59,28 @@ def model_device(model: ColorModel) -> torch.device:
     return torch.device("cpu")
 
 
-def check_inference_size(model: ColorModel, size: int | None) -> int:
-    """The network input size to use: the trained size for None, else `size` if the model runs at it.
-
-    Larger sizes must be multiples of the trained size (fully convolutional models then run at
-    them, e.g. 128, 192, 256 for a multipath model trained at 64). Raises ValueError otherwise.
-    """
+def _network_size(model: ColorModel, size: int | None) -> int:
+    """`size`, or the trained size for None; ValueError unless a positive multiple of the trained size."""
     trained = int(model.config.image_size)
-    if size is None or size == trained:
+    if size is None:
         return trained
     if size <= 0 or size % trained:
         raise ValueError(
             f"inference size must be a positive multiple of the model's trained size {trained}, got {size}"
         )
+    return size
+
+
+def check_inference_size(model: ColorModel, size: int | None) -> int:
+    """The network input size to use: the trained size for None, else `size` if the model runs at it.
+
+    Larger sizes must be multiples of the trained size (fully convolutional models then run at
+    them, e.g. 128, 192, 256 for a multipath model trained at 64); a trial prediction proves that
+    the model gives an output of that size. Raises ValueError otherwise.
+    """
+    size = _network_size(model, size)
+    if size == model.config.image_size:
+        return size
     gray = torch.zeros(1, 3, size, size, device=model_device(model))
     try:
         with _eval_mode(model):
@@ -79,24 +90,20 @@ def check_inference_size(model: ColorModel, size: int | None) -> int:
     if tuple(rgb.shape[-2:]) != (size, size):
         raise ValueError(
             f"model {model.name!r} is not fully convolutional: input {size}x{size} gave "
-            f"{rgb.shape[-2]}x{rgb.shape[-1]}; use its trained size {trained}"
+            f"{rgb.shape[-2]}x{rgb.shape[-1]}; use its trained size {model.config.image_size}"
         )
     return size
 
 
-class _eval_mode:
-    """Context manager: the model in eval mode inside, its previous mode restored after."""
-
-    def __init__(self, model: ColorModel) -> None:
-        self.model = model
-        self.was_training = model.training
-
-    def __enter__(self) -> ColorModel:
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
+@contextlib.contextmanager
+def _eval_mode(model: ColorModel) -> Iterator[ColorModel]:
+    """The model in eval mode inside the block, its previous mode restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def _as_image(image: np.ndarray) -> np.ndarray:
@@ -157,6 +164,8 @@ def predict_chroma(
     small, (top, left, ch, cw) = _model_input(gray, size, fit)
     with _eval_mode(model):
         rgb = model.predict(gray_input_from_luma(small).to(device or model_device(model)))["rgb"]
+    if tuple(rgb.shape[-2:]) != (size, size):
+        raise ValueError(f"model {model.name!r} gave {tuple(rgb.shape[-2:])} for a {size}x{size} input")
     rgb01 = ((rgb[0].float().clamp(-1, 1) + 1.0) * 0.5).permute(1, 2, 0).cpu().numpy()
     lab = cv2.cvtColor(np.ascontiguousarray(rgb01[top:top + ch, left:left + cw]), cv2.COLOR_RGB2Lab)
     return np.ascontiguousarray(lab[:, :, 1:3])
@@ -269,7 +278,7 @@ def colorize_array(
     or RGBA input) to colourise in place.
     """
     image = _as_image(image)
-    size = check_inference_size(model, inference_size)
+    size = _network_size(model, inference_size)
     dev = torch.device(device) if device is not None else None
     chroma = predict_chroma(luma(image), model, size=size, fit=fit, device=dev)
     l8 = lab_l8(image)
@@ -320,7 +329,7 @@ def reference_upsample(image: np.ndarray, model: ColorModel, *, size: int | None
     Only for benchmarks and comparisons; it loses every detail finer than the network's size.
     """
     gray_u8 = luma(image)
-    size = check_inference_size(model, size)
+    size = _network_size(model, size)
     gray = gray_input_from_luma(cv2.resize(gray_u8, (size, size), interpolation=cv2.INTER_AREA))
     with _eval_mode(model):
         rgb = model.predict(gray.to(model_device(model)))["rgb"]
@@ -328,7 +337,7 @@ def reference_upsample(image: np.ndarray, model: ColorModel, *, size: int | None
     return cv2.resize(rgb_u8, (gray_u8.shape[1], gray_u8.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-__all__: Sequence[str] = (
-    "FITS", "check_inference_size", "colorize_array", "colorize_file", "guided_chroma",
-    "chroma_u8", "lab_l8", "luma", "predict_chroma", "recombine", "reference_upsample",
-)
+__all__ = [
+    "FITS", "check_inference_size", "chroma_u8", "colorize_array", "colorize_file", "guided_chroma",
+    "lab_l8", "luma", "predict_chroma", "recombine", "reference_upsample",
+]
