@@ -1,0 +1,183 @@
+"""Benchmark the Trainer against a plain fp32 eager loop of the same model and batch; prints JSON.
+
+Reference: `model.training_step` on a batch already converted to float tensors, contiguous
+(NCHW) memory, fp32, no autocast: the straightforward loop. Trainer: `colorcore.training.Trainer`
+on a prepared dataset of the same images (uint8 storage, per-step batch conversion, logging every
+step, the detected mixed precision and channels_last), timed from its own step events after the
+warm-up steps. Both run in this process, one after the other, so a busy machine slows both.
+
+`peak_fraction` = achieved FLOP/s of the Trainer (FLOPs of one training step counted by
+torch.utils.flop_counter) / a measured matmul peak in the precision the Trainer uses.
+
+    python benchmarks/bench_train.py [--models multipath scgan zhang] [--device cpu|cuda|auto]
+                                     [--batch-size 64] [--width 64] [--steps 5] [--warmup 2]
+
+`--models` defaults to every registered model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from colorcore.dataset import load_prepared, prepare  # noqa: E402
+from colorcore.device import describe_device, resolve_device  # noqa: E402
+from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model  # noqa: E402
+from colorcore.tensors import batch_from_uint8  # noqa: E402
+from colorcore.training import TrainConfig, Trainer, select_precision  # noqa: E402
+
+CANDIDATE_SIZES = (64, 128)
+PEAK_MATMUL_N = {"cpu": 1024, "cuda": 8192}
+PEAK_REPEATS = 5
+
+
+def image_size_for(name: str, width: int) -> int:
+    """The smallest candidate size the model accepts."""
+    for size in CANDIDATE_SIZES:
+        try:
+            build_model(ModelConfig(name=name, image_size=size, width=max(1, width // 8), resnet_weights="none"))
+            return size
+        except ValueError:
+            continue
+    raise ValueError(f"{name}: none of the sizes {CANDIDATE_SIZES} works")
+
+
+def make_dataset(root: Path, count: int, size: int) -> Path:
+    """`count` structured random photos prepared at `size`."""
+    rng = np.random.default_rng(0)
+    photos = root / f"photos_{size}"
+    photos.mkdir(parents=True)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    for i in range(count):
+        base = rng.uniform(30, 220, 3)
+        image = base + xs[..., None] * rng.uniform(-60, 60, 3) + ys[..., None] * rng.uniform(-60, 60, 3)
+        image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+        cv2.circle(image, tuple(int(v) for v in rng.integers(8, size - 8, 2)), size // 6,
+                   tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+        cv2.imwrite(str(photos / f"p{i:04d}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out = root / f"data_{size}"
+    prepare(photos, out, size=size, test_fraction=0.1, seed=0, workers=1)
+    return out
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def reference_img_s(config: ModelConfig, data: Path, batch: int, steps: int, warmup: int,
+                    device: torch.device) -> tuple[float, float]:
+    """Plain loop img/s, and the FLOPs of one training step."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    model = build_model(config).to(device).train()
+    opts = model.make_optimizers()
+    rgb, edge, sal = (t[:batch].to(device) for t in load_prepared(data).tensors("train"))
+    inputs = batch_from_uint8(rgb, edge, sal)
+    ctx = StepContext()
+    for _ in range(warmup):
+        model.training_step(inputs, opts, ctx)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model.training_step(inputs, opts, ctx)
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.training_step(inputs, opts, ctx)
+    sync(device)
+    return batch * steps / (time.perf_counter() - start), float(counter.get_total_flops())
+
+
+class _StepTimes:
+    def __init__(self) -> None:
+        self.times: list[tuple[int, float]] = []
+
+    def on_step(self, event: Any) -> None:
+        self.times.append((event.step, event.time_s))
+
+
+def trainer_img_s(config: ModelConfig, data: Path, run: Path, batch: int, steps: int, warmup: int,
+                  device_name: str) -> float:
+    """Trainer img/s between the end of the warm-up and the last step."""
+    times = _StepTimes()
+    cfg = TrainConfig(data=str(data), run_dir=str(run), model=config, epochs=10_000, batch_size=batch,
+                      device=device_name, max_steps=warmup + steps, log_interval_s=0.0, eval_subset=0,
+                      sample_count=0, keep_checkpoints=0)
+    result = Trainer(cfg, [times]).run()
+    if result.status != "finished":
+        raise RuntimeError(f"trainer run {result.status}: {result.error}")
+    t = dict(times.times)
+    return batch * steps / (t[warmup + steps] - t[warmup])
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype) -> float:
+    """Best FLOP/s of a square matmul in `dtype` on `device`."""
+    n = PEAK_MATMUL_N.get(device.type, 1024)
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    best = float("inf")
+    for _ in range(PEAK_REPEATS):
+        sync(device)
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=sorted(MODEL_REGISTRY), choices=sorted(MODEL_REGISTRY))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per side")
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    precision = select_precision(device, amp=True)
+    peak = matmul_peak(device, precision.dtype or torch.float32)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench_train_") as tmp:
+        root = Path(tmp)
+        datasets: dict[int, Path] = {}
+        for name in args.models:
+            size = image_size_for(name, args.width)
+            if size not in datasets:
+                datasets[size] = make_dataset(root, max(args.batch_size + args.batch_size // 8, 16), size)
+            config = ModelConfig(name=name, image_size=size, width=args.width, resnet_weights="none")
+            ref, flops = reference_img_s(config, datasets[size], args.batch_size, args.steps, args.warmup, device)
+            fast = trainer_img_s(config, datasets[size], root / f"run_{name}", args.batch_size, args.steps,
+                                 args.warmup, args.device)
+            results.append({
+                "model": name, "image_size": size, "width": args.width, "batch_size": args.batch_size,
+                "reference_img_s": round(ref, 2), "trainer_img_s": round(fast, 2), "speedup": round(fast / ref, 3),
+                "gflop_per_step": round(flops / 1e9, 1),
+                "peak_fraction": round(fast / args.batch_size * flops / peak, 4),
+            })
+    first = results[0]
+    print(json.dumps({
+        **{k: first[k] for k in ("model", "reference_img_s", "trainer_img_s", "speedup", "peak_fraction")},
+        "device": describe_device(device),
+        "precision": precision.label,
+        "matmul_peak_gflop_s": round(peak / 1e9, 1),
+        "models": results,
+    }, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
