@@ -166,6 +166,15 @@ def test_frozen_blocks_stay_bitwise_unchanged(cifar, encoder, cached):
     assert outcome is not None and 0.0 <= outcome.test_acc <= 100.0
 
 
+def test_classifier_learns_the_synthetic_signal(cifar, encoder):
+    settings = small_settings(train_size=400, val_size=100, epochs=6)
+    model = ds.build_classifier(encoder, "2", seed=0, settings=settings)
+    outcome = ds.train_classifier(model, _prepare(cifar, settings), settings, seed=0)
+    assert [round(c["epoch"]) for c in outcome.curves] == list(range(1, 7))
+    assert outcome.curves[-1]["train_loss"] < outcome.curves[0]["train_loss"]
+    assert outcome.test_acc >= 50.0  # chance is 10 %
+
+
 def test_scratch_differs_from_pretrained_only_in_initial_weights(cifar, encoder):
     settings = small_settings(epochs=2)
     pretrained = ds.build_classifier(encoder, "0", seed=1, settings=settings)
