@@ -119,7 +119,7 @@ def test_spec_excludes_nothing_the_app_imports() -> None:
 
 
 def test_spec_builds_gui_and_cli_into_one_folder() -> None:
-    _, calls = exec_spec()
+    namespace, calls = exec_spec()
     exes = {kwargs["name"]: kwargs for kwargs in _calls(calls, "EXE")}
     assert set(exes) == {"colorcore-studio", "colorcore"}
     assert exes["colorcore-studio"]["console"] is False and exes["colorcore"]["console"] is True
@@ -127,7 +127,9 @@ def test_spec_builds_gui_and_cli_into_one_folder() -> None:
     ((name, args, kwargs),) = [call for call in calls if call[0] == "COLLECT"]
     assert kwargs["name"] == "colorcore-studio"
     assert {arg["kwargs"]["name"] for arg in args if isinstance(arg, dict) and arg.get("kind") == "EXE"} == set(exes)
-    assert all(Path(kwargs["icon"]).is_file() for kwargs in exes.values())
+    icon = namespace["EXE_ICON"]
+    assert all(kwargs["icon"] == (str(icon) if icon else None) for kwargs in exes.values())
+    assert (icon is None) == (sys.platform not in ("win32", "darwin")) and (icon is None or icon.is_file())
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses a symbolic link named like the CLI executable")
