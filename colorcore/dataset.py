@@ -166,7 +166,8 @@ def prepare(
     Unreadable photos are skipped and listed (never fatal). The train/test split is deterministic
     for a given seed and set of readable files. `workers=None` uses one worker thread per core
     (up to 8), `workers=1` the calling thread. Emits `ProgressEvent`s and an `EndEvent`; `stop`
-    cancels (nothing is written). Raises ValueError for bad parameters and DatasetError for an unusable `src` or `out`.
+    cancels (nothing is written). Raises ValueError for bad parameters and DatasetError for an
+    unusable `src` or `out`.
     """
     started = time.perf_counter()
     _check_parameters(size, test_fraction, saliency, canny_low, canny_high, workers)

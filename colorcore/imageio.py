@@ -184,13 +184,16 @@ def to_square(rgb: np.ndarray, size: int) -> np.ndarray:
     crop = image[top:top + side, left:left + side]
     if side == size:
         return crop.copy()
-    work = crop if crop.dtype in CV_RESIZE_DTYPES else crop.astype(np.float64)
+    native = crop.dtype in CV_RESIZE_DTYPES
+    work = crop if native else crop.astype(np.float64)
     if work.ndim == 3 and work.shape[2] > CV_RESIZE_MAX_CHANNELS:
         resized = np.stack([_resize_area(work[..., c], size) for c in range(work.shape[2])], -1)
     else:
         resized = _resize_area(work, size)
     if resized.ndim == 2 and image.ndim == 3:
         resized = resized[..., None]
+    if not native:  # OpenCV averages in float32: keep wide integers within the input's range
+        resized = np.clip(resized, work.min(), work.max())
     return _cast_like(resized, image.dtype)
 
 

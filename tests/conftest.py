@@ -47,7 +47,8 @@ def make_photo_array(width: int = 96, height: int = 72, seed: int = 0) -> np.nda
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     base = rng.uniform(40, 215, size=3)
     slope = rng.uniform(-80, 80, size=(2, 3))
-    image = base + (xs / max(width - 1, 1))[..., None] * slope[0] + (ys / max(height - 1, 1))[..., None] * slope[1]
+    across, down = (xs / max(width - 1, 1))[..., None], (ys / max(height - 1, 1))[..., None]
+    image = base + across * slope[0] + down * slope[1]
     image = np.clip(image, 0, 255).astype(np.uint8)
     centre = (int(rng.integers(width // 4, 3 * width // 4)), int(rng.integers(height // 4, 3 * height // 4)))
     radius = max(3, min(width, height) // 5)

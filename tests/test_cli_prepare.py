@@ -39,7 +39,8 @@ def test_prepare_reports_skipped_files_and_exits_0(
         assert f"skipped {name}: " in stdout and fragment in stdout
     good = 4 + len(UNUSUAL_FILES)
     summary = stdout.strip().splitlines()[-1]
-    assert summary.startswith(f"prepared {out}: 8 train + 2 test images at 32x32, {len(BROKEN_FILES)} skipped")
+    expected = f"prepared {out}: 8 train + 2 test images at 32x32, {len(BROKEN_FILES)} skipped"
+    assert summary.startswith(expected)
     assert "Traceback" not in stderr
     data = load_prepared(out)
     assert len(data.split("train")) + len(data.split("test")) == good
@@ -67,7 +68,8 @@ def test_prepare_refuses_to_overwrite_without_the_flag(
     code, _, stderr = run_cli(capsys, "prepare", photo_folder, out, "--size", "24", "--workers", "1")
     assert code == 2 and "--overwrite" in stderr
     assert load_prepared(out).size == 16
-    code, _, _ = run_cli(capsys, "prepare", photo_folder, out, "--size", "24", "--workers", "1", "--overwrite")
+    code, _, _ = run_cli(capsys, "prepare", photo_folder, out, "--size", "24", "--workers", "1",
+                         "--overwrite")
     assert code == 0 and load_prepared(out).size == 24
 
 

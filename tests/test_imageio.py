@@ -91,7 +91,8 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_header_claiming_40000_squared_pixels_is_refused_before_decoding(tmp_path: Path) -> None:
     ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
-    data = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    data = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat)
+            + png_chunk(b"IEND", b""))
     path = tmp_path / "bomb.png"
     path.write_bytes(data)
     assert path.stat().st_size < 200

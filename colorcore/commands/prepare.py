@@ -27,7 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("src", type=Path, help="folder of photos (searched recursively)")
     p.add_argument("out", type=Path, help="dataset folder to create (new or empty)")
-    p.add_argument("--size", type=int, default=DEFAULT_SIZE, help="square image side in pixels (default %(default)s)")
+    p.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                   help="square image side in pixels (default %(default)s)")
     p.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION,
                    help="share of photos in the test split, 0 <= F < 1 (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/test split (default %(default)s)")
