@@ -165,6 +165,17 @@ class DownstreamSettings:
             raise DownstreamError("batch size must be at least 2 (BatchNorm needs two samples)")
         if not self.lr > 0 or not 0 <= self.dropout < 1:
             raise DownstreamError("lr must be > 0 and dropout in [0, 1)")
+        for name in ("train_size", "val_size", "test_size"):
+            value = getattr(self, name)
+            if value < NUM_CLASSES or value % NUM_CLASSES:
+                raise DownstreamError(
+                    f"{name.replace('_', ' ')} must be a positive multiple of {NUM_CLASSES} (equal per class), got {value}"
+                )
+        if self.val_size >= self.train_size:
+            raise DownstreamError(
+                f"the validation size ({self.val_size}) must be smaller than the training size ({self.train_size}), "
+                "which includes it"
+            )
         parse_configs(",".join(self.configs))
 
     def fingerprint_fields(self) -> dict[str, Any]:
@@ -730,7 +741,8 @@ def _open_out_dir(out_dir: Path, fingerprint: dict[str, Any], overwrite: bool) -
     state_path = out_dir / RUNS_JSON
     state = None if overwrite else _read_state(state_path)
     if overwrite:
-        state_path.unlink(missing_ok=True)
+        for name in (RUNS_JSON, RESULTS_CSV, RESULTS_MD):
+            (out_dir / name).unlink(missing_ok=True)
         shutil.rmtree(out_dir / CURVES_DIR, ignore_errors=True)
     if state is None:
         return []
@@ -827,6 +839,11 @@ def _run(
         pending = [s for s in range(settings.seeds) if (config, s) not in finished]
         cached: SplitTensors | None = None
         for seed in pending:
+            if stop is not None:
+                stop.wait_if_paused()
+                if stop.stop_requested:
+                    status = "stopped"
+                    break
             model = build_classifier(encoder, config, seed, settings).to(device, memory_format=torch.channels_last)
             if cached is None:
                 cached = cache_frozen_features(model, splits, autocast)
