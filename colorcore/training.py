@@ -69,6 +69,7 @@ EVAL_COLUMNS = ("epoch", "step", "psnr", "ssim", "colourfulness")
 EVAL_SPLIT = "test"
 GPU_DATA_FRACTION = 0.5  # the dataset goes to the GPU when it needs at most this share of free memory
 EPOCH_SEED_STRIDE = 1_000_003
+DDP_STOP_CHECK_STEPS = 10  # under DDP the ranks agree on a stop request every this many steps
 STATUS_FINISHED, STATUS_STOPPED, STATUS_FAILED = "finished", "stopped", "failed"
 
 
@@ -566,6 +567,8 @@ class Trainer:
         requested = self.stop.stop_requested
         if not self.dist.enabled:
             return requested
+        if self.step % DDP_STOP_CHECK_STEPS:
+            return False  # the check is a collective (and a host sync): not on every step
         import torch.distributed as dist
 
         flag = torch.tensor([1.0 if requested else 0.0], device=self.device)

@@ -12,7 +12,7 @@ from colorcore.cli import CLIError
 
 DEMO_WIDTH = 16
 DEMO_BATCH = 8
-DEMO_STEPS = 400
+DEMO_STEPS = 800
 DEMO_TIME_BUDGET_S = 360.0  # training stops cleanly after this long, whatever the step
 DEMO_SIZE = 64
 DEMO_TEST_FRACTION = 0.2
