@@ -78,3 +78,17 @@ def test_existing_run_needs_resume(prepared_dataset: Path, tmp_path: Path, capsy
     capsys.readouterr()
     assert train(prepared_dataset, run, "--epochs", "1") == 2
     assert "--resume" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_prepares_trains_and_writes_a_before_after_image(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from colorcore.imageio import read_image
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--steps", "2", "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    before_after = out / "before_after.png"
+    assert str(before_after) in printed and "ResNet-18 path:" in printed
+    image = read_image(before_after)
+    assert image.shape[1] > 2 * image.shape[0]  # gray | colourised | original side by side
+    assert (out / "run" / "checkpoints" / "last.pt").is_file() and (out / "data" / "manifest.json").is_file()
