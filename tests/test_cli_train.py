@@ -60,6 +60,10 @@ def test_user_errors_are_one_line_with_exit_code_2(
     assert main(["train", str(prepared_dataset), str(tmp_path / "r2"), "--model", "nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
 
+    weights = tmp_path / "resnet.pth"
+    assert main(["train", str(prepared_dataset), str(tmp_path / "r4"), "--resnet-weights", str(weights)]) == 2
+    assert f"{weights}: ResNet-18 weights file not found" in capsys.readouterr().err
+
     assert train(prepared_dataset, tmp_path / "r3", "--resume") == 2
     assert "nothing to resume" in capsys.readouterr().err
 

@@ -98,6 +98,8 @@ def model_config_from_args(args: argparse.Namespace) -> Any:
     """The ModelConfig the arguments describe (unknown model names are a CLIError)."""
     from colorcore.models import MODEL_REGISTRY, ModelConfig
 
+    if args.resnet_weights not in ("imagenet", "none") and not Path(args.resnet_weights).is_file():
+        raise CLIError(f"{args.resnet_weights}: ResNet-18 weights file not found (use imagenet, none or a file)")
     if args.model not in MODEL_REGISTRY:
         raise CLIError(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODEL_REGISTRY))}")
     return ModelConfig(name=args.model, width=args.width, resnet_weights=args.resnet_weights,
