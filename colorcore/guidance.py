@@ -18,8 +18,8 @@ SALIENCY_METHODS = ("spectral", "fine")
 # Canny thresholds derived from the median: the usual "auto Canny" rule with sigma 0.33
 CANNY_SIGMA = 0.33
 U8_MAX = 255
-# ITU-R BT.601 luma weights; must equal colorcore.tensors.LUMA_WEIGHTS (a test checks it), kept
-# here because colorcore.tensors imports torch and this module must not
+# ITU-R BT.601 luma weights (what OpenCV's RGB2GRAY uses); the one definition, shared with
+# colorcore.tensors (which imports torch; this module must not)
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 _saliency_objects = threading.local()

@@ -11,16 +11,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from colorcore.guidance import LUMA_WEIGHTS, luma_u8
 from colorcore.models.base import Batch
 
-# ITU-R BT.601 luma weights (what OpenCV's RGB2GRAY uses)
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-
-
-def luma_u8(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luma of an (..., 3) uint8 RGB array, as uint8 (rounded)."""
-    w = np.asarray(LUMA_WEIGHTS, dtype=np.float32)
-    return np.clip(np.rint(rgb[..., :3].astype(np.float32) @ w), 0, 255).astype(np.uint8)
+__all__ = ["LUMA_WEIGHTS", "luma_u8", "gray_input", "gray_input_from_luma", "batch_from_uint8",
+           "to_uint8_images", "maps_to_uint8", "image_grid"]
 
 
 def gray_input(rgb_u8: Tensor) -> Tensor:

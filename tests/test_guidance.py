@@ -34,14 +34,6 @@ def small_square_on_gray() -> np.ndarray:
     return image
 
 
-def test_luma_matches_the_models_luma() -> None:
-    from colorcore import tensors
-
-    rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 256, (7, 33, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(luma_u8(rgb), tensors.luma_u8(rgb))
-
-
 def test_edges_follow_the_square_outline() -> None:
     edges = edge_map(luma_u8(square_on_gray()))
     assert edges.dtype == np.float32 and edges.shape == (64, 64)
