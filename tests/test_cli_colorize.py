@@ -79,7 +79,7 @@ def test_rerun_on_a_folder_skips_its_own_outputs(model_files, tmp_path, capsys) 
     folder = tmp_path / "album"
     write_photo(folder / "a.jpg", 70, 50, seed=5)
     model = str(model_files["run"])
-    assert main(["colorize", model, str(folder)]) == 0
+    assert main(["colorize", model, str(folder), str(folder / "a.jpg")]) == 0  # named twice: done once
     assert main(["colorize", model, str(folder), "--suffix", "_v2", "--format", "jpg"]) == 0
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["a.jpg", "a_colour.jpg", "a_colour_v2.jpg", "a_v2.jpg"]  # "_colour" files are photos too

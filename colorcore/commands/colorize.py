@@ -70,23 +70,29 @@ def output_extension(source: Path, fmt: str) -> str:
 def collect_jobs(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -> tuple[list[Job], list[str]]:
     """Photos to colourise (files as given, folders searched recursively) and one problem per bad input.
 
-    Inside folders, files whose name already ends with `suffix` (earlier outputs) are left out.
+    Inside folders, files whose name already ends with `suffix` (earlier outputs) are left out; a
+    photo named twice (directly or through folders) is colourised once.
     """
     from colorcore.imageio import list_images
 
     jobs: list[Job] = []
     problems: list[str] = []
+    seen: set[Path] = set()
+
+    def add(photo: Path, folder: Path) -> None:
+        if photo.resolve() not in seen:
+            seen.add(photo.resolve())
+            jobs.append(Job(photo, folder / f"{photo.stem}{suffix}{output_extension(photo, fmt)}"))
+
     for item in inputs:
         if item.is_dir():
             found = [p for p in list_images(item) if not (suffix and p.stem.endswith(suffix))]
             if not found:
                 problems.append(f"{item}: no photos found in this folder")
             for photo in found:
-                folder = (out / photo.parent.relative_to(item)) if out is not None else photo.parent
-                jobs.append(Job(photo, folder / f"{photo.stem}{suffix}{output_extension(photo, fmt)}"))
+                add(photo, (out / photo.parent.relative_to(item)) if out is not None else photo.parent)
         elif item.exists():
-            folder = out if out is not None else item.parent
-            jobs.append(Job(item, folder / f"{item.stem}{suffix}{output_extension(item, fmt)}"))
+            add(item, out if out is not None else item.parent)
         else:
             problems.append(f"{item}: no such file or folder")
     return jobs, problems
