@@ -175,6 +175,22 @@ def test_classifier_learns_the_synthetic_signal(cifar, encoder):
     assert outcome.test_acc >= 50.0  # chance is 10 %
 
 
+@pytest.mark.parametrize("mode, size", [("gray", 32), ("rgb", 64)])
+def test_input_modes_and_sizes_feed_the_classifier(cifar, encoder, mode, size):
+    images = cifar.test_images[:4]
+    x = ds.model_inputs(images, mode, size)
+    assert x.shape == (4, 3, size, size) and -1.0 <= float(x.min()) and float(x.max()) <= 1.0
+    if mode == "gray":  # the encoder's training input: BT.601 luma stacked to three channels
+        luma = np.rint(images.astype(np.float64) @ np.array([0.299, 0.587, 0.114]))
+        assert torch.allclose(x[:, 0], torch.from_numpy(luma / 127.5 - 1.0).float(), atol=1e-5)
+        assert torch.equal(x[:, 0], x[:, 2])
+    else:
+        assert not torch.equal(x[:, 0], x[:, 2])
+    settings = small_settings(input=mode, image_size=size)
+    model = ds.build_classifier(encoder, "2", seed=0, settings=settings).eval()
+    assert model(x).shape == (4, NUM_CLASSES)
+
+
 def test_scratch_differs_from_pretrained_only_in_initial_weights(cifar, encoder):
     settings = small_settings(epochs=2)
     pretrained = ds.build_classifier(encoder, "0", seed=1, settings=settings)
