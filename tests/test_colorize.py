@@ -13,7 +13,7 @@ from PIL import Image
 
 from colorcore import colorize as cz
 from colorcore.imageio import read_image
-from colorcore.models import ModelConfig, build_model
+from colorcore.models import MODEL_REGISTRY, ModelConfig, build_model
 from tests.conftest import make_photo_array
 
 EXIF_ORIENTATION = 0x0112
@@ -192,3 +192,13 @@ def test_reference_upsample_is_the_plain_prediction(model) -> None:
     ref = cz.reference_upsample(photo, model)
     assert ref.shape == photo.shape
     assert max_l_diff(ref, photo) > 10  # the plain reference loses the photo's own detail
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_REGISTRY))
+def test_every_registered_model_colourises_at_full_size(name: str) -> None:
+    torch.manual_seed(0)
+    any_model = build_model(ModelConfig(name=name, width=8, resnet_weights="none")).eval()
+    photo = make_photo_array(203, 137, seed=12)
+    out = cz.colorize_array(photo, any_model)
+    assert out.shape == photo.shape and max_l_diff(out, photo) <= cz.L_TOLERANCE
+    assert cz.check_inference_size(any_model, 128) == 128
