@@ -24,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "never replaced without --overwrite. Exit code 0: all photos done; 1: some failed (each is named "
         "with the reason); 2: bad arguments (no model, no photos...).",
     )
-    p.add_argument("model", type=Path, metavar="MODEL", help="run folder, .pt checkpoint or .safetensors model file")
+    p.add_argument("model", type=Path, metavar="MODEL",
+                   help="run folder, .pt checkpoint or .safetensors model file")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: beside each photo); sub-folders of input folders are kept")
