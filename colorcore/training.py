@@ -18,7 +18,6 @@ import csv
 import errno
 import io
 import json
-import math
 import os
 import platform
 import random
@@ -30,7 +29,7 @@ from typing import Any, Callable, ContextManager, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from colorcore import __version__
 from colorcore.checkpoint import (
@@ -43,7 +42,6 @@ from colorcore.checkpoint import (
     load_checkpoint,
     make_checkpoint,
     save_checkpoint,
-    unwrap,
 )
 from colorcore.events import (
     CheckpointEvent,
@@ -461,7 +459,10 @@ class Trainer:
         self.ctx = StepContext(autocast=autocast_factory(device, self.precision), scaler=self.scaler)
 
         per_rank = max(1, cfg.batch_size)
-        shard = math.ceil(n_train / self.dist.world_size)
+        shard = n_train // self.dist.world_size  # equal shards: the remainder of each permutation is skipped
+        if shard == 0:
+            raise TrainingError(f"{cfg.data}: {n_train} training images for {self.dist.world_size} processes",
+                                "use fewer processes or more photos")
         self.batch_size = min(per_rank, shard)
         self.steps_per_epoch = max(1, shard // self.batch_size)
         planned = cfg.epochs * self.steps_per_epoch
