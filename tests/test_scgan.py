@@ -108,8 +108,9 @@ def test_training_step_updates_both_networks_and_reports_every_loss() -> None:
 def test_overfits_sixteen_photos(photo_factory: Any, tmp_path: Path) -> None:
     data = prepare_overfit_photos(tmp_path, photo_factory)
     torch.manual_seed(0)
-    # a raised generator lr (2e-3 instead of 2e-4) so that 40 CPU steps are enough
-    model = ModelConfig(name="scgan", image_size=OVERFIT_SIZE, width=8, lr_g=2e-3)
+    # lr G 2e-3 / D 2e-4 instead of 2e-4 / 1e-3: 40 CPU steps are then enough, and the smaller D lr keeps
+    # the adversarial term from swamping L1 so early (the last-3 mean lands near 0.24 of the first L1)
+    model = ModelConfig(name="scgan", image_size=OVERFIT_SIZE, width=8, lr_g=2e-3, lr_d=2e-4)
     l1 = [s["loss_l1"] for s in overfit_losses(data, tmp_path / "run", model, steps=40)]
     assert np.mean(l1[-3:]) <= 0.5 * l1[0], (l1[0], l1[-3:])
 
