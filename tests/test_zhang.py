@@ -124,9 +124,9 @@ def test_prediction_keeps_the_input_lightness() -> None:
 def test_overfits_sixteen_photos(photo_factory: Any, tmp_path: Path) -> None:
     data = prepare_overfit_photos(tmp_path, photo_factory)
     torch.manual_seed(0)
-    # a raised lr (0.1 instead of 0.01) so that 40 CPU steps are enough
+    # a raised lr (0.1 instead of 0.01) so that 50 CPU steps are enough (last-3 mean near 0.34 of the first)
     model = ModelConfig(name="zhang", image_size=OVERFIT_SIZE, width=8, lr_g=0.1)
-    ce = [s["loss_ce"] for s in overfit_losses(data, tmp_path / "run", model, steps=40)]
+    ce = [s["loss_ce"] for s in overfit_losses(data, tmp_path / "run", model, steps=50)]
     assert np.mean(ce[-3:]) <= 0.5 * ce[0], (ce[0], ce[-3:])
 
 
