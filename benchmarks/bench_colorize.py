@@ -8,8 +8,10 @@ Prints JSON::
 Each size (default 2, 12 and 40 MP) is a synthetic JPEG photo made by upscaling a bundled sample
 photo. `seconds` is `colorize_file` end to end (JPEG decode, model, guided chroma, recombination,
 JPEG encode), `cpu_seconds` the process CPU time (user + system) of the same run, and `peak_rss_mb`
-the peak resident memory of that process (model and libraries included); every measurement runs in
-a fresh subprocess. The plain reference in the same run reads the same file, resizes the network's
+the peak resident memory of that process (model and libraries included; reached while loading the
+model for small photos), `photo_peak_rss_mb` the peak resident memory while colourising (the
+peak-RSS mark is reset after loading the model, Linux only); every measurement runs in a fresh
+subprocess. The plain reference in the same run reads the same file, resizes the network's
 RGB prediction to full size with bilinear interpolation (no luminance kept) and writes it.
 Both sides load the model and warm it up once before the clock starts.
 
@@ -59,6 +61,17 @@ colorize_array(warm, model) if mode == "colorize" else reference_upsample(warm, 
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+def vm_hwm_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+try:  # Linux: reset the peak-RSS mark so the photo's own peak can be read after loading the model
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    photo_peak = vm_hwm_mb
+except OSError:
+    photo_peak = lambda: None
 best, best_cpu = float("inf"), float("inf")
 for _ in range(runs):
     start, start_cpu = time.perf_counter(), cpu()
@@ -67,7 +80,7 @@ for _ in range(runs):
     else:
         write_image(out, reference_upsample(read_image(photo), model))
     best, best_cpu = min(best, time.perf_counter() - start), min(best_cpu, cpu() - start_cpu)
-print(json.dumps({"seconds": best, "cpu_seconds": best_cpu,
+print(json.dumps({"seconds": best, "cpu_seconds": best_cpu, "photo_peak_rss_mb": photo_peak(),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -171,6 +184,9 @@ def main() -> int:
                 "cpu_seconds": round(ours["cpu_seconds"], 3),
                 "reference_cpu_seconds": round(reference["cpu_seconds"], 3),
                 "reference_peak_rss_mb": round(reference["peak_rss_mb"], 1),
+                "photo_peak_rss_mb": ours["photo_peak_rss_mb"] and round(ours["photo_peak_rss_mb"], 1),
+                "reference_photo_peak_rss_mb": reference["photo_peak_rss_mb"]
+                and round(reference["photo_peak_rss_mb"], 1),
             })
             print(json.dumps(results[-1]), file=sys.stderr)
     report: dict[str, object] = {
