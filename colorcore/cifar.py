@@ -159,7 +159,9 @@ def official_md5() -> dict[str, str]:
     """File name -> official md5, from torchvision's CIFAR10 class."""
     from torchvision.datasets import CIFAR10
 
-    return {name: md5 for name, md5 in (*CIFAR10.train_list, *CIFAR10.test_list)}
+    return {name: md5 for name, md5 in (*CIFAR10.train_list, *CIFAR10.test_list)} | {
+        CIFAR10.meta["filename"]: CIFAR10.meta["md5"]
+    }
 
 
 def download_cifar10(root: str | Path) -> None:
@@ -199,9 +201,10 @@ def load_cifar10(root: str | Path, *, download: bool = False, verify: bool = Tru
     missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
         raise CifarError(_missing_message(folder) + f" Missing: {', '.join(missing)}.")
+    meta = folder / META_FILE
     if verify:
         expected = official_md5()
-        for name in needed:
+        for name in (*needed, META_FILE) if meta.is_file() else needed:
             if _md5(folder / name) != expected[name]:
                 raise CifarError(
                     f"{folder / name}: md5 does not match the official CIFAR-10 file. Re-download it "
@@ -210,7 +213,6 @@ def load_cifar10(root: str | Path, *, download: bool = False, verify: bool = Tru
                 )
     parts = [read_batch(folder / name) for name in TRAIN_BATCHES]
     test_images, test_labels = read_batch(folder / TEST_BATCH)
-    meta = folder / META_FILE
     return Cifar10(
         train_images=np.concatenate([p[0] for p in parts]),
         train_labels=np.concatenate([p[1] for p in parts]),
