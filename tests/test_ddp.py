@@ -42,7 +42,8 @@ def test_torchrun_two_processes_with_gloo(prepared_dataset: Path, tmp_path: Path
     assert config["steps_per_epoch"] == 1
     with open(run / "metrics.csv", newline="") as handle:
         steps = [row["step"] for row in csv.DictReader(handle)]
-    assert steps == ["1", "2"]  # rank 0 alone writes: no duplicated rows
+    # rows are rate-limited, the last step always logged; rank 0 alone writes: no duplicated rows
+    assert steps[-1] == "2" and len(steps) == len(set(steps))
     with open(run / "eval.csv", newline="") as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1"]
     state = load_checkpoint(run / "checkpoints" / "last.pt")
