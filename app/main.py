@@ -41,12 +41,13 @@ def parse_args(argv: Sequence[str] | None = None):
 
 
 def _wait_until_settled(app, window, tab, timeout_s: float) -> bool:
-    """Process events until the engine is loaded and `tab` is idle (or the timeout passes)."""
+    """Process events until the engine is loaded, no tab has a job running and `tab` has no
+    pending work (or the timeout passes)."""
     deadline = time.monotonic() + timeout_s
 
     def settled() -> bool:
         pending = getattr(tab, "has_pending_work", None)
-        return window.is_engine_loaded() and not tab.is_busy() and not (pending and pending())
+        return window.is_engine_loaded() and not window.busy_tabs() and not (pending and pending())
 
     while time.monotonic() < deadline and not settled():
         app.processEvents()

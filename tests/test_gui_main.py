@@ -54,9 +54,9 @@ def test_settings_persist_across_two_windows(qtbot, gui_settings: QSettings, tmp
     size = (first.width(), first.height())
     assert size[1] == 654
     first.tabs.setCurrentIndex(1)
+    first.open_dataset(str(prepared_dataset))  # sets the form to the dataset's settings
     first.dataset_tab.size_spin.setValue(128)
     first.training_tab.batch_spin.setValue(12)
-    first.open_dataset(str(prepared_dataset))
     first.tabs.setCurrentIndex(1)
     first.close()
     assert not first.isVisible()

@@ -176,6 +176,14 @@ def test_training_run_draws_curves_pauses_resumes_stops_and_leaves_a_checkpoint(
     assert model.name == "multipath" and not model.training
     assert tab.resume_box.isChecked()  # the run can be resumed
 
+    # opening the run again (File > Open run...) redraws its logged history and offers resuming
+    tab.loss_plot.clear()
+    main_window.open_run(str(run))
+    logged = (run / "metrics.csv").read_text().strip().splitlines()[1:]
+    assert tab.loss_plot.series("g")[0].size == len(logged) >= 2
+    assert tab.run_edit.text() == str(run) and tab.resume_box.isChecked()
+    assert tab.sample_view.has_image()
+
 
 def test_closing_the_window_mid_training_asks_then_stops_cleanly(
     qtbot, gui_settings, prepared_dataset: Path, tmp_path: Path, monkeypatch

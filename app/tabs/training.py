@@ -39,6 +39,7 @@ JOB_NAME = "Training"
 SETTINGS_GROUP = "training"
 LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
 LOSS_COLUMN_PREFIX = "loss_"
+SAMPLES_DIR = "samples"
 RESNET_CHOICES = ("imagenet", "none")
 
 # the paper's hyperparameters (DESIGN.md section 3); learning rates come from each model's default_lr
@@ -92,14 +93,15 @@ def detected_devices() -> list[tuple[str, str]]:
     """(device name for the engine, label) for every usable device, the best first."""
     import torch
 
-    from colorcore.device import describe_device, mps_available
+    from colorcore.device import cpu_supports_bf16, describe_device, mps_available
 
     devices = []
     for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
         devices.append((f"cuda:{index}", describe_device(torch.device("cuda", index))))
     if mps_available():
         devices.append(("mps", describe_device(torch.device("mps"))))
-    devices.append(("cpu", describe_device(torch.device("cpu"))))
+    bf16 = ", bf16" if cpu_supports_bf16() else ""
+    devices.append(("cpu", f"CPU ({gui_torch_threads()} of {usable_cores()} cores for training{bf16})"))
     return devices
 
 
@@ -141,6 +143,7 @@ class TrainingTab(QWidget):
         self._worker: JobWorker | None = None
         self._stopping = False
         self._engine_ready = False
+        self._pending_run: Path | None = None
         self.last_checkpoint: str | None = None
         self.last_error: Any = None
         self.steps_seen = 0
@@ -266,6 +269,7 @@ class TrainingTab(QWidget):
         lower = QSplitter()
         lower.addWidget(metrics_box)
         lower.addWidget(samples_box)
+        lower.setSizes([1, 1])
         right.addWidget(lower)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
@@ -295,6 +299,7 @@ class TrainingTab(QWidget):
         for name, label in detected_devices():
             self.device_combo.addItem(label, name)
         self._update_buttons()
+        self._open_pending_run()
 
     def _model_class(self) -> Any:
         from colorcore.models import MODEL_REGISTRY
@@ -385,21 +390,47 @@ class TrainingTab(QWidget):
             self.run_edit.setText(str(Path(path).parent / "runs" / Path(path).name))
 
     def set_resume_run(self, path: str) -> None:
-        """Offer to resume the run in `path`: fill the form from its config.json and its curves."""
+        """Offer to resume the run in `path`: fill the form from its config.json and show its
+        curves (once the engine is loaded)."""
         if self.is_busy():
             return
         run = Path(path)
         if run.is_file():  # a checkpoint or model file inside a run
             run = next((p for p in run.parents if (p / "config.json").is_file()), run.parent)
         self.run_edit.setText(str(run))
+        self._pending_run = run
+        if self._engine_ready:
+            self._open_pending_run()
+
+    def _open_pending_run(self) -> None:
+        run, self._pending_run = self._pending_run, None
+        if run is None:
+            return
         config = self._read_run_config(run)
-        if config.get("data"):
-            self.dataset_edit.setText(str(config["data"]))
-        model = config.get("model", {})
-        if isinstance(model, dict) and model.get("name"):
-            self.model_combo.setCurrentText(model["name"])
+        if config:
+            self.apply_config(config)
         self._update_resume_box()
         self.load_history(run)
+
+    def apply_config(self, config: dict[str, Any]) -> None:
+        """Fill the form from a run's config.json (a `TrainConfig` as a dict)."""
+        if config.get("data"):
+            self.dataset_edit.setText(str(config["data"]))
+        model = config.get("model") if isinstance(config.get("model"), dict) else {}
+        if model.get("name"):
+            self.model_combo.setCurrentText(str(model["name"]))
+        values = {**{k: config.get(k) for k in ("epochs", "batch_size", "max_steps", "seed")},
+                  **{k: model.get(k) for k in ("width", "lr_g", "lr_d", "beta1", "lambda_l1", "lambda_gan",
+                                               "lambda_sal", "lambda_edge")}}
+        for key, attr in self._SPINS:
+            value = values.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                box = getattr(self, attr)
+                box.setValue(type(box.value())(value))
+        if model.get("resnet_weights"):
+            self.resnet_combo.setCurrentText(str(model["resnet_weights"]))
+        if not config.get("max_steps"):
+            self.max_steps_spin.setValue(0)
 
     @staticmethod
     def _read_run_config(run: Path) -> dict[str, Any]:
@@ -410,7 +441,7 @@ class TrainingTab(QWidget):
         return data if isinstance(data, dict) else {}
 
     def load_history(self, run: Path) -> None:
-        """Draw the curves already logged in a run folder."""
+        """Draw the curves, metrics and latest samples already logged in a run folder."""
         steps, epochs = read_history(run)
         names = set(self.loss_plot.loss_names())
         self.loss_plot.clear()
@@ -424,9 +455,29 @@ class TrainingTab(QWidget):
                 continue
         for row in epochs:
             try:
-                self.metrics_plot.add_epoch(int(float(row["epoch"])) + 1, {k: float(v) for k, v in row.items() if k in ("psnr", "ssim") and v})
+                metrics = {k: float(v) for k, v in row.items() if k in ("psnr", "ssim") and v}
+                self.metrics_plot.add_epoch(int(float(row["epoch"])) + 1, metrics)
             except (KeyError, ValueError):
                 continue
+        self._show_latest_samples(run)
+        if steps:
+            last = steps[-1]
+            self._progress_text = (
+                f"Run {run.name}: step {last.get('step', '?')}, "
+                f"{len(epochs)} epoch(s) evaluated" + (f", PSNR {float(epochs[-1]['psnr']):.2f} dB" if epochs and epochs[-1].get("psnr") else "")
+            )
+            self.progress_label.setText(self._progress_text)
+
+    def _show_latest_samples(self, run: Path) -> None:
+        from colorcore.imageio import ImageReadError, read_image
+
+        grids = sorted((run / SAMPLES_DIR).glob("*.png"))
+        if not grids:
+            return
+        try:
+            self.sample_view.set_image(read_image(grids[-1]))
+        except ImageReadError as exc:
+            self.status_message.emit(f"Cannot show {grids[-1]}: {exc.reason}")
 
     def _update_resume_box(self) -> None:
         run = self.run_edit.text().strip()

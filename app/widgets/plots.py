@@ -68,6 +68,7 @@ class LossPlot(QWidget):
         self.plot_item = self.plot_widget.getPlotItem()
         self.plot_item.setLabel("bottom", "step")
         self.plot_item.setLabel("left", "loss")
+        self.plot_item.getAxis("left").enableAutoSIPrefix(False)
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
         self.legend = self.plot_item.addLegend(offset=(-10, 10))
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
