@@ -109,3 +109,14 @@ def test_bad_arguments_exit_2_with_one_clear_line(model_files, tmp_path, capsys,
     assert code == 2
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "p_colour.jpg").exists()
+
+
+@pytest.mark.parametrize(
+    "name, fmt, expected",
+    [("a.JPG", "same", ".JPG"), ("a.jfif", "same", ".jpg"), ("a.dib", "same", ".png"), ("a.tif", "same", ".tif"),
+     ("a.webp", "png", ".png"), ("a.png", "jpg", ".jpg")],
+)
+def test_output_extension(name: str, fmt: str, expected: str) -> None:
+    from colorcore.commands.colorize import output_extension
+
+    assert output_extension(Path(name), fmt) == expected

@@ -37,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="upsample the colour bilinearly instead of following the photo's edges (guided filter)")
     p.add_argument("--inference-size", type=int, default=None, metavar="N",
                    help="network input size: default the trained size; larger multiples of it for fully "
-                   "convolutional models (e.g. 128 or 256 for a model trained at 64)")
+                   "convolutional models (e.g. 128 for a model trained at 64; colours are usually worse "
+                   "unless the model was trained at that size)")
     p.add_argument("--fit", choices=("squash", "letterbox"), default="squash",
                    help="how a non-square photo becomes the square network input (default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (and inputs)")
