@@ -165,6 +165,8 @@ def main() -> None:
         "goal_table_minutes": GOAL_TABLE_MINUTES,
         "per_config_epoch_seconds": ours,
         "reference_per_config_epoch_seconds": ref,
+        "per_config_epoch_cpu_seconds": epoch_seconds("ours", "cpu"),
+        "reference_per_config_epoch_cpu_seconds": epoch_seconds("reference", "cpu"),
     }, indent=2))
 
 
