@@ -116,6 +116,7 @@ def test_an_earlier_runs_results_come_back_in_a_new_tab(qtbot, tab, gui_settings
     qtbot.addWidget(again)
     assert [row_texts(again, row) for row in range(again.table.rowCount())] == shown
     assert again.selected_configs() == ("2", "scratch") and again.seeds.value() == 2
+    assert not again.verify_check.isChecked()  # remembered: these are not the official files
     assert len(again.plot.listDataItems()) == 4  # two configurations x two seeds, from curves/*.csv
     assert not again.open_results(str(Path(tab.out_edit.text()).parent / "elsewhere"))
     assert "No experiment results" in again.message_label.text()

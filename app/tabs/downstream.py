@@ -538,6 +538,11 @@ class ExperimentTab(QWidget):
             value = widget.text() if isinstance(widget, QLineEdit) else widget.value()
             self._settings.setValue(SETTINGS_PREFIX + key, value)
         self._settings.setValue(SETTINGS_PREFIX + "configs", ",".join(self.selected_configs()))
+        for key, box in self._checks().items():
+            self._settings.setValue(SETTINGS_PREFIX + key, "true" if box.isChecked() else "false")
+
+    def _checks(self) -> dict[str, QCheckBox]:
+        return {"verify": self.verify_check, "download": self.download_check}
 
     def _restore(self) -> None:
         for key, widget in self._fields().items():
@@ -551,6 +556,10 @@ class ExperimentTab(QWidget):
                     widget.setValue(int(value))
                 except (TypeError, ValueError):
                     pass
+        for key, box in self._checks().items():
+            value = self._settings.value(SETTINGS_PREFIX + key)
+            if value is not None:
+                box.setChecked(str(value).lower() == "true")
         configs = self._settings.value(SETTINGS_PREFIX + "configs")
         if configs:
             names = str(configs).split(",")
