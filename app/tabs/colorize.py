@@ -213,7 +213,7 @@ class ColorizeTab(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.currentCellChanged.connect(lambda row, *_: self._show_item(row))
         add_button = QPushButton("Add photos...")
-        add_button.clicked.connect(self._browse_photos)
+        add_button.clicked.connect(self.open_photos_dialog)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop after the current photo; the rest stay unprocessed")
         self.cancel_button.clicked.connect(self.cancel)
@@ -519,7 +519,8 @@ class ColorizeTab(QWidget):
         if folder:
             self.set_output_dir(folder)
 
-    def _browse_photos(self) -> None:
+    def open_photos_dialog(self) -> None:
+        """Ask for photos to queue (what File > Open photos... does)."""
         from colorcore.imageio import IMAGE_EXTENSIONS
 
         pattern = " ".join(f"*{s}" for s in sorted(IMAGE_EXTENSIONS))
