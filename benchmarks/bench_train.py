@@ -1,7 +1,8 @@
 """Benchmark the Trainer against a plain fp32 eager loop of the same model and batch; prints JSON.
 
-Reference: `model.training_step` on a batch already converted to float tensors, contiguous
-(NCHW) memory, fp32, no autocast: the straightforward loop. Trainer: `colorcore.training.Trainer`
+Reference: the straightforward loop on a batch already converted to float tensors, contiguous
+(NCHW) memory, fp32, no autocast: for the paper's model the textbook GAN step (two D calls, D weight
+gradients computed in the G step, default Adam); for other models their own `training_step`. Trainer: `colorcore.training.Trainer`
 on a prepared dataset of the same images (uint8 storage, per-step batch conversion, logging every
 step, the detected mixed precision and channels_last), timed from its own step events after the
 warm-up steps. Both run in this process, one after the other, so a busy machine slows both.
@@ -11,6 +12,7 @@ torch.utils.flop_counter) / a measured matmul peak in the precision the Trainer 
 
     python benchmarks/bench_train.py [--models multipath scgan zhang] [--device cpu|cuda|auto]
                                      [--batch-size 64] [--width 64] [--steps 5] [--warmup 2]
+                                     [--no-amp] [--no-channels-last]
 
 `--models` defaults to every registered model.
 """
@@ -23,7 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -31,6 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from colorcore import losses  # noqa: E402
 from colorcore.dataset import load_prepared, prepare  # noqa: E402
 from colorcore.device import describe_device, resolve_device  # noqa: E402
 from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model  # noqa: E402
@@ -38,8 +41,8 @@ from colorcore.tensors import batch_from_uint8  # noqa: E402
 from colorcore.training import TrainConfig, Trainer, select_precision  # noqa: E402
 
 CANDIDATE_SIZES = (64, 128)
-PEAK_MATMUL_N = {"cpu": 1024, "cuda": 8192}
-PEAK_REPEATS = 5
+PEAK_MATMUL_N = {"cpu": 2048, "cuda": 8192}
+PEAK_REPEATS = 10
 
 
 def image_size_for(name: str, width: int) -> int:
@@ -76,26 +79,59 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def plain_multipath_step(model: Any, batch: dict[str, torch.Tensor], opts: dict[str, Any]) -> None:
+    """The textbook GAN step for the paper's model: D on real and on fake in two calls, then G with
+    D's weight gradients computed (and discarded), default Adam."""
+    cfg = model.config
+    gray, rgb = batch["gray"], batch["rgb"]
+    out = model.generator(gray)
+    fake = out[:, :3]
+    loss_d = losses.paper_d_loss(model.discriminator(rgb, gray), model.discriminator(fake.detach(), gray))
+    opts["d"].zero_grad()
+    loss_d.backward()
+    opts["d"].step()
+    terms = losses.paper_generator_terms(fake, losses.map_to_unit(out[:, 3:4]), losses.map_to_unit(out[:, 4:5]),
+                                         rgb, batch["saliency"], batch["edge"])
+    loss_g = (cfg.lambda_l1 * terms["l1"] + cfg.lambda_gan * losses.paper_g_adv(model.discriminator(fake, gray))
+              + cfg.lambda_sal * terms["sal"] + cfg.lambda_edge * terms["edge"])
+    opts["g"].zero_grad()
+    loss_g.backward()
+    opts["g"].step()
+
+
+def plain_step_for(model: Any) -> tuple[Callable[[dict[str, torch.Tensor]], None], dict[str, Any]]:
+    """The reference step and its optimisers: textbook code for the paper's model, else the model's own step."""
+    if model.name == "multipath" and model.config.gan_loss == "paper":
+        params = {"g": [p for p in model.generator.parameters() if p.requires_grad],
+                  "d": list(model.discriminator.parameters())}
+        lrs = {"g": model.config.lr_g or model.default_lr["g"], "d": model.config.lr_d or model.default_lr["d"]}
+        betas = (model.config.beta1, model.config.beta2)
+        opts = {k: torch.optim.Adam(params[k], lr=lrs[k], betas=betas) for k in params}
+        return (lambda batch: plain_multipath_step(model, batch, opts)), opts
+    opts = model.make_optimizers()
+    ctx = StepContext()
+    return (lambda batch: model.training_step(batch, opts, ctx)), opts
+
+
 def reference_img_s(config: ModelConfig, data: Path, batch: int, steps: int, warmup: int,
                     device: torch.device) -> tuple[float, float]:
-    """Plain loop img/s, and the FLOPs of one training step."""
+    """Plain loop img/s, and the FLOPs of one training step of the model's own (Trainer) step."""
     from torch.utils.flop_counter import FlopCounterMode
 
     torch.manual_seed(0)
     model = build_model(config).to(device).train()
-    opts = model.make_optimizers()
     rgb, edge, sal = (t[:batch].to(device) for t in load_prepared(data).tensors("train"))
     inputs = batch_from_uint8(rgb, edge, sal)
-    ctx = StepContext()
-    for _ in range(warmup):
-        model.training_step(inputs, opts, ctx)
     counter = FlopCounterMode(display=False)
     with counter:
-        model.training_step(inputs, opts, ctx)
+        model.training_step(inputs, model.make_optimizers(), StepContext())
+    step, _ = plain_step_for(model)
+    for _ in range(warmup):
+        step(inputs)
     sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        model.training_step(inputs, opts, ctx)
+        step(inputs)
     sync(device)
     return batch * steps / (time.perf_counter() - start), float(counter.get_total_flops())
 
@@ -109,12 +145,12 @@ class _StepTimes:
 
 
 def trainer_img_s(config: ModelConfig, data: Path, run: Path, batch: int, steps: int, warmup: int,
-                  device_name: str) -> float:
+                  device_name: str, amp: bool, channels_last: bool) -> float:
     """Trainer img/s between the end of the warm-up and the last step."""
     times = _StepTimes()
     cfg = TrainConfig(data=str(data), run_dir=str(run), model=config, epochs=10_000, batch_size=batch,
-                      device=device_name, max_steps=warmup + steps, log_interval_s=0.0, eval_subset=0,
-                      sample_count=0, keep_checkpoints=0)
+                      device=device_name, amp=amp, channels_last=channels_last, max_steps=warmup + steps,
+                      log_interval_s=0.0, eval_subset=0, sample_count=0, keep_checkpoints=0)
     result = Trainer(cfg, [times]).run()
     if result.status != "finished":
         raise RuntimeError(f"trainer run {result.status}: {result.error}")
@@ -145,10 +181,12 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per side")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True, help="Trainer side")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True, help="Trainer side")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
-    precision = select_precision(device, amp=True)
+    precision = select_precision(device, amp=args.amp)
     peak = matmul_peak(device, precision.dtype or torch.float32)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench_train_") as tmp:
@@ -161,7 +199,7 @@ def main() -> int:
             config = ModelConfig(name=name, image_size=size, width=args.width, resnet_weights="none")
             ref, flops = reference_img_s(config, datasets[size], args.batch_size, args.steps, args.warmup, device)
             fast = trainer_img_s(config, datasets[size], root / f"run_{name}", args.batch_size, args.steps,
-                                 args.warmup, args.device)
+                                 args.warmup, args.device, args.amp, args.channels_last)
             results.append({
                 "model": name, "image_size": size, "width": args.width, "batch_size": args.batch_size,
                 "reference_img_s": round(ref, 2), "trainer_img_s": round(fast, 2), "speedup": round(fast / ref, 3),
@@ -173,6 +211,7 @@ def main() -> int:
         **{k: first[k] for k in ("model", "reference_img_s", "trainer_img_s", "speedup", "peak_fraction")},
         "device": describe_device(device),
         "precision": precision.label,
+        "channels_last": args.channels_last,
         "matmul_peak_gflop_s": round(peak / 1e9, 1),
         "models": results,
     }, indent=1))

@@ -19,7 +19,7 @@ from colorcore.training import (
     Precision,
     TrainConfig,
     Trainer,
-    channels_last_supported,
+    channels_last_pays_off,
     epoch_permutation,
     select_precision,
 )
@@ -174,7 +174,8 @@ def test_precision_and_memory_format_are_detected() -> None:
     assert select_precision(cpu, amp=False) == Precision(None, False)
     expected = torch.bfloat16 if cpu_supports_bf16() else None
     assert select_precision(cpu, amp=True) == Precision(expected, False)
-    assert channels_last_supported(cpu) == torch.backends.mkldnn.is_available()
+    assert not channels_last_pays_off(cpu, Precision(None, False))
+    assert channels_last_pays_off(cpu, Precision(torch.bfloat16, False)) == torch.backends.mkldnn.is_available()
 
 
 def test_epoch_permutation_depends_only_on_seed_and_epoch() -> None:
