@@ -8,9 +8,10 @@ is emitted from the GUI thread and any connected slot, lambda included, may touc
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Qt, Signal, Slot
 
@@ -66,6 +67,36 @@ class _Bridge:
         for hook, event in pending.items():
             self._last_sent[hook] = time.monotonic()
             self._forward(hook, event)
+
+
+class _TorchThreadCap:
+    """Caps torch's CPU threads while at least one job asks for it; restores the original number
+    when the last such job ends (jobs may overlap)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._original = 0
+
+    @contextlib.contextmanager
+    def capped(self, threads: int) -> Iterator[None]:
+        import torch
+
+        with self._lock:
+            if self._holders == 0:
+                self._original = torch.get_num_threads()
+            self._holders += 1
+            torch.set_num_threads(max(1, min(threads, self._original)))
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0:
+                    torch.set_num_threads(self._original)
+
+
+_TORCH_THREADS = _TorchThreadCap()
 
 
 class _JobThread(QThread):
@@ -185,21 +216,11 @@ class JobWorker(QObject):
         bridge = _Bridge(self._relay.emit, self._min_interval_s)
         result: Any = None
         exception: BaseException | None = None
-        previous_threads = None
         try:
-            if self._torch_threads:
-                import torch
-
-                previous_threads = torch.get_num_threads()
-                torch.set_num_threads(self._torch_threads)
-            result = self._job([bridge], self._stop)
+            with _TORCH_THREADS.capped(self._torch_threads) if self._torch_threads else contextlib.nullcontext():
+                result = self._job([bridge], self._stop)
         except BaseException as exc:  # reported to the GUI, never lost in the thread
             exception = exc
-        finally:
-            if previous_threads is not None:
-                import torch
-
-                torch.set_num_threads(previous_threads)
         bridge.flush()
         if exception is not None and not bridge.error_seen:
             bridge.deliver("on_error", ErrorEvent(message=f"{type(exception).__name__}: {exception}", exception=exception))

@@ -34,11 +34,11 @@ def gui_settings(tmp_path: Path) -> QSettings:
 
 
 def make_main_window(qtbot, settings: QSettings):
-    """A real MainWindow on `settings`, shown offscreen, with its engine loaded."""
+    """A real MainWindow on `settings`, shown offscreen, with its engine loaded. The caller closes
+    it (qtbot does not: closing with a job running would ask a blocking question)."""
     from app.main_window import MainWindow
 
     window = MainWindow(settings)
-    qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(window.is_engine_loaded, timeout=60000)
     return window
@@ -50,3 +50,5 @@ def main_window(qtbot, gui_settings: QSettings):
     window = make_main_window(qtbot, gui_settings)
     yield window
     window.shutdown()
+    window.close()
+    window.deleteLater()

@@ -58,6 +58,7 @@ def test_settings_persist_across_two_windows(qtbot, gui_settings: QSettings, tmp
     first.dataset_tab.size_spin.setValue(128)
     first.training_tab.batch_spin.setValue(12)
     first.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: not first.busy_tabs(), timeout=60000)  # the Results tab reads the dataset
     first.close()
     assert not first.isVisible()
 

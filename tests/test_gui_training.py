@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -103,6 +104,27 @@ def test_worker_does_not_duplicate_an_engine_error(qtbot):
     with qtbot.waitSignal(worker.finished, timeout=10000):
         worker.start()
     assert [e.message for e in errors] == ["bad dataset"]
+
+
+def test_overlapping_jobs_cap_torch_threads_then_restore_them(qtbot):
+    import torch
+
+    original = torch.get_num_threads()
+    seen: list[int] = []
+    gate = threading.Event()
+
+    def job(callbacks: list, stop: StopFlag) -> None:
+        seen.append(torch.get_num_threads())
+        gate.wait(30)
+
+    first, second = JobWorker(job, "first", torch_threads=1), JobWorker(job, "second", torch_threads=1)
+    first.start()
+    qtbot.waitUntil(lambda: len(seen) == 1, timeout=10000)
+    second.start()
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=10000)
+    gate.set()
+    assert first.wait() and second.wait()
+    assert seen == [1, 1] and torch.get_num_threads() == original
 
 
 # --- the Training tab, with the real Trainer on a tiny model --------------------------------------
