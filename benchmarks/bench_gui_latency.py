@@ -112,7 +112,7 @@ def wait_until(app: QApplication, condition, timeout_s: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="measuring time per phase")
-    parser.add_argument("--width", type=int, default=64, help="model width (the paper: 64)")
+    parser.add_argument("--width", type=int, default=32, help="model width (the paper: 64; smaller = more steps per second)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--photos", type=int, default=96)
     args = parser.parse_args()

@@ -97,6 +97,7 @@ class DatasetTab(QWidget):
         self._decoded: dict[str, np.ndarray] = {}
         self._decode_errors: dict[str, str] = {}
         self.last_result: Any = None
+        self.preview_rows: list[tuple[str, list[np.ndarray]]] = []
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(PREVIEW_DEBOUNCE_MS)

@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import os
+import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -150,8 +151,6 @@ class TrainingTab(QWidget):
         self._progress_text = "Not running."
         self._build()
         self._restore_settings()
-        import sys
-
         if "colorcore.models" in sys.modules:
             self.engine_ready()
 
