@@ -15,6 +15,7 @@ from typing import Sequence
 
 START_TIME = time.perf_counter()
 
+SELF_TEST_FLAG = "--self-test"
 SCREENSHOT_SIZE = (1280, 820)
 SCREENSHOT_TIMEOUT_S = 120.0
 SETTLE_MS = 500
@@ -35,7 +36,8 @@ def parse_args(argv: Sequence[str] | None = None):
     parser.add_argument("--source", metavar="DIR", help="photo folder for the Dataset tab's previews")
     parser.add_argument("--model", metavar="FILE", help="open a model file (Colourise, Results)")
     parser.add_argument("--photos", metavar="FILE", nargs="+", help="photos to queue in the Colourise tab")
-    parser.add_argument("--self-test", action="store_true", help="check the installation and exit")
+    parser.add_argument(SELF_TEST_FLAG, action="store_true", help="check the installation and exit "
+                        "(see `--self-test --help`)")
     parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -59,15 +61,18 @@ def _wait_until_settled(app, window, tab, timeout_s: float) -> bool:
     return settled()
 
 
-def _screenshot(app, window, args) -> int:
+def tab_index(name: str) -> int | None:
+    """Index of the tab called `name` (case-insensitive; "colorize"/"downstream" accepted)."""
     from app.main_window import TAB_TITLES
 
-    titles = {title.lower(): i for i, title in enumerate(TAB_TITLES)}
-    aliases = {"colorize": "colourise", "results": "results", "downstream": "experiment"}
-    key = aliases.get(args.tab.lower(), args.tab.lower())
-    if key not in titles:
-        print(f"colorcore-studio: unknown tab {args.tab!r}; choose one of {', '.join(TAB_TITLES)}", file=sys.stderr)
-        return 2
+    aliases = {"colorize": "colourise", "downstream": "experiment"}
+    key = aliases.get(name.lower(), name.lower())
+    titles = [title.lower() for title in TAB_TITLES]
+    return titles.index(key) if key in titles else None
+
+
+def _screenshot(app, window, args) -> int:
+    index = tab_index(args.tab)
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     if args.source:
@@ -82,7 +87,7 @@ def _screenshot(app, window, args) -> int:
         add_paths = getattr(window.colorize_tab, "add_paths", None)
         if add_paths is not None:
             add_paths(list(args.photos))
-    window.tabs.setCurrentIndex(titles[key])
+    window.tabs.setCurrentIndex(index)
     tab = window.tabs.currentWidget()
     if not _wait_until_settled(app, window, tab, SCREENSHOT_TIMEOUT_S):
         print("colorcore-studio: the tab did not become idle in time; saving it as it is", file=sys.stderr)
@@ -98,14 +103,20 @@ def _screenshot(app, window, args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the exit code."""
     multiprocessing.freeze_support()
-    args = parse_args(argv)
-    if args.self_test:
-        from app import selftest
-
-        return int(selftest.run() or 0)
+    arguments = list(sys.argv[1:] if argv is None else argv)
     if sys.platform == "win32":
         # torch's DLLs must load before Qt's on Windows; elsewhere torch loads after the window shows
         import torch  # noqa: F401
+    if SELF_TEST_FLAG in arguments:  # the self-test parses its own options
+        from app import selftest
+
+        return int(selftest.run(arguments) or 0)
+    args = parse_args(arguments)
+    if args.screenshot and tab_index(args.tab) is None:
+        from app.main_window import TAB_TITLES
+
+        print(f"colorcore-studio: unknown tab {args.tab!r}; choose one of {', '.join(TAB_TITLES)}", file=sys.stderr)
+        return 2
 
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtGui import QIcon

@@ -34,7 +34,6 @@ RECENT_KEY = "recent/entries"
 MAX_RECENT = 10
 STATUS_MESSAGE_MS = 6000
 SHUTDOWN_TIMEOUT_MS = 30000
-DOCS_URL = "https://github.com/colorcore/colorcore-studio#readme"
 PAPER_REFERENCE = (
     "K. R. Jerripothula and S. Agarwal, \u201cEdge Map and Saliency Map Guided Multi-path GAN based "
     "Image Colourisation and Representation Learning\u201d, IIIT Delhi, 2021."
@@ -317,10 +316,14 @@ class MainWindow(QMainWindow):
 
     # help
     def open_documentation(self) -> bool:
-        """Open the README on disk if present, else the online documentation."""
-        readme = Path(__file__).resolve().parent.parent / "README.md"
-        url = QUrl.fromLocalFile(str(readme)) if readme.is_file() else QUrl(DOCS_URL)
-        return QDesktopServices.openUrl(url)
+        """Open the README (next to the `app` package, or in a frozen build's folder); say so when
+        this installation has none."""
+        roots = [Path(__file__).resolve().parent.parent, Path(getattr(sys, "_MEIPASS", "") or ".").resolve()]
+        readme = next((root / "README.md" for root in roots if (root / "README.md").is_file()), None)
+        if readme is None:
+            self._show_status("This installation has no README.md; see the project's source distribution.")
+            return False
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(readme)))
 
     def about_text(self) -> str:
         """The About box's text: versions and the paper reference."""

@@ -104,3 +104,35 @@ def test_opening_a_non_dataset_folder_says_so_and_changes_nothing(main_window: M
     boxes = [b for b in main_window.dataset_tab.findChildren(QMessageBox) if b.isVisible()]
     assert boxes and str(tmp_path) in boxes[-1].text()
     assert main_window.recent_entries() == []
+
+
+def test_open_documentation_opens_the_readme(main_window: MainWindow, monkeypatch) -> None:
+    from PySide6.QtGui import QDesktopServices
+
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    assert main_window.open_documentation()
+    readme = Path(opened[0].toLocalFile())
+    assert readme.name == "README.md" and "<!-- section: gui -->" in readme.read_text(encoding="utf-8")
+
+
+def test_screenshot_flag_renders_a_tab_to_png_and_refuses_unknown_tabs(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "HOME": str(tmp_path)}
+    out = tmp_path / "shots" / "training.png"
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "app", "--screenshot", str(out), "--tab", "Training"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1280, 820)
+    bad = subprocess.run([sys.executable, "-m", "app", "--screenshot", str(tmp_path / "x.png"), "--tab", "Nope"],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown tab 'Nope'" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x.png").exists()
