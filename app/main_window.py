@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import platform
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -34,6 +35,8 @@ RECENT_KEY = "recent/entries"
 MAX_RECENT = 10
 STATUS_MESSAGE_MS = 6000
 SHUTDOWN_TIMEOUT_MS = 30000
+SHUTDOWN_LIMIT_S = 600
+SHUTDOWN_POLL_MS = 200
 PAPER_REFERENCE = (
     "K. R. Jerripothula and S. Agarwal, \u201cEdge Map and Saliency Map Guided Multi-path GAN based "
     "Image Colourisation and Representation Learning\u201d, IIIT Delhi, 2021."
@@ -381,9 +384,20 @@ class MainWindow(QMainWindow):
         return [title for tab, title in zip(self.all_tabs(), TAB_TITLES) if tab.is_busy()]
 
     def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> None:
-        """Stop every job (training saves its checkpoint) and wait for all worker threads."""
+        """Stop every job (training saves its checkpoint) and wait for all worker threads.
+
+        A job still running after `timeout_ms` (e.g. one long CPU step) is waited for further, up
+        to SHUTDOWN_LIMIT_S, with the window responsive: a running QThread is never destroyed.
+        """
         for tab in self.all_tabs():
             tab.shutdown(timeout_ms)
+        deadline = time.monotonic() + SHUTDOWN_LIMIT_S
+        while self.busy_tabs() and time.monotonic() < deadline:
+            self.statusBar().showMessage(f"Waiting for {', '.join(self.busy_tabs())} to stop\u2026")
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, SHUTDOWN_POLL_MS)
+            for tab in self.all_tabs():
+                if tab.is_busy():
+                    tab.shutdown(SHUTDOWN_POLL_MS)
         self._engine_loader.wait(timeout_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
@@ -402,5 +416,5 @@ class MainWindow(QMainWindow):
                 return
             self._show_status("Stopping jobs\u2026")
         self.save_settings()
-        self.shutdown()
+        self.shutdown(SHUTDOWN_TIMEOUT_MS)
         event.accept()

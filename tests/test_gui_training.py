@@ -208,7 +208,7 @@ def test_training_run_draws_curves_pauses_resumes_stops_and_leaves_a_checkpoint(
 
 
 def test_closing_the_window_mid_training_asks_then_stops_cleanly(
-    qtbot, gui_settings, prepared_dataset: Path, tmp_path: Path, monkeypatch
+    qtbot, qtlog, gui_settings, prepared_dataset: Path, tmp_path: Path, monkeypatch
 ) -> None:
     window = make_main_window(qtbot, gui_settings)
     tab = window.training_tab
@@ -218,6 +218,8 @@ def test_closing_the_window_mid_training_asks_then_stops_cleanly(
     qtbot.waitUntil(lambda: tab.steps_seen >= 1, timeout=120000)
     thread = tab._worker._thread
 
+    # a first wait far shorter than a step: the window must keep waiting, never drop the thread
+    monkeypatch.setattr("app.main_window.SHUTDOWN_TIMEOUT_MS", 1)
     answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args[2]) or answers.pop(0))
@@ -227,6 +229,7 @@ def test_closing_the_window_mid_training_asks_then_stops_cleanly(
     assert len(asked) == 2 and "Training" in asked[0]
     assert not window.isVisible()
     assert not tab.is_busy() and thread.isFinished() and not thread.isRunning()
+    assert not [record.message for record in qtlog.records if "QThread" in record.message]
     assert (run / "checkpoints" / "last.pt").is_file()
 
 
