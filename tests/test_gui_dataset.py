@@ -99,3 +99,22 @@ def test_open_prepared_dataset_shows_its_summary_and_settings(qtbot, main_window
     assert Path(tab.source_edit.text()) == photo_folder.resolve()
     _settle(qtbot, tab)
     assert len(tab.preview_rows) == PREVIEW_PHOTOS
+
+
+def test_dropping_a_folder_on_the_tab_makes_it_the_photo_folder(qtbot, main_window: MainWindow, photo_folder: Path) -> None:
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    tab = main_window.dataset_tab
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_folder))])
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(tab, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(tab, drop)
+    assert tab.source_edit.text() == str(photo_folder)
+    assert main_window.tabs.currentWidget() is tab  # a folder for the dataset is not sent to Colourise
+    _settle(qtbot, tab)
+    assert len(tab.preview_rows) == PREVIEW_PHOTOS
