@@ -2,10 +2,11 @@
 
 Reference: the straightforward loop on a batch already converted to float tensors, contiguous
 (NCHW) memory, fp32, no autocast: for the paper's model the textbook GAN step (two D calls, D weight
-gradients computed in the G step, default Adam); for other models their own `training_step`. Trainer: `colorcore.training.Trainer`
-on a prepared dataset of the same images (uint8 storage, per-step batch conversion, logging every
+gradients computed in the G step, default Adam); for other models their own `training_step`.
+Trainer: `colorcore.training.Trainer` on a prepared dataset of the same images (uint8 storage, per-step batch conversion, logging every
 step, the detected mixed precision and channels_last), timed from its own step events after the
-warm-up steps. Both run in this process, one after the other, so a busy machine slows both.
+warm-up steps. Both run in this process, one after the other; each side counts its fastest step
+(img/s = batch / best step time), so a briefly busy machine does not decide the comparison.
 
 `peak_fraction` = achieved FLOP/s of the Trainer (FLOPs of one training step counted by
 torch.utils.flop_counter) / a measured matmul peak in the precision the Trainer uses.
@@ -115,7 +116,7 @@ def plain_step_for(model: Any) -> tuple[Callable[[dict[str, torch.Tensor]], None
 
 def reference_img_s(config: ModelConfig, data: Path, batch: int, steps: int, warmup: int,
                     device: torch.device) -> tuple[float, float]:
-    """Plain loop img/s, and the FLOPs of one training step of the model's own (Trainer) step."""
+    """Plain loop img/s of its fastest step, and the FLOPs of one of the model's own (Trainer) steps."""
     from torch.utils.flop_counter import FlopCounterMode
 
     torch.manual_seed(0)
@@ -128,12 +129,14 @@ def reference_img_s(config: ModelConfig, data: Path, batch: int, steps: int, war
     step, _ = plain_step_for(model)
     for _ in range(warmup):
         step(inputs)
-    sync(device)
-    start = time.perf_counter()
+    durations = []
     for _ in range(steps):
+        sync(device)
+        start = time.perf_counter()
         step(inputs)
-    sync(device)
-    return batch * steps / (time.perf_counter() - start), float(counter.get_total_flops())
+        sync(device)
+        durations.append(time.perf_counter() - start)
+    return batch / min(durations), float(counter.get_total_flops())
 
 
 class _StepTimes:
@@ -146,7 +149,7 @@ class _StepTimes:
 
 def trainer_img_s(config: ModelConfig, data: Path, run: Path, batch: int, steps: int, warmup: int,
                   device_name: str, amp: bool, channels_last: bool) -> float:
-    """Trainer img/s between the end of the warm-up and the last step."""
+    """Trainer img/s of its fastest step after the warm-up (from consecutive step events)."""
     times = _StepTimes()
     cfg = TrainConfig(data=str(data), run_dir=str(run), model=config, epochs=10_000, batch_size=batch,
                       device=device_name, amp=amp, channels_last=channels_last, max_steps=warmup + steps,
@@ -155,7 +158,7 @@ def trainer_img_s(config: ModelConfig, data: Path, run: Path, batch: int, steps:
     if result.status != "finished":
         raise RuntimeError(f"trainer run {result.status}: {result.error}")
     t = dict(times.times)
-    return batch * steps / (t[warmup + steps] - t[warmup])
+    return batch / min(t[k + 1] - t[k] for k in range(warmup, warmup + steps))
 
 
 def matmul_peak(device: torch.device, dtype: torch.dtype) -> float:
