@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import numpy as np
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
@@ -101,6 +103,7 @@ def test_open_prepared_dataset_shows_its_summary_and_settings(qtbot, main_window
     assert len(tab.preview_rows) == PREVIEW_PHOTOS
 
 
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")  # Qt has no QPointF form
 def test_dropping_a_folder_on_the_tab_makes_it_the_photo_folder(qtbot, main_window: MainWindow, photo_folder: Path) -> None:
     from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
     from PySide6.QtGui import QDragEnterEvent, QDropEvent

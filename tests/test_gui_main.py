@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication
@@ -75,6 +77,7 @@ def test_settings_persist_across_two_windows(qtbot, gui_settings: QSettings, tmp
     second.close()
 
 
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")  # Qt has no QPointF form
 def test_dropping_photos_anywhere_queues_them_in_the_colourise_tab(main_window: MainWindow, photo_folder: Path) -> None:
     photos = sorted(str(p) for p in photo_folder.glob("*.jpg"))[:2]
     mime = QMimeData()
