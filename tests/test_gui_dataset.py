@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import numpy as np
+import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
