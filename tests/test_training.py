@@ -195,7 +195,7 @@ def test_sixteen_photos_overfit(photo_factory: Any, tmp_path: Path) -> None:
     prepared = prepare(tmp_path / "photos", data, size=64, test_fraction=0.2, seed=0, workers=1)
     assert prepared.n_train == 16
     rec = Recorder()
-    result = Trainer(config(data, tmp_path / "run", batch_size=8, epochs=50, max_steps=100, eval_subset=0,
+    result = Trainer(config(data, tmp_path / "run", batch_size=8, epochs=30, max_steps=60, eval_subset=0,
                             sample_count=0, keep_checkpoints=0), [rec]).run()
     assert result.status == "finished"
     l1 = [e.losses["loss_l1"] for e in rec.of("on_step")]
