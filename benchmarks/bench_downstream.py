@@ -3,7 +3,8 @@
 Writes synthetic CIFAR-10-format batch files of the default subset sizes, builds each configuration's
 classifier from a full-width (64) multipath encoder, and times what one run does: the frozen-feature
 cache (once per configuration), training steps, the per-epoch validation pass and the final test
-pass. `steps` timed steps per configuration are extrapolated to a full epoch; `table_minutes` is the
+pass. the fastest of `steps` timed steps per configuration (best of N, the least disturbed by other jobs)
+is extrapolated to a full epoch; `table_minutes` is the
 estimated time of the six-configuration, one-seed table at the default epochs.
 
 The reference, measured in the same run, is a plain loop: fp32, contiguous (not channels_last)
@@ -107,7 +108,7 @@ def time_config(
     steps_per_epoch = len(ds.epoch_batches(torch.arange(n), settings.batch_size))
     result = {}
     for kind in ("wall", "cpu"):
-        step_s = float(np.median([getattr(c, kind) for c in clocks[WARMUP_STEPS:]]))
+        step_s = min(getattr(c, kind) for c in clocks[WARMUP_STEPS:])  # best of N: least disturbed
         result[kind] = {
             "epoch_s": steps_per_epoch * step_s + getattr(val_clock, kind),
             "once_s": getattr(cache_clock, kind) + getattr(test_clock, kind),
