@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from colorcore import downstream as ds
+from colorcore import experiment_table
 from colorcore.cifar import (
     CIFAR_FOLDER, NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, CifarError, load_cifar10, read_batch,
     stratified_subset,
@@ -281,10 +282,10 @@ def test_other_settings_in_the_same_folder_are_refused(cifar, encoder, tmp_path)
 
 
 def test_paired_interval_and_summary_statistics():
-    mean, low, high = ds.paired_interval([3.0, 4.0, 5.0], [2.0, 2.0, 2.0])
+    mean, low, high = experiment_table.paired_interval([3.0, 4.0, 5.0], [2.0, 2.0, 2.0])
     half = 4.303 * 1.0 / math.sqrt(3)
     assert mean == 2.0 and low == pytest.approx(2.0 - half) and high == pytest.approx(2.0 + half)
-    assert ds.t_quantile_975(40) == pytest.approx(2.021, abs=1e-3)
+    assert experiment_table.t_quantile_975(40) == pytest.approx(2.021, abs=1e-3)
     runs = [{"config": c, "seed": s, "train_acc": 50.0 + s, "val_acc": 40.0, "test_acc": t + s}
             for c, t in (("1", 60.0), (ds.SCRATCH, 55.0)) for s in (0, 1)]
     row = ds.summarise(runs, ("1", ds.SCRATCH), seeds=2)[0]

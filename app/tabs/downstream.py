@@ -82,7 +82,7 @@ class ExperimentTab(QWidget):
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from colorcore.downstream import DownstreamSettings, load_paper_table
+        from colorcore.experiment_table import DownstreamSettings, load_paper_table
 
         self._settings = settings
         self._defaults = DownstreamSettings()
@@ -151,7 +151,7 @@ class ExperimentTab(QWidget):
             sizes_row.addWidget(widget)
         sizes_row.addStretch(1)
 
-        from colorcore.downstream import config_label
+        from colorcore.experiment_table import config_label
 
         self.config_checks: dict[str, QCheckBox] = {}
         configs_row = QHBoxLayout()
@@ -259,7 +259,7 @@ class ExperimentTab(QWidget):
 
     def experiment_settings(self):
         """The DownstreamSettings the form describes (DownstreamError when invalid)."""
-        from colorcore.downstream import DownstreamSettings
+        from colorcore.experiment_table import DownstreamSettings
 
         settings = DownstreamSettings(
             train_size=self.train_size.value(), val_size=self.val_size.value(), test_size=self.test_size.value(),
@@ -271,7 +271,7 @@ class ExperimentTab(QWidget):
 
     def start(self) -> bool:
         """Start the experiment with the form's settings; False (with a message) if they are unusable."""
-        from colorcore.downstream import DownstreamError
+        from colorcore.experiment_table import DownstreamError
 
         if self.is_busy():
             return False
@@ -321,7 +321,7 @@ class ExperimentTab(QWidget):
     def open_results(self, folder: str) -> bool:
         """Show the table and curves an earlier run wrote to `folder` (False, with a message, when it
         holds none); the form takes that run's settings, so Run resumes it."""
-        from colorcore.downstream import CONFIG_JSON, RUNS_JSON, DownstreamSettings, curves_path
+        from colorcore.experiment_table import CONFIG_JSON, RUNS_JSON, DownstreamSettings, curves_path
 
         out = Path(folder).expanduser()
         try:
@@ -365,7 +365,7 @@ class ExperimentTab(QWidget):
 
     def export(self, path: str, fmt: str) -> None:
         """Write the table as CSV (`fmt` "csv") or Markdown ("md") atomically."""
-        from colorcore.downstream import markdown_table, results_csv, write_atomic
+        from colorcore.experiment_table import markdown_table, results_csv, write_atomic
 
         rows = self.result_rows()
         if not rows:
@@ -402,7 +402,7 @@ class ExperimentTab(QWidget):
     def _add_point(self, config: str, seed: int, epoch: float, accuracy: float) -> None:
         key = (config, seed)
         if key not in self._curves:
-            from colorcore.downstream import config_label
+            from colorcore.experiment_table import config_label
 
             colours = plot_colours().curves
             colour = colours[CONFIG_CHOICES.index(config) % len(colours)] if config in CONFIG_CHOICES else colours[0]
@@ -457,7 +457,7 @@ class ExperimentTab(QWidget):
     def _reset_table(self) -> None:
         if self.is_busy():
             return
-        from colorcore.downstream import config_label
+        from colorcore.experiment_table import config_label
 
         self._rows.clear()
         self._seed_runs.clear()
@@ -476,7 +476,7 @@ class ExperimentTab(QWidget):
     def _summary_rows(self) -> list[dict[str, Any]]:
         """Rows for every finished configuration; the paired difference to scratch needs scratch's
         seeds, so rows finished before scratch are recomputed when it finishes."""
-        from colorcore.downstream import summarise
+        from colorcore.experiment_table import summarise
 
         settings = self._run_settings
         runs = [run for config_runs in self._seed_runs.values() for run in config_runs]
@@ -574,7 +574,7 @@ class ExperimentTab(QWidget):
             self._reset_table()
 
     def _show_remembered_results(self) -> None:
-        from colorcore.downstream import RUNS_JSON
+        from colorcore.experiment_table import RUNS_JSON
 
         out = self.out_edit.text().strip()
         if out and (Path(out).expanduser() / RUNS_JSON).is_file():

@@ -11,7 +11,7 @@ DEFAULT_OUT = "downstream-results"
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `downstream` command."""
-    from colorcore.downstream import DEFAULT_CONFIGS, DEFAULT_EPOCHS, IMAGE_SIZES, INPUT_MODES, DownstreamSettings
+    from colorcore.experiment_table import DEFAULT_CONFIGS, DEFAULT_EPOCHS, IMAGE_SIZES, INPUT_MODES, DownstreamSettings
 
     d = DownstreamSettings()
     p = subparsers.add_parser(
@@ -89,6 +89,7 @@ class TqdmProgress:
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore downstream`."""
     from colorcore import downstream as ds
+    from colorcore import experiment_table
     from colorcore.cifar import CifarError, load_cifar10
     from colorcore.cli import CLIError
     from colorcore.device import DeviceError, describe_device, resolve_device
@@ -96,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = ds.DownstreamSettings(
             train_size=args.train_size, val_size=args.val_size, test_size=args.test_size,
-            data_seed=args.data_seed, seeds=args.seeds, epochs=args.epochs, configs=ds.parse_configs(args.configs),
+            data_seed=args.data_seed, seeds=args.seeds, epochs=args.epochs,
+            configs=experiment_table.parse_configs(args.configs),
             input=args.input, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr,
         )
         settings.validate()
