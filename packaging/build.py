@@ -27,6 +27,7 @@ CLI_NAME = "colorcore"
 DEFAULT_DIST = ROOT / "dist"
 DEFAULT_WORK = ROOT / "build" / "pyinstaller"
 LARGEST_PARTS = 12
+SMOKE_TIMEOUT_S = 1800
 # shared libraries whose path names one of these belong to CUDA only (NVIDIA libraries, torch's CUDA
 # parts): their total, subtracted from the bundle, estimates a CPU-only bundle of the same app
 CUDA_ONLY_NAMES = re.compile(

@@ -89,6 +89,8 @@ def test_spec_ships_resources_and_our_modules() -> None:
         assert any(dest == "colorcore/data" for dest in datas.values())
     assert any(dest.startswith("torch-") and dest.endswith(".dist-info") for dest in datas.values()), \
         "`colorcore info` reads versions from package metadata"
+    ops = [Path(src).name for src, dest in analysis["binaries"] if dest == "torchvision"]
+    assert any(name.startswith("_C") for name in ops), "torchvision's compiled ops must be shipped"
     hidden = set(analysis["hiddenimports"])
     commands = {f"colorcore.commands.{p.stem}" for p in (ROOT / "colorcore" / "commands").glob("*.py")
                 if p.stem != "__init__"}
@@ -296,3 +298,17 @@ def test_build_script_finds_libraries_of_excluded_qt_modules(tmp_path: Path) -> 
     assert build.unwanted_libraries(tmp_path) == [
         "_internal/PyQt5/QtCore.abi3.so", "_internal/PySide6/Qt/lib/libQt6Quick.so.6", "_internal/PySide6/Qt6Pdf.dll",
         "_internal/libtk8.6.so"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for the frozen executable")
+def test_build_script_smoke_runs_the_bundled_self_test_offscreen(tmp_path: Path) -> None:
+    build = load_packaging_script("build")
+    bundle = tmp_path / "colorcore-studio"
+    bundle.mkdir()
+    exe = bundle / "colorcore-studio"
+    exe.write_text('#!/bin/sh\n[ "$1" = --self-test ] && [ "$QT_QPA_PLATFORM" = offscreen ] && exit 0\nexit 3\n')
+    exe.chmod(0o755)
+    code, seconds = build.smoke_test(bundle)
+    assert code == 0 and seconds >= 0
+    exe.write_text("#!/bin/sh\nexit 1\n")
+    assert build.smoke_test(bundle)[0] == 1
