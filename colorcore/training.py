@@ -442,10 +442,12 @@ class Trainer:
             model_config = ModelConfig.from_dict(resume_state["model_config"]).with_(resnet_weights="none")
 
         self.dataset = load_prepared(cfg.data)
+        if resume_state is None:
+            model_config = model_config.with_(image_size=self.dataset.size)  # the model follows its data
         if self.dataset.size != model_config.image_size:
             raise TrainingError(
                 f"{cfg.data}: images are {self.dataset.size} px but the model is configured for "
-                f"{model_config.image_size} px", "prepare the dataset at the model's size or set the model's image size")
+                f"{model_config.image_size} px", "resume with the dataset this run was trained on")
         n_train = len(self.dataset.split("train"))
         if n_train == 0:
             raise TrainingError(f"{cfg.data}: the train split is empty", "prepare a folder with more photos")

@@ -225,3 +225,16 @@ def test_foreign_or_unknown_safetensors_are_refused(tmp_path: Path) -> None:
     save_file({"w": torch.zeros(2)}, str(wrong), metadata={"colorcore": json.dumps(meta)})
     with pytest.raises(CheckpointError, match="do not fit"):
         load_model(wrong)
+
+
+def test_garbage_checkpoint_is_a_clear_error(tmp_path) -> None:
+    """Random bytes named .pt give CheckpointError naming the file, never a raw traceback."""
+    import pytest
+
+    from colorcore.checkpoint import CheckpointError, load_checkpoint
+
+    for i, payload in enumerate((b"", b"\x80\x02garbage", bytes(range(256)) * 4, b"PK\x03\x04broken zip")):
+        bad = tmp_path / f"bad{i}.pt"
+        bad.write_bytes(payload)
+        with pytest.raises(CheckpointError, match=f"bad{i}.pt"):
+            load_checkpoint(bad)

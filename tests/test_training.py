@@ -200,3 +200,21 @@ def test_sixteen_photos_overfit(photo_factory: Any, tmp_path: Path) -> None:
     assert result.status == "finished"
     l1 = [e.losses["loss_l1"] for e in rec.of("on_step")]
     assert np.mean(l1[-10:]) <= 0.5 * l1[0], (l1[0], l1[-10:])
+
+
+def test_model_size_follows_the_prepared_dataset(photo_folder: Path, tmp_path: Path) -> None:
+    """A 128 px dataset trains a 128 px model (scgan gets its 7-level U-Net) without any size flag."""
+    from colorcore.checkpoint import load_model
+    from colorcore.dataset import prepare
+
+    data = tmp_path / "data128"
+    prepare(photo_folder, data, size=128, test_fraction=0.25, seed=0, workers=1)
+    run = tmp_path / "run128"
+    model = ModelConfig(name="scgan", width=4, resnet_weights="none")
+    result = Trainer(config(data, run, model=model, epochs=1, max_steps=1, eval_subset=1, sample_count=1)).run()
+    assert result.status == "finished"
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["model"]["image_size"] == 128
+    loaded = load_model(run)
+    assert loaded.config.image_size == 128
+    assert len(loaded.generator.down) == 7
