@@ -12,9 +12,9 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.theme import plot_colours
 from app.workers import JobWorker
@@ -25,6 +25,7 @@ SETTINGS_PREFIX = "experiment/"
 # configurations offered, in the paper's order ("0" = every block fine-tuned, an extra)
 CONFIG_CHOICES = ("1", "2", "3", "4", "5", "scratch", "0")
 DEFAULT_CONFIG_CHOICES = ("1", "2", "3", "4", "5", "scratch")
+CONFIG_COLUMNS = 4  # configuration check boxes per row
 TABLE_COLUMNS = ("Configuration", "Seeds", "Train", "Validation", "Test", "Test \u2212 scratch (95 % CI)",
                  "Paper train", "Paper val.", "Paper test")
 COL_SEEDS, COL_TRAIN, COL_VAL, COL_TEST, COL_DIFF, COL_PAPER = 1, 2, 3, 4, 5, 6
@@ -112,8 +113,10 @@ class ExperimentTab(QWidget):
         cifar_row = QHBoxLayout()
         cifar_row.addWidget(self.cifar_edit, 1)
         cifar_row.addWidget(cifar_browse)
-        cifar_row.addWidget(self.download_check)
-        cifar_row.addWidget(self.verify_check)
+        cifar_options_row = QHBoxLayout()
+        cifar_options_row.addWidget(self.download_check)
+        cifar_options_row.addWidget(self.verify_check)
+        cifar_options_row.addStretch(1)
 
         self.encoder_edit = QLineEdit()
         self.encoder_edit.setPlaceholderText("run folder, .pt checkpoint or .safetensors model of the paper model")
@@ -154,16 +157,17 @@ class ExperimentTab(QWidget):
         from colorcore.experiment_table import config_label
 
         self.config_checks: dict[str, QCheckBox] = {}
-        configs_row = QHBoxLayout()
-        for name in CONFIG_CHOICES:
+        configs_row = QGridLayout()
+        for index, name in enumerate(CONFIG_CHOICES):
             box = QCheckBox(config_label(name))
             box.setChecked(name in DEFAULT_CONFIG_CHOICES)
             self.config_checks[name] = box
-            configs_row.addWidget(box)
-        configs_row.addStretch(1)
+            configs_row.addWidget(box, index // CONFIG_COLUMNS, index % CONFIG_COLUMNS)
+        configs_row.setColumnStretch(CONFIG_COLUMNS, 1)
 
         form = QFormLayout()
         form.addRow("CIFAR-10:", cifar_row)
+        form.addRow("", cifar_options_row)
         form.addRow("Encoder model:", encoder_row)
         form.addRow("Images:", sizes_row)
         form.addRow("Configurations:", configs_row)
