@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from colorcore import __version__
+from colorcore.atomic import atomic_write, atomic_write_text
 from colorcore.models.base import ColorModel, ModelConfig, build_model
 
 CHECKPOINT_FORMAT = "colorcore-checkpoint"
@@ -36,43 +36,6 @@ PathLike = str | os.PathLike[str]
 
 class CheckpointError(Exception):
     """A checkpoint or model file is missing, corrupt, unsafe or not a ColorCore model."""
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename inside `folder` durable (no-op where folders cannot be opened, e.g. Windows)."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Write a file atomically: `write(handle)` into a temp file in the same folder, fsync, replace.
-
-    If `write` raises (or the process dies) the previous file at `path` is untouched.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    fsync_dir(target.parent)
-    return target
-
-
-def atomic_write_text(path: PathLike, text: str) -> Path:
-    """`atomic_write` for UTF-8 text."""
-    return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def save_checkpoint(path: PathLike, state: dict[str, Any]) -> Path:

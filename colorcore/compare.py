@@ -275,7 +275,7 @@ def table_markdown(result: ComparisonResult) -> str:
 
 def write_comparison(result: ComparisonResult, out: str | os.PathLike[str]) -> dict[str, Path]:
     """Write comparison.md, comparison.csv and comparison_grid.png into `out` (each atomically)."""
-    from colorcore.checkpoint import atomic_write_text
+    from colorcore.atomic import atomic_write_text
     from colorcore.imageio import write_image
 
     folder = Path(out)

@@ -35,13 +35,13 @@ import numpy as np
 from numpy.lib.format import open_memmap
 
 from colorcore import __version__
+from colorcore.atomic import atomic_write_bytes, fsync_dir
 from colorcore.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
 from colorcore.guidance import CANNY_SIGMA, SALIENCY_METHODS, storage_maps
 from colorcore.imageio import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     ImageReadError,
-    atomic_write_bytes,
     list_images,
     read_image,
     to_square,
@@ -347,7 +347,7 @@ def _prepare_into(
     manifest = _manifest(source, size, saliency, canny_low, canny_high, test_fraction, seed,
                          {"train": train_names, "test": test_names}, skipped, seconds)
     atomic_write_bytes(staging / MANIFEST_NAME, json.dumps(manifest, indent=1).encode("utf-8"))
-    _fsync_dir(staging)
+    fsync_dir(staging)
     _install(staging, target, overwrite)
     return PrepareResult(target, len(train_names), len(test_names), skipped, seconds)
 
@@ -462,16 +462,6 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a folder for fsync
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _install(staging: Path, target: Path, overwrite: bool) -> None:
     """Move the finished staging folder to `target` (replacing an old dataset when allowed)."""
     if target.exists():
@@ -485,7 +475,7 @@ def _install(staging: Path, target: Path, overwrite: bool) -> None:
             shutil.rmtree(old, ignore_errors=True)
             return
     os.replace(staging, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 # ---------------------------------------------------------------------------------------------

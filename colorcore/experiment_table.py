@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from colorcore.atomic import atomic_write_text
 from colorcore.cifar import NUM_CLASSES
 
 SCRATCH = "scratch"
@@ -271,8 +272,6 @@ def results_csv(rows: Sequence[dict[str, Any]]) -> str:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` atomically (temp file in the same folder, fsync, os.replace)."""
-    from colorcore.checkpoint import atomic_write_text
-
     atomic_write_text(path, text)
 
 

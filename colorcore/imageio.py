@@ -12,13 +12,14 @@ from __future__ import annotations
 import io
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Union
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from colorcore.atomic import atomic_write_bytes
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -149,21 +150,6 @@ def write_image(
     else:
         payload = _encode_opencv(target, image, fmt, quality)
     atomic_write_bytes(target, payload)
-
-
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write `data` to `path` atomically (temp file in the same folder, fsync, os.replace)."""
-    target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def to_square(rgb: np.ndarray, size: int) -> np.ndarray:

@@ -32,13 +32,13 @@ import torch
 from torch import Tensor
 
 from colorcore import __version__
+from colorcore.atomic import atomic_write_text
 from colorcore.checkpoint import (
     CHECKPOINT_DIR,
     EPOCH_CHECKPOINT_GLOB,
     EPOCH_CHECKPOINT_PATTERN,
     LAST_CHECKPOINT,
     CheckpointError,
-    atomic_write_text,
     load_checkpoint,
     make_checkpoint,
     save_checkpoint,

@@ -96,7 +96,7 @@ def output_name(path: Path, out_dir: Path, taken: set[Path]) -> Path:
 
 def copy_atomic(src: Path, dst: Path) -> None:
     """Copy a file so that `dst` is either the old file or the complete new one."""
-    from colorcore.imageio import atomic_write_bytes
+    from colorcore.atomic import atomic_write_bytes
 
     dst.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(dst, src.read_bytes())

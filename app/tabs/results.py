@@ -130,7 +130,7 @@ def dataset_of_run(run_path: str) -> str | None:
 
 def save_qimage_atomic(image: QImage, path: Path) -> None:
     """Write a QImage as PNG so that `path` is either absent/old or complete."""
-    from colorcore.imageio import atomic_write_bytes
+    from colorcore.atomic import atomic_write_bytes
 
     data = QByteArray()
     buffer = QBuffer(data)

@@ -31,7 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the means, write the JSON and the grid."""
-    from colorcore.checkpoint import CheckpointError, atomic_write_text, load_model
+    from colorcore.atomic import atomic_write_text
+    from colorcore.checkpoint import CheckpointError, load_model
     from colorcore.dataset import DatasetError, load_prepared
     from colorcore.device import DeviceError, resolve_device
     from colorcore.evaluation import evaluate_model

@@ -122,6 +122,20 @@ class ColorModel(nn.Module):
         return {"gray": batch["gray"], "fake": out["rgb"], "real": batch["rgb"]}
 
 
+def optimizer_step(loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    """Backward `loss` and step `opt`, through the GradScaler when there is one.
+
+    With a scaler the caller calls `scaler.update()` once after all of the iteration's steps.
+    """
+    opt.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        opt.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+
+
 ModelFactory = Callable[[ModelConfig], ColorModel]
 MODEL_REGISTRY: dict[str, type[ColorModel]] = {}
 

@@ -8,21 +8,11 @@ import torch
 from torch import Tensor, nn
 
 from colorcore import losses
-from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, register
+from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, optimizer_step, register
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.generator import MultiPathGenerator, init_generator, xavier_init
 
 FUSED_ADAM_DEVICES = ("cpu", "cuda")  # one fused kernel per parameter instead of ~10 small ops
-
-
-def _step(loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
-    opt.zero_grad(set_to_none=True)
-    if scaler is None:
-        loss.backward()
-        opt.step()
-    else:
-        scaler.scale(loss).backward()
-        scaler.step(opt)
 
 
 @register
@@ -88,7 +78,7 @@ class MultiPathGAN(ColorModel):
             loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
                 lambda x: self.discriminator(x, gray, logits=True), rgb, fake.detach().float()
             )
-        _step(loss_d, optimizers["d"], ctx.scaler)
+        optimizer_step(loss_d, optimizers["d"], ctx.scaler)
 
         plain_d = self._plain_discriminator()
         plain_d.requires_grad_(False)  # the G step only needs gradients w.r.t. D's input
@@ -105,7 +95,7 @@ class MultiPathGAN(ColorModel):
                     + cfg.lambda_sal * terms["sal"]
                     + cfg.lambda_edge * terms["edge"]
                 )
-            _step(loss_g, optimizers["g"], ctx.scaler)
+            optimizer_step(loss_g, optimizers["g"], ctx.scaler)
         finally:
             plain_d.requires_grad_(True)
         if ctx.scaler is not None:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from colorcore import losses
-from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, register
+from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, optimizer_step, register
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.generator import xavier_init
 
@@ -96,16 +96,6 @@ class UNetGenerator(nn.Module):
         return h
 
 
-def _step(loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
-    opt.zero_grad(set_to_none=True)
-    if scaler is None:
-        loss.backward()
-        opt.step()
-    else:
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-
-
 @register
 class SCGANBaseline(ColorModel):
     """SCGAN-like U-Net GAN with GAN + L1 loss (paper section 6.1)."""
@@ -156,13 +146,13 @@ class SCGANBaseline(ColorModel):
             loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
                 lambda x: self._d(x, gray1, logits=True), rgb, fake.detach().float()
             )
-        _step(loss_d, optimizers["d"], ctx.scaler)
+        optimizer_step(loss_d, optimizers["d"], ctx.scaler)
 
         with ctx.autocast():
             gan = self._g_adv(self._d(fake, gray1).float())
             l1 = losses.l1_loss(fake.float(), rgb)
             loss_g = cfg.lambda_l1 * l1 + cfg.lambda_gan * gan
-        _step(loss_g, optimizers["g"], ctx.scaler)
+        optimizer_step(loss_g, optimizers["g"], ctx.scaler)
         if ctx.scaler is not None:
             ctx.scaler.update()
         return {"g": loss_g.detach(), "l1": l1.detach(), "gan": gan.detach(), "d": loss_d.detach()}

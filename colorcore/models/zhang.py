@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from colorcore.lab import N_AB_BINS, ab_bins, lab_to_rgb, rgb_to_lab
-from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, register
+from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, optimizer_step, register
 
 SOFT_NEIGHBOURS = 5
 SOFT_SIGMA = 5.0
@@ -186,14 +186,8 @@ class ZhangColorization(ColorModel):
             logits = self.generator(lightness)
         log_probs = torch.log_softmax(logits.float(), dim=1)
         loss = -((target * log_probs).sum(dim=1) * pixel_weight).mean()
-        opt = optimizers["g"]
-        opt.zero_grad(set_to_none=True)
-        if ctx.scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            ctx.scaler.scale(loss).backward()
-            ctx.scaler.step(opt)
+        optimizer_step(loss, optimizers["g"], ctx.scaler)
+        if ctx.scaler is not None:
             ctx.scaler.update()
         return {"ce": loss.detach()}
 

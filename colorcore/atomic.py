@@ -1,0 +1,57 @@
+"""Atomic file writes: a crash or a full disk never leaves a half-written file in place of a good one.
+
+Each write goes to a temporary file in the target's folder, is flushed and fsync'ed, then replaces the
+target with `os.replace` (atomic on POSIX and Windows); the folder is fsync'ed so the rename survives
+a power cut. Torch-free, so every part of the engine can use it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+PathLike = str | os.PathLike
+
+
+def fsync_dir(folder: PathLike) -> None:
+    """Make a rename inside `folder` durable (no-op where folders cannot be opened, e.g. Windows)."""
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file atomically: `write(handle)` into a temp file in the same folder, fsync, replace.
+
+    If `write` raises (or the process dies) the previous file at `path` is untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+    return target
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """`atomic_write` for a bytes payload."""
+    return atomic_write(path, lambda handle: handle.write(data))
+
+
+def atomic_write_text(path: PathLike, text: str) -> Path:
+    """`atomic_write` for UTF-8 text."""
+    return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
