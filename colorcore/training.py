@@ -424,10 +424,12 @@ class Trainer:
     # -- setup ----------------------------------------------------------------------------------
     def _setup(self) -> None:
         from colorcore.dataset import load_prepared
-        from colorcore.device import resolve_device
+        from colorcore.device import flush_denormals, resolve_device
 
         cfg = self.config
         device = resolve_device(cfg.device)
+        if device.type == "cpu":
+            flush_denormals()
         self.dist = init_distributed(device)
         if device.type == "cuda" and self.dist.enabled:
             device = torch.device("cuda", self.dist.local_rank)
