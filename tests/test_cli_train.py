@@ -96,3 +96,18 @@ def test_demo_prepares_trains_and_writes_a_before_after_image(tmp_path: Path, ca
     image = read_image(before_after)
     assert image.shape[1] > 2 * image.shape[0]  # gray | colourised | original side by side
     assert (out / "run" / "checkpoints" / "last.pt").is_file() and (out / "data" / "manifest.json").is_file()
+
+
+def test_train_help_names_every_registered_model(capsys) -> None:
+    """`colorcore train --help` lists each model of the registry (its text is written by hand)."""
+    import pytest
+
+    from colorcore.cli import main
+    from colorcore.models import MODEL_REGISTRY
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in MODEL_REGISTRY:
+        assert name in text
+    assert "7 down/7 up at 128 px" in text

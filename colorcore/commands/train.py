@@ -26,7 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", help="prepared dataset folder (from `colorcore prepare`)")
     p.add_argument("run", help="run folder to create (or to continue with --resume)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="registered model name (default: %(default)s)")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="registered model: multipath (the paper's), scgan (U-Net GAN baseline: its depth follows "
+                   "the prepared image size, one level per halving, at most 7: 7 down/7 up at 128 px as in the "
+                   "paper, 6 at 64 px) or zhang (313 ab bins baseline). Every model trains at the prepared "
+                   "dataset's image size (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=100, help="epochs (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: %(default)s)")
