@@ -36,6 +36,7 @@ def parse_args(argv: Sequence[str] | None = None):
     parser.add_argument("--source", metavar="DIR", help="photo folder for the Dataset tab's previews")
     parser.add_argument("--model", metavar="FILE", help="open a model file (Colourise, Results)")
     parser.add_argument("--photos", metavar="FILE", nargs="+", help="photos to queue in the Colourise tab")
+    parser.add_argument("--experiment", metavar="DIR", help="CIFAR-10 experiment output folder to show")
     parser.add_argument(SELF_TEST_FLAG, action="store_true", help="check the installation and exit "
                         "(see `--self-test --help`)")
     parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
@@ -87,6 +88,8 @@ def _screenshot(app, window, args) -> int:
         add_paths = getattr(window.colorize_tab, "add_paths", None)
         if add_paths is not None:
             add_paths(list(args.photos))
+    if args.experiment:
+        window.experiment_tab.open_results(args.experiment)
     window.tabs.setCurrentIndex(index)
     tab = window.tabs.currentWidget()
     if not _wait_until_settled(app, window, tab, SCREENSHOT_TIMEOUT_S):
