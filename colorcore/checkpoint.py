@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from colorcore import __version__
-from colorcore.atomic import atomic_write, atomic_write_text
+from colorcore.atomic import atomic_write
 from colorcore.models.base import ColorModel, ModelConfig, build_model
 
 CHECKPOINT_FORMAT = "colorcore-checkpoint"

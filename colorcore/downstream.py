@@ -39,17 +39,14 @@ with the same folder and settings skips them), `curves/<config>_seed<k>.csv` (pe
 from __future__ import annotations
 
 import copy
-import csv
 import hashlib
-import io
 import json
 import math
 import platform
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
 
@@ -68,15 +65,11 @@ from colorcore.experiment_table import (
     CONFIG_NAMES,
     CURVES_DIR,
     DEFAULT_CONFIGS,
-    DEFAULT_EPOCHS,
     DownstreamError,
     DownstreamSettings,
-    IMAGE_SIZES,
-    INPUT_MODES,
     PAPER_TABLE_RESOURCE,
     RESULTS_CSV,
     RESULTS_MD,
-    RESULT_COLUMNS,
     RUNS_JSON,
     SCRATCH,
     config_label,

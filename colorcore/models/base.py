@@ -122,6 +122,38 @@ class ColorModel(nn.Module):
         return {"gray": batch["gray"], "fake": out["rgb"], "real": batch["rgb"]}
 
 
+FUSED_ADAM_DEVICES = ("cpu", "cuda")  # one fused kernel per parameter instead of ~10 small ops
+
+
+class GANColorModel(ColorModel):
+    """A generator and a discriminator, each with its own Adam (the paper's model, the scgan baseline).
+
+    Subclasses build `self.generator` and `self.discriminator` in `__init__` and write `training_step`.
+    """
+
+    generator: nn.Module
+    discriminator: nn.Module
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"g": self.generator, "d": self.discriminator}
+
+    def set_network(self, key: str, module: nn.Module) -> None:
+        setattr(self, {"g": "generator", "d": "discriminator"}[key], module)
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        cfg = self.config
+        betas = (cfg.beta1, cfg.beta2)
+        lr_g = cfg.lr_g if cfg.lr_g is not None else self.default_lr["g"]
+        lr_d = cfg.lr_d if cfg.lr_d is not None else self.default_lr["d"]
+        g_params = [p for p in self.generator.parameters() if p.requires_grad]
+        d_params = list(self.discriminator.parameters())
+        fused = all(p.device.type in FUSED_ADAM_DEVICES for p in g_params + d_params)
+        return {
+            "g": torch.optim.Adam(g_params, lr=lr_g, betas=betas, fused=fused),
+            "d": torch.optim.Adam(d_params, lr=lr_d, betas=betas, fused=fused),
+        }
+
+
 def optimizer_step(loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
     """Backward `loss` and step `opt`, through the GradScaler when there is one.
 

@@ -8,15 +8,12 @@ import torch
 from torch import Tensor, nn
 
 from colorcore import losses
-from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, optimizer_step, register
+from colorcore.models.base import Batch, GANColorModel, ModelConfig, StepContext, optimizer_step, register
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.generator import MultiPathGenerator, init_generator, xavier_init
 
-FUSED_ADAM_DEVICES = ("cpu", "cuda")  # one fused kernel per parameter instead of ~10 small ops
-
-
 @register
-class MultiPathGAN(ColorModel):
+class MultiPathGAN(GANColorModel):
     """Edge- and saliency-guided multi-path GAN (paper section 5)."""
 
     name: ClassVar[str] = "multipath"
@@ -33,25 +30,6 @@ class MultiPathGAN(ColorModel):
         init_generator(self.generator)
         xavier_init(self.discriminator)
         self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(config.gan_loss)
-
-    def networks(self) -> dict[str, nn.Module]:
-        return {"g": self.generator, "d": self.discriminator}
-
-    def set_network(self, key: str, module: nn.Module) -> None:
-        setattr(self, {"g": "generator", "d": "discriminator"}[key], module)
-
-    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        lr_g = cfg.lr_g if cfg.lr_g is not None else self.default_lr["g"]
-        lr_d = cfg.lr_d if cfg.lr_d is not None else self.default_lr["d"]
-        g_params = [p for p in self.generator.parameters() if p.requires_grad]
-        d_params = list(self.discriminator.parameters())
-        fused = all(p.device.type in FUSED_ADAM_DEVICES for p in g_params + d_params)
-        return {
-            "g": torch.optim.Adam(g_params, lr=lr_g, betas=betas, fused=fused),
-            "d": torch.optim.Adam(d_params, lr=lr_d, betas=betas, fused=fused),
-        }
 
     def _d(self, rgb: Tensor, gray: Tensor) -> Tensor:
         return self.discriminator(rgb, gray, logits=self._uses_logits)

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from colorcore import losses
-from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, optimizer_step, register
+from colorcore.models.base import Batch, GANColorModel, ModelConfig, StepContext, optimizer_step, register
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.generator import xavier_init
 
@@ -97,7 +97,7 @@ class UNetGenerator(nn.Module):
 
 
 @register
-class SCGANBaseline(ColorModel):
+class SCGANBaseline(GANColorModel):
     """SCGAN-like U-Net GAN with GAN + L1 loss (paper section 6.1)."""
 
     name: ClassVar[str] = "scgan"
@@ -112,22 +112,6 @@ class SCGANBaseline(ColorModel):
         xavier_init(self.generator)
         xavier_init(self.discriminator)
         self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(config.gan_loss)
-
-    def networks(self) -> dict[str, nn.Module]:
-        return {"g": self.generator, "d": self.discriminator}
-
-    def set_network(self, key: str, module: nn.Module) -> None:
-        setattr(self, {"g": "generator", "d": "discriminator"}[key], module)
-
-    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        lr_g = cfg.lr_g if cfg.lr_g is not None else self.default_lr["g"]
-        lr_d = cfg.lr_d if cfg.lr_d is not None else self.default_lr["d"]
-        return {
-            "g": torch.optim.Adam(self.generator.parameters(), lr=lr_g, betas=betas),
-            "d": torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas),
-        }
 
     def _d(self, rgb: Tensor, gray1: Tensor, logits: bool | None = None) -> Tensor:
         return self.discriminator(rgb, gray1, logits=self._uses_logits if logits is None else logits)
