@@ -120,7 +120,6 @@ def reference_img_s(config: ModelConfig, data: Path, batch: int, steps: int, war
     from torch.utils.flop_counter import FlopCounterMode
 
     torch.manual_seed(0)
-    torch.set_flush_denormal(False)  # the plain loop runs with the CPU's defaults (the Trainer turns this on)
     model = build_model(config).to(device).train()
     rgb, edge, sal = (t[:batch].to(device) for t in load_prepared(data).tensors("train"))
     inputs = batch_from_uint8(rgb, edge, sal)

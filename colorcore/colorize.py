@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import torch
 
-from colorcore.device import flush_denormals
+from colorcore.device import flushed_denormals
 from colorcore.models.base import ColorModel
 from colorcore.tensors import gray_input_from_luma
 
@@ -163,8 +163,7 @@ def predict_chroma(
     if fit not in FITS:
         raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
     small, (top, left, ch, cw) = _model_input(gray, size, fit)
-    flush_denormals()
-    with _eval_mode(model):
+    with _eval_mode(model), flushed_denormals():
         rgb = model.predict(gray_input_from_luma(small).to(device or model_device(model)))["rgb"]
     if tuple(rgb.shape[-2:]) != (size, size):
         raise ValueError(f"model {model.name!r} gave {tuple(rgb.shape[-2:])} for a {size}x{size} input")

@@ -391,9 +391,12 @@ class Trainer:
     # -- entry point ----------------------------------------------------------------------------
     def run(self) -> TrainResult:
         """Train until the epochs or `max_steps` are done, a stop is requested, or an error occurs."""
+        from colorcore.device import flushed_denormals
+
         self._start_time = time.perf_counter()
         try:
-            status = self._run()
+            with flushed_denormals():
+                status = self._run()
         except Exception as exc:  # every failure becomes an ErrorEvent; the run folder stays usable
             message, suggestion = error_message(exc, self.config)
             self._emit("on_error", ErrorEvent(message, suggestion, exc))
@@ -424,12 +427,10 @@ class Trainer:
     # -- setup ----------------------------------------------------------------------------------
     def _setup(self) -> None:
         from colorcore.dataset import load_prepared
-        from colorcore.device import flush_denormals, resolve_device
+        from colorcore.device import resolve_device
 
         cfg = self.config
         device = resolve_device(cfg.device)
-        if device.type == "cpu":
-            flush_denormals()
         self.dist = init_distributed(device)
         if device.type == "cuda" and self.dist.enabled:
             device = torch.device("cuda", self.dist.local_rank)

@@ -202,3 +202,18 @@ def test_every_registered_model_colourises_at_full_size(name: str) -> None:
     out = cz.colorize_array(photo, any_model)
     assert out.shape == photo.shape and max_l_diff(out, photo) <= cz.L_TOLERANCE
     assert cz.check_inference_size(any_model, 128) == 128
+
+
+def test_denormals_are_flushed_only_during_the_prediction() -> None:
+    """Inference flushes denormals for speed but leaves IEEE behaviour to the rest of the process."""
+    import numpy as np
+
+    from colorcore.device import denormals_flushed, flushed_denormals
+
+    assert not denormals_flushed()
+    with flushed_denormals():
+        assert denormals_flushed()
+    assert not denormals_flushed()
+    model = build_model(ModelConfig(width=8, resnet_weights="none"))
+    cz.colorize_array(np.full((70, 90, 3), 120, np.uint8), model)
+    assert not denormals_flushed()
