@@ -147,8 +147,9 @@ class Cifar10:
     folder: Path
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (read in 1 MiB chunks), e.g. "md5" or "sha256"."""
+    digest = hashlib.new(algorithm)
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
@@ -205,7 +206,7 @@ def load_cifar10(root: str | Path, *, download: bool = False, verify: bool = Tru
     if verify:
         expected = official_md5()
         for name in (*needed, META_FILE) if meta.is_file() else needed:
-            if _md5(folder / name) != expected[name]:
+            if file_digest(folder / name, "md5") != expected[name]:
                 raise CifarError(
                     f"{folder / name}: md5 does not match the official CIFAR-10 file. Re-download it "
                     "(--download after deleting the folder), or pass --no-verify to use files in the "

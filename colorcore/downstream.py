@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from colorcore.cifar import NUM_CLASSES, Cifar10, SubsetIndices, stratified_subset
+from colorcore.cifar import NUM_CLASSES, Cifar10, SubsetIndices, file_digest, stratified_subset
 from colorcore.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StopFlag, emit
 from colorcore.models.generator import EncoderBlock, MultiPathGenerator, encoder_channels, xavier_init
 from colorcore.tensors import gray_input
@@ -130,15 +130,6 @@ def blocks_sha256(blocks: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def encoder_from_generator(generator: nn.Module, provenance: dict[str, Any] | None = None) -> Encoder:
     """Copy the first five encoder blocks of a `MultiPathGenerator` (DownstreamError otherwise)."""
     if not isinstance(generator, MultiPathGenerator):
@@ -170,7 +161,7 @@ def load_encoder(path: str | Path) -> Encoder:
         )
     source = checkpoint.resolve_model_path(path)
     provenance: dict[str, Any] = {
-        "path": str(path.resolve()), "file": str(source.resolve()), "file_sha256": file_sha256(source), "model": name,
+        "path": str(path.resolve()), "file": str(source.resolve()), "file_sha256": file_digest(source), "model": name,
     }
     try:
         provenance["metadata"] = checkpoint.read_metadata(path)
