@@ -236,7 +236,8 @@ def set_deterministic(enabled: bool) -> None:
     """Deterministic kernels (bitwise repeatable runs on the same machine) or the fast defaults."""
     if enabled:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(enabled)
+    if enabled != torch.are_deterministic_algorithms_enabled():
+        torch.use_deterministic_algorithms(enabled)  # imports torch._inductor (~2 s): only when it changes
     torch.backends.cudnn.deterministic = enabled
     torch.backends.cudnn.benchmark = not enabled
 

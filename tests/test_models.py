@@ -93,6 +93,31 @@ def test_training_step_updates_both_networks_and_returns_every_loss() -> None:
     assert all(p.requires_grad for p in model.discriminator.parameters())  # restored after the G step
 
 
+@pytest.mark.parametrize("name", ["multipath", "scgan"])
+def test_generator_step_computes_no_discriminator_weight_gradients(name: str) -> None:
+    """D's weight gradients are computed once per step (the D step); the G step needs only D's input gradient."""
+    torch.manual_seed(0)
+    model = build_model(TINY.with_(name=name)).train()
+    opts = model.make_optimizers()
+    batch = {
+        "gray": torch.rand(2, 1, 64, 64).expand(-1, 3, -1, -1) * 2 - 1,
+        "rgb": torch.rand(2, 3, 64, 64) * 2 - 1,
+        "saliency": torch.rand(2, 1, 64, 64),
+        "edge": (torch.rand(2, 1, 64, 64) > 0.8).float(),
+    }
+    weight_grads = []
+    for p in model.discriminator.parameters():
+        p.register_hook(lambda g: weight_grads.append(g.shape))
+    generator_grads = []
+    for p in model.generator.parameters():
+        if p.requires_grad:
+            p.register_hook(lambda g: generator_grads.append(g.shape))
+    model.training_step(batch, opts, StepContext())
+    assert len(weight_grads) == len(list(model.discriminator.parameters()))
+    assert len(generator_grads) == len([p for p in model.generator.parameters() if p.requires_grad])
+    assert all(p.requires_grad for p in model.discriminator.parameters())
+
+
 @pytest.mark.parametrize("gan_loss", ["lsgan", "wgan-gp", "bce"])
 def test_other_gan_losses_train(gan_loss: str) -> None:
     model = build_model(TINY.with_(gan_loss=gan_loss)).train()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from colorcore import losses
 from colorcore.models.base import Batch, GANColorModel, ModelConfig, StepContext, optimizer_step, register
@@ -34,10 +34,6 @@ class MultiPathGAN(GANColorModel):
     def _d(self, rgb: Tensor, gray: Tensor) -> Tensor:
         return self.discriminator(rgb, gray, logits=self._uses_logits)
 
-    def _plain_discriminator(self) -> nn.Module:
-        """The discriminator without a DDP wrapper (the G step needs neither its gradients nor their sync)."""
-        return getattr(self.discriminator, "module", self.discriminator)
-
     def training_step(
         self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], ctx: StepContext
     ) -> dict[str, Tensor]:
@@ -58,24 +54,19 @@ class MultiPathGAN(GANColorModel):
             )
         optimizer_step(loss_d, optimizers["d"], ctx.scaler)
 
-        plain_d = self._plain_discriminator()
-        plain_d.requires_grad_(False)  # the G step only needs gradients w.r.t. D's input
-        try:
-            with ctx.autocast():
-                d_fake_g = plain_d(fake, gray, logits=self._uses_logits)
-                terms = losses.paper_generator_terms(
-                    fake.float(), sal_fake.float(), edge_fake.float(), rgb, batch["saliency"], batch["edge"]
-                )
-                gan = self._g_adv(d_fake_g.float())
-                loss_g = (
-                    cfg.lambda_l1 * terms["l1"]
-                    + cfg.lambda_gan * gan
-                    + cfg.lambda_sal * terms["sal"]
-                    + cfg.lambda_edge * terms["edge"]
-                )
-            optimizer_step(loss_g, optimizers["g"], ctx.scaler)
-        finally:
-            plain_d.requires_grad_(True)
+        with self.frozen_discriminator() as plain_d, ctx.autocast():
+            d_fake_g = plain_d(fake, gray, logits=self._uses_logits)
+            terms = losses.paper_generator_terms(
+                fake.float(), sal_fake.float(), edge_fake.float(), rgb, batch["saliency"], batch["edge"]
+            )
+            gan = self._g_adv(d_fake_g.float())
+            loss_g = (
+                cfg.lambda_l1 * terms["l1"]
+                + cfg.lambda_gan * gan
+                + cfg.lambda_sal * terms["sal"]
+                + cfg.lambda_edge * terms["edge"]
+            )
+        optimizer_step(loss_g, optimizers["g"], ctx.scaler)
         if ctx.scaler is not None:
             ctx.scaler.update()
         return {

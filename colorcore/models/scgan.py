@@ -123,17 +123,18 @@ class SCGANBaseline(GANColorModel):
         gray1, rgb = batch["gray"][:, :1], batch["rgb"]
         with ctx.autocast():
             fake = self.generator(gray1)
-            d_real = self._d(rgb, gray1)
-            d_fake = self._d(fake.detach(), gray1)
-            loss_d = self._d_loss(d_real.float(), d_fake.float())
+            n = rgb.shape[0]
+            # real and fake in one D call: the same result as two calls (D has no batch statistics)
+            d_both = self._d(torch.cat([rgb, fake.detach()]), torch.cat([gray1, gray1]))
+            loss_d = self._d_loss(d_both[:n].float(), d_both[n:].float())
         if cfg.gan_loss == "wgan-gp":
             loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
                 lambda x: self._d(x, gray1, logits=True), rgb, fake.detach().float()
             )
         optimizer_step(loss_d, optimizers["d"], ctx.scaler)
 
-        with ctx.autocast():
-            gan = self._g_adv(self._d(fake, gray1).float())
+        with self.frozen_discriminator() as plain_d, ctx.autocast():
+            gan = self._g_adv(plain_d(fake, gray1, logits=self._uses_logits).float())
             l1 = losses.l1_loss(fake.float(), rgb)
             loss_g = cfg.lambda_l1 * l1 + cfg.lambda_gan * gan
         optimizer_step(loss_g, optimizers["g"], ctx.scaler)
