@@ -154,7 +154,9 @@ class MainWindow(QMainWindow):
         self.open_model_action = self._action("Open &model\u2026", self._ask_open_model, QKeySequence.StandardKey.Open)
         self.open_run_action = self._action("Open &run\u2026", self._ask_open_run, "Ctrl+Shift+O")
         self.open_dataset_action = self._action("Open prepared &dataset\u2026", self._ask_open_dataset, "Ctrl+Shift+D")
-        file_menu.addActions([self.open_model_action, self.open_run_action, self.open_dataset_action])
+        self.open_photos_action = self._action("Open &photos to colourise\u2026", self._ask_open_photos, "Ctrl+Shift+P")
+        file_menu.addActions([self.open_model_action, self.open_run_action, self.open_dataset_action,
+                              self.open_photos_action])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
@@ -241,6 +243,13 @@ class MainWindow(QMainWindow):
             self.training_tab.set_dataset(path)
             self.add_recent("dataset", path)
             self.tabs.setCurrentWidget(self.dataset_tab)
+
+    def _ask_open_photos(self) -> None:
+        """File > Open photos...: the Colourise tab's file dialog, with that tab shown."""
+        self.tabs.setCurrentWidget(self.colorize_tab)
+        ask = getattr(self.colorize_tab, "open_photos_dialog", None)
+        if ask is not None:
+            ask()
 
     @staticmethod
     def _call(tab: QWidget, method: str, path: str) -> None:

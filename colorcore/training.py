@@ -22,6 +22,7 @@ import os
 import platform
 import random
 import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -32,7 +33,7 @@ import torch
 from torch import Tensor
 
 from colorcore import __version__
-from colorcore.atomic import atomic_write_text
+from colorcore.atomic import atomic_link, atomic_write_text
 from colorcore.checkpoint import (
     CHECKPOINT_DIR,
     EPOCH_CHECKPOINT_GLOB,
@@ -78,7 +79,10 @@ class TrainConfig:
     `amp` and `channels_last` mean "use when this device supports it" (detected, never assumed).
     `batch_size` is per process under torchrun. `eval_subset` test images are scored after every
     epoch; `sample_count` of them form the sample grid. `log_interval_s` rate-limits step events and
-    metrics.csv rows (0 logs every step). `resume` continues from the run's checkpoints/last.pt.
+    metrics.csv rows (0 logs every step). `min_epoch_interval_s` rate-limits the end-of-epoch work
+    (validation, samples, checkpoints) for datasets whose epochs last a few steps: it runs at an epoch
+    end only when that many seconds have passed since it last ran (0, the default, runs it after every
+    epoch; the last epoch and a stop always get it). `resume` continues from the run's checkpoints/last.pt.
     """
 
     data: str
@@ -96,6 +100,7 @@ class TrainConfig:
     eval_subset: int = 256
     sample_count: int = 8
     log_interval_s: float = 1.0
+    min_epoch_interval_s: float = 0.0
     resume: bool = False
 
     def __post_init__(self) -> None:
@@ -105,6 +110,7 @@ class TrainConfig:
             "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1,
             "keep_checkpoints": self.keep_checkpoints >= 0, "eval_subset": self.eval_subset >= 0,
             "sample_count": self.sample_count >= 0, "log_interval_s": self.log_interval_s >= 0,
+            "min_epoch_interval_s": self.min_epoch_interval_s >= 0,
             "max_steps": self.max_steps is None or self.max_steps >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
@@ -243,10 +249,14 @@ def set_deterministic(enabled: bool) -> None:
 
 
 def git_commit() -> str | None:
-    """The source tree's git commit, when it is a git checkout."""
+    """The source tree's git commit, when it is a git checkout (never for a frozen app, whose files
+    are no checkout: that also spares windowed Windows builds a console window flashing up)."""
+    if getattr(sys, "frozen", False):
+        return None
+    flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # Windows: no console for the child
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=5)
+                             capture_output=True, text=True, timeout=5, creationflags=flags)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -394,7 +404,7 @@ class Trainer:
         """Train until the epochs or `max_steps` are done, a stop is requested, or an error occurs."""
         from colorcore.device import flushed_denormals
 
-        self._start_time = time.perf_counter()
+        self._start_time = self._last_epoch_work = time.perf_counter()
         try:
             with flushed_denormals():
                 status = self._run()
@@ -569,10 +579,22 @@ class Trainer:
             if self.epoch_pos >= self.steps_per_epoch:
                 self.epoch += 1
                 self.epoch_pos = 0
-                self._end_of_epoch(self.epoch - 1)
+                if self.epoch >= cfg.epochs or self.step >= self.total_steps or self._epoch_work_due():
+                    self._end_of_epoch(self.epoch - 1)
             elif self.step >= self.total_steps:  # max_steps reached mid-epoch
                 self._end_of_epoch(self.epoch, epoch_done=False)
         return STATUS_FINISHED
+
+    def _epoch_work_due(self) -> bool:
+        """Whether this epoch end gets validation and checkpoints (see `min_epoch_interval_s`)."""
+        due = time.perf_counter() - self._last_epoch_work >= self.config.min_epoch_interval_s
+        if not self.dist.enabled:
+            return due
+        import torch.distributed as dist
+
+        flag = torch.tensor([1.0 if due else 0.0], device=self.device)
+        dist.broadcast(flag, src=0)  # every rank follows rank 0's clock (the work ends in a barrier)
+        return bool(flag.item() > 0)
 
     def _should_stop(self) -> bool:
         requested = self.stop.stop_requested
@@ -611,9 +633,10 @@ class Trainer:
     def _end_of_epoch(self, epoch: int, epoch_done: bool = True) -> None:
         if self.dist.is_writer:
             self._validate(epoch)
+            self._save_last()
             if epoch_done:
                 self._save_epoch_checkpoint(epoch)
-            self._save_last()
+        self._last_epoch_work = time.perf_counter()
         if self.dist.enabled:
             import torch.distributed as dist
 
@@ -681,7 +704,8 @@ class Trainer:
         if self.config.keep_checkpoints == 0:
             return
         folder = self.run_dir / CHECKPOINT_DIR
-        path = save_checkpoint(folder / EPOCH_CHECKPOINT_PATTERN.format(epoch), self._checkpoint_state())
+        # the state was just written to last.pt: link (or copy) that file instead of serialising it again
+        path = atomic_link(folder / LAST_CHECKPOINT, folder / EPOCH_CHECKPOINT_PATTERN.format(epoch))
         self._emit("on_checkpoint", CheckpointEvent(epoch, self.step, str(path)))
         for old in sorted(folder.glob(EPOCH_CHECKPOINT_GLOB))[:-self.config.keep_checkpoints]:
             old.unlink(missing_ok=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from colorcore.atomic import atomic_write, atomic_write_bytes, atomic_write_text
+from colorcore.atomic import atomic_link, atomic_write, atomic_write_bytes, atomic_write_text
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
@@ -26,3 +27,23 @@ def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
 def test_bytes_and_text_round_trip(tmp_path: Path) -> None:
     assert atomic_write_bytes(tmp_path / "a.bin", b"\x00\x01").read_bytes() == b"\x00\x01"
     assert atomic_write_text(tmp_path / "ü.txt", "ünïcode").read_text(encoding="utf-8") == "ünïcode"
+
+
+@pytest.mark.parametrize("links", [True, False])
+def test_atomic_link_snapshots_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, links: bool) -> None:
+    if not links:  # a file system without hard links (FAT, some shares): the bytes are copied
+        def no_links(*args: object) -> None:
+            raise OSError(1, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_links)
+    source, target = tmp_path / "last.pt", tmp_path / "epoch_0001.pt"
+    atomic_write_bytes(source, b"state 1")
+    atomic_write_bytes(target, b"old")
+    atomic_link(source, target)
+    assert target.read_bytes() == b"state 1"
+    atomic_write_bytes(source, b"state 2")  # the next save replaces last.pt; the snapshot keeps its bytes
+    assert target.read_bytes() == b"state 1" and source.read_bytes() == b"state 2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_0001.pt", "last.pt"]
+    with pytest.raises(FileNotFoundError):
+        atomic_link(tmp_path / "missing.pt", target)
+    assert target.read_bytes() == b"state 1"

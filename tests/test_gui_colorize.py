@@ -77,6 +77,26 @@ def test_without_a_model_the_tab_says_how_to_get_one_and_keeps_the_photos(qtbot,
     assert not tab.is_busy()
 
 
+def test_file_open_photos_queues_the_chosen_files(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    photos = [write_photo(tmp_path / "a.jpg", 80, 60, seed=1), write_photo(tmp_path / "b.png", 64, 48, seed=2)]
+    asked = []
+
+    def choose(parent, title, folder, filters):
+        asked.append(filters)
+        return [str(p) for p in photos], filters.split(";;")[0]
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(choose))
+    window.tabs.setCurrentWidget(window.dataset_tab)
+    assert "Open photos" in window.open_photos_action.text().replace("&", "")
+    window.open_photos_action.trigger()
+    tab = window.colorize_tab
+    assert window.tabs.currentWidget() is tab
+    assert [Path(item.path).name for item in tab.items()] == ["a.jpg", "b.png"]
+    assert "*.jpg" in asked[0] and "*.png" in asked[0]
+
+
 def test_dropping_two_photos_colourises_both_at_full_size(qtbot, window, tmp_path, tiny_model_file):
     from colorcore.imageio import read_image
 

@@ -89,6 +89,32 @@ def test_a_run_writes_the_run_folder_and_emits_every_event(prepared_dataset: Pat
     assert (last["step"], last["epoch"], last["epoch_pos"]) == (4, 2, 0)
 
 
+def test_epoch_checkpoints_are_snapshots_of_last_pt(prepared_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert Trainer(config(prepared_dataset, run, epochs=3, keep_checkpoints=3)).run().status == "finished"
+    folder = run / "checkpoints"
+    assert sorted(p.name for p in folder.iterdir()) == ["epoch_0000.pt", "epoch_0001.pt", "epoch_0002.pt", "last.pt"]
+    assert (folder / "epoch_0002.pt").read_bytes() == (folder / "last.pt").read_bytes()
+    steps = [load_checkpoint(folder / f"epoch_{k:04d}.pt")["step"] for k in range(3)]
+    assert steps == [2, 4, 6]  # a later last.pt never changes an earlier epoch's file
+
+
+def test_min_epoch_interval_skips_end_of_epoch_work_for_short_epochs(
+    prepared_dataset: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    rec = Recorder()
+    cfg = config(prepared_dataset, run, epochs=4, keep_checkpoints=3, min_epoch_interval_s=3600.0)
+    result = Trainer(cfg, [rec]).run()
+    assert result.status == "finished" and result.step == 8
+    assert [e.epoch for e in rec.of("on_epoch_end")] == [3]  # only the last epoch: an hour never passed
+    assert len(read_csv(run / "eval.csv")) == 1
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0003.pt", "last.pt"]
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 8
+    with pytest.raises(ValueError, match="min_epoch_interval_s"):
+        config(prepared_dataset, run, min_epoch_interval_s=-1.0)
+
+
 def _weights_and_optimizer(run: Path) -> dict[str, Any]:
     return load_checkpoint(run / "checkpoints" / "last.pt")
 
@@ -218,3 +244,17 @@ def test_model_size_follows_the_prepared_dataset(photo_folder: Path, tmp_path: P
     loaded = load_model(run)
     assert loaded.config.image_size == 128
     assert len(loaded.generator.down) == 7
+
+
+def test_git_commit_names_this_checkout_and_nothing_when_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from colorcore.training import git_commit
+
+    repo = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    if head.returncode == 0:  # a git checkout (a source tarball has no commit to report)
+        assert git_commit() == head.stdout.strip()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert git_commit() is None

@@ -15,6 +15,7 @@ DEMO_BATCH = 8
 DEMO_STEPS = 800
 DEMO_TIME_BUDGET_S = 360.0  # training stops cleanly after this long, whatever the step
 DEMO_SIZE = 64
+DEMO_EPOCH_INTERVAL_S = 30.0  # one-step epochs: validate and checkpoint twice a minute, not every step
 DEMO_TEST_FRACTION = 0.2
 PREVIEW_HEIGHT = 480
 
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         model=ModelConfig(width=DEMO_WIDTH, resnet_weights=weights),
         epochs=-(-args.steps // steps_per_epoch), batch_size=batch, device=args.device,
         max_steps=args.steps, keep_checkpoints=1, eval_subset=len(dataset.split("test")), sample_count=4,
-        log_interval_s=1.0,
+        log_interval_s=1.0, min_epoch_interval_s=DEMO_EPOCH_INTERVAL_S,
     )
     print(f"training {args.steps} steps (width {DEMO_WIDTH}, batch {batch}) into {run_dir} ...", flush=True)
     stop = StopFlag()

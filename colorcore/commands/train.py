@@ -54,6 +54,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", type=int, default=3, help="epoch checkpoints to keep (default: %(default)s)")
     p.add_argument("--eval-subset", type=int, default=256,
                    help="test images scored after every epoch (default: %(default)s)")
+    p.add_argument("--min-epoch-interval", type=float, default=0.0, metavar="SECONDS",
+                   help="for datasets whose epochs take a few steps: validate and write checkpoints at an "
+                        "epoch end only when SECONDS have passed since the last time (the last epoch and a "
+                        "stop always get them; default: %(default)s, after every epoch)")
     p.set_defaults(func=run)
 
 
@@ -139,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, device=args.device, amp=args.amp, channels_last=args.channels_last,
             seed=args.seed, deterministic=args.deterministic, max_steps=args.max_steps,
             keep_checkpoints=args.keep, eval_subset=args.eval_subset, resume=args.resume,
+            min_epoch_interval_s=args.min_epoch_interval,
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from None
