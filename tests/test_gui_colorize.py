@@ -124,6 +124,34 @@ def test_dropping_two_photos_colourises_both_at_full_size(qtbot, window, tmp_pat
     assert again.model_path() == str(tiny_model_file.resolve())
 
 
+def test_selecting_a_finished_photo_reads_it_off_the_gui_thread(qtbot, window, tmp_path, tiny_model_file):
+    tab = window.colorize_tab
+    tab.set_output_dir(str(tmp_path / "out"))
+    tab.open_model(str(tiny_model_file))
+    photos = [write_photo(tmp_path / "in" / f"p{k}.jpg", 90, 60, seed=k) for k in range(3)]
+    drop_paths(window, photos)
+    wait_idle(qtbot, tab)
+    items = tab.items()
+    assert [item.status for item in items] == ["Done"] * 3
+    items[0].out_path.write_bytes(b"not a JPEG any more")  # changed on disk after it was colourised
+
+    tab.table.setCurrentCell(1, 0)
+    assert tab.previews_pending() and tab.view_caption.text().endswith("loading...")
+    qtbot.waitUntil(lambda: not tab.previews_pending(), timeout=QUEUE_TIMEOUT_MS)
+    assert tab.view_caption.text() == f"p1.jpg -> {items[1].out_path}" and tab.view.has_image()
+
+    tab.table.setCurrentCell(0, 0)
+    qtbot.waitUntil(lambda: not tab.previews_pending(), timeout=QUEUE_TIMEOUT_MS)
+    assert "Cannot show" in tab.message_label.text() and items[0].out_path.name in tab.message_label.text()
+    assert tab.view_caption.text() == "p0.jpg: cannot show it"
+
+    tab.table.setCurrentCell(2, 0)  # a quick switch: only the last selection's preview is shown
+    tab.table.setCurrentCell(1, 0)
+    qtbot.waitUntil(lambda: not tab.previews_pending(), timeout=QUEUE_TIMEOUT_MS)
+    qtbot.wait(50)
+    assert tab.view_caption.text() == f"p1.jpg -> {items[1].out_path}"
+
+
 def test_a_text_file_drop_is_refused_with_a_message(qtbot, window, tmp_path):
     tab = window.colorize_tab
     notes = tmp_path / "notes.txt"

@@ -4,6 +4,7 @@ resolution with the chosen model, compare before/after, save the results."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +149,7 @@ class ColorizeTab(QWidget):
 
     status_message = Signal(str)
     job_progress = Signal(str, int, int)
+    _previews_loaded = Signal(int, object)  # row, (before, after) or the ImageReadError; from the loader thread
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -212,6 +214,9 @@ class ColorizeTab(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.currentCellChanged.connect(lambda row, *_: self._show_item(row))
+        self._loading_row: int | None = None
+        self._preview_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colourise-preview")
+        self._previews_loaded.connect(self._on_previews_loaded)
         add_button = QPushButton("Add photos...")
         add_button.clicked.connect(self.open_photos_dialog)
         self.cancel_button = QPushButton("Cancel")
@@ -385,6 +390,7 @@ class ColorizeTab(QWidget):
         """Stop the queue and wait for its thread."""
         if self._worker is not None:
             self._worker.stop_and_wait(timeout_ms)
+        self._preview_loader.shutdown(wait=False, cancel_futures=True)
 
     # --- queue processing ------------------------------------------------------------------------
     def _start_next(self) -> None:
@@ -495,18 +501,52 @@ class ColorizeTab(QWidget):
             return
         item = self._items[row]
         self._shown_index = row
+        self._loading_row = None
         if item.status != DONE:
             self.view_caption.setText(f"{item.path.name}: {item.status}" + (f" ({item.message})" if item.message else ""))
             return
+        # a finished photo's files are read in the loader thread: a 40 MP JPEG must not freeze the window
+        self.view_caption.setText(f"{item.path.name}: loading...")
+        try:
+            future = self._preview_loader.submit(load_previews, item.path, item.out_path)
+        except RuntimeError:  # the loader was shut down: the window is closing
+            return
+        self._loading_row = row
+        future.add_done_callback(lambda done, row=row: self._deliver_previews(row, done))
+
+    def _deliver_previews(self, row: int, future: Future) -> None:
+        """Runs in the loader thread: hand the result to the GUI thread (a queued signal)."""
+        if future.cancelled():
+            return
+        error = future.exception()
+        try:
+            self._previews_loaded.emit(row, error if error is not None else future.result())
+        except RuntimeError:  # the tab was deleted while the photo loaded
+            pass
+
+    def _on_previews_loaded(self, row: int, loaded: object) -> None:
         from colorcore.imageio import ImageReadError
 
-        try:
-            before, after = load_previews(item.path, item.out_path)
-        except ImageReadError as exc:
-            self._say(f"Cannot show {exc.path}: {exc.reason}")
+        if row == self._loading_row:
+            self._loading_row = None
+        if row != self._shown_index or not 0 <= row < len(self._items):
+            return  # the user has moved on to another photo
+        item = self._items[row]
+        if isinstance(loaded, ImageReadError):
+            self.view_caption.setText(f"{item.path.name}: cannot show it")
+            self._say(f"Cannot show {loaded.path}: {loaded.reason}")
             return
+        if isinstance(loaded, BaseException):
+            self.view_caption.setText(f"{item.path.name}: cannot show it")
+            self._say(f"Cannot show {item.out_path}: {loaded}")
+            return
+        before, after = loaded
         self.view.set_images(before, after)
         self.view_caption.setText(f"{item.path.name} -> {item.out_path}")
+
+    def previews_pending(self) -> bool:
+        """True while the selected finished photo's preview is being read."""
+        return self._loading_row is not None
 
     # --- dialogs ---------------------------------------------------------------------------------
     def _browse_model(self) -> None:
