@@ -124,7 +124,20 @@ def test_dropping_two_photos_colourises_both_at_full_size(qtbot, window, tmp_pat
     assert again.model_path() == str(tiny_model_file.resolve())
 
 
-def test_selecting_a_finished_photo_reads_it_off_the_gui_thread(qtbot, window, tmp_path, tiny_model_file):
+def test_selecting_a_finished_photo_reads_it_off_the_gui_thread(qtbot, window, tmp_path, tiny_model_file,
+                                                                monkeypatch):
+    import threading
+
+    from app.tabs import colorize as colorize_module
+
+    reader_threads = []
+    real_load_previews = colorize_module.load_previews
+
+    def recording_load_previews(*args):  # the real reader, noting which thread runs it
+        reader_threads.append(threading.current_thread())
+        return real_load_previews(*args)
+
+    monkeypatch.setattr(colorize_module, "load_previews", recording_load_previews)
     tab = window.colorize_tab
     tab.set_output_dir(str(tmp_path / "out"))
     tab.open_model(str(tiny_model_file))
@@ -134,22 +147,25 @@ def test_selecting_a_finished_photo_reads_it_off_the_gui_thread(qtbot, window, t
     items = tab.items()
     assert [item.status for item in items] == ["Done"] * 3
     items[0].out_path.write_bytes(b"not a JPEG any more")  # changed on disk after it was colourised
+    # the queue showed whichever result arrived first (events are rate-limited): move away from it
+    good, other = (2, 1) if tab.table.currentRow() == 1 else (1, 2)
 
-    tab.table.setCurrentCell(1, 0)
-    assert tab.previews_pending() and tab.view_caption.text().endswith("loading...")
+    tab.table.setCurrentCell(good, 0)
     qtbot.waitUntil(lambda: not tab.previews_pending(), timeout=QUEUE_TIMEOUT_MS)
-    assert tab.view_caption.text() == f"p1.jpg -> {items[1].out_path}" and tab.view.has_image()
+    assert tab.view_caption.text() == f"p{good}.jpg -> {items[good].out_path}" and tab.view.has_image()
+    assert reader_threads and threading.main_thread() not in reader_threads
 
     tab.table.setCurrentCell(0, 0)
     qtbot.waitUntil(lambda: not tab.previews_pending(), timeout=QUEUE_TIMEOUT_MS)
     assert "Cannot show" in tab.message_label.text() and items[0].out_path.name in tab.message_label.text()
     assert tab.view_caption.text() == "p0.jpg: cannot show it"
 
-    tab.table.setCurrentCell(2, 0)  # a quick switch: only the last selection's preview is shown
-    tab.table.setCurrentCell(1, 0)
+    tab.table.setCurrentCell(other, 0)  # a quick switch: only the last selection's preview is shown
+    tab.table.setCurrentCell(good, 0)
     qtbot.waitUntil(lambda: not tab.previews_pending(), timeout=QUEUE_TIMEOUT_MS)
     qtbot.wait(50)
-    assert tab.view_caption.text() == f"p1.jpg -> {items[1].out_path}"
+    assert tab.view_caption.text() == f"p{good}.jpg -> {items[good].out_path}"
+    assert threading.main_thread() not in reader_threads
 
 
 def test_a_text_file_drop_is_refused_with_a_message(qtbot, window, tmp_path):
