@@ -118,6 +118,46 @@ def test_generator_step_computes_no_discriminator_weight_gradients(name: str) ->
     assert all(p.requires_grad for p in model.discriminator.parameters())
 
 
+MIXED_PRECISION = {"bf16": (torch.bfloat16, False), "fp16+scaler": (torch.float16, True)}
+SMALL_CONFIGS = {
+    "multipath": ModelConfig(width=8, resnet_weights="none"),
+    "scgan": ModelConfig(name="scgan", image_size=32, width=4),
+    "zhang": ModelConfig(name="zhang", image_size=32, width=4),
+}
+
+
+@pytest.mark.parametrize("precision", sorted(MIXED_PRECISION))
+@pytest.mark.parametrize("name", sorted(SMALL_CONFIGS))
+def test_every_model_trains_under_mixed_precision_and_channels_last(name: str, precision: str) -> None:
+    """The GPU / bf16-CPU paths (autocast, GradScaler, channels_last), run on this CPU: finite fp32
+    losses, every network updated, weights kept in fp32."""
+    assert set(SMALL_CONFIGS) == set(MODEL_REGISTRY)
+    dtype, use_scaler = MIXED_PRECISION[precision]
+    torch.manual_seed(0)
+    config = SMALL_CONFIGS[name]
+    model = build_model(config).train().to(memory_format=torch.channels_last)
+    size = config.image_size
+    gray = (torch.rand(2, 1, size, size) * 2 - 1).expand(-1, 3, -1, -1)
+    batch = {
+        "gray": gray, "rgb": torch.rand(2, 3, size, size) * 2 - 1,
+        "saliency": torch.rand(2, 1, size, size), "edge": (torch.rand(2, 1, size, size) > 0.8).float(),
+    }
+    batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
+    scaler = torch.amp.GradScaler("cpu") if use_scaler else None
+    ctx = StepContext(autocast=lambda: torch.autocast("cpu", dtype=dtype), scaler=scaler)
+    opts = model.make_optimizers()
+    before = {key: [p.detach().clone() for p in net.parameters() if p.requires_grad]
+              for key, net in model.networks().items()}
+    for _ in range(2):
+        out = model.training_step(batch, opts, ctx)
+    assert set(out) == set(model.loss_names)
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in out.values())
+    for key, net in model.networks().items():
+        now = [p for p in net.parameters() if p.requires_grad]
+        assert all(p.dtype == torch.float32 for p in now)
+        assert any(not torch.equal(a, b) for a, b in zip(before[key], now)), f"{name}: network {key} not updated"
+
+
 @pytest.mark.parametrize("gan_loss", ["lsgan", "wgan-gp", "bce"])
 def test_other_gan_losses_train(gan_loss: str) -> None:
     model = build_model(TINY.with_(gan_loss=gan_loss)).train()
