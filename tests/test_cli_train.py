@@ -48,6 +48,22 @@ def test_train_evaluate_export(prepared_dataset: Path, tmp_path: Path, capsys: p
     assert (tmp_path / "evaluation_train.png").is_file()
 
 
+def test_short_epochs_get_a_hint_and_the_interval_skips_their_checkpoints(
+    prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    run = tmp_path / "run"  # 6 training photos, batch 3: two steps per epoch
+    assert train(prepared_dataset, run, "--epochs", "3", "--keep", "5") == 0
+    err = capsys.readouterr().err
+    assert "an epoch is 2 steps here (6 training photos, batch 3)" in err and "--min-epoch-interval" in err
+    assert len(list((run / "checkpoints").glob("epoch_*.pt"))) == 3
+
+    quiet = tmp_path / "quiet"
+    assert train(prepared_dataset, quiet, "--epochs", "3", "--keep", "5", "--min-epoch-interval", "3600") == 0
+    assert "an epoch is" not in capsys.readouterr().err
+    assert sorted(p.name for p in (quiet / "checkpoints").glob("epoch_*.pt")) == ["epoch_0002.pt"]
+    assert len((quiet / "eval.csv").read_text().splitlines()) == 2  # header + the last epoch
+
+
 def test_user_errors_are_one_line_with_exit_code_2(
     prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -68,15 +68,18 @@ class ProgressBar:
         self.enabled = enabled
         self.bar: Any = None
 
-    def _ensure(self, total: int) -> Any:
+    def _ensure(self, total: int, first_step: int) -> Any:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="step", dynamic_ncols=True, disable=not self.enabled)
+            # the bar starts at the first reported step (steps before it, or before a resume, are not
+            # part of this bar's rate)
+            self.bar = tqdm(total=total, initial=first_step, unit="step", dynamic_ncols=True,
+                            disable=not self.enabled)
         return self.bar
 
     def on_step(self, event: Any) -> None:
-        bar = self._ensure(event.total_steps)
+        bar = self._ensure(event.total_steps, event.step)
         bar.n = event.step
         shown = {k.removeprefix("loss_"): f"{v:.3f}" for k, v in event.losses.items()}
         bar.set_postfix(shown | {"img/s": f"{event.img_per_s:.1f}"}, refresh=False)
@@ -130,6 +133,26 @@ def check_paths(data: Path, run: Path, resume: bool) -> None:
                        "add --resume to continue it or choose another folder")
 
 
+SHORT_EPOCH_STEPS = 5  # epochs this short spend more time validating and checkpointing than training
+
+
+def short_epoch_hint(data: Path, batch_size: int, min_epoch_interval: float) -> str:
+    """A one-line tip when the dataset's epochs last only a few steps and every epoch end would
+    validate and write a checkpoint; "" otherwise."""
+    import json
+
+    try:
+        n_train = int(json.loads((data / "manifest.json").read_text(encoding="utf-8"))["splits"]["train"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""  # the Trainer reports an unusable dataset itself
+    steps = max(1, n_train // max(1, batch_size))
+    if min_epoch_interval > 0 or steps >= SHORT_EPOCH_STEPS:
+        return ""
+    return (f"note: an epoch is {steps} step{'s' if steps != 1 else ''} here ({n_train} training photos, batch "
+            f"{batch_size}), and every epoch end validates and writes a checkpoint; "
+            "--min-epoch-interval 30 does that at most every 30 s")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train; Ctrl-C once stops at the next step with a checkpoint, twice aborts."""
     from colorcore.events import StopFlag
@@ -148,6 +171,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     is_writer = int(os.environ.get("RANK", "0")) == 0
+    if is_writer:
+        hint = short_epoch_hint(data, args.batch_size, args.min_epoch_interval)
+        if hint:
+            print(hint, file=sys.stderr)
     stop = StopFlag()
     previous = signal.getsignal(signal.SIGINT)
 
