@@ -158,6 +158,23 @@ def test_paper_defaults_reset_uses_the_models_learning_rates(main_window: MainWi
     assert tab.device_combo.count() >= 1 and tab.device_combo.itemData(tab.device_combo.count() - 1) == "cpu"
 
 
+def test_validate_and_checkpoint_interval_reaches_the_config_and_is_remembered(
+    qtbot, main_window: MainWindow, prepared_dataset: Path, tmp_path: Path
+) -> None:
+    from app.tabs.training import TrainingTab
+
+    tab = main_window.training_tab
+    assert tab.epoch_interval_spin.value() == 0 and tab.epoch_interval_spin.text() == "every epoch"
+    _fill_tiny_run(tab, prepared_dataset, tmp_path / "run")
+    assert tab.train_config().min_epoch_interval_s == 0.0
+    tab.epoch_interval_spin.setValue(30)
+    assert tab.train_config().min_epoch_interval_s == 30.0
+    tab.save_settings()
+    again = TrainingTab(main_window.settings)
+    qtbot.addWidget(again)
+    assert again.epoch_interval_spin.value() == 30
+
+
 def test_training_run_draws_curves_pauses_resumes_stops_and_leaves_a_checkpoint(
     qtbot, main_window: MainWindow, prepared_dataset: Path, tmp_path: Path
 ) -> None:

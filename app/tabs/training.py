@@ -199,6 +199,13 @@ class TrainingTab(QWidget):
         self.lambda_edge_spin = spin(0.0, 100.0, 3, 0.01, "Weight of the edge-guided loss")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
+        self.epoch_interval_spin = QSpinBox()
+        self.epoch_interval_spin.setRange(0, 24 * 3600)
+        self.epoch_interval_spin.setSuffix(" s")
+        self.epoch_interval_spin.setSpecialValueText("every epoch")
+        self.epoch_interval_spin.setToolTip(
+            "For small photo folders whose epochs last a step or two: validate and write checkpoints at "
+            "most this often (the last epoch and Stop always write one)")
         self.resnet_combo = QComboBox()
         self.resnet_combo.setEditable(True)
         self.resnet_combo.addItems(RESNET_CHOICES)
@@ -228,6 +235,7 @@ class TrainingTab(QWidget):
         form.addRow("\u03bb L1 / GAN", row(self.lambda_l1_spin, self.lambda_gan_spin))
         form.addRow("\u03bb saliency / edge", row(self.lambda_sal_spin, self.lambda_edge_spin))
         form.addRow("Seed", self.seed_spin)
+        form.addRow("Validate + checkpoint", self.epoch_interval_spin)
         form.addRow("ResNet-18", self.resnet_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Run folder", row(self.run_edit, browse_run))
@@ -343,6 +351,7 @@ class TrainingTab(QWidget):
         ("width", "width_spin"), ("lr_g", "lr_g_spin"), ("lr_d", "lr_d_spin"), ("beta1", "beta1_spin"),
         ("lambda_l1", "lambda_l1_spin"), ("lambda_gan", "lambda_gan_spin"),
         ("lambda_sal", "lambda_sal_spin"), ("lambda_edge", "lambda_edge_spin"), ("seed", "seed_spin"),
+        ("min_epoch_interval_s", "epoch_interval_spin"),
     )
 
     def _restore_settings(self) -> None:
@@ -524,6 +533,7 @@ class TrainingTab(QWidget):
             "batch_size": self.batch_spin.value(),
             "max_steps": self.max_steps_spin.value() or None,
             "seed": self.seed_spin.value(),
+            "min_epoch_interval_s": float(self.epoch_interval_spin.value()),
             "device": self.device_combo.currentData() or "cpu",
             "resume": self.resume_box.isChecked(),
         }
