@@ -78,10 +78,11 @@ def _part_two_tab(module: str, cls: str, title: str, settings: QSettings) -> QWi
 
 def _load_engine(callbacks: list, stop: object) -> str:
     """Import the engine's heavy modules (torch, the model registry) and describe the device."""
+    from app.workers import uncapped_torch_threads
     from colorcore import models  # noqa: F401  (fills the registry)
     from colorcore.device import describe_device
 
-    return describe_device()
+    return describe_device(cpu_threads=uncapped_torch_threads())
 
 
 class MainWindow(QMainWindow):

@@ -96,7 +96,20 @@ class _TorchThreadCap:
                     torch.set_num_threads(self._original)
 
 
+    def uncapped(self) -> int:
+        """torch's thread count without any job's cap."""
+        import torch
+
+        with self._lock:
+            return self._original if self._holders else torch.get_num_threads()
+
+
 _TORCH_THREADS = _TorchThreadCap()
+
+
+def uncapped_torch_threads() -> int:
+    """torch's CPU thread count as it is when no job caps it (for the status bar's device line)."""
+    return _TORCH_THREADS.uncapped()
 
 
 class _JobThread(QThread):

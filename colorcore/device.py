@@ -104,15 +104,18 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
-def describe_device(device: torch.device | str | None = None) -> str:
-    """One human line for a device, e.g. "CUDA: NVIDIA H100" or "CPU, 2 threads, bf16"."""
+def describe_device(device: torch.device | str | None = None, cpu_threads: int | None = None) -> str:
+    """One human line for a device, e.g. "CUDA: NVIDIA H100" or "CPU, 2 threads, bf16".
+
+    `cpu_threads` overrides torch's current thread count (which a GUI job may have capped for a while).
+    """
     dev = resolve_device("auto") if device is None else torch.device(device)
     if dev.type == "cuda":
         index = dev.index if dev.index is not None else torch.cuda.current_device()
         return f"CUDA: {torch.cuda.get_device_name(index)}"
     if dev.type == "mps":
         return "MPS: Apple GPU"
-    threads = torch.get_num_threads()
+    threads = cpu_threads if cpu_threads is not None else torch.get_num_threads()
     text = f"CPU, {threads} thread{'s' if threads != 1 else ''}"
     return text + (", bf16" if cpu_supports_bf16() else ", no bf16")
 

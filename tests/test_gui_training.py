@@ -122,9 +122,15 @@ def test_overlapping_jobs_cap_torch_threads_then_restore_them(qtbot):
     qtbot.waitUntil(lambda: len(seen) == 1, timeout=10000)
     second.start()
     qtbot.waitUntil(lambda: len(seen) == 2, timeout=10000)
+    from app.workers import uncapped_torch_threads
+    from colorcore.device import describe_device
+
+    uncapped = uncapped_torch_threads()  # what the status bar reports while jobs hold the cap
     gate.set()
     assert first.wait() and second.wait()
     assert seen == [1, 1] and torch.get_num_threads() == original
+    assert uncapped == original
+    assert describe_device("cpu", cpu_threads=uncapped).startswith(f"CPU, {original} thread")
 
 
 # --- the Training tab, with the real Trainer on a tiny model --------------------------------------
@@ -164,7 +170,7 @@ def test_validate_and_checkpoint_interval_reaches_the_config_and_is_remembered(
     from app.tabs.training import TrainingTab
 
     tab = main_window.training_tab
-    assert tab.epoch_interval_spin.value() == 0 and tab.epoch_interval_spin.text() == "every epoch"
+    assert tab.epoch_interval_spin.value() == 0 and tab.epoch_interval_spin.text() == "epoch"
     _fill_tiny_run(tab, prepared_dataset, tmp_path / "run")
     assert tab.train_config().min_epoch_interval_s == 0.0
     tab.epoch_interval_spin.setValue(30)

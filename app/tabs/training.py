@@ -200,12 +200,12 @@ class TrainingTab(QWidget):
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.epoch_interval_spin = QSpinBox()
-        self.epoch_interval_spin.setRange(0, 24 * 3600)
+        self.epoch_interval_spin.setRange(0, 3600)
         self.epoch_interval_spin.setSuffix(" s")
-        self.epoch_interval_spin.setSpecialValueText("every epoch")
+        self.epoch_interval_spin.setSpecialValueText("epoch")
         self.epoch_interval_spin.setToolTip(
-            "For small photo folders whose epochs last a step or two: validate and write checkpoints at "
-            "most this often (the last epoch and Stop always write one)")
+            "Validate and write a checkpoint after every epoch, or, for small photo folders whose epochs "
+            "last a step or two, at most every N seconds (the last epoch and Stop always write one)")
         self.resnet_combo = QComboBox()
         self.resnet_combo.setEditable(True)
         self.resnet_combo.addItems(RESNET_CHOICES)
@@ -234,8 +234,7 @@ class TrainingTab(QWidget):
         form.addRow("Adam beta1", self.beta1_spin)
         form.addRow("\u03bb L1 / GAN", row(self.lambda_l1_spin, self.lambda_gan_spin))
         form.addRow("\u03bb saliency / edge", row(self.lambda_sal_spin, self.lambda_edge_spin))
-        form.addRow("Seed", self.seed_spin)
-        form.addRow("Validate + checkpoint", self.epoch_interval_spin)
+        form.addRow("Seed / save every", row(self.seed_spin, self.epoch_interval_spin))
         form.addRow("ResNet-18", self.resnet_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Run folder", row(self.run_edit, browse_run))
