@@ -6,23 +6,27 @@ import sys
 from pathlib import Path
 
 RESOURCES_FOLDER = "resources"
+PACKAGED_RESOURCES_FOLDER = "_resources"  # where setup.py copies resources/ inside a wheel's colorcore
 SAMPLES_FOLDER = "samples"
 
 
 def resources_dir() -> Path:
-    """The `resources/` folder: inside the PyInstaller bundle (`sys._MEIPASS`) when frozen,
-    otherwise next to the `colorcore` package (repository or editable install)."""
+    """The `resources/` folder: inside the PyInstaller bundle (`sys._MEIPASS`) when frozen, inside
+    the installed package (`colorcore/_resources`, from a wheel), otherwise next to the `colorcore`
+    package (repository or editable install)."""
     candidates = []
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         candidates.append(Path(bundle) / RESOURCES_FOLDER)
-    candidates.append(Path(__file__).resolve().parent.parent / RESOURCES_FOLDER)
+    package = Path(__file__).resolve().parent
+    candidates.append(package / PACKAGED_RESOURCES_FOLDER)
+    candidates.append(package.parent / RESOURCES_FOLDER)
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(
         "bundled resources not found (looked in " + ", ".join(str(c) for c in candidates) + "); "
-        "install from the repository with `pip install -e .` or use the packaged app"
+        "reinstall ColorCore Studio (`pip install -e .` from the repository, or its wheel) or use the packaged app"
     )
 
 
