@@ -161,3 +161,39 @@ def test_an_unusable_run_is_reported_and_the_others_still_show(qtbot, tab, datas
     assert any("broken.safetensors" in m for m in messages)
     assert tab.runs()[1].predictions is not None
     assert tab.table.rowCount() == tab.photo_count()
+
+
+def test_dialogs_start_where_the_app_last_found_models_runs_and_datasets(qtbot, tab, dataset, tmp_path,
+                                                                          gui_settings, monkeypatch):
+    """The tab shares the app's remembered folders (app.tabs.last_folder) with the other tabs and File menu."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.tabs import last_folder
+
+    model = save_tiny_model(tmp_path / "models" / "tiny.safetensors", seed=0)
+    run = tmp_path / "runs" / "run_a"
+    run.mkdir(parents=True)
+    open_and_wait(qtbot, tab, dataset, model)
+    assert last_folder(gui_settings, "model") == str(model.parent)
+    tab.open_run(str(run))
+    assert last_folder(gui_settings, "run") == str(run.parent)
+
+    started: dict[str, str] = {}
+
+    def folder_dialog(parent, title, start):
+        started[title] = start
+        return str(dataset) if "dataset" in title else ""  # cancel the run dialog, choose the dataset
+
+    def file_dialog(parent, title, start, filters):
+        started[title] = start
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(folder_dialog))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(file_dialog))
+    tab._browse_run()
+    tab._browse_run_folder()
+    assert started["Open model or checkpoint"] == str(model.parent)
+    assert started["Open run folder"] == str(run.parent)
+    tab._browse_dataset()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=PREDICT_TIMEOUT_MS)
+    assert last_folder(gui_settings, "dataset") == str(dataset.parent)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridL
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.tabs import last_folder, remember_folder
 from app.widgets.image_view import ImageView, numpy_to_qimage
 from app.widgets.sync_views import SyncGroup
 from app.workers import JobWorker
@@ -29,7 +30,6 @@ EXPORT_SCALE = 4  # dataset photos are small: exported tiles are upscaled (neare
 EXPORT_PAD = 4
 CAPTION_HEIGHT = 22
 DEFAULT_GRID_PHOTOS = 8
-LAST_DIR_KEY = "results/last_dir"
 COL_INDEX, COL_NAME = 0, 1
 FIRST_METRIC_COL = 2
 
@@ -342,7 +342,10 @@ class ResultsTab(QWidget):
         self.run_list.blockSignals(True)
         self.run_list.addItem(item)
         self.run_list.blockSignals(False)
-        self._settings.setValue(LAST_DIR_KEY, str(Path(resolved).parent))
+        if Path(resolved).is_dir():  # the folders the other tabs and File > Open start in
+            remember_folder(self._settings, "run", str(Path(resolved).parent))
+        else:
+            remember_folder(self._settings, "model", resolved)
         if self._dataset_path is None:
             guessed = dataset_of_run(resolved)
             if guessed:
@@ -698,20 +701,20 @@ class ResultsTab(QWidget):
         self.open_dataset(self._dataset_path)
 
     def _browse_run(self) -> None:
-        start = str(self._settings.value(LAST_DIR_KEY, ""))
-        path, _ = QFileDialog.getOpenFileName(self, "Open model or checkpoint", start,
+        path, _ = QFileDialog.getOpenFileName(self, "Open model or checkpoint", last_folder(self._settings, "model"),
                                               "Models and checkpoints (*.safetensors *.pt);;All files (*)")
         if path:
             self.open_run(path)
 
     def _browse_run_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open run folder", str(self._settings.value(LAST_DIR_KEY, "")))
+        folder = QFileDialog.getExistingDirectory(self, "Open run folder", last_folder(self._settings, "run"))
         if folder:
             self.open_run(folder)
 
     def _browse_dataset(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open prepared dataset", str(self._settings.value(LAST_DIR_KEY, "")))
+        folder = QFileDialog.getExistingDirectory(self, "Open prepared dataset", last_folder(self._settings, "dataset"))
         if folder:
+            remember_folder(self._settings, "dataset", str(Path(folder).parent))
             self.open_dataset(folder)
 
     def _export_view_dialog(self) -> None:
