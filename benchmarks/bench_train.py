@@ -151,17 +151,29 @@ def step_flops(step: Callable[[dict[str, torch.Tensor]], Any], inputs: dict[str,
     return float(counter.get_total_flops())
 
 
+def first_batch(data: Path, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """The first `batch` training images as a float model batch on `device`."""
+    rgb, edge, sal = (t[:batch].to(device) for t in load_prepared(data).tensors("train"))
+    return batch_from_uint8(rgb, edge, sal)
+
+
+def count_flops(config: ModelConfig, data: Path, batch: int, device: torch.device) -> tuple[float, float]:
+    """FLOPs of one plain (textbook) step and of one of the model's own (Trainer) steps."""
+    model = build_model(config).to(device).train()
+    inputs = first_batch(data, batch, device)
+    own_opts, own_ctx = model.make_optimizers(), StepContext()
+    own = step_flops(lambda b: model.training_step(b, own_opts, own_ctx), inputs)
+    plain = step_flops(plain_step_for(model)[0], inputs)
+    return plain, own
+
+
 def reference_img_s(config: ModelConfig, data: Path, batch: int, steps: int, warmup: int,
-                    device: torch.device) -> tuple[float, float, float]:
-    """Plain loop img/s of its fastest step; FLOPs of one plain step and of one of the model's own steps."""
+                    device: torch.device) -> float:
+    """Plain loop img/s of its fastest step."""
     torch.manual_seed(0)
     model = build_model(config).to(device).train()
-    rgb, edge, sal = (t[:batch].to(device) for t in load_prepared(data).tensors("train"))
-    inputs = batch_from_uint8(rgb, edge, sal)
-    own_opts, own_ctx = model.make_optimizers(), StepContext()
-    own_flops = step_flops(lambda b: model.training_step(b, own_opts, own_ctx), inputs)
+    inputs = first_batch(data, batch, device)
     step, _ = plain_step_for(model)
-    plain_flops = step_flops(step, inputs)
     for _ in range(warmup):
         step(inputs)
     durations = []
@@ -171,7 +183,7 @@ def reference_img_s(config: ModelConfig, data: Path, batch: int, steps: int, war
         step(inputs)
         sync(device)
         durations.append(time.perf_counter() - start)
-    return batch / min(durations), plain_flops, own_flops
+    return batch / min(durations)
 
 
 class _StepTimes:
@@ -261,26 +273,25 @@ def main() -> int:
             if size not in datasets:
                 datasets[size] = make_dataset(root, dataset_size(args.batch_size, args.steps, args.warmup), size)
             config = ModelConfig(name=name, image_size=size, width=args.width, resnet_weights="none")
+            plain_flops, flops = count_flops(config, datasets[size], args.batch_size, device)
             ref = fast = 0.0
             for round_index in range(args.rounds):  # interleaved, so a slow spell hits both sides alike
-                ref_round, plain_flops, flops = reference_img_s(config, datasets[size], args.batch_size,
-                                                                args.steps, args.warmup, device)
-                fast_round = trainer_img_s(config, datasets[size], root / f"run_{name}_{round_index}",
-                                           args.batch_size, args.steps, args.warmup, args.device, args.amp,
-                                           args.channels_last)
-                ref, fast = max(ref, ref_round), max(fast, fast_round)
+                ref = max(ref, reference_img_s(config, datasets[size], args.batch_size, args.steps,
+                                               args.warmup, device))
+                fast = max(fast, trainer_img_s(config, datasets[size], root / f"run_{name}_{round_index}",
+                                               args.batch_size, args.steps, args.warmup, args.device,
+                                               args.amp, args.channels_last))
             results.append({
                 "model": name, "image_size": size, "width": args.width, "batch_size": args.batch_size,
                 "reference_img_s": round(ref, 2), "trainer_img_s": round(fast, 2), "speedup": round(fast / ref, 3),
                 "gflop_per_step": round(flops / 1e9, 1), "reference_gflop_per_step": round(plain_flops / 1e9, 1),
-                "peak_fraction": round(fast / args.batch_size * flops / peak, 4),
-                "reference_peak_fraction": round(ref / args.batch_size * plain_flops / peak, 4),
+                "_flop_s": (fast / args.batch_size * flops, ref / args.batch_size * plain_flops),
             })
-    peak = max(peak, matmul_peak(device, precision.dtype or torch.float32))
-    for row in results:  # with the higher of the two peak measurements (start and end of the run)
-        row["peak_fraction"] = round(row["trainer_img_s"] / row["batch_size"] * row["gflop_per_step"] * 1e9 / peak, 4)
-        row["reference_peak_fraction"] = round(
-            row["reference_img_s"] / row["batch_size"] * row["reference_gflop_per_step"] * 1e9 / peak, 4)
+    peak = max(peak, matmul_peak(device, precision.dtype or torch.float32))  # the better of start and end
+    for row in results:
+        trainer_flop_s, reference_flop_s = row.pop("_flop_s")
+        row["peak_fraction"] = round(trainer_flop_s / peak, 4)
+        row["reference_peak_fraction"] = round(reference_flop_s / peak, 4)
     first = results[0]
     print(json.dumps({
         **{k: first[k] for k in ("model", "reference_img_s", "trainer_img_s", "speedup", "peak_fraction")},

@@ -1,0 +1,32 @@
+"""The training benchmark runs end to end at a tiny size and prints the JSON keys the issue asks for.
+
+No timing is asserted (shared machines are noisy); the numbers come from running the script by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED_KEYS = ("reference_img_s", "trainer_img_s", "speedup", "peak_fraction", "device")
+
+
+def test_bench_train_prints_its_json_for_every_model() -> None:
+    from colorcore.models import MODEL_REGISTRY
+
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--batch-size", "2", "--width", "4",
+         "--steps", "1", "--warmup", "1", "--rounds", "1"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    assert all(key in report for key in REQUIRED_KEYS)
+    assert [row["model"] for row in report["models"]] == sorted(MODEL_REGISTRY)
+    for row in report["models"]:
+        assert row["reference_img_s"] > 0 and row["trainer_img_s"] > 0 and row["speedup"] > 0
+        assert 0 < row["gflop_per_step"] <= row["reference_gflop_per_step"]  # the Trainer never does more work
+        assert 0 < row["peak_fraction"] < 2 and 0 < row["reference_peak_fraction"] < 2
