@@ -532,13 +532,10 @@ class ColorizeTab(QWidget):
         if row != self._shown_index or not 0 <= row < len(self._items):
             return  # the user has moved on to another photo
         item = self._items[row]
-        if isinstance(loaded, ImageReadError):
-            self.view_caption.setText(f"{item.path.name}: cannot show it")
-            self._say(f"Cannot show {loaded.path}: {loaded.reason}")
-            return
         if isinstance(loaded, BaseException):
+            where, why = (loaded.path, loaded.reason) if isinstance(loaded, ImageReadError) else (item.out_path, loaded)
             self.view_caption.setText(f"{item.path.name}: cannot show it")
-            self._say(f"Cannot show {item.out_path}: {loaded}")
+            self._say(f"Cannot show {where}: {why}")
             return
         before, after = loaded
         self.view.set_images(before, after)

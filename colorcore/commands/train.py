@@ -136,15 +136,9 @@ def check_paths(data: Path, run: Path, resume: bool) -> None:
 SHORT_EPOCH_STEPS = 5  # epochs this short spend more time validating and checkpointing than training
 
 
-def short_epoch_hint(data: Path, batch_size: int, min_epoch_interval: float) -> str:
-    """A one-line tip when the dataset's epochs last only a few steps and every epoch end would
-    validate and write a checkpoint; "" otherwise."""
-    import json
-
-    try:
-        n_train = int(json.loads((data / "manifest.json").read_text(encoding="utf-8"))["splits"]["train"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""  # the Trainer reports an unusable dataset itself
+def short_epoch_hint(n_train: int, batch_size: int, min_epoch_interval: float) -> str:
+    """A one-line tip when epochs last only a few steps and every epoch end would validate and write
+    a checkpoint; "" otherwise."""
     steps = max(1, n_train // max(1, batch_size))
     if min_epoch_interval > 0 or steps >= SHORT_EPOCH_STEPS:
         return ""
@@ -172,7 +166,13 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     is_writer = int(os.environ.get("RANK", "0")) == 0
     if is_writer:
-        hint = short_epoch_hint(data, args.batch_size, args.min_epoch_interval)
+        from colorcore.dataset import DatasetError, load_prepared
+
+        try:
+            n_train = len(load_prepared(data).split("train"))
+        except DatasetError:
+            n_train = None  # the Trainer reports an unusable dataset itself
+        hint = short_epoch_hint(n_train, args.batch_size, args.min_epoch_interval) if n_train else ""
         if hint:
             print(hint, file=sys.stderr)
     stop = StopFlag()
