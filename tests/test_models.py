@@ -14,6 +14,16 @@ from colorcore.models.generator import MultiPathGenerator, ResNetWeightsError, l
 TINY = ModelConfig(width=8, resnet_weights="none")
 
 
+def random_batch(n: int, size: int = 64) -> dict[str, torch.Tensor]:
+    """A model batch of random photos: 3-channel gray and RGB in [-1, 1], saliency and binary edge maps."""
+    return {
+        "gray": torch.rand(n, 1, size, size).expand(-1, 3, -1, -1) * 2 - 1,
+        "rgb": torch.rand(n, 3, size, size) * 2 - 1,
+        "saliency": torch.rand(n, 1, size, size),
+        "edge": (torch.rand(n, 1, size, size) > 0.8).float(),
+    }
+
+
 def test_generator_and_discriminator_output_shapes() -> None:
     gen = MultiPathGenerator(width=8, resnet_weights="none").eval()
     disc = PatchDiscriminator(width=8)
@@ -75,12 +85,7 @@ def test_training_step_updates_both_networks_and_returns_every_loss() -> None:
     torch.manual_seed(0)
     model = build_model(TINY).train()
     opts = model.make_optimizers()
-    batch = {
-        "gray": torch.rand(4, 1, 64, 64).expand(-1, 3, -1, -1) * 2 - 1,
-        "rgb": torch.rand(4, 3, 64, 64) * 2 - 1,
-        "saliency": torch.rand(4, 1, 64, 64),
-        "edge": (torch.rand(4, 1, 64, 64) > 0.8).float(),
-    }
+    batch = random_batch(4)
     g0 = model.generator.decoder_blocks[-1].conv.weight.clone()
     d0 = model.discriminator.net[0].weight.clone()
     out = model.training_step(batch, opts, StepContext())
@@ -99,12 +104,7 @@ def test_generator_step_computes_no_discriminator_weight_gradients(name: str) ->
     torch.manual_seed(0)
     model = build_model(TINY.with_(name=name)).train()
     opts = model.make_optimizers()
-    batch = {
-        "gray": torch.rand(2, 1, 64, 64).expand(-1, 3, -1, -1) * 2 - 1,
-        "rgb": torch.rand(2, 3, 64, 64) * 2 - 1,
-        "saliency": torch.rand(2, 1, 64, 64),
-        "edge": (torch.rand(2, 1, 64, 64) > 0.8).float(),
-    }
+    batch = random_batch(2)
     weight_grads = []
     for p in model.discriminator.parameters():
         p.register_hook(lambda g: weight_grads.append(g.shape))
@@ -136,13 +136,7 @@ def test_every_model_trains_under_mixed_precision_and_channels_last(name: str, p
     torch.manual_seed(0)
     config = SMALL_CONFIGS[name]
     model = build_model(config).train().to(memory_format=torch.channels_last)
-    size = config.image_size
-    gray = (torch.rand(2, 1, size, size) * 2 - 1).expand(-1, 3, -1, -1)
-    batch = {
-        "gray": gray, "rgb": torch.rand(2, 3, size, size) * 2 - 1,
-        "saliency": torch.rand(2, 1, size, size), "edge": (torch.rand(2, 1, size, size) > 0.8).float(),
-    }
-    batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
+    batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in random_batch(2, config.image_size).items()}
     scaler = torch.amp.GradScaler("cpu") if use_scaler else None
     ctx = StepContext(autocast=lambda: torch.autocast("cpu", dtype=dtype), scaler=scaler)
     opts = model.make_optimizers()
