@@ -132,8 +132,8 @@ def plain_step_for(model: Any) -> tuple[Callable[[dict[str, torch.Tensor]], None
     if textbook is not None and model.config.gan_loss == "paper":
         params = {"g": [p for p in model.generator.parameters() if p.requires_grad],
                   "d": list(model.discriminator.parameters())}
-        lrs = {"g": model.config.lr_g or model.default_lr["g"], "d": model.config.lr_d or model.default_lr["d"]}
-        betas = (model.config.beta1, model.config.beta2)
+        lrs = {"g": model.hyperparameter("lr_g"), "d": model.hyperparameter("lr_d")}
+        betas = (model.hyperparameter("beta1"), model.config.beta2)
         opts = {k: torch.optim.Adam(params[k], lr=lrs[k], betas=betas) for k in params}
         return (lambda batch: textbook(model, batch, opts)), opts
     opts = model.make_optimizers()

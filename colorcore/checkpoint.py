@@ -101,13 +101,13 @@ def _model_config(data: Any, source: Path) -> ModelConfig:
     if config.name not in MODEL_REGISTRY:
         known = ", ".join(sorted(MODEL_REGISTRY))
         raise CheckpointError(f"{source}: unknown architecture {config.name!r} (known: {known})")
-    # the weights come from the file: never download or read ResNet weights at load time
-    return config.with_(resnet_weights="none")
+    return config
 
 
 def _build(config: ModelConfig, source: Path) -> ColorModel:
+    # the weights come from the file: never download or read pretrained (ResNet) weights at load time
     try:
-        return build_model(config)
+        return build_model(config, pretrained=False)
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"{source}: cannot build model {config.name!r}: {exc}") from None
 
@@ -186,7 +186,7 @@ def model_metadata(config: ModelConfig, summary: dict[str, Any]) -> dict[str, An
     from colorcore.models import MODEL_REGISTRY
 
     cls = MODEL_REGISTRY.get(config.name)
-    return {
+    meta = {
         "architecture": config.name,
         "model_config": config.to_dict(),
         "image_size": config.image_size,
@@ -194,6 +194,12 @@ def model_metadata(config: ModelConfig, summary: dict[str, Any]) -> dict[str, An
         "training": summary,
         "version": __version__,
     }
+    if getattr(cls, "uses_resnet", False):
+        from colorcore.models.generator import resnet_role
+
+        meta["resnet"] = {"weights": config.resnet_weights,
+                          "role": resnet_role(config.resnet_weights, config.finetune_resnet)}
+    return meta
 
 
 def read_metadata(path: PathLike) -> dict[str, Any]:

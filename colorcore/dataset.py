@@ -3,8 +3,12 @@
 A prepared dataset is a folder holding `manifest.json` (written last) and, per split ("train",
 "test"), three `.npy` arrays: `<split>_rgb.npy` (N, S, S, 3), `<split>_edge.npy` (N, S, S) in
 {0, 255} and `<split>_saliency.npy` (N, S, S) in 0..255, all uint8 (colorcore.tensors' storage
-convention). Each photo is centre-cropped to a square and resized to S x S (see
-`imageio.to_square`); edges come from its BT.601 luma, saliency from its colour image.
+convention). Each photo gives its centre square resized to S x S (see `imageio.to_square`) and,
+with `crops_per_photo` N > 0, N more samples: random squares at several scales (a side of
+`CROP_MIN_SCALE` to 1 times the photo's shorter side), half of them mirrored, all from one decode of
+the photo at the smallest sufficient reduction. Edges come from each sample's BT.601 luma, saliency
+from its colour image. Photos, never crops, are split into train and test: every sample of a photo
+lands in the same split (the manifest's `files` names each sample's photo, `photos` lists them once).
 
 `prepare` builds the folder next to its destination under a hidden temporary name and renames it
 into place only when complete, so a cancelled or crashed run never leaves a folder that looks
@@ -51,6 +55,8 @@ if TYPE_CHECKING:
     import torch
 
 FORMAT_VERSION = 1
+CROP_MIN_SCALE = 0.3  # smallest random crop side, as a share of the photo's shorter side
+MAX_CROPS_PER_PHOTO = 10_000
 MANIFEST_NAME = "manifest.json"
 SPLITS = ("train", "test")
 ARRAY_KINDS = ("rgb", "edge", "saliency")
@@ -160,8 +166,12 @@ def prepare(
     stop: StopFlag | None = None,
     overwrite: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    crops_per_photo: int = 0,
 ) -> PrepareResult:
     """Prepare every photo under `src` (recursive) into the dataset folder `out`.
+
+    Each photo gives 1 + `crops_per_photo` samples (its centre square, then random crops seeded by
+    `seed` and the photo's name); the split is by photo.
 
     Unreadable photos are skipped and listed (never fatal). The train/test split is deterministic
     for a given seed and set of readable files. `workers=None` uses one worker thread per core
@@ -171,6 +181,8 @@ def prepare(
     """
     started = time.perf_counter()
     _check_parameters(size, test_fraction, saliency, canny_low, canny_high, workers)
+    if not isinstance(crops_per_photo, int) or not 0 <= crops_per_photo <= MAX_CROPS_PER_PHOTO:
+        raise ValueError(f"crops per photo must be an integer in 0..{MAX_CROPS_PER_PHOTO}, got {crops_per_photo!r}")
     source, target = Path(src), Path(out)
     _check_source(source)
     _check_destination(source, target, overwrite)
@@ -187,7 +199,7 @@ def prepare(
     try:
         result = _prepare_into(
             staging, source, target, candidates, names, size, test_fraction, seed, saliency,
-            canny_low, canny_high, workers, callbacks, stop, overwrite, max_pixels, started,
+            canny_low, canny_high, workers, callbacks, stop, overwrite, max_pixels, started, crops_per_photo,
         )
     except Exception as exc:
         emit(callbacks, "on_error", ErrorEvent(str(exc), exception=exc))
@@ -300,24 +312,28 @@ def _prepare_into(
     staging: Path, source: Path, target: Path, candidates: list[Path], names: list[str], size: int,
     test_fraction: float, seed: int, saliency: str, canny_low: float | None,
     canny_high: float | None, workers: int | None, callbacks: Sequence[object],
-    stop: StopFlag | None, overwrite: bool, max_pixels: int, started: float,
+    stop: StopFlag | None, overwrite: bool, max_pixels: int, started: float, crops_per_photo: int,
 ) -> PrepareResult:
     total = len(candidates)
+    per_photo = 1 + crops_per_photo
+    rows_total = total * per_photo
     every = {
-        "rgb": open_memmap(staging / "all_rgb.npy", "w+", np.uint8, (total, size, size, 3)),
-        "edge": open_memmap(staging / "all_edge.npy", "w+", np.uint8, (total, size, size)),
-        "saliency": open_memmap(staging / "all_saliency.npy", "w+", np.uint8, (total, size, size)),
+        "rgb": open_memmap(staging / "all_rgb.npy", "w+", np.uint8, (rows_total, size, size, 3)),
+        "edge": open_memmap(staging / "all_edge.npy", "w+", np.uint8, (rows_total, size, size)),
+        "saliency": open_memmap(staging / "all_saliency.npy", "w+", np.uint8, (rows_total, size, size)),
     }
     readable = np.zeros(total, bool)
     reasons: dict[int, str] = {}
-    settings = (size, saliency, canny_low, canny_high, max_pixels)
+    settings = (size, saliency, canny_low, canny_high, max_pixels, crops_per_photo, seed)
+    tasks = [(i, str(p), names[i]) for i, p in enumerate(candidates)]
     done = 0
-    with contextlib.closing(_process_all(candidates, settings, workers, stop)) as results:
+    with contextlib.closing(_process_all(tasks, settings, workers, stop)) as results:
         for index, maps, reason in results:
             if maps is None:
                 reasons[index] = reason or "unknown error"
             else:
-                every["rgb"][index], every["edge"][index], every["saliency"][index] = maps
+                rows = slice(index * per_photo, (index + 1) * per_photo)
+                every["rgb"][rows], every["edge"][rows], every["saliency"][rows] = maps
                 readable[index] = True
             done += 1
             emit(callbacks, "on_progress", ProgressEvent(done, total, names[index]))
@@ -337,7 +353,7 @@ def _prepare_into(
     index_of = {names[i]: i for i in good}
     train_names, test_names = split_names([names[i] for i in good], test_fraction, seed)
     for split, members in (("train", train_names), ("test", test_names)):
-        rows = np.array([index_of[nm] for nm in members], dtype=np.int64)
+        rows = np.array([index_of[nm] * per_photo + k for nm in members for k in range(per_photo)], dtype=np.int64)
         for kind, source_array in every.items():
             _write_rows(staging / f"{split}_{kind}.npy", source_array, rows)
     del every
@@ -345,19 +361,18 @@ def _prepare_into(
         (staging / f"all_{kind}.npy").unlink()
     seconds = time.perf_counter() - started
     manifest = _manifest(source, size, saliency, canny_low, canny_high, test_fraction, seed,
-                         {"train": train_names, "test": test_names}, skipped, seconds)
+                         {"train": train_names, "test": test_names}, skipped, seconds, crops_per_photo)
     atomic_write_bytes(staging / MANIFEST_NAME, json.dumps(manifest, indent=1).encode("utf-8"))
     fsync_dir(staging)
     _install(staging, target, overwrite)
-    return PrepareResult(target, len(train_names), len(test_names), skipped, seconds)
+    return PrepareResult(target, len(train_names) * per_photo, len(test_names) * per_photo, skipped, seconds)
 
 
 def _process_all(
-    candidates: list[Path], settings: tuple[Any, ...], workers: int | None, stop: StopFlag | None
+    tasks: list[tuple[int, str, str]], settings: tuple[Any, ...], workers: int | None, stop: StopFlag | None
 ) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]]:
-    """Results per photo, in completion order, from a pool of worker threads (or this thread)."""
+    """Results per photo (index, path, name), in completion order, from a pool of worker threads (or this thread)."""
     count = workers or min(os.cpu_count() or 1, DEFAULT_MAX_WORKERS)
-    tasks = [(i, str(p)) for i, p in enumerate(candidates)]
     if count == 1:
         for task in tasks:
             _wait_if_paused(stop)
@@ -391,17 +406,47 @@ def _wait_if_paused(stop: StopFlag | None) -> None:
         stop.wait_if_paused(PAUSE_POLL_S)
 
 
+def photo_seed(seed: int, name: str) -> int:
+    """The crop generator's seed for one photo: depends only on the dataset seed and the photo's name."""
+    return int.from_bytes(hashlib.sha256(f"crops\0{seed}\0{name}".encode()).digest()[:8], "little")
+
+
+def random_crops(image: np.ndarray, size: int, count: int, rng: np.random.Generator,
+                 min_scale: float = CROP_MIN_SCALE) -> list[np.ndarray]:
+    """`count` random square crops of `image` resized to `size` (INTER_AREA): each side a
+    log-uniform share in [min_scale, 1] of the shorter side (at least `size` px), placed uniformly,
+    mirrored left-right with probability 1/2."""
+    height, width = image.shape[:2]
+    short = min(height, width)
+    crops = []
+    for _ in range(count):
+        scale = math.exp(rng.uniform(math.log(min_scale), 0.0))
+        side = int(min(short, max(size, round(scale * short))))
+        top = int(rng.integers(0, height - side + 1))
+        left = int(rng.integers(0, width - side + 1))
+        crop = to_square(image[top:top + side, left:left + side], size)
+        crops.append(np.ascontiguousarray(crop[:, ::-1]) if rng.random() < 0.5 else crop)
+    return crops
+
+
 def _process_chunk(
-    tasks: list[tuple[int, str]], settings: tuple[Any, ...]
+    tasks: list[tuple[int, str, str]], settings: tuple[Any, ...]
 ) -> list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]]:
-    """Read, square and map each photo: (index, (rgb, edge, saliency) | None, reason | None)."""
-    size, saliency, canny_low, canny_high, max_pixels = settings
+    """Read each photo once and make its samples: (index, (rgb, edge, saliency) stacked | None, reason | None)."""
+    size, saliency, canny_low, canny_high, max_pixels, crops_per_photo, seed = settings
+    # the smallest random crop must still have `size` pixels: decode at least that much larger
+    min_side = size if not crops_per_photo else math.ceil(size / CROP_MIN_SCALE)
     results: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]] = []
-    for index, path in tasks:
+    for index, path, name in tasks:
         try:
-            square = to_square(read_image(path, max_pixels=max_pixels, min_size=size), size)
-            edge, sal = storage_maps(square, saliency=saliency, canny_low=canny_low, canny_high=canny_high)
-            results.append((index, (square, edge, sal), None))
+            image = read_image(path, max_pixels=max_pixels, min_size=min_side)
+            samples = [to_square(image, size)]
+            if crops_per_photo:
+                samples += random_crops(image, size, crops_per_photo, np.random.default_rng(photo_seed(seed, name)))
+            maps = [storage_maps(square, saliency=saliency, canny_low=canny_low, canny_high=canny_high)
+                    for square in samples]
+            results.append((index, (np.stack(samples), np.stack([m[0] for m in maps]),
+                                    np.stack([m[1] for m in maps])), None))
         except ImageReadError as exc:
             results.append((index, None, exc.reason))
         except MemoryError:
@@ -428,9 +473,10 @@ def _write_rows(path: Path, source: np.ndarray, rows: np.ndarray) -> None:
 
 def _manifest(
     source: Path, size: int, saliency: str, canny_low: float | None, canny_high: float | None,
-    test_fraction: float, seed: int, files: dict[str, list[str]], skipped: list[dict[str, str]],
-    seconds: float,
+    test_fraction: float, seed: int, photos: dict[str, list[str]], skipped: list[dict[str, str]],
+    seconds: float, crops_per_photo: int,
 ) -> dict[str, Any]:
+    per_photo = 1 + crops_per_photo
     return {
         "format_version": FORMAT_VERSION,
         "size": size,
@@ -439,11 +485,16 @@ def _manifest(
                   "auto": f"median rule, sigma {CANNY_SIGMA}, for any threshold given as null"},
         "gray": "BT.601 luma",
         "resize": "centre crop to square, then cv2.INTER_AREA",
+        "crops_per_photo": crops_per_photo,
+        "crops": (f"per photo: the centre square, then {crops_per_photo} random squares (side {CROP_MIN_SCALE:g} to 1 "
+                  "times the shorter side, log-uniform; mirrored with probability 1/2)") if crops_per_photo else "none",
+        "split_by": "photo",
         "test_fraction": test_fraction,
         "seed": seed,
         "source": str(source.resolve()),
-        "splits": {name: len(files[name]) for name in SPLITS},
-        "files": files,
+        "splits": {name: len(photos[name]) * per_photo for name in SPLITS},
+        "photos": photos,
+        "files": {name: [nm for nm in photos[name] for _ in range(per_photo)] for name in SPLITS},
         "arrays": {name: {kind: f"{name}_{kind}.npy" for kind in ARRAY_KINDS} for name in SPLITS},
         "skipped": skipped,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

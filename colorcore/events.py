@@ -74,6 +74,17 @@ class ErrorEvent:
 
 
 @dataclass(frozen=True)
+class NoticeEvent:
+    """Something the user should know about a running job, once: `kind` names it (e.g. "resnet",
+    "diverging"), `message` says what happened in plain words, `suggestion` what to try."""
+
+    kind: str
+    message: str
+    suggestion: str = ""
+    step: int = 0
+
+
+@dataclass(frozen=True)
 class EndEvent:
     """A job ended: `status` is "finished", "stopped" or "failed"."""
 
@@ -90,6 +101,7 @@ class Callback(Protocol):
     def on_samples(self, event: SamplesEvent) -> None: ...
     def on_checkpoint(self, event: CheckpointEvent) -> None: ...
     def on_error(self, event: ErrorEvent) -> None: ...
+    def on_notice(self, event: NoticeEvent) -> None: ...
     def on_end(self, event: EndEvent) -> None: ...
 
 

@@ -18,6 +18,7 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import platform
 import random
@@ -49,13 +50,15 @@ from colorcore.events import (
     EndEvent,
     EpochEvent,
     ErrorEvent,
+    NoticeEvent,
     SamplesEvent,
     StepEvent,
     StopFlag,
     emit,
 )
 from colorcore.models.base import ColorModel, ModelConfig, StepContext, build_model
-from colorcore.tensors import batch_from_uint8
+from colorcore.tensors import batch_from_uint8, gray_input, to_uint8_images
+from colorcore.watchdog import LearningMonitor
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv"
@@ -70,6 +73,7 @@ GPU_DATA_FRACTION = 0.5  # the dataset goes to the GPU when it needs at most thi
 EPOCH_SEED_STRIDE = 1_000_003
 DDP_STOP_CHECK_STEPS = 10  # under DDP the ranks agree on a stop request every this many steps
 STATUS_FINISHED, STATUS_STOPPED, STATUS_FAILED = "finished", "stopped", "failed"
+ARCHITECTURE_FIELDS = ("name", "image_size", "width", "resnet_weights", "finetune_resnet")  # taken from `init`
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ class TrainConfig:
     (validation, samples, checkpoints) for datasets whose epochs last a few steps: it runs at an epoch
     end only when that many seconds have passed since it last ran (0, the default, runs it after every
     epoch; the last epoch and a stop always get it). `resume` continues from the run's checkpoints/last.pt.
+    `max_steps`, when given, is the stopping rule: training runs that many steps in total, through as
+    many epochs as it takes (`epochs` then does not cap it). `init` starts a new run's generator from a
+    model ("starter", a run folder, .pt or .safetensors): its architecture (model, width, ResNet path)
+    replaces `model`'s, the optimisation settings stay `model`'s.
     """
 
     data: str
@@ -102,6 +110,7 @@ class TrainConfig:
     log_interval_s: float = 1.0
     min_epoch_interval_s: float = 0.0
     resume: bool = False
+    init: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):  # from JSON
@@ -393,6 +402,8 @@ class Trainer:
         self.last_checkpoint: str | None = None
         self._images_done = 0
         self._start_time = 0.0
+        self.monitor = LearningMonitor()
+        self.gray_psnr = math.nan
 
     # -- events -------------------------------------------------------------------------------
     def _emit(self, hook: str, event: object) -> None:
@@ -452,8 +463,13 @@ class Trainer:
 
         resume_state = self._load_resume_state() if cfg.resume else None
         model_config = cfg.model
-        if resume_state is not None:
-            model_config = ModelConfig.from_dict(resume_state["model_config"]).with_(resnet_weights="none")
+        if resume_state is not None:  # the run's own architecture and provenance; weights come from the file
+            model_config = ModelConfig.from_dict(resume_state["model_config"])
+        else:
+            init_model = self._init_model() if cfg.init else None
+            if init_model is not None:
+                model_config = model_config.with_(**{k: getattr(init_model.config, k) for k in ARCHITECTURE_FIELDS})
+            model_config = self._resolve_pretrained(model_config)
 
         self.dataset = load_prepared(cfg.data)
         if resume_state is None:
@@ -470,11 +486,16 @@ class Trainer:
 
         self.precision = select_precision(device, cfg.amp)
         self.channels_last = cfg.channels_last and channels_last_pays_off(device, self.precision)
-        self.model: ColorModel = build_model(model_config).to(device)
+        self.model: ColorModel = build_model(model_config, pretrained=resume_state is None and not cfg.init)
+        if resume_state is None and cfg.init:
+            self.model.generator.load_state_dict(init_model.generator.state_dict())
+        self.model.to(device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.model.train()
         self.optimizers = self.model.make_optimizers()
+        self.base_lrs = {k: [g["lr"] for g in opt.param_groups] for k, opt in self.optimizers.items()}
+        self.warmup_steps = int(self.model.hyperparameter("lr_warmup_steps"))
         self.scaler = torch.amp.GradScaler(device.type) if self.precision.scaler else None
         self.ctx = StepContext(autocast=autocast_factory(device, self.precision), scaler=self.scaler)
 
@@ -485,8 +506,8 @@ class Trainer:
                                 "use fewer processes or more photos")
         self.batch_size = min(per_rank, shard)
         self.steps_per_epoch = max(1, shard // self.batch_size)
-        planned = cfg.epochs * self.steps_per_epoch
-        self.total_steps = min(planned, cfg.max_steps) if cfg.max_steps else planned
+        self.total_steps = cfg.max_steps if cfg.max_steps else cfg.epochs * self.steps_per_epoch
+        self.monitor = LearningMonitor(warmup_steps=max(self.warmup_steps, min(self.total_steps // 3, 300)))
 
         if resume_state is not None:
             self._restore(resume_state)
@@ -495,7 +516,46 @@ class Trainer:
             self._wrap_ddp()
         if self.dist.is_writer:
             self._prepare_run_folder(resume_state is not None)
+            self.gray_psnr = self._gray_psnr()
 
+    def _init_model(self) -> ColorModel:
+        """The model named by `init` (TrainingError when it cannot be read)."""
+        from colorcore.checkpoint import load_model
+        from colorcore.starter import resolve_model_argument
+
+        try:
+            return load_model(resolve_model_argument(self.config.init))
+        except (CheckpointError, FileNotFoundError) as exc:
+            raise TrainingError(f"cannot start from {self.config.init}: {exc}",
+                                "give a run folder, .pt or .safetensors model, or 'starter'") from None
+
+    def _resolve_pretrained(self, config: ModelConfig) -> ModelConfig:
+        """Resolve resnet_weights "auto" (ImageNet when cached or downloadable, else none) and say which."""
+        from colorcore.models import MODEL_REGISTRY
+        from colorcore.models.generator import resnet_role, resolve_resnet_weights
+
+        if not getattr(MODEL_REGISTRY.get(config.name), "uses_resnet", False):
+            return config
+        weights = resolve_resnet_weights(config.resnet_weights, allow_download=True)
+        role = resnet_role(weights, config.finetune_resnet)
+        source = {"imagenet": "ImageNet weights", "none": "random weights"}.get(weights, f"weights from {weights}")
+        text = {"frozen": f"ResNet-18 path: {source}, frozen",
+                "trained": f"ResNet-18 path: {source}, trained with the rest",
+                "omitted": "ResNet-18 path: left out (no ImageNet weights on this machine; a frozen random "
+                           "network would only add noise)"}[role]
+        self._emit("on_notice", NoticeEvent("resnet", text, "", 0))
+        return config.with_(resnet_weights=weights)
+
+    def _gray_psnr(self) -> float:
+        """Mean PSNR of the gray photos of the validation images: the floor a model must beat."""
+        from colorcore.metrics import psnr
+
+        split = EVAL_SPLIT if len(self.dataset.split(EVAL_SPLIT)) else "train"
+        limit = self.config.eval_subset or self.config.sample_count
+        if not limit:
+            return math.nan
+        real = torch.from_numpy(np.array(self.dataset.split(split).rgb[:limit], dtype=np.uint8))
+        return float(psnr(to_uint8_images(gray_input(real)), real).mean()) if len(real) else math.nan
     def _load_resume_state(self) -> dict[str, Any] | None:
         path = self.run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
         if not path.is_file():
@@ -537,7 +597,10 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / CHECKPOINT_DIR).mkdir(exist_ok=True)
         (self.run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
-        info = {**self.config.to_dict(), "model": self.model.config.to_dict(),
+        from colorcore.models.base import HYPERPARAMETERS
+
+        used = {k: self.model.hyperparameter(k) for k in HYPERPARAMETERS if k in self.model.presets[self.model.config.preset]}
+        info = {**self.config.to_dict(), "model": self.model.config.to_dict(), "hyperparameters": used,
                 **environment(self.device, self.precision, self.channels_last, self.dist.world_size),
                 "batch_size_per_process": self.batch_size, "steps_per_epoch": self.steps_per_epoch}
         atomic_write_text(self.run_dir / CONFIG_FILE, json.dumps(info, indent=2, default=str) + "\n")
@@ -555,7 +618,7 @@ class Trainer:
         clock_last = time.perf_counter()
         images_at_log = 0
         losses: dict[str, Tensor] = {}
-        while self.epoch < cfg.epochs and self.step < self.total_steps:
+        while self.step < self.total_steps:
             perm = epoch_permutation(cfg.seed, self.epoch, self.n_train)[self.dist.rank::self.dist.world_size]
             perm = perm.to(data_device)
             while self.epoch_pos < self.steps_per_epoch and self.step < self.total_steps:
@@ -566,6 +629,8 @@ class Trainer:
                 start = self.epoch_pos * self.batch_size
                 idx = perm[start:start + self.batch_size]
                 batch = self._batch(rgb_all[idx], edge_all[idx], sal_all[idx])
+                self._set_learning_rates()
+                self.ctx.step = self.step
                 losses = self.model.training_step(batch, self.optimizers, self.ctx)
                 self.step += 1
                 self.epoch_pos += 1
@@ -579,11 +644,20 @@ class Trainer:
             if self.epoch_pos >= self.steps_per_epoch:
                 self.epoch += 1
                 self.epoch_pos = 0
-                if self.epoch >= cfg.epochs or self.step >= self.total_steps or self._epoch_work_due():
+                if self.step >= self.total_steps or self._epoch_work_due():
                     self._end_of_epoch(self.epoch - 1)
             elif self.step >= self.total_steps:  # max_steps reached mid-epoch
                 self._end_of_epoch(self.epoch, epoch_done=False)
         return STATUS_FINISHED
+
+    def _set_learning_rates(self) -> None:
+        """Linear learning-rate warm-up over the first `lr_warmup_steps` steps (then the base rates)."""
+        if self.step > self.warmup_steps:
+            return
+        factor = min(1.0, (self.step + 1) / self.warmup_steps) if self.warmup_steps > 0 else 1.0
+        for key, opt in self.optimizers.items():
+            for group, base in zip(opt.param_groups, self.base_lrs[key]):
+                group["lr"] = base * factor
 
     def _epoch_work_due(self) -> bool:
         """Whether this epoch end gets validation and checkpoints (see `min_epoch_interval_s`)."""
@@ -628,6 +702,9 @@ class Trainer:
         self.metrics_log.append(row)
         self._emit("on_step", StepEvent(self.step, self.epoch, self.total_steps,
                                         {LOSS_PREFIX + k: v for k, v in values.items()}, img_per_s, elapsed, eta))
+        notice = self.monitor.on_losses(self.step, values)
+        if notice is not None:
+            self._emit("on_notice", notice)
 
     # -- end of epoch: validation, samples, checkpoints -------------------------------------------
     def _end_of_epoch(self, epoch: int, epoch_done: bool = True) -> None:
@@ -671,6 +748,10 @@ class Trainer:
                 self.last_metrics = dict(result.summary)
                 self.eval_log.append({"epoch": epoch, "step": self.step, **result.summary})
                 self._emit("on_epoch_end", EpochEvent(epoch, self.step, dict(result.summary)))
+                notice = self.monitor.on_validation(self.step, result.summary["psnr"], self.gray_psnr,
+                                                    self._saturation(model, split))
+                if notice is not None:
+                    self._emit("on_notice", notice)
             elif cfg.sample_count:
                 arrays = self.dataset.split(split)
                 n = cfg.sample_count
@@ -679,6 +760,17 @@ class Trainer:
             path = self.run_dir / SAMPLES_DIR / SAMPLE_PATTERN.format(epoch)
             write_image(path, grid)
             self._emit("on_samples", SamplesEvent(epoch, self.step, grid, str(path)))
+
+    def _saturation(self, model: ColorModel, split: str) -> float:
+        """Share of the colour outputs beyond +/-SATURATION_LEVEL on the first validation images."""
+        from colorcore.watchdog import SATURATION_LEVEL
+
+        real = np.array(self.dataset.split(split).rgb[:self.batch_size], dtype=np.uint8)
+        if not len(real):
+            return 0.0
+        with torch.no_grad():
+            rgb = model.predict(gray_input(torch.from_numpy(real).to(self.device)))["rgb"]
+        return float((rgb.float().abs() > SATURATION_LEVEL).float().mean())
 
     def _checkpoint_state(self) -> dict[str, Any]:
         summary = {"epochs": self.epoch, "steps": self.step, "losses": dict(self.last_losses),

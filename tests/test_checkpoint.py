@@ -172,12 +172,14 @@ def test_run_folder_prefers_the_exported_model(tmp_path: Path) -> None:
     assert read_metadata(run)["architecture"] == "multipath"
 
 
-def test_load_never_fetches_resnet_weights(tmp_path: Path) -> None:
-    model = build_model(TINY)
+def test_load_never_fetches_resnet_weights_and_keeps_their_provenance(tmp_path: Path) -> None:
+    model = build_model(TINY.with_(finetune_resnet=True))  # a model with a ResNet path
     state = make_checkpoint(model, model.make_optimizers(), step=0, epoch=0, epoch_pos=0)
     state["model_config"]["resnet_weights"] = str(tmp_path / "gone.pth")  # would fail if it were read
     save_checkpoint(tmp_path / "ck.pt", state)
-    assert load_model(tmp_path / "ck.pt").config.resnet_weights == "none"
+    loaded = load_model(tmp_path / "ck.pt")
+    assert loaded.config.resnet_weights == str(tmp_path / "gone.pth")  # recorded as trained, never read
+    assert torch.equal(loaded.generator.resnet.trunk[0].weight, model.generator.resnet.trunk[0].weight)
 
 
 def test_bad_files_name_the_file_and_the_problem(tmp_path: Path) -> None:

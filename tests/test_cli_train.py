@@ -78,7 +78,7 @@ def test_user_errors_are_one_line_with_exit_code_2(
 
     weights = tmp_path / "resnet.pth"
     assert main(["train", str(prepared_dataset), str(tmp_path / "r4"), "--resnet-weights", str(weights)]) == 2
-    assert f"{weights}: ResNet-18 weights file not found" in capsys.readouterr().err
+    assert f"--resnet-weights {weights}: file not found" in capsys.readouterr().err
 
     assert train(prepared_dataset, tmp_path / "r3", "--resume") == 2
     assert "nothing to resume" in capsys.readouterr().err
@@ -127,3 +127,21 @@ def test_train_help_names_every_registered_model(capsys) -> None:
     for name in MODEL_REGISTRY:
         assert name in text
     assert "7 down/7 up at 128 px" in text
+
+
+def test_max_steps_preset_and_init_reach_the_run(prepared_dataset: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    """--max-steps beyond --epochs trains that many steps; --preset and the resolved values are recorded;
+    --init starts a new run from a model's weights and architecture."""
+    first = tmp_path / "first"
+    assert train(prepared_dataset, first, "--epochs", "1", "--max-steps", "5", "--preset", "paper") == 0
+    assert "finished at step 5 (epoch 2)" in capsys.readouterr().out  # 2 steps per epoch: epochs do not cap it
+    saved = json.loads((first / "config.json").read_text())
+    assert saved["model"]["preset"] == "paper" and saved["hyperparameters"]["lr_g"] == 1e-3
+    second = tmp_path / "second"
+    assert main(["train", str(prepared_dataset), str(second), "--init", str(first), "--width", "16",
+                 "--batch-size", "3", "--device", "cpu", "--max-steps", "1", "--eval-subset", "0"]) == 0
+    saved = json.loads((second / "config.json").read_text())
+    assert saved["init"] == str(first) and saved["model"]["width"] == 8  # the init model's architecture
+    assert train(prepared_dataset, tmp_path / "third", "--init", str(tmp_path / "nowhere")) == 2
+    assert "--init" in capsys.readouterr().err

@@ -59,8 +59,24 @@ def test_registry_and_unknown_model() -> None:
         build_model(ModelConfig(name="nope"))
 
 
-def test_frozen_resnet_path_keeps_its_weights_and_statistics() -> None:
-    model = build_model(TINY)
+def test_without_pretrained_weights_the_resnet_path_is_left_out_or_trained() -> None:
+    """No frozen random trunk: "none" leaves the path out (the 6th conv sees the encoder only);
+    with finetune_resnet it is trained from random weights."""
+    omitted = build_model(TINY)
+    assert omitted.generator.resnet is None and omitted.generator.resnet_role == "omitted"
+    assert omitted.generator.encoder_blocks[5].conv.in_channels == 8 * 8
+    trained = build_model(TINY.with_(finetune_resnet=True))
+    assert trained.generator.resnet_role == "trained"
+    assert all(p.requires_grad for p in trained.generator.resnet.trunk.parameters())
+    assert trained.generator.encoder_blocks[5].conv.in_channels == 8 * 8 + 512
+    assert trained.generator.eval()(torch.zeros(1, 3, 64, 64)).shape == (1, 5, 64, 64)
+
+
+def test_frozen_resnet_path_keeps_its_weights_and_statistics(tmp_path: Path) -> None:
+    weights = tmp_path / "resnet18.pth"
+    torch.save(load_resnet18("none").state_dict(), weights)
+    model = build_model(TINY.with_(resnet_weights=str(weights)))
+    assert model.generator.resnet_role == "frozen"
     trunk = model.generator.resnet.trunk
     assert not any(p.requires_grad for p in trunk.parameters())
     assert all(p.requires_grad for p in model.generator.encoder_blocks.parameters())
@@ -69,8 +85,6 @@ def test_frozen_resnet_path_keeps_its_weights_and_statistics() -> None:
     model.generator(torch.rand(2, 3, 64, 64) * 2 - 1)
     after = trunk.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    finetuned = build_model(TINY.with_(finetune_resnet=True))
-    assert all(p.requires_grad for p in finetuned.generator.resnet.trunk.parameters())
 
 
 def test_xavier_init_zeroes_biases() -> None:

@@ -42,6 +42,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="worker threads (default: one per CPU core, up to 8; 1 = no extra thread)")
     p.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_MEGAPIXELS,
                    help="skip photos larger than this, checked before decoding (default %(default)s)")
+    p.add_argument("--crops-per-photo", type=int, default=0, metavar="N",
+                   help="besides each photo's centre square, N random square crops at several scales (0.3 to 1 "
+                        "times the shorter side, half of them mirrored): many samples from few photos; the "
+                        "train/test split stays by photo (default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it is a prepared dataset")
     p.set_defaults(func=run)
 
@@ -73,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_megapixels <= 0:
         raise CLIError("--max-megapixels must be positive")
+    if args.crops_per_photo < 0:
+        raise CLIError("--crops-per-photo must be 0 or more")
     stop = StopFlag()
     progress = TqdmProgress()
     previous_handler = _install_interrupt_handler(stop)
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             args.src, args.out, size=args.size, test_fraction=args.test_fraction, seed=args.seed,
             saliency=args.saliency, canny_low=args.canny_low, canny_high=args.canny_high,
             workers=args.workers, callbacks=[progress], stop=stop, overwrite=args.overwrite,
-            max_pixels=int(args.max_megapixels * 1e6),
+            max_pixels=int(args.max_megapixels * 1e6), crops_per_photo=args.crops_per_photo,
         )
     except (DatasetError, ValueError) as exc:
         raise CLIError(str(exc)) from None
@@ -95,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"cancelled after {result.seconds:.1f} s: nothing written to {args.out}", file=sys.stderr)
         return EXIT_INTERRUPTED
     count = result.n_train + result.n_test
+    per_photo = f" ({1 + args.crops_per_photo} per photo)" if args.crops_per_photo else ""
     print(
-        f"prepared {result.out}: {result.n_train} train + {result.n_test} test images at "
+        f"prepared {result.out}: {result.n_train} train + {result.n_test} test images{per_photo} at "
         f"{args.size}x{args.size}, {len(result.skipped)} skipped, {result.seconds:.1f} s "
         f"({count / max(result.seconds, 1e-9):.0f} img/s)"
     )

@@ -1,4 +1,5 @@
-"""`colorcore train DATA RUN`: train a model on a prepared dataset (defaults are the paper's)."""
+"""`colorcore train DATA RUN`: train a model on a prepared dataset (defaults that learn; `--preset paper`
+gives the paper's own values)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from colorcore.cli import CLIError
+from colorcore.presets import PRESETS
 
 DEFAULT_MODEL = "multipath"
 
@@ -20,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a colourisation model on a prepared dataset",
         description="Train a model on a prepared dataset folder into a run folder (config.json, metrics.csv, "
-        "eval.csv, samples/, checkpoints/). Defaults are the paper's. Ctrl-C stops cleanly with a "
+        "eval.csv, samples/, checkpoints/). The default settings are measured to learn at small batches "
+        "(benchmarks/bench_learning.py); --preset paper uses the paper's stated values. Ctrl-C stops cleanly with a "
         "checkpoint; --resume continues exactly where it stopped. Under `torchrun --nproc_per_node=N "
         "-m colorcore train ...` it trains with DistributedDataParallel (--batch-size per process).",
     )
@@ -35,17 +38,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.pt")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
+    p.add_argument("--init", default=None, metavar="starter|MODEL",
+                   help="start from trained weights: 'starter' (the bundled starter model) or a run folder, .pt "
+                        "or .safetensors model; its architecture (model, width, ResNet path) is used")
+    p.add_argument("--max-steps", type=int, default=None,
+                   help="train exactly this many steps in total, through as many epochs as it takes "
+                        "(when given, --epochs does not cap it)")
+    p.add_argument("--preset", default="default", choices=PRESETS,
+                   help="optimisation values for what you leave unset: default (ours, learns at small batches: "
+                        "multipath generator lr 2e-4 instead of the paper's 1e-3) or paper (the paper's "
+                        "stated values) (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--deterministic", action="store_true",
                    help="deterministic kernels: two CPU runs give bitwise identical weights (slower)")
-    p.add_argument("--resnet-weights", default="imagenet",
-                   help="ResNet-18 path weights: imagenet | none | PATH (default: %(default)s)")
+    p.add_argument("--resnet-weights", default="auto",
+                   help="ResNet-18 path weights: auto (ImageNet when cached or downloadable, else none) | "
+                        "imagenet | none (the path is left out, unless --finetune-resnet trains it from "
+                        "random weights) | PATH (default: %(default)s)")
     p.add_argument("--finetune-resnet", action="store_true", help="train the ResNet-18 path too (frozen by default)")
     p.add_argument("--gan-loss", default="paper", choices=("paper", "lsgan", "wgan-gp", "bce"),
                    help="adversarial loss (default: %(default)s)")
-    p.add_argument("--lr-g", type=float, default=None, help="generator learning rate (default: the model's)")
-    p.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default: the model's)")
+    p.add_argument("--lr-g", type=float, default=None, help="generator learning rate (default: the preset's)")
+    p.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default: the preset's)")
+    p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default: the preset's)")
+    p.add_argument("--lr-warmup-steps", type=int, default=None, metavar="N",
+                   help="raise the learning rates linearly over the first N steps (default: the preset's)")
     p.add_argument("--width", type=int, default=64, help="first encoder level's channels (default: %(default)s)")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="mixed precision where the device supports it (bf16; fp16 + scaler on older GPUs)")
@@ -89,6 +106,10 @@ class ProgressBar:
         text = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
         self._write(f"epoch {event.epoch + 1}: {text}")
 
+    def on_notice(self, event: Any) -> None:
+        self._write(("warning: " if event.kind == "learning" else "") + event.message
+                    + (f"; try: {event.suggestion}" if event.suggestion else ""))
+
     def on_error(self, event: Any) -> None:
         self._write(f"error: {event.message}" + (f" ({event.suggestion})" if event.suggestion else ""))
 
@@ -109,13 +130,17 @@ def model_config_from_args(args: argparse.Namespace) -> Any:
     """The ModelConfig the arguments describe (unknown model names are a CLIError)."""
     from colorcore.models import MODEL_REGISTRY, ModelConfig
 
-    if args.resnet_weights not in ("imagenet", "none") and not Path(args.resnet_weights).is_file():
-        raise CLIError(f"{args.resnet_weights}: ResNet-18 weights file not found (use imagenet, none or a file)")
+    from colorcore.models.generator import RESNET_SOURCES
+
+    if args.resnet_weights not in RESNET_SOURCES and not Path(args.resnet_weights).is_file():
+        raise CLIError(f"--resnet-weights {args.resnet_weights}: file not found (use auto, imagenet, none or a file)")
+    if args.lr_warmup_steps is not None and args.lr_warmup_steps < 0:
+        raise CLIError("--lr-warmup-steps must be 0 or more")
     if args.model not in MODEL_REGISTRY:
         raise CLIError(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODEL_REGISTRY))}")
     return ModelConfig(name=args.model, width=args.width, resnet_weights=args.resnet_weights,
-                       finetune_resnet=args.finetune_resnet, gan_loss=args.gan_loss,
-                       lr_g=args.lr_g, lr_d=args.lr_d)
+                       finetune_resnet=args.finetune_resnet, gan_loss=args.gan_loss, preset=args.preset,
+                       lr_g=args.lr_g, lr_d=args.lr_d, beta1=args.beta1, lr_warmup_steps=args.lr_warmup_steps)
 
 
 def check_paths(data: Path, run: Path, resume: bool) -> None:
@@ -154,13 +179,17 @@ def run(args: argparse.Namespace) -> int:
 
     data, run_dir = Path(args.data), Path(args.run)
     check_paths(data, run_dir, args.resume)
+    if args.init and args.resume:
+        raise CLIError("--init starts a new run; drop it with --resume (the run continues from its checkpoint)")
+    if args.init and args.init != "starter" and not Path(args.init).exists():
+        raise CLIError(f"--init {args.init}: not found (give 'starter', a run folder, .pt or .safetensors)")
     try:
         config = TrainConfig(
             data=str(data), run_dir=str(run_dir), model=model_config_from_args(args), epochs=args.epochs,
             batch_size=args.batch_size, device=args.device, amp=args.amp, channels_last=args.channels_last,
             seed=args.seed, deterministic=args.deterministic, max_steps=args.max_steps,
             keep_checkpoints=args.keep, eval_subset=args.eval_subset, resume=args.resume,
-            min_epoch_interval_s=args.min_epoch_interval,
+            min_epoch_interval_s=args.min_epoch_interval, init=args.init,
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from None

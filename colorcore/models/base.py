@@ -19,21 +19,30 @@ from typing import Any, Callable, ClassVar, ContextManager, Iterator
 import torch
 from torch import Tensor, nn
 
+from colorcore.presets import PRESETS
+
 Batch = dict[str, Tensor]
+HYPERPARAMETERS = ("lr_g", "lr_d", "beta1", "lr_warmup_steps")  # ModelConfig fields a preset fills in
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a model; saved in config.json and in exported model files.
 
-    `lr_g`/`lr_d` of None mean "the model's own paper default". `width` is the first encoder level's
-    channel count (the paper's 64); tests and the demo use smaller widths.
+    `preset` picks the optimisation values a field left at None takes: "default" (ours: values that
+    learn at small batches, measured by benchmarks/bench_learning.py) or "paper" (the paper's own
+    values where it states them). `lr_g`, `lr_d`, `beta1` and `lr_warmup_steps` override the preset.
+    `width` is the first encoder level's channel count (the paper's 64); tests and the demo use
+    smaller widths. `resnet_weights` ("auto", "imagenet", "none" or a file) is resolved to a concrete
+    source before training ("auto": ImageNet when it can be had, else "none"); with "none" the
+    multipath ResNet-18 path is left out unless `finetune_resnet` trains it from random weights.
     """
 
     name: str = "multipath"
     image_size: int = 64
     width: int = 64
-    resnet_weights: str = "imagenet"
+    preset: str = "default"
+    resnet_weights: str = "auto"
     finetune_resnet: bool = False
     gan_loss: str = "paper"
     lambda_l1: float = 1.0
@@ -42,9 +51,14 @@ class ModelConfig:
     lambda_edge: float = 0.05
     lr_g: float | None = None
     lr_d: float | None = None
-    beta1: float = 0.5
+    beta1: float | None = None
     beta2: float = 0.999
+    lr_warmup_steps: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -82,11 +96,25 @@ class ColorModel(nn.Module):
     loss_names: ClassVar[tuple[str, ...]] = ()
     visual_names: ClassVar[tuple[str, ...]] = ("gray", "fake", "real")
     colour_space: ClassVar[str] = "rgb"
-    default_lr: ClassVar[dict[str, float]] = {}
+    # preset name -> values of HYPERPARAMETERS (lr_d only for models with a discriminator)
+    presets: ClassVar[dict[str, dict[str, float]]] = {}
+    uses_resnet: ClassVar[bool] = False  # has a ResNet-18 path whose `resnet_weights` are resolved
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
+        """`pretrained=False` builds the architecture without fetching pretrained parts (their
+        weights are about to be loaded from a checkpoint or model file)."""
         super().__init__()
         self.config = config
+
+    @classmethod
+    def preset_values(cls, preset: str) -> dict[str, float]:
+        """The hyperparameters `preset` gives this model."""
+        return dict(cls.presets[preset])
+
+    def hyperparameter(self, key: str) -> float:
+        """The value in use for a `HYPERPARAMETERS` field: the config's, else its preset's."""
+        value = getattr(self.config, key)
+        return value if value is not None else self.presets[self.config.preset][key]
 
     def networks(self) -> dict[str, nn.Module]:
         """Named networks (e.g. {"g": ..., "d": ...}); the Trainer may replace them via `set_network`."""
@@ -155,10 +183,8 @@ class GANColorModel(ColorModel):
             plain.requires_grad_(True)
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        lr_g = cfg.lr_g if cfg.lr_g is not None else self.default_lr["g"]
-        lr_d = cfg.lr_d if cfg.lr_d is not None else self.default_lr["d"]
+        betas = (self.hyperparameter("beta1"), self.config.beta2)
+        lr_g, lr_d = self.hyperparameter("lr_g"), self.hyperparameter("lr_d")
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
         d_params = list(self.discriminator.parameters())
         fused = all(p.device.type in FUSED_ADAM_DEVICES for p in g_params + d_params)
@@ -194,8 +220,9 @@ def register(cls: type[ColorModel]) -> type[ColorModel]:
     return cls
 
 
-def build_model(config: ModelConfig) -> ColorModel:
-    """Instantiate a registered model; a clear error lists the known names."""
+def build_model(config: ModelConfig, pretrained: bool = True) -> ColorModel:
+    """Instantiate a registered model; a clear error lists the known names. `pretrained=False`:
+    the architecture only (weights come from a file next), nothing is downloaded or read."""
     from colorcore import models  # noqa: F401  (importing the package registers every model)
 
     try:
@@ -203,4 +230,4 @@ def build_model(config: ModelConfig) -> ColorModel:
     except KeyError:
         known = ", ".join(sorted(MODEL_REGISTRY))
         raise ValueError(f"unknown model {config.name!r}; known models: {known}") from None
-    return cls(config)
+    return cls(config, pretrained=pretrained)

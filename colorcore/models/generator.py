@@ -3,6 +3,8 @@
 Encoder: six groups Conv3x3 -> LeakyReLU(0.2) -> AvgPool2 -> BatchNorm (64 -> 1 px at 64 px input).
 ResNet-18 path: torchvision's trunk (conv1..layer4) on the same input, ImageNet-normalised; its
 512-channel map has the size of the 5th encoder output and is concatenated with it before the 6th conv.
+Without pretrained weights ("none") the path is left out, unless it is trained (`finetune`): a
+frozen random trunk only adds 512 channels of fixed noise (measured in benchmarks/bench_learning.py).
 Decoder: six Upsample x2 -> concat skip of the same size -> Conv3x3 -> LeakyReLU stages; the last stage
 has tanh and five output channels (RGB, saliency, edge), all in [-1, 1].
 Any input size that is a multiple of 64 works (the network is fully convolutional).
@@ -101,6 +103,38 @@ def load_resnet18(weights: str) -> nn.Module:
     return model
 
 
+RESNET_SOURCES = ("auto", "imagenet", "none")
+
+
+def resolve_resnet_weights(weights: str, allow_download: bool = False) -> str:
+    """A concrete ResNet-18 source for `weights`: "auto" becomes "imagenet" when the weights are in
+    the local cache (or, with `allow_download`, can be downloaded now) and "none" otherwise; any
+    other value is returned unchanged."""
+    if weights != "auto":
+        return weights
+    if imagenet_weights_available():
+        return "imagenet"
+    if allow_download:
+        try:
+            load_resnet18("imagenet")
+            return "imagenet"
+        except ResNetWeightsError:
+            pass
+    return "none"
+
+
+def resnet_role(weights: str, finetune: bool) -> str:
+    """What the ResNet-18 path is in a model: "frozen", "trained" or "omitted"."""
+    if finetune:
+        return "trained"
+    return "omitted" if weights in ("none", "auto") and not imagenet_source(weights) else "frozen"
+
+
+def imagenet_source(weights: str) -> bool:
+    """True when `weights` resolves to pretrained weights without downloading ("auto" with a cache hit)."""
+    return weights not in ("none", "auto") or (weights == "auto" and imagenet_weights_available())
+
+
 def imagenet_weights_available() -> bool:
     """True when torchvision's ImageNet ResNet-18 file is already in the local cache."""
     from torchvision.models import ResNet18_Weights
@@ -114,7 +148,7 @@ class ResNetPath(nn.Module):
 
     def __init__(self, weights: str = "imagenet", finetune: bool = False) -> None:
         super().__init__()
-        net = load_resnet18(weights)
+        net = load_resnet18(resolve_resnet_weights(weights))
         self.trunk = nn.Sequential(
             net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
         )
@@ -140,13 +174,21 @@ class ResNetPath(nn.Module):
 
 
 class MultiPathGenerator(nn.Module):
-    """Gray (B, 3, S, S) in [-1, 1] -> (B, 5, S, S) in [-1, 1]: RGB, saliency, edge."""
+    """Gray (B, 3, S, S) in [-1, 1] -> (B, 5, S, S) in [-1, 1]: RGB, saliency, edge.
 
-    def __init__(self, width: int = 64, resnet_weights: str = "imagenet", finetune_resnet: bool = False):
+    `pretrained=False` builds the ResNet path without loading its weights (they come from a file).
+    """
+
+    def __init__(self, width: int = 64, resnet_weights: str = "auto", finetune_resnet: bool = False,
+                 pretrained: bool = True):
         super().__init__()
         ch = encoder_channels(width)
-        self.resnet = ResNetPath(resnet_weights, finetune_resnet)
-        ins = [3, ch[0], ch[1], ch[2], ch[3], ch[4] + RESNET_CHANNELS]
+        self.resnet_role = resnet_role(resnet_weights, finetune_resnet)
+        self.resnet: ResNetPath | None = None
+        if self.resnet_role != "omitted":
+            self.resnet = ResNetPath(resnet_weights if pretrained else "none", finetune_resnet)
+        extra = RESNET_CHANNELS if self.resnet is not None else 0
+        ins = [3, ch[0], ch[1], ch[2], ch[3], ch[4] + extra]
         self.encoder_blocks = nn.ModuleList(EncoderBlock(i, o) for i, o in zip(ins, ch))
         # decoder stage k upsamples to the size of encoder level 5-k and concatenates its output;
         # the last stage concatenates the input itself (level 0, full size).
@@ -163,7 +205,7 @@ class MultiPathGenerator(nn.Module):
         feats = [x]
         h = x
         for k, block in enumerate(self.encoder_blocks):
-            if k == 5:
+            if k == 5 and self.resnet is not None:
                 h = torch.cat([h, self.resnet(x).to(h.dtype)], dim=1)
             h = block(h)
             feats.append(h)

@@ -19,13 +19,18 @@ class MultiPathGAN(GANColorModel):
     name: ClassVar[str] = "multipath"
     loss_names: ClassVar[tuple[str, ...]] = ("g", "l1", "gan", "sal", "edge", "d")
     visual_names: ClassVar[tuple[str, ...]] = ("gray", "fake", "real")
-    default_lr: ClassVar[dict[str, float]] = {"g": 1e-3, "d": 1e-4}
+    uses_resnet: ClassVar[bool] = True
+    presets: ClassVar[dict[str, dict[str, float]]] = {
+        "paper": {"lr_g": 1e-3, "lr_d": 1e-4, "beta1": 0.5, "lr_warmup_steps": 0},
+        "default": {"lr_g": 2e-4, "lr_d": 1e-4, "beta1": 0.5, "lr_warmup_steps": 0},
+    }
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
         super().__init__(config)
         if config.image_size % 64:
             raise ValueError(f"multipath needs an image size that is a multiple of 64, got {config.image_size}")
-        self.generator = MultiPathGenerator(config.width, config.resnet_weights, config.finetune_resnet)
+        self.generator = MultiPathGenerator(config.width, config.resnet_weights, config.finetune_resnet,
+                                            pretrained=pretrained)
         self.discriminator = PatchDiscriminator(config.width)
         init_generator(self.generator)
         xavier_init(self.discriminator)

@@ -103,9 +103,12 @@ class SCGANBaseline(GANColorModel):
     name: ClassVar[str] = "scgan"
     loss_names: ClassVar[tuple[str, ...]] = ("g", "l1", "gan", "d")
     visual_names: ClassVar[tuple[str, ...]] = ("gray", "fake", "real")
-    default_lr: ClassVar[dict[str, float]] = {"g": 2e-4, "d": 1e-3}
+    presets: ClassVar[dict[str, dict[str, float]]] = {
+        "paper": {"lr_g": 2e-4, "lr_d": 1e-3, "beta1": 0.5, "lr_warmup_steps": 0},
+        "default": {"lr_g": 2e-4, "lr_d": 1e-3, "beta1": 0.5, "lr_warmup_steps": 0},
+    }
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
         super().__init__(config)
         self.generator = UNetGenerator(unet_depth(config.image_size), config.width)
         self.discriminator = PatchDiscriminator(config.width, in_channels=4)

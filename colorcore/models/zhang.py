@@ -141,9 +141,12 @@ class ZhangColorization(ColorModel):
     loss_names: ClassVar[tuple[str, ...]] = ("ce",)
     visual_names: ClassVar[tuple[str, ...]] = ("gray", "fake", "real")
     colour_space: ClassVar[str] = "lab"
-    default_lr: ClassVar[dict[str, float]] = {"g": 0.01}
+    presets: ClassVar[dict[str, dict[str, float]]] = {
+        "paper": {"lr_g": 0.01, "lr_warmup_steps": 0},
+        "default": {"lr_g": 0.01, "lr_warmup_steps": 0},
+    }
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
         super().__init__(config)
         if config.image_size % SIZE_MULTIPLE:
             raise ValueError(f"zhang needs an image size that is a multiple of {SIZE_MULTIPLE}, got {config.image_size}")
@@ -162,7 +165,7 @@ class ZhangColorization(ColorModel):
         return getattr(self.generator, "module", self.generator)
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        lr = self.config.lr_g if self.config.lr_g is not None else self.default_lr["g"]
+        lr = self.hyperparameter("lr_g")
         return {"g": torch.optim.SGD(self.generator.parameters(), lr=lr, momentum=SGD_MOMENTUM, nesterov=True)}
 
     def class_weights(self) -> Tensor:
