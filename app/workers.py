@@ -137,6 +137,7 @@ class JobWorker(QObject):
     samples = Signal(object)
     checkpoint = Signal(object)
     error = Signal(object)
+    notice = Signal(object)
     end = Signal(object)
     event = Signal(str, object)
     finished = Signal(object, object)
@@ -172,6 +173,7 @@ class JobWorker(QObject):
             "on_samples": self.samples,
             "on_checkpoint": self.checkpoint,
             "on_error": self.error,
+            "on_notice": self.notice,
             "on_end": self.end,
         }
 

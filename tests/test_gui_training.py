@@ -149,16 +149,20 @@ def _visible_boxes(widget) -> list[QMessageBox]:
     return [box for box in widget.findChildren(QMessageBox) if box.isVisible()]
 
 
-def test_paper_defaults_reset_uses_the_models_learning_rates(main_window: MainWindow) -> None:
+def test_presets_reset_the_form_to_the_models_values(main_window: MainWindow) -> None:
     from colorcore.models import MODEL_REGISTRY
 
     tab = main_window.training_tab
     tab.batch_spin.setValue(3)
     tab.lambda_edge_spin.setValue(2.0)
     tab.lr_g_spin.setValue(0.5)
-    tab.reset_to_paper_defaults()
+    tab.paper_button.click()
     assert tab.batch_spin.value() == 64 and tab.lambda_edge_spin.value() == 0.05 and tab.epochs_spin.value() == 100
-    assert tab.lr_g_spin.value() == MODEL_REGISTRY["multipath"].default_lr["g"]
+    assert tab.lr_g_spin.value() == MODEL_REGISTRY["multipath"].preset_values("paper")["lr_g"] == 1e-3
+    assert tab.train_config().model.preset == "paper"
+    tab.defaults_button.click()
+    assert tab.lr_g_spin.value() == MODEL_REGISTRY["multipath"].preset_values("default")["lr_g"]
+    assert tab.train_config().model.preset == "default" and tab.train_config().model.resnet_weights == "auto"
     assert [tab.model_combo.itemText(i) for i in range(tab.model_combo.count())] == sorted(MODEL_REGISTRY)
     assert tab.loss_plot.loss_names() == list(MODEL_REGISTRY["multipath"].loss_names)
     assert tab.device_combo.count() >= 1 and tab.device_combo.itemData(tab.device_combo.count() - 1) == "cpu"
@@ -272,3 +276,20 @@ def test_an_engine_error_shows_a_dialog_with_a_suggestion(
     assert boxes[-1].text() == tab.last_error.message and str(broken) in boxes[-1].text()
     assert boxes[-1].informativeText().startswith(tab.last_error.suggestion) and tab.last_error.suggestion
     assert tab.state() == "idle" and tab.start_button.isEnabled()
+    assert "Training failed." in tab.progress_label.text()  # never reported as finished
+
+
+def test_a_run_that_is_not_learning_shows_a_warning_beside_the_curves(
+    qtbot, main_window: MainWindow, prepared_dataset: Path, tmp_path: Path
+) -> None:
+    tab = main_window.training_tab
+    _fill_tiny_run(tab, prepared_dataset, tmp_path / "run")
+    tab.lr_g_spin.setValue(1.0)
+    tab.lr_d_spin.setValue(1.0)
+    tab.max_steps_spin.setValue(30)
+    assert tab.notice_label.isHidden()
+    assert tab.start_training()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=120000)
+    assert not tab.notice_label.isHidden()
+    assert "Not learning" in tab.notice_label.text() and "Generator lr" in tab.notice_label.text()
+    assert "Step 30/30" in tab.progress_label.text()  # max steps is the stopping rule, beyond 1000 epochs' cap

@@ -35,6 +35,30 @@ NO_MODEL_HELP = (
     "<tt>demo_out</tt>'s model. Photos you add now wait in the queue until a model is chosen."
 )
 
+def bundled_starter() -> str | None:
+    """The starter model shipped with the app, or None when this installation lacks it."""
+    from colorcore.starter import starter_model_path
+
+    try:
+        return str(starter_model_path().resolve())
+    except FileNotFoundError:
+        return None
+
+
+def model_label(path: str) -> str:
+    """How a model is named in the list: the starter model, a run by its folder name, else the file name."""
+    file = Path(path)
+    if path == bundled_starter():
+        return "Starter model (bundled)"
+    if file.is_dir():
+        return f"{file.name} (run)"
+    if file.name == "model.safetensors":
+        return f"{file.parent.name} (run)"
+    if file.name == "last.pt" and file.parent.name == "checkpoints":
+        return f"{file.parent.parent.name} (run, last checkpoint)"
+    return file.name
+
+
 # queue statuses
 QUEUED, WORKING, DONE, FAILED, CANCELLED = "Queued", "Colourising...", "Done", "Error", "Cancelled"
 COL_PHOTO, COL_STATUS, COL_PROGRESS = range(3)
@@ -595,8 +619,12 @@ class ColorizeTab(QWidget):
     def _load_recent_models(self) -> None:
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        for path in self._recent_models():
-            self.model_combo.addItem(Path(path).name, path)
+        paths = self._recent_models()
+        starter = bundled_starter()
+        if starter is not None and starter not in paths:
+            paths.append(starter)  # always offered; the only choice (so chosen) at first start
+        for path in paths:
+            self.model_combo.addItem(model_label(path), path)
             self.model_combo.setItemData(self.model_combo.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
         self.model_combo.blockSignals(False)
         self._update_state()

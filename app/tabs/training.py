@@ -1,5 +1,6 @@
-"""Training tab: dataset, model (from the registry), hyperparameters with the paper's defaults,
-device, run folder; Start/Pause/Stop/Resume; live loss curves, validation metrics and samples."""
+"""Training tab: dataset, model (from the registry), hyperparameters (defaults that learn, or the paper's
+values), device, run folder; Start/Pause/Stop/Resume; live loss curves, validation metrics, samples, and
+a plain-language warning when the run is not learning."""
 
 from __future__ import annotations
 
@@ -41,10 +42,11 @@ SETTINGS_GROUP = "training"
 LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
 LOSS_COLUMN_PREFIX = "loss_"
 SAMPLES_DIR = "samples"
-RESNET_CHOICES = ("imagenet", "none")
+RESNET_CHOICES = ("auto", "imagenet", "none")
 
-# the paper's hyperparameters (DESIGN.md section 3); learning rates come from each model's default_lr
-PAPER_DEFAULTS: dict[str, Any] = {
+# the form's values that both presets share (the paper's, DESIGN.md section 3); learning rates, Adam's
+# beta1 and the warm-up come from each model's preset (ModelConfig.preset: "default" or "paper")
+FORM_DEFAULTS: dict[str, Any] = {
     "epochs": 100,
     "batch_size": 64,
     "width": 64,
@@ -52,11 +54,11 @@ PAPER_DEFAULTS: dict[str, Any] = {
     "lambda_gan": 0.5,
     "lambda_sal": 0.5,
     "lambda_edge": 0.05,
-    "beta1": 0.5,
     "seed": 0,
     "max_steps": 0,
-    "resnet_weights": "imagenet",
+    "resnet_weights": "auto",
 }
+PRESET_LABELS = {"default": "Default settings", "paper": "Paper settings"}
 
 ERROR_HINTS = (
     ("out of memory", "Lower the batch size or the model width, or train on the CPU."),
@@ -186,7 +188,8 @@ class TrainingTab(QWidget):
         self.max_steps_spin = QSpinBox()
         self.max_steps_spin.setRange(0, 10**9)
         self.max_steps_spin.setSpecialValueText("no limit")
-        self.max_steps_spin.setToolTip("Stop after this many steps (0: run all epochs)")
+        self.max_steps_spin.setToolTip("Train exactly this many steps, over as many epochs as it takes "
+                                       "(no limit: train for the epochs above)")
         self.width_spin = QSpinBox()
         self.width_spin.setRange(4, 256)
         self.width_spin.setToolTip("Channels of the first encoder level (the paper: 64)")
@@ -209,7 +212,11 @@ class TrainingTab(QWidget):
         self.resnet_combo = QComboBox()
         self.resnet_combo.setEditable(True)
         self.resnet_combo.addItems(RESNET_CHOICES)
-        self.resnet_combo.setToolTip("ResNet-18 path weights: imagenet, none, or a local weights file")
+        self.resnet_combo.setToolTip("ResNet-18 path weights: auto (ImageNet when cached or downloadable, "
+                                     "else none), imagenet, none (the path is left out), or a local weights file")
+        self.starter_box = QCheckBox("From the starter model")
+        self.starter_box.setToolTip("Fine-tune the bundled starter model on these photos instead of training "
+                                    "from scratch (its architecture is used: multipath, its width, no ResNet path)")
         self.device_combo = QComboBox()
         self.device_combo.setToolTip("Devices detected on this machine")
         self.run_edit = QLineEdit()
@@ -217,11 +224,17 @@ class TrainingTab(QWidget):
         self.run_edit.textChanged.connect(self._update_resume_box)
         browse_run = QPushButton("Browse\u2026")
         browse_run.clicked.connect(self._ask_run)
-        self.resume_box = QCheckBox("Resume from the run's last checkpoint")
+        self.resume_box = QCheckBox("Resume")
+        self.resume_box.setToolTip("Continue the run in the run folder from its last checkpoint")
         self.resume_box.setEnabled(False)
-        self.defaults_button = QPushButton("Paper defaults")
-        self.defaults_button.setToolTip("Reset the hyperparameters to the paper's values for this model")
-        self.defaults_button.clicked.connect(self.reset_to_paper_defaults)
+        self.preset = "default"
+        self.defaults_button = QPushButton(PRESET_LABELS["default"])
+        self.defaults_button.setToolTip("Reset the hyperparameters to our defaults for this model: measured to "
+                                        "learn at small batches (benchmarks/bench_learning.py)")
+        self.defaults_button.clicked.connect(lambda: self.apply_preset("default"))
+        self.paper_button = QPushButton(PRESET_LABELS["paper"])
+        self.paper_button.setToolTip("Reset the hyperparameters to the paper's stated values for this model")
+        self.paper_button.clicked.connect(lambda: self.apply_preset("paper"))
 
         form = QFormLayout()
         form.addRow("Dataset", row(self.dataset_edit, browse_dataset))
@@ -238,8 +251,8 @@ class TrainingTab(QWidget):
         form.addRow("ResNet-18", self.resnet_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Run folder", row(self.run_edit, browse_run))
-        form.addRow("", self.resume_box)
-        form.addRow("", self.defaults_button)
+        form.addRow("", row(self.resume_box, self.starter_box))
+        form.addRow("", row(self.defaults_button, self.paper_button))
         settings_box = QGroupBox("Settings")
         settings_box.setLayout(form)
 
@@ -260,6 +273,11 @@ class TrainingTab(QWidget):
         left_widget = QWidget()
         left_widget.setLayout(left)
 
+        self.notice_label = QLabel("")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setVisible(False)
+        self.notice_label.setStyleSheet("QLabel { background: #fff3cd; color: #664d03; padding: 6px; "
+                                        "border: 1px solid #ffe69c; border-radius: 4px; }")
         self.loss_plot = LossPlot()
         self.metrics_plot = MetricsPlot(("psnr", "ssim"))
         self.sample_view = ImageView()
@@ -267,7 +285,9 @@ class TrainingTab(QWidget):
         samples_box = QGroupBox("Latest samples (gray | fake | real)")
         QVBoxLayout(samples_box).addWidget(self.sample_view)
         losses_box = QGroupBox("Losses")
-        QVBoxLayout(losses_box).addWidget(self.loss_plot)
+        losses_layout = QVBoxLayout(losses_box)
+        losses_layout.addWidget(self.notice_label)
+        losses_layout.addWidget(self.loss_plot)
         metrics_box = QGroupBox("Validation per epoch")
         QVBoxLayout(metrics_box).addWidget(self.metrics_plot)
         right = QSplitter(Qt.Orientation.Vertical)
@@ -301,7 +321,7 @@ class TrainingTab(QWidget):
         self.model_combo.blockSignals(False)
         if wanted_model in MODEL_REGISTRY:
             self.model_combo.setCurrentText(wanted_model)
-        self._on_model_changed(self.model_combo.currentText(), keep_learning_rates=True)
+        self._on_model_changed(self.model_combo.currentText(), keep_learning_rates=self._rates_restored)
         for name, label in detected_devices():
             self.device_combo.addItem(label, name)
         self._update_buttons()
@@ -321,14 +341,17 @@ class TrainingTab(QWidget):
             self._set_learning_rates(model_class)
 
     def _set_learning_rates(self, model_class: Any) -> None:
-        lrs = dict(model_class.default_lr)
-        self.lr_g_spin.setValue(lrs.get("g", self.lr_g_spin.value()))
-        self.lr_d_spin.setValue(lrs.get("d", self.lr_d_spin.value()))
-        self.lr_d_spin.setEnabled("d" in lrs)
+        values = model_class.preset_values(self.preset)
+        self.lr_g_spin.setValue(values.get("lr_g", self.lr_g_spin.value()))
+        self.lr_d_spin.setValue(values.get("lr_d", self.lr_d_spin.value()))
+        self.lr_d_spin.setEnabled("lr_d" in values)
+        self.beta1_spin.setValue(values.get("beta1", self.beta1_spin.value()))
+        self.beta1_spin.setEnabled("beta1" in values)
 
-    def reset_to_paper_defaults(self) -> None:
-        """Set every hyperparameter to the paper's value (learning rates: the model's defaults)."""
-        d = PAPER_DEFAULTS
+    def apply_preset(self, preset: str, announce: bool = True) -> None:
+        """Set every hyperparameter to `preset`'s values ("default" or "paper") for the chosen model."""
+        self.preset = preset
+        d = FORM_DEFAULTS
         self.epochs_spin.setValue(d["epochs"])
         self.batch_spin.setValue(d["batch_size"])
         self.width_spin.setValue(d["width"])
@@ -336,13 +359,14 @@ class TrainingTab(QWidget):
         self.lambda_gan_spin.setValue(d["lambda_gan"])
         self.lambda_sal_spin.setValue(d["lambda_sal"])
         self.lambda_edge_spin.setValue(d["lambda_edge"])
-        self.beta1_spin.setValue(d["beta1"])
         self.seed_spin.setValue(d["seed"])
         self.max_steps_spin.setValue(d["max_steps"])
         self.resnet_combo.setCurrentText(d["resnet_weights"])
         model_class = self._model_class() if self._engine_ready else None
         if model_class is not None:
             self._set_learning_rates(model_class)
+        if announce:
+            self.status_message.emit(f"{PRESET_LABELS[preset]} applied")
 
     # settings
     _SPINS = (
@@ -354,16 +378,17 @@ class TrainingTab(QWidget):
     )
 
     def _restore_settings(self) -> None:
-        self.reset_to_paper_defaults()
-        self.lr_g_spin.setValue(1e-3)
-        self.lr_d_spin.setValue(1e-4)
         s, g = self.settings, SETTINGS_GROUP
+        self.apply_preset(s.value(f"{g}/preset", "default", type=str) if s.value(f"{g}/preset") in PRESET_LABELS
+                          else "default", announce=False)
+        self._rates_restored = s.value(f"{g}/lr_g") is not None  # else the preset's, once the engine is loaded
         for key, attr in self._SPINS:
             box = getattr(self, attr)
             value = s.value(f"{g}/{key}")
             if value is not None:
                 box.setValue(type(box.value())(value))
-        self.resnet_combo.setCurrentText(s.value(f"{g}/resnet_weights", PAPER_DEFAULTS["resnet_weights"], type=str))
+        self.resnet_combo.setCurrentText(s.value(f"{g}/resnet_weights", FORM_DEFAULTS["resnet_weights"], type=str))
+        self.starter_box.setChecked(s.value(f"{g}/init_starter", False, type=bool))
         self.dataset_edit.setText(s.value(f"{g}/dataset", "", type=str))
         self.run_edit.setText(s.value(f"{g}/run", "", type=str))
 
@@ -373,6 +398,8 @@ class TrainingTab(QWidget):
         for key, attr in self._SPINS:
             s.setValue(f"{g}/{key}", getattr(self, attr).value())
         s.setValue(f"{g}/resnet_weights", self.resnet_combo.currentText())
+        s.setValue(f"{g}/preset", self.preset)
+        s.setValue(f"{g}/init_starter", self.starter_box.isChecked())
         s.setValue(f"{g}/dataset", self.dataset_edit.text())
         s.setValue(f"{g}/run", self.run_edit.text())
         if self.model_combo.currentText():
@@ -426,6 +453,10 @@ class TrainingTab(QWidget):
         model = config.get("model") if isinstance(config.get("model"), dict) else {}
         if model.get("name"):
             self.model_combo.setCurrentText(str(model["name"]))
+        if model.get("preset") in PRESET_LABELS:
+            self.preset = str(model["preset"])
+        used = config.get("hyperparameters") if isinstance(config.get("hyperparameters"), dict) else {}
+        model = {**model, **{k: v for k, v in used.items() if model.get(k) is None}}
         values = {**{k: config.get(k) for k in ("epochs", "batch_size", "max_steps", "seed")},
                   **{k: model.get(k) for k in ("width", "lr_g", "lr_d", "beta1", "lambda_l1", "lambda_gan",
                                                "lambda_sal", "lambda_edge")}}
@@ -511,18 +542,19 @@ class TrainingTab(QWidget):
         from colorcore.training import TrainConfig
 
         model_class = self._model_class()
-        lr_d = self.lr_d_spin.value() if "d" in getattr(model_class, "default_lr", {}) else None
+        values = model_class.preset_values(self.preset)
         model = ModelConfig(
             name=self.model_combo.currentText(),
+            preset=self.preset,
             width=self.width_spin.value(),
-            resnet_weights=self.resnet_combo.currentText().strip() or "none",
+            resnet_weights=self.resnet_combo.currentText().strip() or "auto",
             lambda_l1=self.lambda_l1_spin.value(),
             lambda_gan=self.lambda_gan_spin.value(),
             lambda_sal=self.lambda_sal_spin.value(),
             lambda_edge=self.lambda_edge_spin.value(),
             lr_g=self.lr_g_spin.value(),
-            lr_d=lr_d,
-            beta1=self.beta1_spin.value(),
+            lr_d=self.lr_d_spin.value() if "lr_d" in values else None,
+            beta1=self.beta1_spin.value() if "beta1" in values else None,
         )
         values = {
             "data": self.dataset_edit.text().strip(),
@@ -535,6 +567,7 @@ class TrainingTab(QWidget):
             "min_epoch_interval_s": float(self.epoch_interval_spin.value()),
             "device": self.device_combo.currentData() or "cpu",
             "resume": self.resume_box.isChecked(),
+            "init": "starter" if self.starter_box.isChecked() and not self.resume_box.isChecked() else None,
         }
         known = {f.name for f in fields(TrainConfig)}
         return TrainConfig(**{k: v for k, v in values.items() if k in known})
@@ -565,6 +598,7 @@ class TrainingTab(QWidget):
             self.metrics_plot.clear()
             self.sample_view.set_image(None)
         self.last_error = None
+        self.notice_label.setVisible(False)
         self.steps_seen = 0
         self._progress_text = "Resuming\u2026" if resuming else "Starting\u2026"
 
@@ -580,6 +614,7 @@ class TrainingTab(QWidget):
         self._worker.samples.connect(self._on_samples)
         self._worker.checkpoint.connect(self._on_checkpoint)
         self._worker.error.connect(self._on_error)
+        self._worker.notice.connect(self._on_notice)
         self._worker.end.connect(self._on_end)
         self._worker.finished.connect(self._on_finished)
         self._stopping = False
@@ -618,7 +653,8 @@ class TrainingTab(QWidget):
         self.pause_button.setEnabled(state in ("running", "paused"))
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(state in ("running", "paused"))
-        for widget in (self.dataset_edit, self.model_combo, self.run_edit, self.device_combo, self.defaults_button):
+        for widget in (self.dataset_edit, self.model_combo, self.run_edit, self.device_combo, self.defaults_button,
+                       self.paper_button, self.starter_box):
             widget.setEnabled(state == "idle")
         if state == "idle":
             self._update_resume_box()
@@ -660,6 +696,13 @@ class TrainingTab(QWidget):
             + (f"\n\nLast checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""),
         )
 
+    def _on_notice(self, event: Any) -> None:
+        if event.kind == "learning":
+            text = f"<b>Not learning:</b> {event.message}." + (f"<br>Try: {event.suggestion}." if event.suggestion else "")
+            self.notice_label.setText(text)
+            self.notice_label.setVisible(True)
+        self.status_message.emit(event.message)
+
     def _on_end(self, event: Any) -> None:
         self.status_message.emit(f"Training {event.status}")
 
@@ -668,7 +711,9 @@ class TrainingTab(QWidget):
         if worker is not None:
             worker.wait()
         self._stopping = False
-        ended = "failed" if error is not None else ("stopped" if worker is not None and worker.stop_flag.stop_requested else "finished")
+        status = getattr(result, "status", None)  # the Trainer reports its own failures in its result
+        ended = "failed" if error is not None or status == "failed" else (
+            "stopped" if status == "stopped" or (worker is not None and worker.stop_flag.stop_requested) else "finished")
         self.progress_label.setText(f"{self._progress_text}<br>Training {ended}.")
         self.job_progress.emit("", 0, 0)
         self._update_buttons()

@@ -17,16 +17,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `colorize` command."""
     p = subparsers.add_parser(
         "colorize",
-        help="colourise photos at full resolution with a trained model",
+        help="colourise photos at full resolution (the bundled starter model, or your own)",
         description="Colourise photos and folders (searched recursively) at their full resolution: the "
-        "model predicts the colour, each photo keeps its own luminance, so no detail is lost. Outputs go "
+        "model predicts the colour, each photo keeps its own luminance, so no detail is lost. Without a "
+        "model the bundled starter model is used; give one as --model MODEL, or as the first argument "
+        "(a run folder, .pt checkpoint or .safetensors file). Outputs go "
         "beside each photo (or under --out, keeping sub-folders) as NAME<suffix>.EXT; existing files are "
         "never replaced without --overwrite. Exit code 0: all photos done; 1: some failed (each is named "
         "with the reason); 2: bad arguments (no model, no photos...).",
     )
-    p.add_argument("model", type=Path, metavar="MODEL",
-                   help="run folder, .pt checkpoint or .safetensors model file")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="[MODEL] INPUT",
+                   help="photo files or folders, optionally after a model (run folder, .pt or .safetensors)")
+    p.add_argument("--model", default=None, metavar="MODEL",
+                   help="run folder, .pt checkpoint, .safetensors model file, or 'starter' (the default: the "
+                        "starter model shipped with ColorCore Studio)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: beside each photo); sub-folders of input folders are kept")
     p.add_argument("--suffix", default=DEFAULT_SUFFIX, help="added to each output name (default %(default)s)")
@@ -114,6 +118,27 @@ def refusal(job: Job, planned: set[Path], overwrite: bool) -> str | None:
     return None
 
 
+def looks_like_model(path: Path) -> bool:
+    """True for a model given as a positional argument: a .pt/.safetensors file, a run folder, or "starter"."""
+    from colorcore.checkpoint import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME
+    from colorcore.starter import STARTER
+
+    if str(path) == STARTER:
+        return True
+    if path.is_dir():
+        return (path / MODEL_FILE_NAME).is_file() or (path / CHECKPOINT_DIR / LAST_CHECKPOINT).is_file()
+    return path.suffix in (".pt", ".safetensors")
+
+
+def split_model(inputs: list[Path], model: str | None) -> tuple[Path, list[Path]]:
+    """(model path, photo inputs): --model, else a leading model argument, else the starter model."""
+    from colorcore.starter import resolve_model_argument
+
+    if model is None and len(inputs) > 1 and looks_like_model(inputs[0]):
+        model, inputs = str(inputs[0]), inputs[1:]
+    return resolve_model_argument(model), inputs
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore colorize`."""
     from tqdm import tqdm
@@ -128,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--quality must be between 1 and 100, got {args.quality}")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise CLIError(f"--out {args.out} exists and is not a folder")
+    try:
+        args.model, args.inputs = split_model(args.inputs, args.model)
+    except FileNotFoundError as exc:
+        raise CLIError(str(exc)) from None
     if not args.model.exists():
         raise CLIError(f"model not found: {args.model}")
     jobs, problems = collect_jobs(args.inputs, args.out, args.suffix, args.format)

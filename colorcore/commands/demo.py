@@ -1,4 +1,5 @@
-"""`colorcore demo [--out DIR]`: prepare the bundled samples, train briefly, colourise a held-out photo."""
+"""`colorcore demo [--out DIR]`: prepare the bundled samples, fine-tune the starter model on them briefly,
+colourise a held-out photo."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 
 from colorcore.cli import CLIError
 
-DEMO_WIDTH = 16
+DEMO_WIDTH = 16  # only when the starter model is missing (then a small model trains from scratch)
 DEMO_BATCH = 8
-DEMO_STEPS = 800
+DEMO_STEPS = 300
+DEMO_CROPS_PER_PHOTO = 8
 DEMO_TIME_BUDGET_S = 360.0  # training stops cleanly after this long, whatever the step
 DEMO_SIZE = 64
 DEMO_EPOCH_INTERVAL_S = 30.0  # one-step epochs: validate and checkpoint twice a minute, not every step
@@ -25,9 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
         help="the whole pipeline on the bundled sample photos in a few CPU minutes",
-        description="Prepare the bundled sample photos into OUT/data, train a small multi-path GAN for a few "
-        "CPU minutes into OUT/run, colourise a held-out photo at full resolution and write a before/after "
-        "image (OUT/before_after.png). Works offline: ImageNet ResNet weights are used when cached, else none.",
+        description="Prepare the bundled sample photos into OUT/data (with a few random crops each), fine-tune "
+        "the bundled starter model on them for a few CPU minutes into OUT/run, colourise a held-out photo at "
+        "full resolution and write a before/after image (OUT/before_after.png). Works offline.",
     )
     p.add_argument("--out", default="demo_out", help="output folder (default: %(default)s)")
     p.add_argument("--steps", type=int, default=DEMO_STEPS, help="training steps (default: %(default)s)")
@@ -55,6 +57,13 @@ class _TimeBudget:
             self.stop.request_stop()
 
 
+class _Notices:
+    """Prints the engine's notices (ResNet path, not learning) once each."""
+
+    def on_notice(self, event: Any) -> None:
+        print(f"  {event.message}" + (f" (try: {event.suggestion})" if event.suggestion else ""), flush=True)
+
+
 def side_by_side(images: list[Any], height: int = PREVIEW_HEIGHT) -> Any:
     """Images (RGB or gray uint8) resized to one height and placed left to right with a white gap."""
     import cv2
@@ -78,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
     from colorcore.events import StopFlag
     from colorcore.imageio import ImageReadError, read_image, write_image
     from colorcore.models import ModelConfig
-    from colorcore.models.generator import imagenet_weights_available, resnet_cache_dir
     from colorcore.resources import samples_dir
+    from colorcore.starter import starter_model_path
     from colorcore.training import TrainConfig, Trainer
 
     out = Path(args.out)
@@ -88,19 +97,19 @@ def run(args: argparse.Namespace) -> int:
         samples = samples_dir()
         if not is_prepared_dataset(data):
             print(f"preparing the bundled sample photos from {samples} ...", flush=True)
-            prepared = prepare(samples, data, size=DEMO_SIZE, test_fraction=DEMO_TEST_FRACTION, seed=0)
+            prepared = prepare(samples, data, size=DEMO_SIZE, test_fraction=DEMO_TEST_FRACTION, seed=0,
+                               crops_per_photo=DEMO_CROPS_PER_PHOTO)
             print(f"  {prepared.n_train} training and {prepared.n_test} test photos in {data}")
         dataset = load_prepared(data)
     except (FileNotFoundError, DatasetError, ValueError) as exc:
         raise CLIError(str(exc)) from None
 
-    if imagenet_weights_available():
-        weights = "imagenet"
-        print("ResNet-18 path: ImageNet weights from the local cache")
-    else:
-        weights = "none"
-        print(f"ResNet-18 path: no cached ImageNet weights in {resnet_cache_dir()}, training it from scratch "
-              "(offline-safe; `colorcore train --resnet-weights imagenet` downloads them)")
+    try:
+        init: str | None = str(starter_model_path())
+        print(f"fine-tuning the starter model ({init})")
+    except FileNotFoundError as exc:
+        init = None
+        print(f"{exc}; training a small model from scratch instead")
     if run_dir.exists():
         shutil.rmtree(run_dir)  # the demo's own run folder from an earlier demo
     n_train = len(dataset.split("train"))
@@ -108,14 +117,14 @@ def run(args: argparse.Namespace) -> int:
     steps_per_epoch = max(1, n_train // batch)
     config = TrainConfig(
         data=str(data), run_dir=str(run_dir),
-        model=ModelConfig(width=DEMO_WIDTH, resnet_weights=weights),
+        model=ModelConfig(width=DEMO_WIDTH, resnet_weights="auto"), init=init,
         epochs=-(-args.steps // steps_per_epoch), batch_size=batch, device=args.device,
         max_steps=args.steps, keep_checkpoints=1, eval_subset=len(dataset.split("test")), sample_count=4,
         log_interval_s=1.0, min_epoch_interval_s=DEMO_EPOCH_INTERVAL_S,
     )
-    print(f"training {args.steps} steps (width {DEMO_WIDTH}, batch {batch}) into {run_dir} ...", flush=True)
+    print(f"training {args.steps} steps (batch {batch}) into {run_dir} ...", flush=True)
     stop = StopFlag()
-    result = Trainer(config, callbacks=[_TimeBudget(stop, args.time_budget)], stop=stop).run()
+    result = Trainer(config, callbacks=[_TimeBudget(stop, args.time_budget), _Notices()], stop=stop).run()
     if result.status == "failed":
         raise CLIError(f"training failed: {result.error}", 1)
 

@@ -18,6 +18,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def starter_summary() -> str:
+    """One line naming the bundled starter model (file, architecture, held-out quality) or saying it is missing."""
+    from colorcore.checkpoint import CheckpointError, read_metadata
+    from colorcore.starter import starter_model_path
+
+    try:
+        path = starter_model_path()
+        meta = read_metadata(path)
+    except (FileNotFoundError, CheckpointError) as exc:
+        return f"missing ({exc})"
+    config = meta.get("model_config", {})
+    metrics = meta.get("training", {}).get("metrics", {})
+    quality = f", held-out PSNR {metrics['psnr']:.2f} dB" if isinstance(metrics.get("psnr"), float) else ""
+    return (f"{path} ({meta.get('architecture')} width {config.get('width')}, {config.get('image_size')} px"
+            f"{quality}; weights {meta.get('starter', {}).get('weights_licence', '?')})")
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the system report."""
     import cv2
@@ -26,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = system_report()
     report["opencv saliency (contrib)"] = "yes" if hasattr(cv2, "saliency") else "no (install opencv-contrib)"
+    report["starter model"] = starter_summary()
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
