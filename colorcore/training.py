@@ -3,7 +3,8 @@
 Pure engine (no Qt). Progress goes to callbacks (`colorcore.events`): `on_step` (rate-limited by
 the trainer's own clock, plus the last step), `on_epoch_end` (validation metrics on a fixed subset of
 the test split), `on_samples` (a gray | fake | real grid), `on_checkpoint`, `on_error`, `on_end`.
-A run folder holds config.json, metrics.csv, eval.csv, samples/ and checkpoints/ (DESIGN.md s. 2).
+A run folder holds config.json, metrics.csv, eval.csv, samples/ and checkpoints/ (DESIGN.md s. 2), and
+model.safetensors (the generator, exported when a run finishes or is stopped).
 
 The data stays uint8 (on the GPU when it fits); each epoch visits a permutation seeded by
 (seed, epoch), so a checkpoint's (epoch, position) is enough to continue exactly where it stopped.
@@ -40,7 +41,9 @@ from colorcore.checkpoint import (
     EPOCH_CHECKPOINT_GLOB,
     EPOCH_CHECKPOINT_PATTERN,
     LAST_CHECKPOINT,
+    MODEL_FILE_NAME,
     CheckpointError,
+    export_model,
     load_checkpoint,
     make_checkpoint,
     save_checkpoint,
@@ -148,6 +151,7 @@ class TrainResult:
     losses: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     checkpoint: str | None = None
+    model_file: str | None = None
     elapsed_s: float = 0.0
     img_per_s: float = 0.0
     error: str | None = None
@@ -400,6 +404,7 @@ class Trainer:
         self.last_losses: dict[str, float] = {}
         self.last_metrics: dict[str, float] = {}
         self.last_checkpoint: str | None = None
+        self.model_file: str | None = None
         self._images_done = 0
         self._start_time = 0.0
         self.monitor = LearningMonitor()
@@ -419,6 +424,8 @@ class Trainer:
         try:
             with flushed_denormals():
                 status = self._run()
+            if self.dist.is_writer and self.last_checkpoint is not None:
+                self.model_file = str(export_model(self.run_dir, self.run_dir / MODEL_FILE_NAME))
         except Exception as exc:  # every failure becomes an ErrorEvent; the run folder stays usable
             message, suggestion = error_message(exc, self.config)
             self._emit("on_error", ErrorEvent(message, suggestion, exc))
@@ -436,7 +443,7 @@ class Trainer:
         return TrainResult(
             status=status, run_dir=str(self.run_dir), step=self.step, epoch=self.epoch,
             losses=dict(self.last_losses), metrics=dict(self.last_metrics), checkpoint=self.last_checkpoint,
-            elapsed_s=elapsed, img_per_s=self._images_done / elapsed if elapsed > 0 else 0.0, error=error,
+            model_file=self.model_file, elapsed_s=elapsed, img_per_s=self._images_done / elapsed if elapsed > 0 else 0.0, error=error,
         )
 
     def _shutdown_distributed(self) -> None:

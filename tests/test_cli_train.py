@@ -145,3 +145,20 @@ def test_max_steps_preset_and_init_reach_the_run(prepared_dataset: Path, tmp_pat
     assert saved["init"] == str(first) and saved["model"]["width"] == 8  # the init model's architecture
     assert train(prepared_dataset, tmp_path / "third", "--init", str(tmp_path / "nowhere")) == 2
     assert "--init" in capsys.readouterr().err
+
+
+def test_an_existing_run_is_refused_or_replaced_as_a_whole(prepared_dataset: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    assert train(prepared_dataset, run, "--epochs", "2") == 0
+    assert (run / "model.safetensors").is_file()  # every finished run is one step from colourising
+    old_epochs = sorted(p.name for p in (run / "checkpoints").glob("epoch_*.pt"))
+    assert old_epochs
+    capsys.readouterr()
+    assert train(prepared_dataset, run, "--epochs", "1") == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert sorted(p.name for p in (run / "checkpoints").glob("epoch_*.pt")) == old_epochs  # untouched
+    assert train(prepared_dataset, run, "--epochs", "1", "--max-steps", "1", "--overwrite") == 0
+    assert [p.name for p in (run / "checkpoints").glob("epoch_*.pt")] == []  # no mixture of two runs
+    assert len((run / "eval.csv").read_text().splitlines()) == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.")]  # the old run is gone

@@ -38,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in RUN as a whole (it is set aside and deleted only once the "
+                        "new run has started without error); without it an existing run is never touched")
     p.add_argument("--init", default=None, metavar="starter|MODEL",
                    help="start from trained weights: 'starter' (the bundled starter model) or a run folder, .pt "
                         "or .safetensors model; its architecture (model, width, ResNet path) is used")
@@ -143,7 +146,7 @@ def model_config_from_args(args: argparse.Namespace) -> Any:
                        lr_g=args.lr_g, lr_d=args.lr_d, beta1=args.beta1, lr_warmup_steps=args.lr_warmup_steps)
 
 
-def check_paths(data: Path, run: Path, resume: bool) -> None:
+def check_paths(data: Path, run: Path, resume: bool, overwrite: bool = False) -> None:
     """CLIError when DATA is not a prepared dataset or RUN cannot be used as asked."""
     from colorcore.checkpoint import CHECKPOINT_DIR, LAST_CHECKPOINT
     from colorcore.dataset import is_prepared_dataset
@@ -153,9 +156,24 @@ def check_paths(data: Path, run: Path, resume: bool) -> None:
     last = run / CHECKPOINT_DIR / LAST_CHECKPOINT
     if resume and not last.is_file():
         raise CLIError(f"{run}: nothing to resume (no {CHECKPOINT_DIR}/{LAST_CHECKPOINT}); drop --resume to start")
-    if not resume and last.is_file():
+    if resume and overwrite:
+        raise CLIError("--resume continues the run and --overwrite replaces it: choose one")
+    if not resume and not overwrite and last.is_file():
         raise CLIError(f"{run}: already holds a run ({CHECKPOINT_DIR}/{LAST_CHECKPOINT}); "
-                       "add --resume to continue it or choose another folder")
+                       "add --resume to continue it, --overwrite to replace it, or choose another folder")
+    if not resume and not overwrite and run.is_dir() and any(run.iterdir()):
+        raise CLIError(f"{run}: folder is not empty; choose a new or empty run folder (or --overwrite)")
+
+
+def set_aside(run: Path) -> Path | None:
+    """Move an existing run folder out of the way (one atomic rename); None when there is none."""
+    import uuid
+
+    if not run.exists():
+        return None
+    aside = run.with_name(f".{run.name}.replaced-{uuid.uuid4().hex[:8]}")
+    os.replace(run, aside)
+    return aside
 
 
 SHORT_EPOCH_STEPS = 5  # epochs this short spend more time validating and checkpointing than training
@@ -178,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     from colorcore.training import TrainConfig, Trainer
 
     data, run_dir = Path(args.data), Path(args.run)
-    check_paths(data, run_dir, args.resume)
+    check_paths(data, run_dir, args.resume, args.overwrite)
     if args.init and args.resume:
         raise CLIError("--init starts a new run; drop it with --resume (the run continues from its checkpoint)")
     if args.init and args.init != "starter" and not Path(args.init).exists():
@@ -213,10 +231,20 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
 
     signal.signal(signal.SIGINT, on_interrupt)
+    aside = set_aside(run_dir) if args.overwrite and is_writer else None
     try:
         result = Trainer(config, callbacks=[ProgressBar(is_writer)], stop=stop).run()
     finally:
         signal.signal(signal.SIGINT, previous)
+    if aside is not None:
+        import shutil
+
+        if result.status == "failed" and result.step == 0:  # nothing new was trained: put the old run back
+            shutil.rmtree(run_dir, ignore_errors=True)
+            os.replace(aside, run_dir)
+            print(f"the run in {run_dir} was kept", file=sys.stderr)
+        else:
+            shutil.rmtree(aside, ignore_errors=True)
     if result.status == "failed":
         raise CLIError(result.error or "training failed", 1)
     if is_writer:
