@@ -106,6 +106,9 @@ def _screenshot(app, window, args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the exit code."""
     multiprocessing.freeze_support()
+    from app.refcounts import protect_singletons
+
+    protect_singletons()  # before any Qt call: see app/refcounts.py
     arguments = list(sys.argv[1:] if argv is None else argv)
     if sys.platform == "win32":
         # torch's DLLs must load before Qt's on Windows; elsewhere torch loads after the window shows

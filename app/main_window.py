@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.refcounts import protect_singletons
 from app.tabs import last_folder, remember_folder
 from app.tabs.dataset import DatasetTab
 from app.tabs.training import TrainingTab
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
     engine_loaded = Signal(str)
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        protect_singletons()  # PySide6 builds that drop references to None/True (app/refcounts.py)
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle(APP_NAME)

@@ -15,6 +15,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtCore import QSettings
 
+from app.refcounts import protect_singletons
+
+protect_singletons()  # as the app does: PySide6 builds that drop references to None/True (app/refcounts.py)
+
 __all__ = ["gui_settings", "isolated_qsettings", "main_window", "make_main_window"]
 
 

@@ -138,3 +138,24 @@ def test_screenshot_flag_renders_a_tab_to_png_and_refuses_unknown_tabs(tmp_path:
                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown tab 'Nope'" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_pyside_calls_cannot_run_the_none_and_true_refcounts_down(main_window: MainWindow) -> None:
+    """Issue 15 item 8 ("deallocating None" at quit): some PySide6 builds take a reference from None on
+    every void call and from True on every emit; the window keeps a reserve no session can use up."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        fired = Signal(object)
+
+    emitter = Emitter()
+    emitter.fired.connect(lambda _value: None)
+    for _ in range(5000):
+        main_window.statusBar().showMessage("x")
+        emitter.fired.emit(None)
+    if sys.version_info < (3, 12):
+        from app.refcounts import RESERVE
+
+        assert min(sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False)) > RESERVE // 2
