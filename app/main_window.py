@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.refcounts import protect_singletons
-from app.tabs import last_folder, remember_folder
+from app.tabs import gui_words, last_folder, remember_folder
 from app.tabs.dataset import DatasetTab
 from app.tabs.training import TrainingTab
 from app.workers import JobWorker
@@ -35,6 +35,7 @@ TAB_TITLES = ("Dataset", "Training", "Results", "Colourise", "Experiment")
 RECENT_KEY = "recent/entries"
 MAX_RECENT = 10
 STATUS_MESSAGE_MS = 6000
+STATUS_GAP_PX = 12  # between a status message and the job/device labels on its right
 SHUTDOWN_TIMEOUT_MS = 30000
 SHUTDOWN_LIMIT_S = 600
 SHUTDOWN_POLL_MS = 200
@@ -114,6 +115,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.dataset_tab.dataset_prepared.connect(self._on_dataset_prepared)
         self.training_tab.run_started.connect(lambda path: self.add_recent("run", path))
+        for tab in (self.training_tab, self.results_tab):
+            requested = getattr(tab, "colourise_requested", None)
+            if requested is not None:
+                requested.connect(self.colourise_with)
 
         self._build_status_bar()
         self._build_menus()
@@ -191,7 +196,21 @@ class MainWindow(QMainWindow):
                 apply(colours)
 
     def _show_status(self, message: str) -> None:
-        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+        """Show a tab's message in GUI words, cut short (the whole text in the tooltip) so it never
+        runs under the job and device labels."""
+        bar = self.statusBar()
+        message = gui_words(message)
+        bar.setToolTip(message)
+        room = self.status_room()
+        shown = bar.fontMetrics().elidedText(message, Qt.TextElideMode.ElideMiddle, room) if room > 0 else message
+        bar.showMessage(shown, STATUS_MESSAGE_MS)
+
+    def status_room(self) -> int:
+        """Pixels a status message may take: up to the first permanent label that is shown."""
+        bar = self.statusBar()
+        lefts = [w.geometry().left() for w in (self.job_label, self.job_progress_bar, self.device_label)
+                 if w.isVisible() and w.geometry().width() > 0]
+        return (min(lefts) if lefts else bar.width()) - STATUS_GAP_PX - bar.layout().contentsMargins().left()
 
     def _show_job(self, name: str, done: int, total: int) -> None:
         self.job_label.setText(name)
@@ -229,6 +248,12 @@ class MainWindow(QMainWindow):
         """Show a model file in the Colourise tab and its run in the Results tab."""
         self._call(self.colorize_tab, "open_model", path)
         self._call(self.results_tab, "open_run", path)
+        self.add_recent("model", path)
+        self.tabs.setCurrentWidget(self.colorize_tab)
+
+    def colourise_with(self, path: str) -> None:
+        """Choose a run folder or model file in the Colourise tab and show that tab."""
+        self._call(self.colorize_tab, "open_model", path)
         self.add_recent("model", path)
         self.tabs.setCurrentWidget(self.colorize_tab)
 

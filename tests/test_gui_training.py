@@ -176,7 +176,8 @@ def test_validate_and_checkpoint_interval_reaches_the_config_and_is_remembered(
     tab = main_window.training_tab
     assert tab.epoch_interval_spin.value() == 0 and tab.epoch_interval_spin.text() == "epoch"
     _fill_tiny_run(tab, prepared_dataset, tmp_path / "run")
-    assert tab.train_config().min_epoch_interval_s == 0.0
+    tab.batch_spin.setValue(1)  # 6 training photos: epochs of 6 steps, not short
+    assert tab.train_config().min_epoch_interval_s == 0.0 and tab.train_config().keep_checkpoints > 0
     tab.epoch_interval_spin.setValue(30)
     assert tab.train_config().min_epoch_interval_s == 30.0
     tab.save_settings()
@@ -199,7 +200,8 @@ def test_training_run_draws_curves_pauses_resumes_stops_and_leaves_a_checkpoint(
     assert tab.state() == "running" and main_window.stop_action.isEnabled()
     assert main_window.job_label.text() == "Training"
 
-    qtbot.waitUntil(lambda: tab.steps_seen >= 2 and tab.metrics_plot.series("psnr")[0].size >= 1, timeout=120000)
+    qtbot.waitUntil(lambda: tab.steps_seen >= 2 and tab.metrics_plot.series("psnr")[0].size >= 1
+                    and tab.sample_view.has_image(), timeout=120000)
     for name in tab.loss_plot.loss_names():
         steps, values = tab.loss_plot.series(name)
         assert steps.size >= 2 and np.all(np.isfinite(values))
@@ -274,9 +276,13 @@ def test_an_engine_error_shows_a_dialog_with_a_suggestion(
     boxes = _visible_boxes(tab)
     assert tab.last_error is not None and boxes
     assert boxes[-1].text() == tab.last_error.message and str(broken) in boxes[-1].text()
-    assert boxes[-1].informativeText().startswith(tab.last_error.suggestion) and tab.last_error.suggestion
+    assert tab.last_error.suggestion and "colorcore prepare" in tab.last_error.suggestion  # the engine's CLI words...
+    assert boxes[-1].informativeText().startswith("check the prepared dataset folder, or prepare it again in the "
+                                                  "Dataset tab")  # ... shown in GUI words
+    assert "--" not in boxes[-1].informativeText() and "colorcore " not in boxes[-1].informativeText()
     assert tab.state() == "idle" and tab.start_button.isEnabled()
-    assert "Training failed." in tab.progress_label.text()  # never reported as finished
+    assert "Training failed" in tab.progress_label.text() and "finished" not in tab.progress_label.text()
+    assert str(broken) in tab.progress_label.text()  # with its reason
 
 
 def test_a_run_that_is_not_learning_shows_a_warning_beside_the_curves(
@@ -291,5 +297,6 @@ def test_a_run_that_is_not_learning_shows_a_warning_beside_the_curves(
     assert tab.start_training()
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=120000)
     assert not tab.notice_label.isHidden()
-    assert "Not learning" in tab.notice_label.text() and "Generator lr" in tab.notice_label.text()
+    assert "Not learning" in tab.notice_label.text() and "LR G" in tab.notice_label.text()
+    assert "--" not in tab.notice_label.text()  # GUI words, not the command line's
     assert "Step 30/30" in tab.progress_label.text()  # max steps is the stopping rule, beyond 1000 epochs' cap

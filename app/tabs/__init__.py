@@ -1,15 +1,57 @@
-"""The main window's tabs, and small helpers they share: remembered folders, error dialogs,
-revealing files."""
+"""The main window's tabs, and small helpers they share: remembered folders, folder dialogs that start
+at a field's path, error dialogs in GUI words, revealing files."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 FOLDERS_GROUP = "folders"
+
+# the engine's messages name command-line flags; a GUI user sees the controls that do the same
+# (longest phrases first: they are replaced before the bare flags inside them)
+CLI_TO_GUI = (
+    ("lower --batch-size (or --width), or train on another device",
+     "lower the Batch size (or the Width), or choose another Device"),
+    ("use --resnet-weights none, or a local ResNet-18 file", "choose ResNet-18 \u201cnone\u201d, or a local ResNet-18 file"),
+    ("use --device cpu or auto", "choose the CPU as Device"),
+    ("train without --resume to start this run", "untick Resume to start this run"),
+    ("or train without --resume", "or untick Resume"),
+    ("drop --resume to start", "untick Resume to start"),
+    ("or prepare it again with `colorcore prepare`", "or prepare it again in the Dataset tab"),
+    ("run `colorcore prepare` first", "prepare one in the Dataset tab first"),
+    ("use --overwrite to replace it", "choose another output folder, or confirm replacing it"),
+    ("or run again with --download", "or tick \u201cDownload if missing\u201d and run again"),
+    ("(--download after deleting the folder)", "(delete the folder, then run with \u201cDownload if missing\u201d)"),
+    ("or pass --no-verify to use files", "or untick \u201cCheck official checksums\u201d to use files"),
+    ("use another --out folder, or --overwrite to discard them",
+     "choose another output folder (the results there stay as they are)"),
+    ("use another --out or --overwrite", "choose another output folder"),
+    ("delete it or use --overwrite", "delete it or choose another output folder"),
+    ("pass --data DATA", "open the prepared dataset in the Results tab"),
+    ("--lr-g, or 'Generator lr' in the Training tab", "the Training tab's LR G"),
+    ("instead of --preset paper", "instead of the paper settings"),
+    ("--min-epoch-interval 30", "\u201csave every\u201d 30 s"),
+)
+FLAG_NAMES = {
+    "--batch-size": "Batch size", "--width": "Width", "--max-steps": "Max steps", "--epochs": "Epochs",
+    "--resume": "Resume", "--device": "Device", "--resnet-weights": "ResNet-18", "--seed": "Seed",
+    "--lr-g": "LR G", "--lr-d": "LR D", "--init": "From the starter model", "--out": "the output folder",
+    "--download": "Download if missing", "--no-verify": "Check official checksums (unticked)",
+    "--min-epoch-interval": "save every",
+}
+FLAG = re.compile(r"--[a-z][a-z-]*")
+
+
+def gui_words(text: str) -> str:
+    """An engine message with its command-line flags replaced by the GUI controls that do the same."""
+    for cli, gui in CLI_TO_GUI:
+        text = text.replace(cli, gui)
+    return FLAG.sub(lambda match: FLAG_NAMES.get(match.group(0), match.group(0).lstrip("-").replace("-", " ")), text)
 
 
 def last_folder(settings: QSettings, kind: str) -> str:
@@ -26,18 +68,56 @@ def remember_folder(settings: QSettings, kind: str, path: str) -> None:
     settings.setValue(f"{FOLDERS_GROUP}/{kind}", str(folder))
 
 
+def dialog_start(field_text: str, fallback: str) -> str:
+    """Where a file dialog opens: the field's path (or the nearest folder of it that exists), else
+    `fallback`."""
+    text = field_text.strip()
+    if not text:
+        return fallback
+    path = Path(text).expanduser()
+    for candidate in (path, *path.parents):
+        if candidate.is_dir() and str(candidate) not in ("", "."):
+            return str(candidate)
+    return fallback
+
+
+def ask_folder(parent: QWidget, title: str, start: str, create: bool = False) -> str:
+    """A folder chosen in a dialog that opens at `start` ("" when cancelled). With `create`, a name
+    typed for a folder that does not exist yet is accepted and the folder is made (the dialog's
+    own New Folder button works too)."""
+    dialog = QFileDialog(parent, title, start)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave if create else QFileDialog.AcceptMode.AcceptOpen)
+    if create:
+        dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Choose")
+    dialog.setObjectName("ask_folder")
+    if dialog.exec() != QFileDialog.DialogCode.Accepted or not dialog.selectedFiles():
+        return ""
+    folder = Path(dialog.selectedFiles()[0])
+    if create and not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            show_error(parent, title, f"Cannot create the folder {folder}: {exc.strerror or exc}")
+            return ""
+    return str(folder)
+
+
 def show_error(parent: QWidget, title: str, message: str, suggestion: str = "") -> QMessageBox:
-    """Show a non-blocking warning dialog (window-modal) with an optional suggestion; returns it."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent)
+    """Show a non-blocking warning dialog (window-modal) with an optional suggestion, both in GUI
+    words (see `gui_words`); returns it."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, gui_words(message), QMessageBox.StandardButton.Ok, parent)
     if suggestion:
-        box.setInformativeText(suggestion)
+        box.setInformativeText(gui_words(suggestion))
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
 
 
 def reveal_in_file_manager(path: str) -> bool:
-    """Open the folder that holds `path` (or the folder itself) in the system file manager."""
+    """Open the folder that holds `path` (or the folder itself) in the system file manager; False
+    when this system has none to open it with."""
     target = Path(path)
     folder = target if target.is_dir() else target.parent
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

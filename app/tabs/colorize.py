@@ -12,9 +12,10 @@ import numpy as np
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter, QTableWidget,
+                               QLabel, QLineEdit, QMenu, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.before_after import BeforeAfterView
 from app.workers import JobWorker
 from colorcore.events import ProgressEvent, StopFlag, emit
@@ -27,6 +28,10 @@ MAX_RECENT_MODELS = 8
 PREVIEW_MAX_SIDE = 1600  # previews in the before/after view are at most this many pixels wide/high
 OUTPUT_SUFFIX = "_colour"
 KEPT_SUFFIXES = (".jpg", ".jpeg", ".png")  # other formats are written as PNG
+VIEW_LABELS = ("Gray input", "Colourised")  # the before/after view: what the model saw, what it made
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import (on the GUI thread): os.umask can only be read by setting it
+RUN_MODEL_FILES = ("model.safetensors", "checkpoints/last.pt")  # what makes a run folder usable as a model
 MODEL_FILE_FILTER = "Models and checkpoints (*.safetensors *.pt);;All files (*)"
 NO_MODEL_HELP = (
     "<b>No model yet.</b> To get one: train a model in the <i>Training</i> tab, open a model file "
@@ -101,11 +106,24 @@ def preview(image: np.ndarray) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
 
 
+def gray_preview(image: np.ndarray) -> np.ndarray:
+    """The gray photo the model colourises (BT.601 luma), as an RGB preview."""
+    from colorcore.colorize import luma
+
+    return np.repeat(luma(preview(image))[:, :, None], 3, axis=2)
+
+
 def load_previews(path: Path, out_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Before/after previews of a colourised photo from its files."""
+    """Before (gray input) / after (colourised) previews of a colourised photo from its files."""
     from colorcore.imageio import read_image
 
-    return preview(read_image(path)), preview(read_image(out_path))
+    return gray_preview(read_image(path)), preview(read_image(out_path))
+
+
+def make_readable(path: Path) -> None:
+    """Give a written photo the permissions of an ordinary new file (0644 under the usual umask);
+    atomic writes create their temporary file readable by the owner only."""
+    os.chmod(path, 0o666 & ~_UMASK)
 
 
 def output_name(path: Path, out_dir: Path, taken: set[Path]) -> Path:
@@ -125,6 +143,7 @@ def copy_atomic(src: Path, dst: Path) -> None:
 
     dst.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(dst, src.read_bytes())
+    make_readable(dst)
 
 
 def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: bool):
@@ -154,7 +173,8 @@ def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: 
             emit(callbacks, "on_photo", PhotoEvent(index, WORKING))
             try:
                 colorize_file(path, model, out_path, guided=guided)
-                before, after = preview(read_image(path)), preview(read_image(out_path))
+                make_readable(out_path)
+                before, after = load_previews(path, out_path)
             except ImageReadError as exc:
                 emit(callbacks, "on_photo", PhotoEvent(index, FAILED, f"{exc.path}: {exc.reason}"))
             except (OSError, ValueError, MemoryError) as exc:
@@ -194,7 +214,12 @@ class ColorizeTab(QWidget):
         self.model_combo.setToolTip("The model used for new photos (recently used models are remembered)")
         self.model_combo.currentIndexChanged.connect(self._on_model_chosen)
         open_model = QPushButton("Open model...")
-        open_model.clicked.connect(self._browse_model)
+        open_model.setToolTip("A model file (.safetensors), a checkpoint (.pt) or a training run's folder")
+        model_menu = QMenu(open_model)
+        self.open_model_file_action = model_menu.addAction("Model file (.safetensors, .pt)...", self._browse_model)
+        self.open_run_folder_action = model_menu.addAction("Training run folder...", self._browse_run_folder)
+        open_model.setMenu(model_menu)
+        self.open_model_button = open_model
         model_row = QHBoxLayout()
         model_row.addWidget(QLabel("Model:"))
         model_row.addWidget(self.model_combo, 1)
@@ -261,8 +286,9 @@ class ColorizeTab(QWidget):
         queue_layout.addWidget(self.progress_bar)
 
         self.view = BeforeAfterView()
-        self.view.setToolTip("Left of the line: the photo as given; right: colourised. Drag the line; "
-                             "wheel to zoom, drag to pan, double-click to fit")
+        self.view.set_labels(*VIEW_LABELS)
+        self.view.setToolTip("Left of the line: the gray photo the model was given; right: colourised. Drag the "
+                             "line; wheel to zoom, drag to pan, double-click to fit")
         self.save_button = QPushButton("Save...")
         self.save_button.clicked.connect(self._save_current)
         self.save_all_button = QPushButton("Save all to folder...")
@@ -303,10 +329,14 @@ class ColorizeTab(QWidget):
         if not Path(resolved).exists():
             self._say(f"Model {path} does not exist.")
             return
+        if Path(resolved).is_dir() and not any((Path(resolved) / name).is_file() for name in RUN_MODEL_FILES):
+            self._say(f"{resolved} holds no model yet: choose a training run's folder once it has trained "
+                      "(or a .safetensors / .pt file).")
+            return
         recent = [resolved] + [p for p in self._recent_models() if p != resolved]
         self._settings.setValue(RECENT_MODELS_KEY, recent[:MAX_RECENT_MODELS])
         self._load_recent_models()
-        self._say(f"Model: {resolved}")
+        self._say(f"Model: {model_label(resolved)} ({resolved})")
         self._start_next()
 
     def model_path(self) -> str | None:
@@ -515,9 +545,10 @@ class ColorizeTab(QWidget):
         if isinstance(bar, QProgressBar):
             if item.status == WORKING:
                 bar.setRange(0, 0)  # busy: one photo is a single engine call
-            else:
+            else:  # full only for a photo that was colourised
                 bar.setRange(0, 1)
-                bar.setValue(1 if item.status in (DONE, FAILED) else 0)
+                bar.setValue(1 if item.status == DONE else 0)
+                bar.setToolTip(item.status)
 
     def _show_item(self, row: int) -> None:
         self._update_state()
@@ -571,12 +602,20 @@ class ColorizeTab(QWidget):
 
     # --- dialogs ---------------------------------------------------------------------------------
     def _browse_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILE_FILTER)
+        start = dialog_start(self.model_path() or "", last_folder(self._settings, "model"))
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, MODEL_FILE_FILTER)
         if path:
+            remember_folder(self._settings, "model", path)
             self.open_model(path)
 
+    def _browse_run_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a training run's folder", last_folder(self._settings, "run"))
+        if folder:
+            remember_folder(self._settings, "run", str(Path(folder).parent))
+            self.open_model(folder)
+
     def _browse_output_dir(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Output folder", str(self.output_dir()))
+        folder = ask_folder(self, "Output folder", dialog_start(self.output_edit.text(), str(Path.home())), create=True)
         if folder:
             self.set_output_dir(folder)
 
@@ -585,8 +624,10 @@ class ColorizeTab(QWidget):
         from colorcore.imageio import IMAGE_EXTENSIONS
 
         pattern = " ".join(f"*{s}" for s in sorted(IMAGE_EXTENSIONS))
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", f"Photos ({pattern});;All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", last_folder(self._settings, "photos"),
+                                                f"Photos ({pattern});;All files (*)")
         if paths:
+            remember_folder(self._settings, "photos", paths[0])
             self.add_paths(paths)
 
     def _save_current(self) -> None:
@@ -605,7 +646,8 @@ class ColorizeTab(QWidget):
                 self._say(f"Could not save {path}: {exc.strerror or exc}")
 
     def _save_all_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save all colourised photos to")
+        folder = ask_folder(self, "Save all colourised photos to", dialog_start(self.output_edit.text(), str(Path.home())),
+                            create=True)
         if folder:
             self.save_all(folder)
 

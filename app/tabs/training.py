@@ -8,13 +8,18 @@ import csv
 import json
 import math
 import os
+import shutil
 import sys
+import time
+from collections import deque
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -24,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -31,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.tabs import last_folder, remember_folder, show_error
+from app.tabs import ask_folder, dialog_start, gui_words, last_folder, remember_folder, show_error
 from app.theme import PlotColours
 from app.widgets.image_view import ImageView
 from app.widgets.plots import LossPlot, MetricsPlot
@@ -40,6 +46,11 @@ from app.workers import JobWorker
 JOB_NAME = "Training"
 SETTINGS_GROUP = "training"
 LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
+MODEL_FILE = "model.safetensors"
+RUN_MARKERS = ("config.json", "metrics.csv", "checkpoints", MODEL_FILE)  # what makes a folder a run
+SHORT_EPOCH_STEPS = 5  # epochs this short would validate and write a checkpoint every step or two
+SHORT_EPOCH_INTERVAL_S = 30.0  # ... so their epoch-end work runs at most this often by default
+ETA_WINDOW_S = 60.0  # the ETA follows the step rate of the last minute of running (pauses left out)
 LOSS_COLUMN_PREFIX = "loss_"
 SAMPLES_DIR = "samples"
 RESNET_CHOICES = ("auto", "imagenet", "none")
@@ -120,6 +131,66 @@ def gui_torch_threads() -> int:
     return max(1, usable_cores() - 1)
 
 
+def holds_run(folder: Path) -> bool:
+    """True when `folder` holds (part of) a training run."""
+    return any((folder / name).exists() for name in RUN_MARKERS)
+
+
+def is_unused_folder(folder: Path) -> bool:
+    """True when a new run may be written into `folder`: it does not exist or is empty."""
+    return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+
+
+def fresh_run_folder(folder: Path) -> Path:
+    """`folder` when it is unused, else the first unused of folder-2, folder-3, ..."""
+    if is_unused_folder(folder):
+        return folder
+    counter = 2
+    while not is_unused_folder(folder.with_name(f"{folder.name}-{counter}")):
+        counter += 1
+    return folder.with_name(f"{folder.name}-{counter}")
+
+
+def run_model(run: Path) -> Path | None:
+    """What colourises with a run: its exported model, else its last checkpoint (None: neither yet)."""
+    for candidate in (run / MODEL_FILE, run / LAST_CHECKPOINT):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def training_photos(dataset: str) -> int | None:
+    """How many training photos a prepared dataset has (None when its manifest cannot be read)."""
+    try:
+        manifest = json.loads((Path(dataset) / "manifest.json").read_text(encoding="utf-8"))
+        return int(manifest["splits"]["train"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def replacing_job(config: Any, replace: bool):
+    """A training job; with `replace`, the run already in the run folder is set aside first (one
+    rename), removed once the new run has trained, and put back if the new one fails before its first
+    step: the folder never holds a mixture of two runs."""
+
+    def job(callbacks: list, stop: Any) -> Any:
+        from colorcore.commands.train import set_aside
+        from colorcore.training import Trainer
+
+        run = Path(config.run_dir)
+        aside = set_aside(run) if replace else None
+        result = Trainer(config, callbacks=callbacks, stop=stop).run()
+        if aside is not None:
+            if result.status == "failed" and result.step == 0:
+                shutil.rmtree(run, ignore_errors=True)
+                os.replace(aside, run)
+            else:
+                shutil.rmtree(aside, ignore_errors=True)
+        return result
+
+    return job
+
+
 def read_history(run: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Rows of a run's metrics.csv and eval.csv (empty lists when missing or unreadable)."""
     tables = []
@@ -139,6 +210,7 @@ class TrainingTab(QWidget):
     job_progress = Signal(str, int, int)
     state_changed = Signal(str)
     run_started = Signal(str)
+    colourise_requested = Signal(str)  # a run folder to colourise with
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,6 +222,10 @@ class TrainingTab(QWidget):
         self.last_checkpoint: str | None = None
         self.last_error: Any = None
         self.steps_seen = 0
+        self.last_result: Any = None
+        self._suggested_run = ""
+        self._rate_window: deque[tuple[float, int]] = deque()
+        self._last_step: Any = None
         self._progress_text = "Not running."
         self._build()
         self._restore_settings()
@@ -255,6 +331,7 @@ class TrainingTab(QWidget):
         form.addRow("", row(self.defaults_button, self.paper_button))
         settings_box = QGroupBox("Settings")
         settings_box.setLayout(form)
+        self.settings_box = settings_box
 
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self.start_training)
@@ -264,11 +341,15 @@ class TrainingTab(QWidget):
         self.stop_button.clicked.connect(self.stop_training)
         self.progress_label = QLabel(self._progress_text)
         self.progress_label.setWordWrap(True)
+        self.colourise_button = QPushButton("Colourise with this model")
+        self.colourise_button.setToolTip("Open the Colourise tab with this run's model chosen")
+        self.colourise_button.clicked.connect(self.request_colourise)
 
         left = QVBoxLayout()
         left.addWidget(settings_box)
         left.addWidget(row(self.start_button, self.pause_button, self.stop_button))
         left.addWidget(self.progress_label)
+        left.addWidget(self.colourise_button)
         left.addStretch(1)
         left_widget = QWidget()
         left_widget.setLayout(left)
@@ -407,21 +488,33 @@ class TrainingTab(QWidget):
 
     # folders
     def _ask_dataset(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Prepared dataset", last_folder(self.settings, "dataset"))
+        start = dialog_start(self.dataset_edit.text(), last_folder(self.settings, "dataset"))
+        path = QFileDialog.getExistingDirectory(self, "Prepared dataset", start)
         if path:
             self.set_dataset(path)
 
     def _ask_run(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Run folder", last_folder(self.settings, "run"))
+        path = ask_folder(self, "Run folder", dialog_start(self.run_edit.text(), last_folder(self.settings, "run")),
+                          create=True)
         if path:
             self.run_edit.setText(path)
             remember_folder(self.settings, "run", str(Path(path).parent))
 
     def set_dataset(self, path: str) -> None:
-        """Train on this prepared dataset (and suggest a run folder next to it)."""
+        """Train on this prepared dataset, and suggest a run folder next to it that holds no run yet
+        (runs/<dataset>, runs/<dataset>-2, ...) unless the user chose one."""
+        if self.is_busy():
+            return
         self.dataset_edit.setText(path)
-        if not self.run_edit.text() and not self.is_busy():
-            self.run_edit.setText(str(Path(path).parent / "runs" / Path(path).name))
+        current = self.run_edit.text().strip()
+        other_run = bool(current) and holds_run(Path(current)) and not self._same_dataset(Path(current), path)
+        if not current or current == self._suggested_run or other_run:
+            self._suggested_run = str(fresh_run_folder(Path(path).parent / "runs" / Path(path).name))
+            self.run_edit.setText(self._suggested_run)
+
+    def _same_dataset(self, run: Path, dataset: str) -> bool:
+        trained_on = self._read_run_config(run).get("data")
+        return isinstance(trained_on, str) and Path(trained_on).resolve() == Path(dataset).resolve()
 
     def set_resume_run(self, path: str) -> None:
         """Offer to resume the run in `path`: fill the form from its config.json and show its
@@ -522,6 +615,7 @@ class TrainingTab(QWidget):
         resumable = bool(run) and (Path(run) / LAST_CHECKPOINT).is_file()
         self.resume_box.setEnabled(resumable and not self.is_busy())
         self.resume_box.setChecked(resumable)
+        self.colourise_button.setEnabled(not self.is_busy() and bool(run) and run_model(Path(run)) is not None)
 
     # running
     def state(self) -> str:
@@ -536,8 +630,18 @@ class TrainingTab(QWidget):
         """True while a training run is going (including pausing and stopping)."""
         return self._worker is not None and self._worker.is_running()
 
+    def short_epochs(self) -> int | None:
+        """Steps per epoch when the chosen dataset's epochs are short (< SHORT_EPOCH_STEPS), else None."""
+        photos = training_photos(self.dataset_edit.text().strip())
+        if photos is None:
+            return None
+        steps = max(1, photos // max(1, self.batch_spin.value()))
+        return steps if steps < SHORT_EPOCH_STEPS else None
+
     def train_config(self) -> Any:
-        """The `TrainConfig` the form describes."""
+        """The `TrainConfig` the form describes. Small photo folders (epochs of a step or two) validate
+        and write their checkpoint at most every SHORT_EPOCH_INTERVAL_S unless "save every" says
+        otherwise, and keep only the last checkpoint (what resuming needs)."""
         from colorcore.models import ModelConfig
         from colorcore.training import TrainConfig
 
@@ -556,6 +660,8 @@ class TrainingTab(QWidget):
             lr_d=self.lr_d_spin.value() if "lr_d" in values else None,
             beta1=self.beta1_spin.value() if "beta1" in values else None,
         )
+        interval = float(self.epoch_interval_spin.value())
+        short = self.short_epochs() is not None
         values = {
             "data": self.dataset_edit.text().strip(),
             "run_dir": self.run_edit.text().strip(),
@@ -564,13 +670,43 @@ class TrainingTab(QWidget):
             "batch_size": self.batch_spin.value(),
             "max_steps": self.max_steps_spin.value() or None,
             "seed": self.seed_spin.value(),
-            "min_epoch_interval_s": float(self.epoch_interval_spin.value()),
+            "min_epoch_interval_s": SHORT_EPOCH_INTERVAL_S if short and interval == 0 else interval,
             "device": self.device_combo.currentData() or "cpu",
             "resume": self.resume_box.isChecked(),
             "init": "starter" if self.starter_box.isChecked() and not self.resume_box.isChecked() else None,
         }
+        if short:
+            values["keep_checkpoints"] = 0
         known = {f.name for f in fields(TrainConfig)}
         return TrainConfig(**{k: v for k, v in values.items() if k in known})
+
+    def _choose_run_folder(self, run: str) -> tuple[str, bool] | None:
+        """For a new run: the folder to write it into and whether the run there is replaced; None
+        when the user cancels. A folder holding a run (or anything else) is never written into
+        without asking: a fresh folder next to it is offered first."""
+        folder = Path(run)
+        if is_unused_folder(folder):
+            return run, False
+        fresh = fresh_run_folder(folder)
+        is_run = holds_run(folder)
+        box = QMessageBox(QMessageBox.Icon.Question, "Start training",
+                          f"{folder} already holds {'a training run' if is_run else 'other files'}.", parent=self)
+        box.setInformativeText(
+            f"Start the new run in {fresh.name} next to it"
+            + (", replace the old run (its checkpoints, curves and samples are deleted)," if is_run else "")
+            + " or cancel? To continue the old run instead, cancel and tick Resume.")
+        use_fresh = box.addButton(f"Start in {fresh.name}", QMessageBox.ButtonRole.AcceptRole)
+        replace = box.addButton("Replace the old run", QMessageBox.ButtonRole.DestructiveRole) if is_run else None
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(use_fresh)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is use_fresh:
+            self.run_edit.setText(str(fresh))
+            return str(fresh), False
+        if replace is not None and clicked is replace:
+            return run, True
+        return None
 
     def start_training(self) -> bool:
         """Start (or resume) a run with the form's settings in a worker thread."""
@@ -584,31 +720,42 @@ class TrainingTab(QWidget):
         if not run:
             show_error(self, "Start training", "No run folder chosen.", "Choose where checkpoints and curves go.")
             return False
+        resuming = self.resume_box.isChecked()
+        replace = False
+        if not resuming:
+            chosen = self._choose_run_folder(run)
+            if chosen is None:
+                return False
+            run, replace = chosen
         try:
             config = self.train_config()
         except (TypeError, ValueError) as exc:
             show_error(self, "Start training", f"These settings cannot be used: {exc}", "")
             return False
         self.save_settings()
-        resuming = self.resume_box.isChecked()
         if resuming:
             self.load_history(Path(run))
         else:
             self._on_model_changed(self.model_combo.currentText(), keep_learning_rates=True)
+            self.loss_plot.clear()
             self.metrics_plot.clear()
             self.sample_view.set_image(None)
         self.last_error = None
+        self.last_result = None
+        self.last_checkpoint = None
         self.notice_label.setVisible(False)
         self.steps_seen = 0
+        self._last_step = None
+        self._rate_window.clear()
         self._progress_text = "Resuming\u2026" if resuming else "Starting\u2026"
-
-        def job(callbacks: list, stop: Any) -> Any:
-            from colorcore.training import Trainer
-
-            return Trainer(config, callbacks=callbacks, stop=stop).run()
+        steps = self.short_epochs()
+        if steps is not None and self.epoch_interval_spin.value() == 0:
+            self._progress_text += (f"<br><small>Small photo folder: an epoch is {steps} step{'s' if steps != 1 else ''}, "
+                                    f"so validation and the checkpoint run at most every {SHORT_EPOCH_INTERVAL_S:.0f} s "
+                                    "(set \u201csave every\u201d to change it); only the last checkpoint is kept.</small>")
 
         threads = gui_torch_threads() if str(self.device_combo.currentData() or "cpu") == "cpu" else None
-        self._worker = JobWorker(job, JOB_NAME, self, torch_threads=threads)
+        self._worker = JobWorker(replacing_job(config, replace), JOB_NAME, self, torch_threads=threads)
         self._worker.step.connect(self._on_step)
         self._worker.epoch_end.connect(self._on_epoch_end)
         self._worker.samples.connect(self._on_samples)
@@ -621,7 +768,7 @@ class TrainingTab(QWidget):
         self._worker.start()
         self.progress_label.setText(self._progress_text)
         self.job_progress.emit(JOB_NAME, 0, 0)
-        self.status_message.emit(f"Training started: {run}")
+        self.status_message.emit(f"Training started: {run}" + (" (the old run there is replaced)" if replace else ""))
         self.run_started.emit(run)
         self._update_buttons()
         return True
@@ -632,9 +779,14 @@ class TrainingTab(QWidget):
             return
         if self._worker.is_paused():
             self._worker.resume()
+            self._rate_window.clear()  # the ETA follows the rate from here on
+            self._progress_text = self._step_text(self._last_step, eta="-") if self._last_step else "Resuming\u2026"
+            self.progress_label.setText(self._progress_text)
             self.status_message.emit("Training resumed")
         else:
             self._worker.pause()
+            where = self._step_text(self._last_step, eta=None) if self._last_step else "Not started yet"
+            self.progress_label.setText(f"<b>Paused</b> ({where}).<br>Press Resume to go on.")
             self.status_message.emit("Training paused (it waits at the next step)")
         self._update_buttons()
 
@@ -647,31 +799,65 @@ class TrainingTab(QWidget):
         self.progress_label.setText(f"{self._progress_text}<br>Stopping, saving a checkpoint\u2026")
         self._update_buttons()
 
+    def request_colourise(self) -> None:
+        """Ask the window to colourise with the run in the run folder (the Colourise tab)."""
+        run = Path(self.run_edit.text().strip())
+        if self.is_busy() or run_model(run) is None:
+            return
+        self.colourise_requested.emit(str(run))
+
     def _update_buttons(self) -> None:
         state = self.state()
         self.start_button.setEnabled(state == "idle" and self._engine_ready)
         self.pause_button.setEnabled(state in ("running", "paused"))
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(state in ("running", "paused"))
-        for widget in (self.dataset_edit, self.model_combo, self.run_edit, self.device_combo, self.defaults_button,
-                       self.paper_button, self.starter_box):
-            widget.setEnabled(state == "idle")
+        for kind in (QLineEdit, QAbstractSpinBox, QComboBox, QAbstractButton):
+            for widget in self.settings_box.findChildren(kind):
+                widget.setEnabled(state == "idle")  # a run uses the settings it started with
         if state == "idle":
+            if self._engine_ready and self._model_class() is not None:
+                values = self._model_class().preset_values(self.preset)
+                self.lr_d_spin.setEnabled("lr_d" in values)
+                self.beta1_spin.setEnabled("beta1" in values)
             self._update_resume_box()
         else:
             self.resume_box.setEnabled(False)
+        if state != "idle":
+            self.colourise_button.setEnabled(False)
         self.state_changed.emit(state)
 
     # engine events (GUI thread)
+    def eta_s(self, step: int, total: int) -> float | None:
+        """Seconds left at the step rate of the last ETA_WINDOW_S of running (pauses and the steps a
+        resumed run had already done left out); None until two steps are seen."""
+        if len(self._rate_window) < 2 or not total:
+            return None
+        (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
+        if s1 <= s0 or t1 <= t0:
+            return None
+        return (total - step) * (t1 - t0) / (s1 - s0)
+
+    def _step_text(self, event: Any, eta: str | None) -> str:
+        total = f"/{event.total_steps}" if event.total_steps else ""
+        text = f"Step {event.step}{total}, epoch {event.epoch + 1}"
+        if eta is not None:
+            text += f"<br>{event.img_per_s:.1f} img/s, ETA {eta}"
+        return text
+
     def _on_step(self, event: Any) -> None:
         self.steps_seen += 1
+        self._last_step = event
+        now = time.monotonic()
+        self._rate_window.append((now, event.step))
+        while len(self._rate_window) > 2 and now - self._rate_window[0][0] > ETA_WINDOW_S:
+            self._rate_window.popleft()
         self.loss_plot.add_point(event.step, {k.removeprefix(LOSS_COLUMN_PREFIX): v for k, v in event.losses.items()})
-        total = f"/{event.total_steps}" if event.total_steps else ""
-        self._progress_text = (
-            f"Step {event.step}{total}, epoch {event.epoch + 1}<br>{event.img_per_s:.1f} img/s, "
-            f"ETA {format_eta(event.eta_s)}"
-        )
-        self.progress_label.setText(self._progress_text)
+        self._progress_text = self._step_text(event, format_eta(self.eta_s(event.step, event.total_steps)))
+        if self.state() == "paused":
+            self.progress_label.setText(f"<b>Paused</b> ({self._step_text(event, None)}).<br>Press Resume to go on.")
+        elif not self._stopping:
+            self.progress_label.setText(self._progress_text)
         self.job_progress.emit(JOB_NAME, event.step, event.total_steps or 0)
 
     def _on_epoch_end(self, event: Any) -> None:
@@ -698,7 +884,8 @@ class TrainingTab(QWidget):
 
     def _on_notice(self, event: Any) -> None:
         if event.kind == "learning":
-            text = f"<b>Not learning:</b> {event.message}." + (f"<br>Try: {event.suggestion}." if event.suggestion else "")
+            text = (f"<b>Not learning:</b> {gui_words(event.message)}."
+                    + (f"<br>Try: {gui_words(event.suggestion)}." if event.suggestion else ""))
             self.notice_label.setText(text)
             self.notice_label.setVisible(True)
         self.status_message.emit(event.message)
@@ -706,15 +893,31 @@ class TrainingTab(QWidget):
     def _on_end(self, event: Any) -> None:
         self.status_message.emit(f"Training {event.status}")
 
+    def ending_text(self, result: Any, error: object, stop_requested: bool) -> str:
+        """How the run ended, with the reason, in the tab's words."""
+        status = getattr(result, "status", None)  # the Trainer reports its own failures in its result
+        if error is not None or status == "failed":
+            reason = getattr(result, "error", None) or getattr(self.last_error, "message", None) or str(error or "")
+            return f"<b>Training failed</b>: {gui_words(reason)}" if reason else "<b>Training failed.</b>"
+        step = getattr(result, "step", None)
+        at = f" at step {step}" if step is not None else ""
+        if status == "stopped" or stop_requested:
+            return f"Training stopped{at}; its checkpoint is saved. Tick Resume and press Start to go on."
+        if self.steps_seen == 0 and step:
+            return (f"Training finished: nothing left to train, the run had already reached step {step}. "
+                    "Raise Epochs or Max steps to train it further.")
+        model = getattr(result, "model_file", None)
+        return f"Training finished{at}." + (" Its model is ready to colourise." if model else "")
+
     def _on_finished(self, result: object, error: object) -> None:
         worker = self._worker
         if worker is not None:
             worker.wait()
         self._stopping = False
-        status = getattr(result, "status", None)  # the Trainer reports its own failures in its result
-        ended = "failed" if error is not None or status == "failed" else (
-            "stopped" if status == "stopped" or (worker is not None and worker.stop_flag.stop_requested) else "finished")
-        self.progress_label.setText(f"{self._progress_text}<br>Training {ended}.")
+        self.last_result = result
+        ending = self.ending_text(result, error, worker is not None and worker.stop_flag.stop_requested)
+        shown = self._progress_text if self.steps_seen else ""
+        self.progress_label.setText(f"{shown}<br>{ending}" if shown else ending)
         self.job_progress.emit("", 0, 0)
         self._update_buttons()
 

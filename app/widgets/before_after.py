@@ -15,6 +15,9 @@ MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 SPLIT_GRAB_PX = 8  # how close (in screen pixels) a press must be to the line to drag it
 SPLIT_LINE_COLOUR = QColor(255, 255, 255)
 SPLIT_SHADOW_COLOUR = QColor(0, 0, 0, 160)
+LABEL_MARGIN_PX = 6
+LABEL_PADDING_PX = 4
+DEFAULT_LABELS = ("Before", "After")
 
 
 class _ClippedPixmapItem(QGraphicsPixmapItem):
@@ -36,6 +39,7 @@ class BeforeAfterView(QGraphicsView):
     """Shows `after` with `before` drawn over its left part; drag the line, wheel to zoom, drag to pan.
 
     Double-click fits the image to the view. `split_changed(fraction)` is emitted as the line moves.
+    The two sides are named in the view's top corners (`set_labels`).
     """
 
     split_changed = Signal(float)
@@ -50,6 +54,7 @@ class BeforeAfterView(QGraphicsView):
             item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
             self._scene.addItem(item)
         self._dragging_split = False
+        self._labels = DEFAULT_LABELS
         self._fit = True
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -76,6 +81,15 @@ class BeforeAfterView(QGraphicsView):
         if self._fit:
             self.fit()
         self.viewport().update()
+
+    def set_labels(self, before: str, after: str) -> None:
+        """Name the left (before) and right (after) sides; shown in the view's top corners."""
+        self._labels = (before, after)
+        self.viewport().update()
+
+    def labels(self) -> tuple[str, str]:
+        """The names of the left and right sides."""
+        return self._labels
 
     def has_image(self) -> bool:
         """True when an image is shown."""
@@ -176,4 +190,21 @@ class BeforeAfterView(QGraphicsView):
         mid = (top + bottom) / 2
         painter.setBrush(SPLIT_LINE_COLOUR)
         painter.drawEllipse(mid, 6, 6)
+        self._draw_labels(painter)
         painter.restore()
+
+    def _draw_labels(self, painter: QPainter) -> None:
+        metrics = painter.fontMetrics()
+        height = metrics.height() + 2 * LABEL_PADDING_PX
+        width = self.viewport().width()
+        for text, right in zip(self._labels, (False, True)):
+            if not text:
+                continue
+            box_width = metrics.horizontalAdvance(text) + 2 * LABEL_PADDING_PX
+            x = width - box_width - LABEL_MARGIN_PX if right else LABEL_MARGIN_PX
+            box = QRectF(x, LABEL_MARGIN_PX, box_width, height)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(SPLIT_SHADOW_COLOUR)
+            painter.drawRoundedRect(box, 3, 3)
+            painter.setPen(SPLIT_LINE_COLOUR)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
