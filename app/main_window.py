@@ -363,7 +363,10 @@ class MainWindow(QMainWindow):
         if readme is None:
             self._show_status("This installation has no README.md; see the project's source distribution.")
             return False
-        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(readme)))
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(readme))):
+            return True
+        self._show_status(f"No program to open documents was found on this system; the documentation is {readme}")
+        return False
 
     def about_text(self) -> str:
         """The About box's text: versions and the paper reference."""

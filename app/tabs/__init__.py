@@ -82,26 +82,17 @@ def dialog_start(field_text: str, fallback: str) -> str:
 
 
 def ask_folder(parent: QWidget, title: str, start: str, create: bool = False) -> str:
-    """A folder chosen in a dialog that opens at `start` ("" when cancelled). With `create`, a name
-    typed for a folder that does not exist yet is accepted and the folder is made (the dialog's
-    own New Folder button works too)."""
+    """A folder chosen in a dialog that opens at `start` ("" when cancelled). With `create`, the
+    dialog is Qt's own, whose New Folder button makes a folder where the user is (some system dialogs
+    offer none)."""
     dialog = QFileDialog(parent, title, start)
     dialog.setFileMode(QFileDialog.FileMode.Directory)
     dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave if create else QFileDialog.AcceptMode.AcceptOpen)
-    if create:
-        dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Choose")
-    dialog.setObjectName("ask_folder")
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, create)
+    dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Choose")
     if dialog.exec() != QFileDialog.DialogCode.Accepted or not dialog.selectedFiles():
         return ""
-    folder = Path(dialog.selectedFiles()[0])
-    if create and not folder.is_dir():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            show_error(parent, title, f"Cannot create the folder {folder}: {exc.strerror or exc}")
-            return ""
-    return str(folder)
+    return dialog.selectedFiles()[0]
 
 
 def show_error(parent: QWidget, title: str, message: str, suggestion: str = "") -> QMessageBox:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from colorcore.events import ErrorEvent, emit
 
-from app.tabs import last_folder, remember_folder, reveal_in_file_manager, show_error
+from app.tabs import ask_folder, dialog_start, last_folder, remember_folder, reveal_in_file_manager, show_error
 from app.widgets.image_view import numpy_to_qimage
 from app.workers import JobWorker
 
@@ -275,12 +275,14 @@ class DatasetTab(QWidget):
 
     # choosing folders
     def _ask_source(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Photo folder", last_folder(self.settings, "photos"))
+        start = dialog_start(self.source_edit.text(), last_folder(self.settings, "photos"))
+        path = QFileDialog.getExistingDirectory(self, "Photo folder", start)
         if path:
             self.set_source_folder(path)
 
     def _ask_output(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Output folder", last_folder(self.settings, "dataset"))
+        start = dialog_start(self.output_edit.text(), last_folder(self.settings, "dataset"))
+        path = ask_folder(self, "Output folder", start, create=True)
         if path:
             self.output_edit.setText(path)
 
@@ -296,10 +298,16 @@ class DatasetTab(QWidget):
             if path:
                 self.status_message.emit(f"Not a folder: {path}")
             return False
+        previous = self.source_edit.text().strip()
         self.source_edit.setText(str(folder))
         remember_folder(self.settings, "photos", str(folder.parent))
-        if not self.output_edit.text():
-            self.output_edit.setText(str(folder.parent / f"{folder.name}_prepared"))
+        if not previous or Path(previous).resolve() != folder.resolve():
+            if not self.is_busy():  # the summary and skipped files were another folder's
+                self.summary_label.setText(f"{folder.name}: not prepared yet. Press Prepare.")
+                self.skipped_list.clear()
+            suggested = self._suggested_output(previous)
+            if not self.output_edit.text() or self.output_edit.text() == suggested:
+                self.output_edit.setText(str(folder.parent / f"{folder.name}_prepared"))
         from colorcore.imageio import list_images
 
         self._preview_paths = [str(p) for p in list_images(folder)[: PREVIEW_PHOTOS * 2]]
@@ -308,6 +316,11 @@ class DatasetTab(QWidget):
             self.preview_note.setText(f"No photos found in {folder}.")
         self.schedule_preview()
         return True
+
+    @staticmethod
+    def _suggested_output(source: str) -> str:
+        """The output folder suggested for a photo folder ("" for none)."""
+        return str(Path(source).parent / f"{Path(source).name}_prepared") if source else ""
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
         urls = event.mimeData().urls()
@@ -506,9 +519,9 @@ class DatasetTab(QWidget):
                        "Choose a folder written by Prepare (it holds manifest.json).")
             return False
         remember_folder(self.settings, "dataset", str(Path(path).parent))
-        self.show_summary(path, manifest)
         if not self.is_busy():
             self.apply_manifest_settings(path, manifest)
+        self.show_summary(path, manifest)  # after the form: choosing its photo folder clears the summary
         return True
 
     def apply_manifest_settings(self, path: str, manifest: dict[str, Any]) -> None:
@@ -547,7 +560,7 @@ class DatasetTab(QWidget):
         source = Path(manifest.get("source", ""))
         for entry in skipped:
             full_path = str(source / entry["path"])  # stored relative to the source folder
-            item = QListWidgetItem(f"{Path(entry['path']).name}: {entry['reason']}")
+            item = QListWidgetItem(f"{Path(entry['path']).as_posix()}: {entry['reason']}")  # sub-folders kept
             item.setToolTip(full_path)
             item.setData(Qt.ItemDataRole.UserRole, full_path)
             self.skipped_list.addItem(item)
@@ -560,7 +573,9 @@ class DatasetTab(QWidget):
         ]
 
     def _reveal_skipped(self, item: QListWidgetItem) -> None:
-        reveal_in_file_manager(item.data(Qt.ItemDataRole.UserRole))
+        path = item.data(Qt.ItemDataRole.UserRole)
+        if not reveal_in_file_manager(path):
+            self.status_message.emit(f"No file manager could be opened on this system; the file is {path}")
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop preparation and previews and wait for their threads."""

@@ -23,6 +23,8 @@ from app.workers import JobWorker
 from colorcore.events import ProgressEvent, StopFlag, emit
 
 JOB_NAME = "Results: predicting"
+OPEN_RUNS_KEY = "results/runs"  # restored at the next start
+OPEN_DATASET_KEY = "results/dataset"
 PREDICT_BATCH = 64
 MAP_KEYS = ("saliency", "edge")  # auxiliary outputs shown below the photos when a model predicts them
 SORT_MODES = {"dataset": "Dataset order", "best": "Best PSNR first", "worst": "Worst PSNR first"}
@@ -113,19 +115,17 @@ def predict_split_job(model_path: str, dataset_path: str, split: str):
 
 
 def dataset_of_run(run_path: str) -> str | None:
-    """The prepared dataset a run folder was trained on, from its config.json (None if unknown)."""
-    config = Path(run_path) / "config.json"
-    if not config.is_file():
-        return None
-    try:
-        data = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    for key in ("dataset", "data", "data_dir", "dataset_path"):
-        value = data.get(key) if isinstance(data, dict) else None
-        if isinstance(value, str) and (Path(value) / "manifest.json").is_file():
-            return value
-    return None
+    """The prepared dataset a run (folder, checkpoint or exported model inside it) was trained on,
+    from its config.json (None if unknown)."""
+    from colorcore.compare import dataset_of_run as trained_on
+
+    data = trained_on(Path(run_path))
+    return str(Path(data).resolve()) if data else None
+
+
+def same_folder(a: str | None, b: str | None) -> bool:
+    """True when two paths name the same folder."""
+    return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
 
 
 def save_qimage_atomic(image: QImage, path: Path) -> None:
@@ -192,10 +192,12 @@ class ResultsTab(QWidget):
 
     status_message = Signal(str)
     job_progress = Signal(str, int, int)
+    colourise_requested = Signal(str)  # a run folder or model file to colourise with
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._settings = settings
+        self._restored = False
         self._runs: list[RunEntry] = []
         self._dataset = None
         self._dataset_path: str | None = None
@@ -225,10 +227,19 @@ class ResultsTab(QWidget):
         add_run_folder.clicked.connect(self._browse_run_folder)
         remove_run = QPushButton("Remove")
         remove_run.clicked.connect(self._remove_selected_run)
+        self.colourise_button = QPushButton("Colourise with this model")
+        self.colourise_button.setToolTip("Open the Colourise tab with the selected run's model chosen")
+        self.colourise_button.clicked.connect(self.request_colourise)
+        self.run_list.currentRowChanged.connect(lambda _row: self._update_state())
         run_buttons = QVBoxLayout()
         run_buttons.setSpacing(2)
-        for button in (add_model, add_run_folder, remove_run):
+        for button in (add_model, add_run_folder):
             run_buttons.addWidget(button)
+        last_row = QHBoxLayout()
+        last_row.setSpacing(2)
+        last_row.addWidget(remove_run)
+        last_row.addWidget(self.colourise_button)
+        run_buttons.addLayout(last_row)
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setReadOnly(True)
         self.dataset_edit.setPlaceholderText("a prepared dataset folder (Dataset tab)")
@@ -346,11 +357,12 @@ class ResultsTab(QWidget):
             remember_folder(self._settings, "run", str(Path(resolved).parent))
         else:
             remember_folder(self._settings, "model", resolved)
-        if self._dataset_path is None:
-            guessed = dataset_of_run(resolved)
-            if guessed:
-                self.open_dataset(guessed)
-                return
+        self.run_list.setCurrentRow(self.run_list.count() - 1)
+        self._save_open()
+        own = dataset_of_run(resolved)
+        if own is not None and Path(own, "manifest.json").is_file() and not same_folder(own, self._dataset_path):
+            self.open_dataset(own)  # a run is scored on the photos it was trained on by default
+            return
         self._rebuild_views()
         self._start_next()
 
@@ -366,7 +378,7 @@ class ResultsTab(QWidget):
         except Exception as exc:  # any unreadable folder: a message, never a traceback
             self._say(f"Cannot open the prepared dataset {path}: {exc}")
             return
-        self._dataset, self._dataset_path = dataset, str(path)
+        self._dataset, self._dataset_path = dataset, str(Path(path).resolve())
         for run in self._runs:
             run.predictions, run.error = None, ""
         self._stop_worker()  # its result is for the previous dataset and is dropped
@@ -378,7 +390,43 @@ class ResultsTab(QWidget):
         self._rebuild_views()
         self._fill_table()
         self._say(f"Dataset {path}: {self.photo_count()} {self._split} photos.")
+        self._save_open()
         self._start_next()
+
+    def scored_elsewhere(self) -> list[tuple[RunEntry, str]]:
+        """(run, the dataset it was trained on) for each open run scored on another dataset."""
+        out = []
+        for run in self._runs:
+            own = dataset_of_run(run.path)
+            if own is not None and self._dataset_path is not None and not same_folder(own, self._dataset_path):
+                out.append((run, own))
+        return out
+
+    def request_colourise(self) -> None:
+        """Ask the window to colourise with the selected run (or the only one)."""
+        row = self.run_list.currentRow()
+        if not 0 <= row < len(self._runs):
+            row = 0 if len(self._runs) == 1 else -1
+        if row >= 0:
+            self.colourise_requested.emit(self._runs[row].path)
+
+    def engine_ready(self) -> None:
+        """Reopen the runs and dataset of the last session (once)."""
+        if self._restored:
+            return
+        self._restored = True
+        dataset = self._settings.value(OPEN_DATASET_KEY, "", type=str)
+        runs = self._settings.value(OPEN_RUNS_KEY, [])
+        runs = [runs] if isinstance(runs, str) else list(runs or [])
+        for path in runs:
+            if Path(path).exists() and not any(run.path == path for run in self._runs):
+                self.open_run(path)
+        if dataset and Path(dataset, "manifest.json").is_file() and not same_folder(dataset, self._dataset_path):
+            self.open_dataset(dataset)  # the dataset last shown, even when the user had chosen another one
+
+    def _save_open(self) -> None:
+        self._settings.setValue(OPEN_RUNS_KEY, [run.path for run in self._runs])
+        self._settings.setValue(OPEN_DATASET_KEY, self._dataset_path or "")
 
     def photo_count(self) -> int:
         """How many photos the current split has (0 without a dataset)."""
@@ -664,7 +712,11 @@ class ResultsTab(QWidget):
         elif not self._runs:
             hint = "Add a run or model file to see its colourisations next to the real photos."
         else:
-            hint = "; ".join(f"{run.label}: {run.error}" for run in self._runs if run.error)
+            notes = [f"{run.label}: {run.error}" for run in self._runs if run.error]
+            notes += [f"{run.label} was trained on {Path(own).name}; it is scored here on {Path(self._dataset_path).name}"
+                      + ("" if Path(own, "manifest.json").is_file() else f" ({own} is gone)")
+                      for run, own in self.scored_elsewhere()]
+            hint = "; ".join(notes)
         self.hint_label.setText(hint)
         self.hint_label.setVisible(bool(hint))
 
@@ -684,6 +736,7 @@ class ResultsTab(QWidget):
             return
         run = self._runs.pop(row)
         self.run_list.takeItem(row)
+        self._save_open()
         if self._worker_run is run:
             self._worker.stop()
         self._reset_order()
@@ -734,6 +787,8 @@ class ResultsTab(QWidget):
                 self._say(f"Could not export {path}: {exc}")
 
     def _update_state(self) -> None:
+        row = self.run_list.currentRow()
+        self.colourise_button.setEnabled(0 <= row < len(self._runs) or len(self._runs) == 1)
         has_photos = bool(self._order)
         self.export_view_button.setEnabled(has_photos)
         self.export_grid_button.setEnabled(has_photos)
