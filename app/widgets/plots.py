@@ -99,6 +99,8 @@ class LossPlot(QWidget):
         for name in list(self.curves):
             self.plot_item.removeItem(self.curves[name])
             self.legend.removeItem(name)
+            self._toggle_row.removeWidget(self.toggles[name])
+            self.toggles[name].hide()  # gone at once, even before the event loop deletes it
             self.toggles[name].deleteLater()
         self.curves, self.toggles, self._series = {}, {}, {}
         for i, name in enumerate(loss_names):
