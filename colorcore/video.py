@@ -1,0 +1,476 @@
+"""Colourise videos: frames streamed through PyAV, chroma carried along the motion between frames.
+
+Each frame is colourised as a photo is (`colorcore.colorize`: the network predicts chroma from the
+frame's luma, the frame keeps its own Lab L), with one temporal step between the prediction and the
+full-resolution recombination (`TemporalChroma`): the previous frame's chroma, held on a grid twice
+the prediction's, is warped along the DIS optical flow of the small luminance and blended with the
+frame's own prediction, with less weight where the warp does not explain the luminance (occlusions,
+new content) and none at a scene cut (a jump of the luminance histogram). Flicker then falls several
+times while each shot still starts from its own per-frame colour.
+
+`colorize_video` reads and writes frame by frame (memory stays flat whatever the length), keeps the
+frame count, timestamps, frame rate, size, display rotation and colour matrix, copies every audio
+stream packet for packet, writes to a temporary file in the target folder and renames it at the
+end, so a cancelled or failed run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import av
+import cv2
+import numpy as np
+import torch
+
+from colorcore.atomic import fsync_dir
+from colorcore.colorize import (
+    GUIDE_SCALE, check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine,
+)
+from colorcore.events import EndEvent, ProgressEvent, StopFlag, emit
+from colorcore.models.base import ColorModel
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+STATE_SCALE = 4  # the carried chroma lives on a grid this many times the prediction's
+BLEND = 0.95  # weight of the carried chroma where the flow explains the luminance perfectly
+WARP_ERROR_LIMIT = 24.0  # luma difference (levels) after warping at which the carried chroma gets no weight
+CUT_BINS = 32
+CUT_DISTANCE = 0.35  # total-variation distance between luminance histograms that starts a new shot
+STILL_L = 1  # flicker is measured where the 8-bit Lab L changes by at most this much
+PREVIEW_INTERVAL_S = 0.25
+# encoders for the input's codec; anything else gets the container's fallback
+ENCODERS = {
+    "h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "vp8": "libvpx", "av1": "libsvtav1",
+    "mpeg4": "mpeg4", "mpeg2video": "mpeg2video", "mjpeg": "mjpeg", "ffv1": "ffv1", "prores": "prores_ks",
+}
+FALLBACK_ENCODERS = {".webm": "libvpx-vp9"}
+DEFAULT_ENCODER = "libx264"
+ENCODER_OPTIONS = {  # high quality: the output should look like the input, plus colour
+    "libx264": {"crf": "18", "preset": "fast"},
+    "libx265": {"crf": "20", "preset": "fast"},
+    "libvpx-vp9": {"crf": "24", "b": "0", "row-mt": "1", "cpu-used": "4"},
+    "libvpx": {"crf": "8", "b": "20M"},
+    "libsvtav1": {"crf": "30", "preset": "8"},
+}
+BITRATE_ENCODERS = ("mpeg4", "mpeg2video", "mjpeg")  # no constant-quality option: a generous bitrate
+BITS_PER_PIXEL = 0.3
+DEFAULT_PIX_FMT = "yuv420p"
+# FFmpeg's AVColorSpace -> swscale's matrix (BT.709, FCC, BT.601 / BT.470BG / SMPTE 170M, SMPTE 240M, BT.2020)
+SWS_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+SWS_BT709, SWS_BT601 = 1, 5
+HD_HEIGHT = 720  # untagged video at least this tall is BT.709, as players assume
+AVCOL_RANGE_MPEG = 1
+
+
+class VideoError(Exception):
+    """A video that cannot be read or written: `path` and a human `reason`."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video holds: size, frame rate, frame count (estimated when the container does not say)."""
+
+    width: int
+    height: int
+    fps: Fraction
+    frames: int
+    duration_s: float
+    codec: str
+    audio_streams: int
+
+
+@dataclass(frozen=True)
+class FrameEvent:
+    """Preview of the frame just written (rate-limited): its luma input and colour output, and speed."""
+
+    index: int
+    total: int
+    gray: np.ndarray
+    colour: np.ndarray
+    fps: float
+    eta_s: float | None
+    cut: bool
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """How a video job ended: `status` "finished" (`path` written) or "stopped" (nothing written)."""
+
+    status: str
+    path: Path | None
+    frames: int
+    cuts: int
+    seconds: float
+
+
+def is_video(path: str | Path) -> bool:
+    """True for a file name with a video container extension (case-insensitive)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def list_videos(root: str | Path) -> list[Path]:
+    """Videos under `root` (recursive, sorted), by extension; hidden files (our temp files) left out."""
+    return sorted(p for p in Path(root).rglob("*") if is_video(p) and not p.name.startswith(".") and p.is_file())
+
+
+def _reason(exc: Exception) -> str:
+    """A one-line reason from a PyAV/FFmpeg error."""
+    if isinstance(exc, av.FFmpegError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def _open_input(path: Path) -> av.container.InputContainer:
+    """`path` opened for reading, with a video stream; VideoError otherwise."""
+    if not path.is_file():
+        raise VideoError(path, "no such file")
+    try:
+        container = av.open(str(path), "r")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise VideoError(path, f"not a readable video ({_reason(exc)})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(path, "no video stream in this file")
+    return container
+
+
+def _frame_rate(stream: av.video.stream.VideoStream) -> Fraction:
+    return Fraction(stream.average_rate or stream.guessed_rate or stream.base_rate or 25)
+
+
+def _info(container: av.container.InputContainer) -> VideoInfo:
+    stream = container.streams.video[0]
+    fps = _frame_rate(stream)
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    else:
+        duration = (container.duration or 0) / av.time_base
+    frames = stream.frames or round(duration * fps)
+    return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, int(frames), duration,
+                     stream.codec_context.name, len(container.streams.audio))
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Size, frame rate, frame count, duration, codec and audio of a video; VideoError if unreadable."""
+    path = Path(path)
+    with _open_input(path) as container:
+        return _info(container)
+
+
+class TemporalChroma:
+    """Chroma carried from frame to frame along the optical flow, blended with each frame's prediction.
+
+    `step(small_l, predicted)` takes the frame's luma on the state grid and its predicted chroma
+    (a, b) and returns the chroma to use (on the state grid) and whether a new shot started.
+    """
+
+    def __init__(self, *, blend: float = BLEND, cut_distance: float = CUT_DISTANCE) -> None:
+        self.blend = blend
+        self.cut_distance = cut_distance
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous frame: the next one starts a new shot."""
+        self._luma: np.ndarray | None = None
+        self._histogram: np.ndarray | None = None
+        self._chroma: np.ndarray | None = None
+
+    def step(self, small_l: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Chroma (h, w, 2) float32 for this frame on the grid of `small_l` (h, w) uint8, and cut or not."""
+        h, w = small_l.shape
+        own = cv2.resize(predicted, (w, h), interpolation=cv2.INTER_LINEAR)
+        histogram = np.bincount(small_l.ravel() >> 3, minlength=CUT_BINS) / small_l.size
+        cut = (self._luma is None or self._luma.shape != small_l.shape
+               or 0.5 * np.abs(histogram - self._histogram).sum() > self.cut_distance)
+        if cut:
+            chroma = own
+        else:
+            chroma = own + self._carried_weight_and_chroma(small_l, own)
+        self._luma, self._histogram, self._chroma = small_l, histogram, chroma
+        return chroma, bool(cut)
+
+    def _carried_weight_and_chroma(self, small_l: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """weight * (warped previous chroma - own prediction), the weight from the warp's luma error."""
+        h, w = small_l.shape
+        flow = self._flow.calc(small_l, self._luma, None)  # small_l(x) ~ previous(x + flow(x))
+        flow[:, :, 0] += np.arange(w, dtype=np.float32)[None, :]
+        flow[:, :, 1] += np.arange(h, dtype=np.float32)[:, None]
+        warped = cv2.remap(self._chroma, flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped_l = cv2.remap(self._luma, flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        error = cv2.absdiff(small_l, warped_l).astype(np.float32)
+        weight = np.clip(1.0 - error * (1.0 / WARP_ERROR_LIMIT), 0.0, 1.0) * self.blend
+        inside = (flow[:, :, 0] >= 0) & (flow[:, :, 0] <= w - 1) & (flow[:, :, 1] >= 0) & (flow[:, :, 1] <= h - 1)
+        weight[~inside] = 0.0
+        return weight[:, :, None] * (warped - own)
+
+
+class VideoColorizer:
+    """Colourises the frames of one clip in order (RGB uint8 in, RGB uint8 out, same size).
+
+    With `temporal=False` every frame is colourised exactly as `colorize_array` colourises a photo.
+    `last_cut` says whether the last frame started a new shot.
+    """
+
+    def __init__(
+        self, model: ColorModel, *, guided: bool = True, inference_size: int | None = None, fit: str = "squash",
+        device: torch.device | str | None = None, temporal: bool = True,
+    ) -> None:
+        self.model = model
+        self.guided = guided
+        self.size = check_inference_size(model, inference_size)
+        self.fit = fit
+        self.device = torch.device(device) if device is not None else None
+        self.temporal = TemporalChroma() if temporal else None
+        self.last_cut = True
+
+    def reset(self) -> None:
+        """Start a new clip."""
+        if self.temporal is not None:
+            self.temporal.reset()
+        self.last_cut = True
+
+    def colorize(self, rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The colourised frame (into `out` when given, which may be `rgb` itself)."""
+        gray = luma(rgb)
+        chroma = predict_chroma(gray, self.model, size=self.size, fit=self.fit, device=self.device)
+        scale = GUIDE_SCALE
+        if self.temporal is not None:
+            grid = (STATE_SCALE * chroma.shape[1], STATE_SCALE * chroma.shape[0])
+            small = cv2.resize(gray, grid, interpolation=cv2.INTER_AREA)
+            chroma, self.last_cut = self.temporal.step(small, chroma)
+            scale = GUIDE_SCALE // STATE_SCALE  # the guided filter's grid stays the photo pipeline's
+        l8 = lab_l8(rgb)
+        ab8 = chroma_u8(guided_chroma(l8, chroma, scale=scale) if self.guided else chroma)
+        return recombine(l8, ab8, out if out is not None else np.empty((*rgb.shape[:2], 3), np.uint8))
+
+    def frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Colourised copies of consecutive RGB frames of one clip."""
+        self.reset()
+        for frame in frames:
+            yield self.colorize(frame)
+
+
+def chroma_flicker(frames: Iterable[np.ndarray], motions: Sequence[np.ndarray | None] | None = None,
+                   still_l: int = STILL_L) -> float:
+    """Mean |change of (a, b)| between consecutive RGB frames where the 8-bit Lab L changes by at most
+    `still_l`: where the picture does not change, its colour should not either.
+
+    `motions[i]` (optional, for i >= 1) is the 2x3 affine map from pixels of frame i to pixels of
+    frame i-1 (e.g. a known camera move): frame i-1 is first warped along it, so a moving picture is
+    compared with itself; None skips that pair (e.g. across a cut). Pixels warped in from outside
+    frame i-1 are left out.
+    """
+    total, count, previous = 0.0, 0, None
+    for i, frame in enumerate(frames):
+        lab = cv2.cvtColor(frame, cv2.COLOR_RGB2Lab).astype(np.float32)
+        motion = motions[i] if motions is not None and i > 0 else np.eye(2, 3, dtype=np.float32)
+        if previous is not None and motion is not None:
+            h, w = lab.shape[:2]
+            moved = cv2.warpAffine(previous, np.asarray(motion, np.float32), (w, h),
+                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=(-1000.0, 0.0, 0.0))
+            still = np.abs(lab[:, :, 0] - moved[:, :, 0]) <= still_l
+            change = np.hypot(lab[:, :, 1][still] - moved[:, :, 1][still], lab[:, :, 2][still] - moved[:, :, 2][still])
+            total, count = total + float(change.sum()), count + int(still.sum())
+        previous = lab
+    return total / count if count else 0.0
+
+
+def _colour_matrix(frame: av.VideoFrame) -> int:
+    """swscale matrix of a decoded frame: its tag, else BT.709 for HD and BT.601 below, as players do."""
+    return SWS_MATRIX.get(int(frame.colorspace), SWS_BT709 if frame.height >= HD_HEIGHT else SWS_BT601)
+
+
+def _encoder(in_stream: av.video.stream.VideoStream, target: Path) -> str:
+    name = ENCODERS.get(in_stream.codec_context.name)
+    if name is None or name not in av.codecs_available:
+        name = FALLBACK_ENCODERS.get(target.suffix.lower(), DEFAULT_ENCODER)
+    return name
+
+
+def _pix_fmt(encoder: str, source: str) -> str:
+    """The input's pixel format if the encoder takes it and it has colour, else a common one."""
+    formats = [f.name for f in av.codec.Codec(encoder, "w").video_formats or ()]
+    if source in formats and not source.startswith("gray"):
+        return source
+    return DEFAULT_PIX_FMT if DEFAULT_PIX_FMT in formats or not formats else formats[0]
+
+
+class _Writer:
+    """The output container: a video stream shaped like the input's and copies of its audio streams."""
+
+    def __init__(self, path: Path, target: Path, source: av.container.InputContainer,
+                 first: av.VideoFrame, matrix: int) -> None:
+        in_stream = source.streams.video[0]
+        self.container = av.open(str(path), "w", format=None)
+        try:
+            encoder = _encoder(in_stream, target)
+            fps = _frame_rate(in_stream)
+            stream = self.container.add_stream(encoder, rate=fps)
+            stream.width, stream.height = first.width, first.height
+            stream.pix_fmt = _pix_fmt(encoder, in_stream.codec_context.pix_fmt or "")
+            stream.time_base = in_stream.time_base
+            stream.codec_context.time_base = in_stream.time_base
+            stream.codec_context.colorspace = matrix
+            stream.codec_context.color_range = int(first.color_range) or AVCOL_RANGE_MPEG
+            if in_stream.sample_aspect_ratio:
+                stream.codec_context.sample_aspect_ratio = in_stream.sample_aspect_ratio
+            if encoder in BITRATE_ENCODERS:
+                stream.codec_context.bit_rate = int(BITS_PER_PIXEL * first.width * first.height * fps)
+            stream.codec_context.options = dict(ENCODER_OPTIONS.get(encoder, {}))
+            if first.rotation:
+                stream.set_display_rotation(first.rotation)
+            self.video = stream
+            self.audio = {s.index: self.container.add_stream_from_template(s) for s in source.streams.audio}
+        except BaseException:
+            self.container.close()
+            raise
+        self.matrix = matrix
+        self.range = stream.codec_context.color_range
+
+    def write_frame(self, rgb: np.ndarray, like: av.VideoFrame) -> None:
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame = frame.reformat(format=self.video.pix_fmt, src_colorspace=self.matrix, dst_colorspace=self.matrix,
+                               dst_color_range=self.range)
+        frame.pts, frame.time_base, frame.duration = like.pts, like.time_base, like.duration
+        self.container.mux(self.video.encode(frame))
+
+    def copy_packet(self, packet: av.Packet) -> None:
+        packet.stream = self.audio[packet.stream.index]
+        self.container.mux(packet)
+
+    def finish(self) -> None:
+        self.container.mux(self.video.encode(None))
+        self.container.close()
+
+
+def _temp_path(target: Path) -> Path:
+    """A new hidden file beside `target`, with its extension (so the container format follows)."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _decoded(container: av.container.InputContainer, path: Path) -> Iterator[av.Packet | av.VideoFrame]:
+    """Decoded video frames and raw audio packets, in file order (the demuxer's final empty packet flushes
+    the decoder); VideoError on a broken stream."""
+    video = container.streams.video[0]
+    video.thread_type = "AUTO"
+    try:
+        for packet in container.demux(video, *container.streams.audio):
+            if packet.stream.type == "video":
+                yield from packet.decode()
+            elif packet.dts is not None:
+                yield packet
+    except av.FFmpegError as exc:
+        raise VideoError(path, f"cannot decode the video ({_reason(exc)})") from None
+
+
+def colorize_video(
+    source: str | Path,
+    target: str | Path,
+    model: ColorModel,
+    *,
+    guided: bool = True,
+    inference_size: int | None = None,
+    fit: str = "squash",
+    device: torch.device | str | None = None,
+    temporal: bool = True,
+    callbacks: Sequence[object] = (),
+    stop: StopFlag | None = None,
+    preview_interval_s: float = PREVIEW_INTERVAL_S,
+) -> VideoResult:
+    """Colourise the video `source` into `target` (same container type), frame by frame.
+
+    Callbacks get `on_progress(ProgressEvent)` after every frame, `on_frame(FrameEvent)` (the
+    current frame's gray input and colour output) at most every `preview_interval_s` and for the
+    last frame, and `on_end(EndEvent)`. `stop` is checked (and a pause waited out) before each
+    frame; a stop, an error or Ctrl-C removes the temporary file and leaves `target` untouched.
+    Raises VideoError for an unreadable, broken or unsupported video, OSError when writing fails.
+    """
+    source, target = Path(source), Path(target)
+    colorizer = VideoColorizer(model, guided=guided, inference_size=inference_size, fit=fit, device=device,
+                               temporal=temporal)
+    start = time.perf_counter()
+    with _open_input(source) as container:
+        total = _info(container).frames
+        temp = _temp_path(target)
+        writer: _Writer | None = None
+        pending: list[av.Packet] = []
+        done = cuts = 0
+        last_preview = -float("inf")
+        try:
+            for item in _decoded(container, source):
+                if isinstance(item, av.Packet):
+                    if writer is None:
+                        pending.append(item)
+                    else:
+                        writer.copy_packet(item)
+                    continue
+                if stop is not None:
+                    stop.wait_if_paused()
+                    if stop.stop_requested:
+                        break
+                matrix = writer.matrix if writer is not None else _colour_matrix(item)
+                rgb = item.to_ndarray(format="rgb24", src_colorspace=matrix, dst_colorspace=matrix,
+                                      src_color_range=int(item.color_range) or AVCOL_RANGE_MPEG)
+                if writer is None:
+                    writer = _open_writer(temp, target, container, item, matrix, source)
+                    for packet in pending:
+                        writer.copy_packet(packet)
+                    pending.clear()
+                colour = colorizer.colorize(rgb)
+                writer.write_frame(colour, item)
+                done += 1
+                cuts += colorizer.last_cut
+                total = max(total, done)
+                emit(callbacks, "on_progress", ProgressEvent(done, total, f"frame {done} of {total}"))
+                now = time.perf_counter()
+                if now - last_preview >= preview_interval_s or done == total:
+                    last_preview = now
+                    fps = done / max(now - start, 1e-9)
+                    emit(callbacks, "on_frame", FrameEvent(done - 1, total, luma(rgb), colour, fps,
+                                                           (total - done) / fps, colorizer.last_cut))
+            else:
+                if writer is None:
+                    raise VideoError(source, "no frame could be decoded")
+                writer.finish()
+                writer = None
+                os.replace(temp, target)
+                fsync_dir(target.parent)
+                result = VideoResult("finished", target, done, cuts, time.perf_counter() - start)
+                emit(callbacks, "on_end", EndEvent("finished", {"frames": done, "cuts": cuts, "path": str(target)}))
+                return result
+        except av.FFmpegError as exc:
+            raise VideoError(source, f"cannot write {target.name} ({_reason(exc)})") from None
+        finally:
+            if writer is not None:
+                writer.container.close()
+            temp.unlink(missing_ok=True)
+    emit(callbacks, "on_end", EndEvent("stopped", {"frames": done}))
+    return VideoResult("stopped", None, done, cuts, time.perf_counter() - start)
+
+
+def _open_writer(temp: Path, target: Path, container: av.container.InputContainer, first: av.VideoFrame,
+                 matrix: int, source: Path) -> _Writer:
+    try:
+        return _Writer(temp, target, container, first, matrix)
+    except (av.FFmpegError, ValueError) as exc:
+        raise VideoError(source, f"cannot write it as {target.suffix} ({_reason(exc)})") from None
+
+
+__all__ = [
+    "FrameEvent", "TemporalChroma", "VIDEO_SUFFIXES", "VideoColorizer", "VideoError", "VideoInfo", "VideoResult",
+    "chroma_flicker", "colorize_video", "is_video", "list_videos", "probe_video",
+]
