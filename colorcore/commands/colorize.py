@@ -1,4 +1,4 @@
-"""`colorcore colorize`: colourise photos and folders at full resolution with a trained model."""
+"""`colorcore colorize`: colourise photos, videos and folders at full resolution with a trained model."""
 
 from __future__ import annotations
 
@@ -17,17 +17,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `colorize` command."""
     p = subparsers.add_parser(
         "colorize",
-        help="colourise photos at full resolution (the bundled starter model, or your own)",
-        description="Colourise photos and folders (searched recursively) at their full resolution: the "
-        "model predicts the colour, each photo keeps its own luminance, so no detail is lost. Without a "
+        help="colourise photos and videos at full resolution (the bundled starter model, or your own)",
+        description="Colourise photos, videos and folders (searched recursively) at their full resolution: the "
+        "model predicts the colour, each photo or frame keeps its own luminance, so no detail is lost. Videos "
+        "(recognised by container: MP4, M4V, MOV, MKV, WebM, AVI) keep their frame count, frame rate, size and audio, and their colour is "
+        "carried along the motion from frame to frame (no flicker) and reset at scene cuts. Without a "
         "model the bundled starter model is used; give one as --model MODEL, or as the first argument "
         "(a run folder, .pt checkpoint or .safetensors file). Outputs go "
-        "beside each photo (or under --out, keeping sub-folders) as NAME<suffix>.EXT; existing files are "
-        "never replaced without --overwrite. Exit code 0: all photos done; 1: some failed (each is named "
-        "with the reason); 2: bad arguments (no model, no photos...).",
+        "beside each photo (or under --out, keeping sub-folders) as NAME<suffix>.EXT (videos keep their container); "
+        "existing files are never replaced without --overwrite. Exit code 0: all photos done; 1: some failed "
+        "(each is named with the reason); 2: bad arguments (no model, no photos...).",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="[MODEL] INPUT",
-                   help="photo files or folders, optionally after a model (run folder, .pt or .safetensors)")
+                   help="photo or video files or folders, optionally after a model (run folder, .pt or .safetensors)")
     p.add_argument("--model", default=None, metavar="MODEL",
                    help="run folder, .pt checkpoint, .safetensors model file, or 'starter' (the default: the "
                         "starter model shipped with ColorCore Studio)")
@@ -35,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="output folder (default: beside each photo); sub-folders of input folders are kept")
     p.add_argument("--suffix", default=DEFAULT_SUFFIX, help="added to each output name (default %(default)s)")
     p.add_argument("--format", choices=FORMATS, default="same",
-                   help="output format: same as the input (default), png or jpg")
+                   help="photo output format: same as the input (default), png or jpg (videos keep theirs)")
     p.add_argument("--quality", type=int, default=DEFAULT_QUALITY, help="JPEG quality 1-100 (default %(default)s)")
     p.add_argument("--no-guided", action="store_true",
                    help="upsample the colour bilinearly instead of following the photo's edges (guided filter)")
@@ -45,6 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "unless the model was trained at that size)")
     p.add_argument("--fit", choices=("squash", "letterbox"), default="squash",
                    help="how a non-square photo becomes the square network input (default %(default)s)")
+    p.add_argument("--no-temporal", action="store_true",
+                   help="colourise each video frame on its own (no colour carried between frames: it flickers)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (and inputs)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.set_defaults(func=run)
@@ -52,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 @dataclass(frozen=True)
 class Job:
-    """One photo to colourise: where it comes from and where its output goes."""
+    """One photo or video to colourise: where it comes from and where its output goes."""
 
     source: Path
     target: Path
@@ -62,7 +66,10 @@ def output_extension(source: Path, fmt: str) -> str:
     """The output file extension for `source` under --format `fmt`."""
     from colorcore.colorize import JPEG_SUFFIXES
     from colorcore.imageio import WRITE_FORMATS
+    from colorcore.video import is_video
 
+    if is_video(source):
+        return source.suffix
     if fmt == "png":
         return ".png"
     if fmt == "jpg":
@@ -74,12 +81,14 @@ def output_extension(source: Path, fmt: str) -> str:
 
 
 def collect_jobs(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -> tuple[list[Job], list[str]]:
-    """Photos to colourise (files as given, folders searched recursively) and one problem per bad input.
+    """Photos and videos to colourise (files as given, folders searched recursively) and one problem per
+    bad input.
 
     Inside folders, files whose name already ends with `suffix` (earlier outputs) are left out; a
     photo named twice (directly or through folders) is colourised once.
     """
     from colorcore.imageio import list_images
+    from colorcore.video import list_videos
 
     jobs: list[Job] = []
     problems: list[str] = []
@@ -92,7 +101,8 @@ def collect_jobs(inputs: list[Path], out: Path | None, suffix: str, fmt: str) ->
 
     for item in inputs:
         if item.is_dir():
-            found = [p for p in list_images(item) if not (suffix and p.stem.endswith(suffix))]
+            found = [p for p in sorted(list_images(item) + list_videos(item))
+                     if not (suffix and p.stem.endswith(suffix))]
             if not found:
                 problems.append(f"{item}: no photos found in this folder")
             for photo in found:
@@ -139,6 +149,31 @@ def split_model(inputs: list[Path], model: str | None) -> tuple[Path, list[Path]
     return resolve_model_argument(model), inputs
 
 
+class _FrameBar:
+    """Engine callback: one tqdm bar of frames (rate in frames/s, time left) for one video."""
+
+    def __init__(self, name: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(unit="frame", desc=name, file=sys.stderr, dynamic_ncols=True, leave=False, position=1)
+
+    def on_progress(self, event: object) -> None:
+        self.bar.total = event.total
+        self.bar.update(event.done - self.bar.n)
+
+
+def colorize_video_with_bar(job: Job, model: object, args: argparse.Namespace) -> None:
+    """Colourise one video of the command line, with a frame progress bar."""
+    from colorcore.video import colorize_video
+
+    progress = _FrameBar(job.source.name)
+    try:
+        colorize_video(job.source, job.target, model, guided=not args.no_guided, inference_size=args.inference_size,
+                       fit=args.fit, temporal=not args.no_temporal, callbacks=[progress])
+    finally:
+        progress.bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore colorize`."""
     from tqdm import tqdm
@@ -148,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
     from colorcore.colorize import check_inference_size, colorize_file
     from colorcore.device import DeviceError, resolve_device
     from colorcore.imageio import ImageReadError
+    from colorcore.video import VideoError, is_video
 
     if not 1 <= args.quality <= 100:
         raise CLIError(f"--quality must be between 1 and 100, got {args.quality}")
@@ -182,18 +218,21 @@ def run(args: argparse.Namespace) -> int:
     failed = len(problems)
     done = 0
     planned: set[Path] = set()
-    with tqdm(jobs, unit="photo", file=sys.stderr, dynamic_ncols=True) as bar:
+    with tqdm(jobs, unit="file", file=sys.stderr, dynamic_ncols=True) as bar:
         for job in bar:
             bar.set_postfix_str(job.source.name, refresh=False)
             reason = refusal(job, planned, args.overwrite)
             if reason is None:
                 try:
                     job.target.parent.mkdir(parents=True, exist_ok=True)
-                    colorize_file(
-                        job.source, model, job.target, guided=not args.no_guided,
-                        inference_size=args.inference_size, quality=args.quality, fit=args.fit,
-                    )
-                except ImageReadError as exc:
+                    if is_video(job.source):
+                        colorize_video_with_bar(job, model, args)
+                    else:
+                        colorize_file(
+                            job.source, model, job.target, guided=not args.no_guided,
+                            inference_size=args.inference_size, quality=args.quality, fit=args.fit,
+                        )
+                except (ImageReadError, VideoError) as exc:
                     reason = f"{exc.path}: {exc.reason}"
                 except (OSError, ValueError, MemoryError) as exc:
                     reason = f"{job.source}: {exc}"
@@ -204,6 +243,6 @@ def run(args: argparse.Namespace) -> int:
             planned.add(job.target.resolve())
             done += 1
             tqdm.write(str(job.target), file=sys.stdout)
-    print(f"colourised {done} of {done + failed} photo(s)" + (f"; {failed} failed" if failed else ""),
+    print(f"colourised {done} of {done + failed} file(s)" + (f"; {failed} failed" if failed else ""),
           file=sys.stderr)
     return 1 if failed else 0
