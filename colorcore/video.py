@@ -2,7 +2,7 @@
 
 Each frame is colourised as a photo is (`colorcore.colorize`: the network predicts chroma from the
 frame's luma, the frame keeps its own Lab L), with one temporal step between the prediction and the
-full-resolution recombination (`TemporalChroma`): the previous frame's chroma, held on a grid twice
+full-resolution recombination (`TemporalChroma`): the previous frame's chroma, held on a grid four times
 the prediction's, is warped along the DIS optical flow of the small luminance and blended with the
 frame's own prediction, with less weight where the warp does not explain the luminance (occlusions,
 new content) and none at a scene cut (a jump of the luminance histogram). Flicker then falls several
@@ -197,11 +197,11 @@ class TemporalChroma:
         if cut:
             chroma = own
         else:
-            chroma = own + self._carried_weight_and_chroma(small_l, own)
+            chroma = own + self._carried(small_l, own)
         self._luma, self._histogram, self._chroma = small_l, histogram, chroma
         return chroma, bool(cut)
 
-    def _carried_weight_and_chroma(self, small_l: np.ndarray, own: np.ndarray) -> np.ndarray:
+    def _carried(self, small_l: np.ndarray, own: np.ndarray) -> np.ndarray:
         """weight * (warped previous chroma - own prediction), the weight from the warp's luma error."""
         h, w = small_l.shape
         flow = self._flow.calc(small_l, self._luma, None)  # small_l(x) ~ previous(x + flow(x))
@@ -217,7 +217,7 @@ class TemporalChroma:
 
 
 class VideoColorizer:
-    """Colourises the frames of one clip in order (RGB uint8 in, RGB uint8 out, same size).
+    """Colourises the frames of one clip in order (RGB uint8 in, RGB uint8 out, same size); one per clip.
 
     With `temporal=False` every frame is colourised exactly as `colorize_array` colourises a photo.
     `last_cut` says whether the last frame started a new shot.
@@ -235,12 +235,6 @@ class VideoColorizer:
         self.temporal = TemporalChroma() if temporal else None
         self.last_cut = True
 
-    def reset(self) -> None:
-        """Start a new clip."""
-        if self.temporal is not None:
-            self.temporal.reset()
-        self.last_cut = True
-
     def colorize(self, rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The colourised frame (into `out` when given, which may be `rgb` itself)."""
         gray = luma(rgb)
@@ -254,12 +248,6 @@ class VideoColorizer:
         l8 = lab_l8(rgb)
         ab8 = chroma_u8(guided_chroma(l8, chroma, scale=scale) if self.guided else chroma)
         return recombine(l8, ab8, out if out is not None else np.empty((*rgb.shape[:2], 3), np.uint8))
-
-    def frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """Colourised copies of consecutive RGB frames of one clip."""
-        self.reset()
-        for frame in frames:
-            yield self.colorize(frame)
 
 
 def chroma_flicker(frames: Iterable[np.ndarray], motions: Sequence[np.ndarray | None] | None = None,
@@ -313,7 +301,7 @@ class _Writer:
     def __init__(self, path: Path, target: Path, source: av.container.InputContainer,
                  first: av.VideoFrame, matrix: int) -> None:
         in_stream = source.streams.video[0]
-        self.container = av.open(str(path), "w", format=None)
+        self.container = av.open(str(path), "w")
         try:
             encoder = _encoder(in_stream, target)
             fps = _frame_rate(in_stream)
@@ -395,16 +383,29 @@ def colorize_video(
 
     Callbacks get `on_progress(ProgressEvent)` after every frame, `on_frame(FrameEvent)` (the
     current frame's gray input and colour output) at most every `preview_interval_s` and for the
-    last frame, and `on_end(EndEvent)`. `stop` is checked (and a pause waited out) before each
+    last frame, and `on_end(EndEvent)` ("finished", "stopped" or "failed"). `stop` is checked (and a pause waited out) before each
     frame; a stop, an error or Ctrl-C removes the temporary file and leaves `target` untouched.
     Raises VideoError for an unreadable, broken or unsupported video, OSError when writing fails.
     """
     source, target = Path(source), Path(target)
     colorizer = VideoColorizer(model, guided=guided, inference_size=inference_size, fit=fit, device=device,
                                temporal=temporal)
+    try:
+        result = _colorize_video(source, target, colorizer, callbacks, stop, preview_interval_s)
+    except Exception as exc:
+        emit(callbacks, "on_end", EndEvent("failed", {"error": str(exc)}))
+        raise
+    emit(callbacks, "on_end", EndEvent(result.status, {"frames": result.frames, "cuts": result.cuts,
+                                                       "path": str(result.path) if result.path else None}))
+    return result
+
+
+def _colorize_video(source: Path, target: Path, colorizer: VideoColorizer, callbacks: Sequence[object],
+                    stop: StopFlag | None, preview_interval_s: float) -> VideoResult:
     start = time.perf_counter()
     with _open_input(source) as container:
         total = _info(container).frames
+        target.parent.mkdir(parents=True, exist_ok=True)
         temp = _temp_path(target)
         writer: _Writer | None = None
         pending: list[av.Packet] = []
@@ -421,7 +422,7 @@ def colorize_video(
                 if stop is not None:
                     stop.wait_if_paused()
                     if stop.stop_requested:
-                        break
+                        return VideoResult("stopped", None, done, cuts, time.perf_counter() - start)
                 matrix = writer.matrix if writer is not None else _colour_matrix(item)
                 rgb = item.to_ndarray(format="rgb24", src_colorspace=matrix, dst_colorspace=matrix,
                                       src_color_range=int(item.color_range) or AVCOL_RANGE_MPEG)
@@ -442,24 +443,21 @@ def colorize_video(
                     fps = done / max(now - start, 1e-9)
                     emit(callbacks, "on_frame", FrameEvent(done - 1, total, luma(rgb), colour, fps,
                                                            (total - done) / fps, colorizer.last_cut))
-            else:
-                if writer is None:
-                    raise VideoError(source, "no frame could be decoded")
-                writer.finish()
-                writer = None
-                os.replace(temp, target)
-                fsync_dir(target.parent)
-                result = VideoResult("finished", target, done, cuts, time.perf_counter() - start)
-                emit(callbacks, "on_end", EndEvent("finished", {"frames": done, "cuts": cuts, "path": str(target)}))
-                return result
+            if writer is None:
+                raise VideoError(source, "no frame could be decoded")
+            if done != total:  # the container's frame count was an estimate
+                emit(callbacks, "on_progress", ProgressEvent(done, done, f"frame {done} of {done}"))
+            writer.finish()
+            writer = None
+            os.replace(temp, target)
+            fsync_dir(target.parent)
+            return VideoResult("finished", target, done, cuts, time.perf_counter() - start)
         except av.FFmpegError as exc:
             raise VideoError(source, f"cannot write {target.name} ({_reason(exc)})") from None
         finally:
             if writer is not None:
                 writer.container.close()
             temp.unlink(missing_ok=True)
-    emit(callbacks, "on_end", EndEvent("stopped", {"frames": done}))
-    return VideoResult("stopped", None, done, cuts, time.perf_counter() - start)
 
 
 def _open_writer(temp: Path, target: Path, container: av.container.InputContainer, first: av.VideoFrame,
