@@ -257,3 +257,20 @@ def test_broken_or_unsupported_videos_are_named_and_the_rest_is_coloured(clip, m
     assert "cut_short.mkv" in err and "3 failed" in err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good_colour.mp4", "photo_colour.png"]
     assert probe_video(tmp_path / "out" / "good_colour.mp4").frames == 10
+
+
+def test_bench_video_prints_its_json() -> None:
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "bench_video.py"), "--width", "8", "--frames", "4",
+         "--resolutions", "480p", "--long-minutes", "0"],
+        capture_output=True, text=True, timeout=600, cwd=root,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    row = json.loads(run.stdout)["speed"][0]
+    assert row["resolution"] == "480p" and row["frames"] == 4
+    assert row["temporal"]["fps"] > 0 and row["per_frame_video"]["fps"] > 0 and row["per_frame_arrays_fps"] > 0
