@@ -139,10 +139,20 @@ def _open_input(path: Path) -> av.container.InputContainer:
         container = av.open(str(path), "r")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise VideoError(path, f"not a readable video ({_reason(exc)})") from None
-    if not container.streams.video:
+    if not any(_is_picture(s) for s in container.streams.video):
         container.close()
         raise VideoError(path, "no video stream in this file")
     return container
+
+
+def _is_picture(stream: av.video.stream.VideoStream) -> bool:
+    """A moving-picture stream, not an attached cover image."""
+    return not stream.disposition & av.stream.Disposition.attached_pic
+
+
+def _video_stream(container: av.container.Container) -> av.video.stream.VideoStream:
+    """The first moving-picture video stream (the one that is colourised; others are left out)."""
+    return next(s for s in container.streams.video if _is_picture(s))
 
 
 def _frame_rate(stream: av.video.stream.VideoStream) -> Fraction:
@@ -150,7 +160,7 @@ def _frame_rate(stream: av.video.stream.VideoStream) -> Fraction:
 
 
 def _info(container: av.container.InputContainer) -> VideoInfo:
-    stream = container.streams.video[0]
+    stream = _video_stream(container)
     fps = _frame_rate(stream)
     if stream.duration is not None and stream.time_base is not None:
         duration = float(stream.duration * stream.time_base)
@@ -300,7 +310,7 @@ class _Writer:
 
     def __init__(self, path: Path, target: Path, source: av.container.InputContainer,
                  first: av.VideoFrame, matrix: int) -> None:
-        in_stream = source.streams.video[0]
+        in_stream = _video_stream(source)
         self.container = av.open(str(path), "w")
         try:
             encoder = _encoder(in_stream, target)
@@ -326,12 +336,18 @@ class _Writer:
             raise
         self.matrix = matrix
         self.range = stream.codec_context.color_range
+        self.time_base = in_stream.time_base  # of the input timestamps, and of the encoder
+        self._frame_ticks = max(1, round(1 / (fps * self.time_base)))  # a frame's duration in those units
+        self._next_pts = 0  # for frames without a timestamp: the previous one's plus its duration
 
     def write_frame(self, rgb: np.ndarray, like: av.VideoFrame) -> None:
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         frame = frame.reformat(format=self.video.pix_fmt, src_colorspace=self.matrix, dst_colorspace=self.matrix,
                                dst_color_range=self.range)
-        frame.pts, frame.time_base, frame.duration = like.pts, like.time_base, like.duration
+        if like.pts is not None:
+            self._next_pts = like.pts
+        frame.pts, frame.time_base, frame.duration = self._next_pts, self.time_base, like.duration
+        self._next_pts += like.duration or self._frame_ticks
         self.container.mux(self.video.encode(frame))
 
     def copy_packet(self, packet: av.Packet) -> None:
@@ -353,7 +369,7 @@ def _temp_path(target: Path) -> Path:
 def _decoded(container: av.container.InputContainer, path: Path) -> Iterator[av.Packet | av.VideoFrame]:
     """Decoded video frames and raw audio packets, in file order (the demuxer's final empty packet flushes
     the decoder); VideoError on a broken stream."""
-    video = container.streams.video[0]
+    video = _video_stream(container)
     video.thread_type = "AUTO"
     try:
         for packet in container.demux(video, *container.streams.audio):
