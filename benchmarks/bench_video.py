@@ -4,7 +4,8 @@ For each resolution a clip is made from a sample photo (a pan and a zoom, a cut 
 an AAC tone as its audio track; H.264) and colourised three ways on the CPU: `colorize_video` with the
 temporal step (the default), `colorize_video --no-temporal` (each frame coloured on its own, through
 the same decoding and encoding), and `colorize_array` on the already decoded frames (the colourising
-alone, no video I/O). `fps` counts input frames per wall-clock second. The flicker of each coloured
+alone, no video I/O). `fps` counts input frames per wall-clock second, `cpu_s` is the process's CPU
+time for the run (all threads; steadier than wall time on a shared machine). The flicker of each coloured
 clip (mean |change of ab| where the Lab L does not change, `chroma_flicker` without motion
 compensation) is printed beside it.
 
@@ -103,10 +104,10 @@ def decoded(path: Path) -> list[np.ndarray]:
 
 
 def timed_video(source: Path, target: Path, model: torch.nn.Module, temporal: bool) -> dict[str, float]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = colorize_video(source, target, model, temporal=temporal)
-    seconds = time.perf_counter() - start
-    return {"fps": round(result.frames / seconds, 2), "seconds": round(seconds, 2),
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"fps": round(result.frames / seconds, 2), "seconds": round(seconds, 2), "cpu_s": round(cpu, 2),
             "flicker": round(chroma_flicker(decoded(target)), 3)}
 
 
@@ -116,10 +117,11 @@ def speed(folder: Path, name: str, size: tuple[int, int], frames: int, model: to
     row["temporal"] = timed_video(source, folder / f"{name}_temporal.mp4", model, True)
     row["per_frame_video"] = timed_video(source, folder / f"{name}_alone.mp4", model, False)
     inputs = decoded(source)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for frame in inputs:
         colorize_array(frame, model)
-    row["per_frame_arrays_fps"] = round(len(inputs) / (time.perf_counter() - start), 2)
+    row["per_frame_arrays"] = {"fps": round(len(inputs) / (time.perf_counter() - start), 2),
+                               "cpu_s": round(time.process_time() - cpu, 2)}
     return row
 
 
