@@ -3,8 +3,9 @@
 For each resolution a clip is made from a sample photo (a pan and a zoom, a cut to a second photo,
 an AAC tone as its audio track; H.264) and colourised three ways on the CPU: `colorize_video` with the
 temporal step (the default), `colorize_video --no-temporal` (each frame coloured on its own, through
-the same decoding and encoding), and `colorize_array` on the already decoded frames (the colourising
-alone, no video I/O). `fps` counts input frames per wall-clock second, `cpu_s` is the process's CPU
+the same decoding and encoding), and, on the already decoded frames (no video I/O), `colorize_array`
+against `VideoColorizer` frame by frame in turn (`arrays_fps`, `temporal_overhead`: the temporal
+step's cost, measured interleaved so that other load on the machine slows both alike). `fps` counts input frames per wall-clock second, `cpu_s` is the process's CPU
 time for the run (all threads; steadier than wall time on a shared machine). The flicker of each coloured
 clip (mean |change of ab| where the Lab L does not change, `chroma_flicker` without motion
 compensation) is printed beside it.
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from colorcore.colorize import colorize_array  # noqa: E402
 from colorcore.imageio import read_image  # noqa: E402
 from colorcore.resources import resources_dir  # noqa: E402
-from colorcore.video import chroma_flicker, colorize_video  # noqa: E402
+from colorcore.video import VideoColorizer, chroma_flicker, colorize_video  # noqa: E402
 
 RESOLUTIONS = {"480p": (854, 480), "1080p": (1920, 1080)}
 PHOTOS = ("coffee.jpg", "chelsea.jpg")
@@ -117,11 +118,17 @@ def speed(folder: Path, name: str, size: tuple[int, int], frames: int, model: to
     row["temporal"] = timed_video(source, folder / f"{name}_temporal.mp4", model, True)
     row["per_frame_video"] = timed_video(source, folder / f"{name}_alone.mp4", model, False)
     inputs = decoded(source)
-    start, cpu = time.perf_counter(), time.process_time()
-    for frame in inputs:
+    temporal = VideoColorizer(model)
+    spent = {"per_frame": 0.0, "temporal": 0.0}
+    for frame in inputs:  # interleaved, so that other load on the machine slows both alike
+        start = time.perf_counter()
         colorize_array(frame, model)
-    row["per_frame_arrays"] = {"fps": round(len(inputs) / (time.perf_counter() - start), 2),
-                               "cpu_s": round(time.process_time() - cpu, 2)}
+        middle = time.perf_counter()
+        temporal.colorize(frame)
+        spent["per_frame"] += middle - start
+        spent["temporal"] += time.perf_counter() - middle
+    row["arrays_fps"] = {key: round(len(inputs) / seconds, 2) for key, seconds in spent.items()}
+    row["temporal_overhead"] = round(spent["temporal"] / spent["per_frame"] - 1, 3)
     return row
 
 

@@ -273,4 +273,4 @@ def test_bench_video_prints_its_json() -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     row = json.loads(run.stdout)["speed"][0]
     assert row["resolution"] == "480p" and row["frames"] == 4
-    assert row["temporal"]["fps"] > 0 and row["per_frame_video"]["fps"] > 0 and row["per_frame_arrays"]["fps"] > 0
+    assert row["temporal"]["fps"] > 0 and row["per_frame_video"]["fps"] > 0 and row["arrays_fps"]["temporal"] > 0
