@@ -16,6 +16,20 @@ from typing import BinaryIO, Callable
 PathLike = str | os.PathLike
 
 
+DEFAULT_FILE_MODE = 0o666
+
+
+def _read_umask() -> int:
+    """The process umask (read by setting it and putting it back: done once, at import, before any
+    worker thread could create a file in between)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+
+
 def fsync_dir(folder: PathLike) -> None:
     """Make a rename inside `folder` durable (no-op where folders cannot be opened, e.g. Windows)."""
     if os.name == "nt":
@@ -30,7 +44,8 @@ def fsync_dir(folder: PathLike) -> None:
 def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
     """Write a file atomically: `write(handle)` into a temp file in the same folder, fsync, replace.
 
-    If `write` raises (or the process dies) the previous file at `path` is untouched.
+    If `write` raises (or the process dies) the previous file at `path` is untouched. The file gets the
+    permissions a plain `open()` would give it (0666 minus the umask), not mkstemp's private 0600.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +55,7 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, DEFAULT_FILE_MODE & ~UMASK)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

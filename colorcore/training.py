@@ -389,6 +389,30 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def train_replacing(config: TrainConfig, callbacks: Sequence[object] = (), stop: StopFlag | None = None,
+                    replace: bool = False) -> TrainResult:
+    """Run a `Trainer`; with `replace`, the run already in `config.run_dir` is first set aside (one
+    rename), removed once the new run has trained, and put back if the new one fails before its first
+    step, so the folder never holds a mixture of two runs. Used by `colorcore train --overwrite` and the
+    Training tab's "Replace the old run"."""
+    import shutil
+    import uuid
+
+    run = Path(config.run_dir)
+    aside = None
+    if replace and run.exists() and int(os.environ.get("RANK", "0")) == 0:
+        aside = run.with_name(f".{run.name}.replaced-{uuid.uuid4().hex[:8]}")
+        os.replace(run, aside)
+    result = Trainer(config, callbacks=callbacks, stop=stop).run()
+    if aside is not None:
+        if result.status == STATUS_FAILED and result.step == 0:
+            shutil.rmtree(run, ignore_errors=True)
+            os.replace(aside, run)
+        else:
+            shutil.rmtree(aside, ignore_errors=True)
+    return result
+
+
 class Trainer:
     """Trains `config.model` on `config.data` into `config.run_dir`; `run()` returns a `TrainResult`."""
 
@@ -407,6 +431,8 @@ class Trainer:
         self.model_file: str | None = None
         self._images_done = 0
         self._start_time = 0.0
+        self._paused_s = 0.0
+        self._first_step = 0
         self.monitor = LearningMonitor()
         self.gray_psnr = math.nan
 
@@ -514,10 +540,15 @@ class Trainer:
         self.batch_size = min(per_rank, shard)
         self.steps_per_epoch = max(1, shard // self.batch_size)
         self.total_steps = cfg.max_steps if cfg.max_steps else cfg.epochs * self.steps_per_epoch
-        self.monitor = LearningMonitor(warmup_steps=max(self.warmup_steps, min(self.total_steps // 3, 300)))
+        from colorcore.watchdog import LEARNING_SUGGESTION, PAPER_PRESET_SUGGESTION
+
+        self.monitor = LearningMonitor(
+            warmup_steps=max(self.warmup_steps, min(self.total_steps // 3, 300)),
+            suggestion=PAPER_PRESET_SUGGESTION if model_config.preset == "paper" else LEARNING_SUGGESTION)
 
         if resume_state is not None:
             self._restore(resume_state)
+        self._first_step = self.step
         self.plain_networks = dict(self.model.networks())
         if self.dist.enabled:
             self._wrap_ddp()
@@ -629,7 +660,10 @@ class Trainer:
             perm = epoch_permutation(cfg.seed, self.epoch, self.n_train)[self.dist.rank::self.dist.world_size]
             perm = perm.to(data_device)
             while self.epoch_pos < self.steps_per_epoch and self.step < self.total_steps:
-                self.stop.wait_if_paused()
+                if self.stop.paused:
+                    paused_at = time.perf_counter()
+                    self.stop.wait_if_paused()
+                    self._paused_s += time.perf_counter() - paused_at
                 if self._should_stop():
                     self._save_last()
                     return STATUS_STOPPED
@@ -702,7 +736,8 @@ class Trainer:
         values = dict(zip(losses, stacked))
         self.last_losses = values
         elapsed = time.perf_counter() - self._start_time
-        rate = self.step / elapsed if elapsed > 0 else 0.0
+        running = elapsed - self._paused_s
+        rate = (self.step - self._first_step) / running if running > 0 else 0.0  # this session's steps only
         eta = (self.total_steps - self.step) / rate if rate > 0 else None
         row = {"step": self.step, "epoch": self.epoch, "time_s": round(elapsed, 3), "img_per_s": img_per_s,
                **{LOSS_PREFIX + k: v for k, v in values.items()}}

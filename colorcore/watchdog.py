@@ -23,25 +23,28 @@ RISE_FACTOR = 1.25
 DEFAULT_WINDOW = 20
 SATURATED_FRACTION = 0.5  # share of output values beyond SATURATION_LEVEL that means saturated
 SATURATION_LEVEL = 0.98
-LEARNING_SUGGESTION = ("lower the generator learning rate (--lr-g, or 'Generator lr' in the Training tab), "
-                       "or go back to the default settings instead of --preset paper")
+LEARNING_SUGGESTION = "lower the generator learning rate (--lr-g)"
+PAPER_PRESET_SUGGESTION = ("lower the generator learning rate (--lr-g), or train with the default settings "
+                           "(--preset default) instead of the paper's")
 
 
 @dataclass
 class LearningMonitor:
-    """Watches losses and validation scores; `warmup_steps` must pass before "below_gray" counts."""
+    """Watches losses and validation scores; `warmup_steps` must pass before "below_gray" counts;
+    `suggestion` is what every notice suggests (the Trainer words it for the preset in use)."""
 
     warmup_steps: int = 100
     window: int = DEFAULT_WINDOW
+    suggestion: str = LEARNING_SUGGESTION
     reported: set[str] = field(default_factory=set)
     _recent: deque[float] = field(default_factory=deque)
     _best_window: float = math.inf
 
-    def _notice(self, kind: str, message: str, step: int, suggestion: str = LEARNING_SUGGESTION) -> NoticeEvent | None:
+    def _notice(self, kind: str, message: str, step: int) -> NoticeEvent | None:
         if kind in self.reported:
             return None
         self.reported.add(kind)
-        return NoticeEvent(LEARNING_NOTICE, message, suggestion, step)
+        return NoticeEvent(LEARNING_NOTICE, message, self.suggestion, step)
 
     def on_losses(self, step: int, losses: dict[str, float]) -> NoticeEvent | None:
         """Check one logged step's losses (keys without the loss_ prefix)."""

@@ -47,3 +47,14 @@ def test_atomic_link_snapshots_a_file(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(FileNotFoundError):
         atomic_link(tmp_path / "missing.pt", target)
     assert target.read_bytes() == b"state 1"
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    """Not mkstemp's private 0600: a colourised photo must be readable like any other file."""
+    import os
+    import stat
+
+    from colorcore.atomic import UMASK, atomic_write_bytes
+
+    path = atomic_write_bytes(tmp_path / "photo.png", b"data")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~UMASK

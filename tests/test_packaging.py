@@ -81,10 +81,12 @@ def test_spec_ships_resources_and_our_modules() -> None:
     namespace, calls = exec_spec()
     (analysis,) = _calls(calls, "Analysis")
     datas = {Path(src).resolve(): dest for src, dest in analysis["datas"]}
-    for relative, dest in [("resources/samples", "resources/samples"), ("resources/icons", "resources/icons"),
+    for relative, dest in [("resources/samples", "resources/samples"), ("resources/models", "resources/models"),
+                           ("resources/icons", "resources/icons"),
                            ("resources/colorcore-studio.desktop", "resources")]:
         assert datas.get((ROOT / relative).resolve()) == dest, f"{relative} not shipped as {dest}"
     assert len(list((ROOT / "resources" / "samples").glob("*.jpg"))) >= 4
+    assert (ROOT / "resources" / "models" / "starter.safetensors").is_file()
     if list((ROOT / "colorcore" / "data").glob("*.json")):
         assert any(dest == "colorcore/data" for dest in datas.values())
     assert any(dest.startswith("torch-") and dest.endswith(".dist-info") for dest in datas.values()), \

@@ -36,6 +36,7 @@ def test_wheel_carries_the_resources_and_an_installed_copy_finds_them(tmp_path: 
     samples = sorted(p.name for p in (ROOT / "resources" / "samples").iterdir())
     assert {f"colorcore/_resources/samples/{name}" for name in samples} <= names
     assert "colorcore/_resources/icons/colorcore-studio-256.png" in names
+    assert {"colorcore/_resources/models/starter.safetensors", "colorcore/_resources/models/ATTRIBUTION.md"} <= names
     assert "app/main_window.py" in names and "colorcore/cli.py" in names
 
     site = tmp_path / "site"

@@ -33,8 +33,7 @@ CLI_TO_GUI = (
     ("use another --out or --overwrite", "choose another output folder"),
     ("delete it or use --overwrite", "delete it or choose another output folder"),
     ("pass --data DATA", "open the prepared dataset in the Results tab"),
-    ("--lr-g, or 'Generator lr' in the Training tab", "the Training tab's LR G"),
-    ("instead of --preset paper", "instead of the paper settings"),
+    ("(--preset default) instead of the paper's", "(the Default settings button) instead of the Paper settings"),
     ("--min-epoch-interval 30", "\u201csave every\u201d 30 s"),
 )
 FLAG_NAMES = {

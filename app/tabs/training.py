@@ -8,7 +8,6 @@ import csv
 import json
 import math
 import os
-import shutil
 import sys
 import time
 from collections import deque
@@ -42,13 +41,13 @@ from app.theme import PlotColours
 from app.widgets.image_view import ImageView
 from app.widgets.plots import LossPlot, MetricsPlot
 from app.workers import JobWorker
+from colorcore.presets import SHORT_EPOCH_STEPS
 
 JOB_NAME = "Training"
 SETTINGS_GROUP = "training"
 LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
 MODEL_FILE = "model.safetensors"
 RUN_MARKERS = ("config.json", "metrics.csv", "checkpoints", MODEL_FILE)  # what makes a folder a run
-SHORT_EPOCH_STEPS = 5  # epochs this short would validate and write a checkpoint every step or two
 SHORT_EPOCH_INTERVAL_S = 30.0  # ... so their epoch-end work runs at most this often by default
 ETA_WINDOW_S = 60.0  # the ETA follows the step rate of the last minute of running (pauses left out)
 LOSS_COLUMN_PREFIX = "loss_"
@@ -169,24 +168,13 @@ def training_photos(dataset: str) -> int | None:
 
 
 def replacing_job(config: Any, replace: bool):
-    """A training job; with `replace`, the run already in the run folder is set aside first (one
-    rename), removed once the new run has trained, and put back if the new one fails before its first
-    step: the folder never holds a mixture of two runs."""
+    """A training job for the worker: `colorcore.training.train_replacing` (with `replace`, the run
+    already in the folder is set aside and removed once the new run has trained, never mixed)."""
 
     def job(callbacks: list, stop: Any) -> Any:
-        from colorcore.commands.train import set_aside
-        from colorcore.training import Trainer
+        from colorcore.training import train_replacing
 
-        run = Path(config.run_dir)
-        aside = set_aside(run) if replace else None
-        result = Trainer(config, callbacks=callbacks, stop=stop).run()
-        if aside is not None:
-            if result.status == "failed" and result.step == 0:
-                shutil.rmtree(run, ignore_errors=True)
-                os.replace(aside, run)
-            else:
-                shutil.rmtree(aside, ignore_errors=True)
-        return result
+        return train_replacing(config, callbacks=callbacks, stop=stop, replace=replace)
 
     return job
 

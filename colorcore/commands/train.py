@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from colorcore.cli import CLIError
-from colorcore.presets import PRESETS
+from colorcore.presets import PRESETS, SHORT_EPOCH_STEPS
 
 DEFAULT_MODEL = "multipath"
 
@@ -165,18 +165,6 @@ def check_paths(data: Path, run: Path, resume: bool, overwrite: bool = False) ->
         raise CLIError(f"{run}: folder is not empty; choose a new or empty run folder (or --overwrite)")
 
 
-def set_aside(run: Path) -> Path | None:
-    """Move an existing run folder out of the way (one atomic rename); None when there is none."""
-    import uuid
-
-    if not run.exists():
-        return None
-    aside = run.with_name(f".{run.name}.replaced-{uuid.uuid4().hex[:8]}")
-    os.replace(run, aside)
-    return aside
-
-
-SHORT_EPOCH_STEPS = 5  # epochs this short spend more time validating and checkpointing than training
 
 
 def short_epoch_hint(n_train: int, batch_size: int, min_epoch_interval: float) -> str:
@@ -193,7 +181,7 @@ def short_epoch_hint(n_train: int, batch_size: int, min_epoch_interval: float) -
 def run(args: argparse.Namespace) -> int:
     """Train; Ctrl-C once stops at the next step with a checkpoint, twice aborts."""
     from colorcore.events import StopFlag
-    from colorcore.training import TrainConfig, Trainer
+    from colorcore.training import TrainConfig, train_replacing
 
     data, run_dir = Path(args.data), Path(args.run)
     check_paths(data, run_dir, args.resume, args.overwrite)
@@ -231,20 +219,12 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
 
     signal.signal(signal.SIGINT, on_interrupt)
-    aside = set_aside(run_dir) if args.overwrite and is_writer else None
     try:
-        result = Trainer(config, callbacks=[ProgressBar(is_writer)], stop=stop).run()
+        result = train_replacing(config, callbacks=[ProgressBar(is_writer)], stop=stop, replace=args.overwrite)
     finally:
         signal.signal(signal.SIGINT, previous)
-    if aside is not None:
-        import shutil
-
-        if result.status == "failed" and result.step == 0:  # nothing new was trained: put the old run back
-            shutil.rmtree(run_dir, ignore_errors=True)
-            os.replace(aside, run_dir)
-            print(f"the run in {run_dir} was kept", file=sys.stderr)
-        else:
-            shutil.rmtree(aside, ignore_errors=True)
+    if args.overwrite and result.status == "failed" and result.step == 0:
+        print(f"the old run in {run_dir} was kept", file=sys.stderr)
     if result.status == "failed":
         raise CLIError(result.error or "training failed", 1)
     if is_writer:

@@ -1,0 +1,164 @@
+"""Colour quality at full resolution on held-out photos: a model vs the gray photo vs a non-learned reference.
+
+Each photo is reduced to `--max-side` px on its long side, turned gray (BT.601 luma), colourised the
+way `colorcore colorize` does it (the photo keeps its luminance, the model gives the chroma), and
+compared with the real photo: PSNR and SSIM, the colour cast (distance in CIE Lab units between the
+mean a*b* of the output and of the real photo) and the colourfulness ratio (Hasler & Suesstrunk,
+output / real). Rows per photo and on average for:
+
+- the model (default: the bundled starter model);
+- `gray`: the gray photo itself, the trivial answer every colourisation must beat;
+- `mean_chroma`: the gray photo's luminance with one constant chroma, the mean a*b* of the reference
+  photos (`--reference-photos`, default: the starter model's training photos in `--corpus`).
+
+Needs scikit-image (the test extra) for SSIM at full resolution.
+
+    python benchmarks/bench_quality.py --corpus /work/corpus [--model starter] [--photos DIR]
+        [--max-side 768] [--sheet contact.jpg] [--json OUT]
+
+Without --photos the photos are the starter model's held-out photos (named in its metadata) from
+`--corpus`. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from colorcore.checkpoint import load_model, read_metadata  # noqa: E402
+from colorcore.colorize import colorize_array, luma  # noqa: E402
+from colorcore.imageio import list_images, read_image  # noqa: E402
+from colorcore.metrics import SSIM_SIGMA, colourfulness, psnr  # noqa: E402
+from colorcore.starter import resolve_model_argument  # noqa: E402
+
+SHEET_HEIGHT = 160
+
+
+def reduce(image: np.ndarray, max_side: int) -> np.ndarray:
+    """`image` with its long side at most `max_side` (INTER_AREA)."""
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def mean_ab(rgb: np.ndarray) -> np.ndarray:
+    """Mean CIE a*, b* of an RGB uint8 image."""
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    return lab[..., 1:].reshape(-1, 2).mean(axis=0)
+
+
+def with_constant_chroma(gray: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """The gray photo's luminance with one constant a*b* (the non-learned reference)."""
+    rgb = np.repeat(gray[..., None], 3, axis=2)
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab[..., 1], lab[..., 2] = ab[0], ab[1]
+    out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def full_size_ssim(output: np.ndarray, real: np.ndarray) -> float:
+    """SSIM as `colorcore.metrics.ssim` defines it (scikit-image's Gaussian-window SSIM; its tests check
+    the two agree), computed by scikit-image, whose separable filter is fast at full resolution."""
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(output, real, channel_axis=2, data_range=255, gaussian_weights=True,
+                                       sigma=SSIM_SIGMA, use_sample_covariance=False))
+
+
+def scores(output: np.ndarray, real: np.ndarray) -> dict[str, float]:
+    """PSNR, SSIM, colour cast and colourfulness ratio of one output against the real photo."""
+    real_colour = float(colourfulness(real[None]).item())
+    return {
+        "psnr": round(float(psnr(output[None], real[None]).item()), 3),
+        "ssim": round(full_size_ssim(output, real), 4),
+        "cast": round(float(np.linalg.norm(mean_ab(output) - mean_ab(real))), 3),
+        "colourfulness_ratio": round(float(colourfulness(output[None]).item()) / max(real_colour, 1e-6), 3),
+    }
+
+
+def held_out_photos(model_path: Path, corpus: Path) -> tuple[list[Path], list[Path]]:
+    """(held-out photos, training photos) of the starter model, found in `corpus`/photos."""
+    starter = read_metadata(model_path).get("starter") or {}
+    held = set(starter.get("data", {}).get("held_out_photos", []))
+    photos = list_images(corpus / "photos")
+    return [p for p in photos if p.name in held], [p for p in photos if p.name not in held]
+
+
+def contact_sheet(rows: list[list[np.ndarray]], height: int = SHEET_HEIGHT) -> np.ndarray:
+    """Rows of images (gray | model | real), each scaled to `height`, on white."""
+    lines = []
+    for images in rows:
+        scaled = [cv2.resize(im if im.ndim == 3 else np.repeat(im[..., None], 3, axis=2),
+                             (round(im.shape[1] * height / im.shape[0]), height), interpolation=cv2.INTER_AREA)
+                  for im in images]
+        gap = np.full((height, 6, 3), 255, np.uint8)
+        lines.append(np.concatenate([part for im in scaled for part in (im, gap)][:-1], axis=1))
+    width = max(line.shape[1] for line in lines)
+    padded = [np.pad(line, ((0, 6), (0, width - line.shape[1]), (0, 0)), constant_values=255) for line in lines]
+    return np.concatenate(padded, axis=0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="starter", help="model to score (default: the starter model)")
+    parser.add_argument("--corpus", type=Path, default=None, help="build_corpus.py output (for held-out photos)")
+    parser.add_argument("--photos", type=Path, default=None, help="score these photos instead")
+    parser.add_argument("--reference-photos", type=Path, default=None,
+                        help="photos whose mean chroma is the non-learned reference (default: the training photos)")
+    parser.add_argument("--max-side", type=int, default=768)
+    parser.add_argument("--sheet", type=Path, default=None, help="write a gray | model | real contact sheet here")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    torch.set_grad_enabled(False)
+    model_path = resolve_model_argument(args.model)
+    model = load_model(model_path, "cpu")
+    training: list[Path] = []
+    if args.photos is not None:
+        photos = list_images(args.photos)
+    elif args.corpus is not None:
+        photos, training = held_out_photos(model_path, args.corpus)
+    else:
+        parser.error("give --photos DIR or --corpus DIR")
+    reference = list_images(args.reference_photos) if args.reference_photos else training
+    if not reference:
+        parser.error("no reference photos for the mean chroma: give --reference-photos DIR")
+    ref_ab = np.mean([mean_ab(reduce(read_image(p, min_size=args.max_side), args.max_side)) for p in reference], axis=0)
+    per_photo: list[dict[str, Any]] = []
+    sheet_rows = []
+    for path in photos:
+        real = reduce(read_image(path, min_size=args.max_side), args.max_side)
+        gray = luma(real)
+        outputs = {"model": colorize_array(gray, model), "gray": np.repeat(gray[..., None], 3, axis=2),
+                   "mean_chroma": with_constant_chroma(gray, ref_ab)}
+        per_photo.append({"photo": path.name, **{k: scores(v, real) for k, v in outputs.items()}})
+        sheet_rows.append([gray, outputs["model"], real])
+    average = {k: {m: round(float(np.mean([row[k][m] for row in per_photo])), 3) for m in per_photo[0][k]}
+               for k in ("model", "gray", "mean_chroma")} if per_photo else {}
+    report = {"model": str(model_path), "max_side": args.max_side, "photos": len(per_photo),
+              "reference_mean_ab": [round(float(v), 3) for v in ref_ab], "average": average,
+              "per_photo": per_photo}
+    if average:
+        report["model_vs_gray"] = {"psnr_gain_db": round(average["model"]["psnr"] - average["gray"]["psnr"], 3),
+                                   "cast_ratio": round(average["model"]["cast"] / max(average["gray"]["cast"], 1e-6), 3)}
+    if args.sheet is not None and sheet_rows:
+        cv2.imwrite(str(args.sheet), cv2.cvtColor(contact_sheet(sheet_rows), cv2.COLOR_RGB2BGR))
+    text = json.dumps(report, indent=1)
+    if args.json is not None:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

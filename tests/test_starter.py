@@ -1,0 +1,98 @@
+"""The bundled starter model: the file and its metadata, the default model of colorize/info/the GUI, and
+fine-tuning from it (`--init starter`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from colorcore.checkpoint import METADATA_KEY, read_metadata
+from colorcore.cli import main
+from colorcore.colorize import lab_l8
+from colorcore.dataset import prepare
+from colorcore.imageio import read_image, write_image
+from colorcore.models import ModelConfig
+from colorcore.resources import samples_dir
+from colorcore.starter import ATTRIBUTION_FILES, starter_model_path
+from colorcore.training import TrainConfig, Trainer
+from tests.gui_fixtures import *  # noqa: F401,F403
+from tests.gui_fixtures import make_main_window
+
+MAX_STARTER_BYTES = 30 * 1024 * 1024
+
+
+def mean_chroma(rgb: np.ndarray) -> float:
+    """Mean distance of a photo's 8-bit Lab a, b from neutral."""
+    import cv2
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32)
+    return float(np.hypot(lab[..., 1] - 128, lab[..., 2] - 128).mean())
+
+
+def test_the_starter_model_is_small_fp16_with_its_data_and_licence() -> None:
+    path = starter_model_path()
+    assert path.stat().st_size <= MAX_STARTER_BYTES
+    with safe_open(str(path), framework="pt") as handle:
+        meta = json.loads(handle.metadata()[METADATA_KEY])
+        dtypes = {str(handle.get_tensor(k).dtype) for k in handle.keys()}
+    assert "torch.float16" in dtypes
+    assert meta["architecture"] == "multipath" and meta["resnet"]["role"] == "omitted"
+    starter = meta["starter"]
+    assert starter["weights_licence"] and starter["storage"] == "fp16"
+    assert starter["data"]["photos"] >= 20 and starter["data"]["held_out_photos"]
+    assert meta["training"]["metrics"]["psnr"] > 0
+    for name in ATTRIBUTION_FILES:
+        assert (path.parent / name).is_file()
+    attribution = json.loads((path.parent / "attribution.json").read_text(encoding="utf-8"))
+    assert len(attribution["files"]) == starter["data"]["photos"]
+    assert all(row["licence"] and row["author"] for row in attribution["files"])
+
+
+def test_colorize_without_a_model_uses_the_starter_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    photo = tmp_path / "gray.png"
+    original = read_image(samples_dir() / "chelsea.jpg")
+    write_image(photo, np.repeat(original.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2))
+    assert main(["colorize", str(photo), "--out", str(tmp_path / "out")]) == 0
+    result = read_image(tmp_path / "out" / "gray_colour.png")
+    assert result.shape == original.shape
+    assert np.abs(lab_l8(result).astype(int) - lab_l8(read_image(photo)).astype(int)).max() <= 2  # luminance kept
+    assert mean_chroma(result) > 3.0  # coloured, not gray
+    assert main(["colorize", "--model", "starter", str(photo), "--out", str(tmp_path / "again")]) == 0
+    assert np.array_equal(read_image(tmp_path / "again" / "gray_colour.png"), result)
+
+
+def test_info_names_the_starter_model(capsys: pytest.CaptureFixture) -> None:
+    assert main(["info"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("starter model"))
+    assert str(starter_model_path()) in line and "multipath" in line
+
+
+def test_fine_tuning_starts_from_the_starter_weights(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    prepare(samples_dir(), data, size=64, test_fraction=0.2, seed=0, crops_per_photo=1)
+    first_l1 = {}
+    for name, init in (("starter", "starter"), ("scratch", None)):
+        config = TrainConfig(data=str(data), run_dir=str(tmp_path / name), init=init, batch_size=8, device="cpu",
+                             model=ModelConfig(width=8), max_steps=1, eval_subset=0, sample_count=0,
+                             keep_checkpoints=0, log_interval_s=0.0)
+        assert Trainer(config).run().status == "finished"
+        with open(tmp_path / name / "metrics.csv", newline="", encoding="utf-8") as handle:
+            first_l1[name] = float(next(csv.DictReader(handle))["loss_l1"])
+    saved = json.loads((tmp_path / "starter" / "config.json").read_text(encoding="utf-8"))
+    assert saved["init"] == "starter"
+    assert saved["model"]["width"] == read_metadata(starter_model_path())["model_config"]["width"]
+    assert first_l1["starter"] < 0.6 * first_l1["scratch"]  # it already colours on its first step
+
+
+def test_the_colourise_tab_has_the_starter_model_chosen_at_first_start(qtbot, gui_settings) -> None:
+    window = make_main_window(qtbot, gui_settings)
+    tab = window.colorize_tab
+    assert tab.model_path() == str(starter_model_path().resolve())
+    assert tab.model_combo.currentText() == "Starter model (bundled)"
+    assert tab.no_model_label.isHidden()
+
