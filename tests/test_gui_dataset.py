@@ -120,3 +120,21 @@ def test_dropping_a_folder_on_the_tab_makes_it_the_photo_folder(qtbot, main_wind
     assert main_window.tabs.currentWidget() is tab  # a folder for the dataset is not sent to Colourise
     _settle(qtbot, tab)
     assert len(tab.preview_rows) == PREVIEW_PHOTOS
+
+
+def test_crops_per_photo_reach_the_dataset_split_by_photo(qtbot, main_window: MainWindow, photo_folder: Path,
+                                                          tmp_path: Path) -> None:
+    from colorcore.dataset import load_prepared
+
+    tab = main_window.dataset_tab
+    tab.set_source_folder(str(photo_folder))
+    tab.crops_spin.setValue(3)
+    out = tmp_path / "cropped"
+    tab.output_edit.setText(str(out))
+    with qtbot.waitSignal(tab.dataset_prepared, timeout=120000):
+        assert tab.start_prepare()
+    manifest = load_prepared(out).manifest
+    assert manifest["crops_per_photo"] == 3
+    photos = len(manifest["photos"]["train"]) + len(manifest["photos"]["test"])
+    assert manifest["splits"]["train"] + manifest["splits"]["test"] == 4 * photos
+    assert not set(manifest["photos"]["train"]) & set(manifest["photos"]["test"])

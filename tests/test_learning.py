@@ -7,7 +7,6 @@ import csv
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -23,21 +22,7 @@ from colorcore.resources import samples_dir
 from colorcore.tensors import gray_input, to_uint8_images
 from colorcore.training import TrainConfig, Trainer
 from colorcore.watchdog import LEARNING_NOTICE, LearningMonitor
-
-
-class Recorder:
-    """Keeps every event it is given, by hook."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, list[Any]] = {}
-
-    def __getattr__(self, hook: str) -> Any:
-        if not hook.startswith("on_"):
-            raise AttributeError(hook)
-        return lambda event: self.events.setdefault(hook, []).append(event)
-
-    def of(self, hook: str) -> list[Any]:
-        return self.events.get(hook, [])
+from tests.test_training import Recorder
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,13 @@ class DatasetTab(QWidget):
         self.size_spin.setSingleStep(32)
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Side of the square training images (the paper uses 64)")
+        self.crops_spin = QSpinBox()
+        self.crops_spin.setRange(0, 10000)
+        self.crops_spin.setSpecialValueText("no crops")
+        self.crops_spin.setSuffix(" crops/photo")
+        self.crops_spin.setToolTip("Besides each photo's centre square, this many random square crops at several "
+                                   "scales (half of them mirrored): many training images from few photos. "
+                                   "Photos, never crops, are split into train and test.")
         self.test_fraction_spin = QDoubleSpinBox()
         self.test_fraction_spin.setRange(0.0, 0.9)
         self.test_fraction_spin.setSingleStep(0.05)
@@ -158,7 +165,7 @@ class DatasetTab(QWidget):
         form.addRow("Output", row(self.output_edit, browse_output))
         form.addRow("Size", self.size_spin)
         form.addRow("Test fraction", self.test_fraction_spin)
-        form.addRow("Seed", self.seed_spin)
+        form.addRow("Seed / crops", row(self.seed_spin, self.crops_spin))
         form.addRow("Saliency", self.saliency_combo)
         form.addRow("Canny", self.canny_auto)
         form.addRow("  low", row(self.canny_low, self.canny_low_label))
@@ -242,6 +249,7 @@ class DatasetTab(QWidget):
         s, g = self.settings, SETTINGS_GROUP
         self.size_spin.setValue(s.value(f"{g}/size", DEFAULT_SIZE, type=int))
         self.test_fraction_spin.setValue(s.value(f"{g}/test_fraction", DEFAULT_TEST_FRACTION, type=float))
+        self.crops_spin.setValue(s.value(f"{g}/crops_per_photo", 0, type=int))
         self.seed_spin.setValue(s.value(f"{g}/seed", DEFAULT_SEED, type=int))
         self.saliency_combo.setCurrentText(s.value(f"{g}/saliency", SALIENCY_METHODS[0], type=str))
         self.canny_high.setValue(s.value(f"{g}/canny_high", DEFAULT_CANNY[1], type=int))
@@ -256,6 +264,7 @@ class DatasetTab(QWidget):
         s, g = self.settings, SETTINGS_GROUP
         s.setValue(f"{g}/size", self.size_spin.value())
         s.setValue(f"{g}/test_fraction", self.test_fraction_spin.value())
+        s.setValue(f"{g}/crops_per_photo", self.crops_spin.value())
         s.setValue(f"{g}/seed", self.seed_spin.value())
         s.setValue(f"{g}/saliency", self.saliency_combo.currentText())
         s.setValue(f"{g}/canny_auto", self.canny_auto.isChecked())
@@ -438,6 +447,7 @@ class DatasetTab(QWidget):
             size=self.size_spin.value(),
             test_fraction=self.test_fraction_spin.value(),
             seed=self.seed_spin.value(),
+            crops_per_photo=self.crops_spin.value(),
             saliency=self.saliency_combo.currentText(),
             canny_low=low,
             canny_high=high,
@@ -534,6 +544,8 @@ class DatasetTab(QWidget):
             self.test_fraction_spin.setValue(float(manifest["test_fraction"]))
         if isinstance(manifest.get("seed"), int):
             self.seed_spin.setValue(manifest["seed"])
+        if isinstance(manifest.get("crops_per_photo"), int):
+            self.crops_spin.setValue(manifest["crops_per_photo"])
         canny = manifest.get("canny")
         if isinstance(canny, dict):
             low, high = canny.get("low"), canny.get("high")

@@ -99,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"preparing the bundled sample photos from {samples} ...", flush=True)
             prepared = prepare(samples, data, size=DEMO_SIZE, test_fraction=DEMO_TEST_FRACTION, seed=0,
                                crops_per_photo=DEMO_CROPS_PER_PHOTO)
-            print(f"  {prepared.n_train} training and {prepared.n_test} test photos in {data}")
+            photos = load_prepared(data).manifest["photos"]
+            print(f"  {len(photos['train'])} training and {len(photos['test'])} held-out photos "
+                  f"({prepared.n_train} + {prepared.n_test} samples with crops) in {data}")
         dataset = load_prepared(data)
     except (FileNotFoundError, DatasetError, ValueError) as exc:
         raise CLIError(str(exc)) from None
