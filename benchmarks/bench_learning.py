@@ -55,6 +55,7 @@ SETTINGS: dict[str, tuple[str, dict[str, Any], dict[str, Any], tuple[str, ...]]]
                      {"preset": "paper", "lambda_gan": 0.0}, {}, ("multipath",)),
     "paper-warmup": ("paper with a 100-step linear lr warm-up", {"preset": "paper", "lr_warmup_steps": 100},
                      {}, ("multipath",)),
+    "lr-d-2e-4": ("discriminator lr 2e-4 (the generator's)", {"lr_d": 2e-4}, {}, ("scgan",)),
     "paper-frozen-random-resnet": ("paper with a frozen random ResNet-18 path (what 'none' used to do)",
                                    {"preset": "paper", "resnet_weights": RANDOM_RESNET}, {}, ("multipath",)),
     "paper-trained-resnet": ("paper with the random ResNet-18 path trained", {"preset": "paper",

@@ -66,8 +66,25 @@ def wait_idle(qtbot, tab) -> None:
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=QUEUE_TIMEOUT_MS)
 
 
-def test_without_a_model_the_tab_says_how_to_get_one_and_keeps_the_photos(qtbot, window, tmp_path):
+def test_without_a_model_the_tab_says_how_to_get_one_and_keeps_the_photos(qtbot, gui_settings, tmp_path,  # noqa: F811
+                                                                           monkeypatch):
+    """An installation without the starter model (its resources folder lacks models/) and no model
+    opened yet: the tab explains how to get one and keeps dropped photos queued."""
+    import shutil
+    import sys
+
+    from colorcore.resources import resources_dir
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(resources_dir(), bundle / "resources", ignore=shutil.ignore_patterns("models"))
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)  # where a frozen app looks first
+    from app.main_window import MainWindow
+
+    window = MainWindow(gui_settings)
+    qtbot.addWidget(window)
+    window.show()
     tab = window.colorize_tab
+    assert tab.model_path() is None
     assert tab.no_model_label.isVisibleTo(tab)
     assert "Training" in tab.no_model_label.text() and "colorcore demo" in tab.no_model_label.text()
     photo = write_photo(tmp_path / "one.jpg", 80, 60, seed=1)
@@ -75,6 +92,7 @@ def test_without_a_model_the_tab_says_how_to_get_one_and_keeps_the_photos(qtbot,
     assert window.tabs.currentWidget() is tab
     assert [item.status for item in tab.items()] == ["Queued"]
     assert not tab.is_busy()
+    window.shutdown()
 
 
 def test_file_open_photos_queues_the_chosen_files(qtbot, window, tmp_path, monkeypatch):
