@@ -33,8 +33,11 @@ def isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture
 def gui_settings(tmp_path: Path) -> QSettings:
-    """A QSettings backed by an ini file in this test's temporary folder."""
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    """A QSettings backed by an ini file in this test's temporary folder; colourised photos go to a
+    folder there too (the starter model is chosen at first start, so a dropped photo is colourised)."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("colorize/output_dir", str(tmp_path / "colourised"))
+    return settings
 
 
 def make_main_window(qtbot, settings: QSettings):

@@ -106,6 +106,7 @@ def test_file_open_photos_queues_the_chosen_files(qtbot, window, tmp_path, monke
         return [str(p) for p in photos], filters.split(";;")[0]
 
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(choose))
+    window.colorize_tab.set_output_dir(str(tmp_path / "out"))
     window.tabs.setCurrentWidget(window.dataset_tab)
     assert "Open photos" in window.open_photos_action.text().replace("&", "")
     window.open_photos_action.trigger()
@@ -113,6 +114,9 @@ def test_file_open_photos_queues_the_chosen_files(qtbot, window, tmp_path, monke
     assert window.tabs.currentWidget() is tab
     assert [Path(item.path).name for item in tab.items()] == ["a.jpg", "b.png"]
     assert "*.jpg" in asked[0] and "*.png" in asked[0]
+    wait_idle(qtbot, tab)  # the starter model is chosen at first start: they are colourised at once
+    assert [item.status for item in tab.items()] == ["Done", "Done"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_colour.jpg", "b_colour.png"]
 
 
 def test_dropping_two_photos_colourises_both_at_full_size(qtbot, window, tmp_path, tiny_model_file):

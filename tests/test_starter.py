@@ -95,4 +95,6 @@ def test_the_colourise_tab_has_the_starter_model_chosen_at_first_start(qtbot, gu
     assert tab.model_path() == str(starter_model_path().resolve())
     assert tab.model_combo.currentText() == "Starter model (bundled)"
     assert tab.no_model_label.isHidden()
+    window.shutdown()
+    window.close()
 
