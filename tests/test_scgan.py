@@ -84,12 +84,14 @@ def test_generator_refuses_a_size_it_cannot_halve() -> None:
         UNetGenerator(depth=6, width=2)(torch.zeros(1, 1, 96, 96))
 
 
-def test_optimisers_use_the_paper_learning_rates() -> None:
-    model = build_model(ModelConfig(name="scgan", image_size=32, width=2))
+def test_optimisers_use_the_paper_learning_rates_under_the_paper_preset() -> None:
+    model = build_model(ModelConfig(name="scgan", image_size=32, width=2, preset="paper"))
     opts = model.make_optimizers()
     assert opts["g"].param_groups[0]["lr"] == pytest.approx(2e-4)
     assert opts["d"].param_groups[0]["lr"] == pytest.approx(1e-3)
     assert MODEL_REGISTRY["scgan"] is type(model)
+    default = build_model(ModelConfig(name="scgan", image_size=32, width=2)).make_optimizers()
+    assert default["d"].param_groups[0]["lr"] == pytest.approx(2e-4)  # measured to learn at batch 8
 
 
 def test_training_step_updates_both_networks_and_reports_every_loss() -> None:
