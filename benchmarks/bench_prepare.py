@@ -84,10 +84,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=40, help="number of photos (default %(default)s)")
     parser.add_argument("--size", type=int, default=64, help="prepared size (default %(default)s)")
+    parser.add_argument("--crops-per-photo", type=int, default=0,
+                        help="also time prepare with this many random crops per photo (0: skip; default %(default)s)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="alternating rounds; the best time of each side counts (default %(default)s)")
     args = parser.parse_args()
     times: dict[str, list[tuple[float, float]]] = {"reference": [], "prepare": [], "prepare_workers1": []}
+    if args.crops_per_photo:
+        times["prepare_crops"] = []
     with tempfile.TemporaryDirectory(prefix="bench_prepare_") as tmp:
         folder = Path(tmp) / "photos"
         folder.mkdir()
@@ -99,6 +103,9 @@ def main() -> int:
             times["prepare"].append(timed(lambda: prepare(folder, out / "all", size=args.size)))
             times["prepare_workers1"].append(
                 timed(lambda: prepare(folder, out / "one", size=args.size, workers=1)))
+            if args.crops_per_photo:
+                times["prepare_crops"].append(timed(lambda: prepare(
+                    folder, out / "crops", size=args.size, crops_per_photo=args.crops_per_photo)))
     count = len(paths)
     best = {name: min(runs) for name, runs in times.items()}
     result = {
@@ -116,6 +123,10 @@ def main() -> int:
         "prepare_img_s": round(count / best["prepare"][0], 2),
         "prepare_workers1_img_s": round(count / best["prepare_workers1"][0], 2),
         "speedup": round(best["reference"][0] / best["prepare"][0], 2),
+        **({"crops_per_photo": args.crops_per_photo,
+            "prepare_crops_photos_s": round(count / best["prepare_crops"][0], 2),
+            "prepare_crops_samples_s": round(count * (1 + args.crops_per_photo) / best["prepare_crops"][0], 1)}
+           if args.crops_per_photo else {}),
         "load_average_1min": round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None,
     }
     print(json.dumps(result))
