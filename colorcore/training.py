@@ -469,7 +469,8 @@ class Trainer:
         return TrainResult(
             status=status, run_dir=str(self.run_dir), step=self.step, epoch=self.epoch,
             losses=dict(self.last_losses), metrics=dict(self.last_metrics), checkpoint=self.last_checkpoint,
-            model_file=self.model_file, elapsed_s=elapsed, img_per_s=self._images_done / elapsed if elapsed > 0 else 0.0, error=error,
+            model_file=self.model_file, elapsed_s=elapsed,
+            img_per_s=self._images_done / elapsed if elapsed > 0 else 0.0, error=error,
         )
 
     def _shutdown_distributed(self) -> None:
@@ -594,6 +595,7 @@ class Trainer:
             return math.nan
         real = torch.from_numpy(np.array(self.dataset.split(split).rgb[:limit], dtype=np.uint8))
         return float(psnr(to_uint8_images(gray_input(real)), real).mean()) if len(real) else math.nan
+
     def _load_resume_state(self) -> dict[str, Any] | None:
         path = self.run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
         if not path.is_file():

@@ -124,15 +124,13 @@ def resolve_resnet_weights(weights: str, allow_download: bool = False) -> str:
 
 
 def resnet_role(weights: str, finetune: bool) -> str:
-    """What the ResNet-18 path is in a model: "frozen", "trained" or "omitted"."""
+    """What the ResNet-18 path is in a model: "trained", "omitted" (no pretrained weights to freeze:
+    "none", or "auto" without a cached ImageNet file) or "frozen"."""
     if finetune:
         return "trained"
-    return "omitted" if weights in ("none", "auto") and not imagenet_source(weights) else "frozen"
-
-
-def imagenet_source(weights: str) -> bool:
-    """True when `weights` resolves to pretrained weights without downloading ("auto" with a cache hit)."""
-    return weights not in ("none", "auto") or (weights == "auto" and imagenet_weights_available())
+    if weights == "none" or (weights == "auto" and not imagenet_weights_available()):
+        return "omitted"
+    return "frozen"
 
 
 def imagenet_weights_available() -> bool:
