@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
+from tests.gui_fixtures import gui_settings, isolated_qsettings, main_window  # noqa: F401 (fixtures)
 from tests.test_downstream import write_cifar
 from tests.test_gui_colorize import tiny_model_file  # noqa: F401 (fixture)
 
@@ -33,6 +33,11 @@ def tab(qtbot, gui_settings, tmp_path, cifar_root, tiny_model_file):  # noqa: F8
     widget.set_sizes(train=200, val=50, test=100, seeds=2, epochs=2)
     yield widget
     widget.shutdown()
+
+
+def tab_cifar_root(tmp_path: Path) -> Path:
+    """The folder the `cifar_root` fixture wrote."""
+    return tmp_path / "cifar"
 
 
 def row_texts(tab, row: int) -> list[str]:
@@ -100,7 +105,13 @@ def test_missing_cifar_and_bad_settings_give_messages_not_tracebacks(qtbot, tab,
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
     assert "CIFAR-10 not found" in tab.message_label.text()
     assert "nowhere" in tab.message_label.text()
+    assert "tick \u201cDownload if missing\u201d" in tab.message_label.text()  # GUI words, not --download
     assert tab.run_button.isEnabled()
+    tab.set_cifar_folder(str(tab_cifar_root(tmp_path)), verify=True)  # not the official files
+    assert tab.start()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    assert "untick \u201cCheck official checksums\u201d" in tab.message_label.text()
+    assert "--" not in tab.message_label.text()
 
 
 def test_an_earlier_runs_results_come_back_in_a_new_tab(qtbot, tab, gui_settings):  # noqa: F811 (fixture)
@@ -120,3 +131,42 @@ def test_an_earlier_runs_results_come_back_in_a_new_tab(qtbot, tab, gui_settings
     assert len(again.plot.listDataItems()) == 4  # two configurations x two seeds, from curves/*.csv
     assert not again.open_results(str(Path(tab.out_edit.text()).parent / "elsewhere"))
     assert "No experiment results" in again.message_label.text()
+
+
+def test_progress_and_a_refused_start_tell_the_truth_in_the_window(qtbot, main_window, cifar_root,  # noqa: F811
+                                                                   tiny_model_file, tmp_path):
+    """Issue 15: the bar counts the epochs asked for and says how the run ended; a start the engine
+    refuses (the Output folder holds other settings' results) keeps the table and curves shown and
+    says what to do in the tab's words, cut short before the status bar's device label."""
+    tab = main_window.experiment_tab
+    main_window.tabs.setCurrentWidget(tab)
+    tab.set_cifar_folder(str(cifar_root), verify=False)
+    tab.set_encoder(str(tiny_model_file))
+    tab.set_output_dir(str(tmp_path / "experiment"))
+    tab.set_configs(["1"])
+    tab.set_sizes(train=200, val=50, test=100, seeds=1, epochs=3)
+    assert tab.start()
+    assert not tab.settings_box.isEnabled()  # the run uses the settings it started with
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    bar = tab.progress_bar
+    assert (bar.value(), bar.maximum(), bar.text()) == (3, 3, "3 / 3 epochs  finished")
+    assert tab.settings_box.isEnabled()
+    shown = row_texts(tab, 0)
+    curves = [item.yData.tolist() for item in tab.plot.listDataItems()]
+    assert shown[1] == "1" and len(curves) == 1 and len(curves[0]) == 3
+
+    tab.set_sizes(train=200, val=50, test=100, seeds=1, epochs=2)  # other settings, same Output folder
+    assert tab.start()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
+    message = tab.message_label.text()
+    assert "holds results of different settings" in message and "choose another Output folder" in message
+    assert "--" not in message
+    assert row_texts(tab, 0) == shown  # the results shown before stay
+    assert [item.yData.tolist() for item in tab.plot.listDataItems()] == curves
+    assert bar.text() == "failed" and "starting" not in bar.text()
+
+    status = main_window.statusBar()
+    assert status.toolTip() == message  # the whole message, in the same words
+    metrics, room = status.fontMetrics(), main_window.status_room()
+    assert metrics.horizontalAdvance(message) > room  # long enough to need cutting
+    assert metrics.horizontalAdvance(status.currentMessage()) <= room

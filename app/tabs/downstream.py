@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.tabs import ask_folder, dialog_start, gui_words
 from app.theme import plot_colours
 from app.workers import JobWorker
 from colorcore.events import StopFlag
@@ -32,6 +33,7 @@ COL_SEEDS, COL_TRAIN, COL_VAL, COL_TEST, COL_DIFF, COL_PAPER = 1, 2, 3, 4, 5, 6
 SPLITS = ("train", "val", "test")
 PENDING_TEXT = "\u2026"
 MAX_IMAGES = 50000
+PROGRESS_FORMAT = "%v / %m epochs  {}"
 
 
 def experiment_job(settings: Any, cifar_root: str, download: bool, verify: bool, encoder_path: str,
@@ -92,6 +94,8 @@ class ExperimentTab(QWidget):
         self._rows: dict[str, dict[str, Any]] = {}
         self._seed_runs: dict[str, list[dict[str, Any]]] = {}
         self._run_settings = None
+        self._next_settings = None  # a started run's settings, until the engine accepts its output folder
+        self._progress: tuple[int, int] | None = None  # (done, total) epochs of the running experiment
         self._curves: dict[tuple[str, int], tuple[pg.PlotDataItem, list[float], list[float]]] = {}
         self._build()
         self._restore()
@@ -172,8 +176,8 @@ class ExperimentTab(QWidget):
         form.addRow("Images:", sizes_row)
         form.addRow("Configurations:", configs_row)
         form.addRow("Output folder:", out_row)
-        settings_box = QGroupBox("Settings")
-        settings_box.setLayout(form)
+        self.settings_box = QGroupBox("Settings")
+        self.settings_box.setLayout(form)
 
         self.run_button = QPushButton("Run")
         self.run_button.clicked.connect(self.start)
@@ -226,7 +230,7 @@ class ExperimentTab(QWidget):
         splitter.setSizes([260, 300])
 
         layout = QVBoxLayout(self)
-        layout.addWidget(settings_box)
+        layout.addWidget(self.settings_box)
         layout.addLayout(controls)
         layout.addWidget(self.message_label)
         layout.addWidget(splitter, 1)
@@ -291,15 +295,14 @@ class ExperimentTab(QWidget):
         try:
             settings = self.experiment_settings() if self.selected_configs() else None
         except DownstreamError as exc:
-            problems.append(str(exc))
+            problems.append(gui_words(str(exc)))
             settings = None
         if problems:
             self._say("Cannot start: " + "; ".join(problems) + ".")
             return False
         self._save()
-        self._run_settings = settings
-        self._reset_table()
-        self._clear_curves()
+        self._next_settings = settings  # the table shown stays until the output folder is accepted
+        self._progress = None
         job = experiment_job(settings, self.cifar_edit.text().strip(), self.download_check.isChecked(),
                              self.verify_check.isChecked(), self.encoder_edit.text().strip(),
                              self.out_edit.text().strip())
@@ -310,6 +313,7 @@ class ExperimentTab(QWidget):
         worker.finished.connect(self._on_finished)
         self._worker = worker
         self.progress_bar.setRange(0, 0)
+        self.progress_bar.setFormat(PROGRESS_FORMAT.format("loading"))
         self.job_progress.emit(JOB_NAME, 0, 0)
         self._say("Loading CIFAR-10 and the encoder...")
         worker.start()
@@ -388,7 +392,16 @@ class ExperimentTab(QWidget):
             self._worker.stop_and_wait(timeout_ms)
 
     # --- events ----------------------------------------------------------------------------------
+    def _begin_results(self) -> None:
+        """The engine accepted the output folder: the table and curves now show this run."""
+        if self._next_settings is None:
+            return
+        self._run_settings, self._next_settings = self._next_settings, None
+        self._reset_table()
+        self._clear_curves()
+
     def _on_epoch(self, event: Any) -> None:
+        self._begin_results()
         config, seed = getattr(event, "config", None), getattr(event, "seed", 0)
         accuracy = event.metrics.get("val_acc", math.nan)
         if config is None or math.isnan(accuracy):
@@ -420,36 +433,48 @@ class ExperimentTab(QWidget):
         item.setData(xs, ys)
 
     def _on_progress(self, event: Any) -> None:
+        self._begin_results()
+        self._progress = (event.done, event.total)
         self.progress_bar.setRange(0, max(event.total, 1))
         self.progress_bar.setValue(event.done)
-        self.progress_bar.setFormat(f"%v / %m epochs  {event.message}")
+        self.progress_bar.setFormat(PROGRESS_FORMAT.format(event.message))
         self.job_progress.emit(JOB_NAME, event.done, event.total)
+
+    def _end_progress(self, status: str) -> None:
+        """The bar after the run: the epochs it got through of all it had, and how it ended."""
+        done, total = self._progress if self._progress is not None else (0, 0)
+        if status == "finished":
+            done = total
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(done)
+        self.progress_bar.setFormat(PROGRESS_FORMAT.format(status) if total else status)
 
     def _on_event(self, hook: str, event: Any) -> None:
         if hook == "on_config_end":
+            self._begin_results()
             self._seed_runs[event.config] = list(event.runs)
             self._set_rows(self._summary_rows())
             self._say(f"{event.label}: test {format_mean_std(event.row['test_mean'], event.row['test_std'])} %"
                       + (" (from an earlier session)" if event.resumed else ""))
             self._update_state()
-        elif hook == "on_error":
-            self._say(f"The experiment failed: {event.message}" + (f" {event.suggestion}" if event.suggestion else ""))
 
     def _on_finished(self, result: object, error: object) -> None:
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.wait()  # its thread ends right after `finished`; never delete a running QThread
             worker.deleteLater()
-        self.progress_bar.setRange(0, 1)
         self.job_progress.emit("", 0, 0)
         if error is not None:
-            self._say(f"The experiment failed: {error}")
+            self._next_settings = None  # a run that never got going leaves the table as it was
+            self._end_progress("failed")
+            self._say(f"The experiment failed: {gui_words(str(error))}")
         else:
+            self._begin_results()
             if getattr(result, "rows", None):
                 self._set_rows(result.rows)
             status = getattr(result, "status", "finished")
             where = getattr(result, "out_dir", self.out_edit.text())
-            self.progress_bar.setValue(1 if status == "finished" else 0)
+            self._end_progress(status)
             self._say(f"Experiment {status}; results in {where}"
                       + (" (Run again with the same folder to resume)." if status == "stopped" else "."))
         self._update_state()
@@ -459,8 +484,6 @@ class ExperimentTab(QWidget):
         return list(self._run_settings.configs if self._run_settings is not None else self.selected_configs())
 
     def _reset_table(self) -> None:
-        if self.is_busy():
-            return
         from colorcore.experiment_table import config_label
 
         self._rows.clear()
@@ -512,7 +535,7 @@ class ExperimentTab(QWidget):
 
     # --- dialogs and settings --------------------------------------------------------------------
     def _browse_folder(self, edit: QLineEdit, title: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, title, edit.text())
+        folder = ask_folder(self, title, dialog_start(edit.text(), str(Path.home())), create=edit is self.out_edit)
         if folder:
             edit.setText(folder)
 
@@ -586,6 +609,7 @@ class ExperimentTab(QWidget):
 
     def _update_state(self) -> None:
         busy = self.is_busy()
+        self.settings_box.setEnabled(not busy)  # a run uses the settings it started with
         self.run_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         has_rows = bool(self._rows)
