@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from tests.gui_fixtures import *  # noqa: F401,F403
@@ -300,3 +301,76 @@ def test_a_run_that_is_not_learning_shows_a_warning_beside_the_curves(
     assert "Not learning" in tab.notice_label.text() and "LR G" in tab.notice_label.text()
     assert "--" not in tab.notice_label.text()  # GUI words, not the command line's
     assert "Step 30/30" in tab.progress_label.text()  # max steps is the stopping rule, beyond 1000 epochs' cap
+
+
+def test_log_scale_draws_negative_losses_as_absolute_values_and_says_so(main_window: MainWindow,
+                                                                       tmp_path: Path) -> None:
+    """Issue 15: the log axis cannot show the discriminator's negative loss; it is drawn as |d|,
+    dashed, with a note, instead of disappearing without a word."""
+    import csv
+
+    run = tmp_path / "run"
+    run.mkdir()
+    with (run / "metrics.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["step", "epoch", "time_s", "img_per_s", "loss_g", "loss_l1", "loss_gan", "loss_sal",
+                         "loss_edge", "loss_d"])
+        for step, d in enumerate([-0.5, -0.25, 0.125, -1.0], start=1):
+            writer.writerow([step, 0, step, 10, 2.0 / step, 0.5, 0.25, 0.1, 0.05, d])
+    tab = main_window.training_tab
+    tab.set_resume_run(str(run))
+    plot = tab.loss_plot
+    assert plot.series("d")[1].tolist() == [-0.5, -0.25, 0.125, -1.0]
+    assert not plot.log_note.isVisibleTo(tab)
+
+    plot.log_scale.setChecked(True)
+    assert plot.curves["d"].yData.tolist() == [0.5, 0.25, 0.125, 1.0]  # every point drawn, none hidden
+    assert plot.absolute_curves() == ["d"]
+    assert plot.curves["d"].opts["pen"].style() == Qt.PenStyle.DashLine
+    assert plot.legend.getLabel(plot.curves["d"]).text == "|d|"
+    assert plot.log_note.isVisibleTo(tab) and plot.log_note.text().startswith("Log scale: d has values \u2264 0 and is drawn as |d|")
+    assert plot.curves["g"].yData.tolist() == [2.0, 1.0, 2.0 / 3, 0.5] and plot.legend.getLabel(plot.curves["g"]).text == "g"
+    screens = Path("/work/screens")
+    if screens.is_dir():
+        tab.grab().save(str(screens / "training-log-scale.png"))
+
+    plot.log_scale.setChecked(False)
+    assert plot.curves["d"].yData.tolist() == [-0.5, -0.25, 0.125, -1.0]
+    assert plot.absolute_curves() == [] and not plot.log_note.isVisibleTo(tab)
+    assert plot.legend.getLabel(plot.curves["d"]).text == "d"
+
+
+def test_a_runs_curves_and_results_come_back_after_a_restart(qtbot, gui_settings, prepared_dataset: Path,
+                                                             tmp_path: Path) -> None:
+    """Issue 15: "Results and curves are not restored after a restart"."""
+    from PySide6.QtCore import QSettings
+
+    from colorcore.models import ModelConfig
+    from colorcore.training import TrainConfig, Trainer
+
+    run = tmp_path / "run"
+    Trainer(TrainConfig(data=str(prepared_dataset), run_dir=str(run), batch_size=2, max_steps=2,
+                        model=ModelConfig(name="multipath", width=8, resnet_weights="none"))).run()
+    first = make_main_window(qtbot, gui_settings)
+    first.open_run(str(run))
+    qtbot.waitUntil(lambda: not first.busy_tabs(), timeout=120000)  # the Results tab scores it
+    steps, losses = (a.tolist() for a in first.training_tab.loss_plot.series("g"))
+    psnr = first.training_tab.metrics_plot.series("psnr")[1].tolist()
+    assert len(steps) >= 1 and len(psnr) >= 1
+    first.close()
+
+    second = make_main_window(qtbot, QSettings(gui_settings.fileName(), QSettings.Format.IniFormat))
+    try:
+        training = second.training_tab
+        assert training.run_edit.text() == str(run)
+        assert [a.tolist() for a in training.loss_plot.series("g")] == [steps, losses]
+        assert training.metrics_plot.series("psnr")[1].tolist() == psnr
+        assert training.sample_view.has_image()
+        qtbot.waitUntil(lambda: bool(second.results_tab.runs()), timeout=30000)
+        assert [r.path for r in second.results_tab.runs()] == [str(run.resolve())]
+        qtbot.waitUntil(lambda: not second.busy_tabs(), timeout=120000)
+        assert second.results_tab.runs()[0].predictions is not None
+    finally:
+        second.shutdown()
+        second.close()
+        second.deleteLater()

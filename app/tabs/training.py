@@ -207,6 +207,7 @@ class TrainingTab(QWidget):
         self._stopping = False
         self._engine_ready = False
         self._pending_run: Path | None = None
+        self._last_session_run: Path | None = None  # its curves are drawn once the engine is loaded
         self.last_checkpoint: str | None = None
         self.last_error: Any = None
         self.steps_seen = 0
@@ -394,6 +395,7 @@ class TrainingTab(QWidget):
             self.device_combo.addItem(label, name)
         self._update_buttons()
         self._open_pending_run()
+        self._show_last_session_run()
 
     def _model_class(self) -> Any:
         from colorcore.models import MODEL_REGISTRY
@@ -459,6 +461,9 @@ class TrainingTab(QWidget):
         self.starter_box.setChecked(s.value(f"{g}/init_starter", False, type=bool))
         self.dataset_edit.setText(s.value(f"{g}/dataset", "", type=str))
         self.run_edit.setText(s.value(f"{g}/run", "", type=str))
+        run = Path(self.run_edit.text())
+        if self.run_edit.text() and holds_run(run):
+            self._last_session_run = run
 
     def save_settings(self) -> None:
         """Remember the form."""
@@ -525,6 +530,12 @@ class TrainingTab(QWidget):
             self.apply_config(config)
         self._update_resume_box()
         self.load_history(run)
+
+    def _show_last_session_run(self) -> None:
+        """Draw the curves of the run the last session ended with (the form stays as it was left)."""
+        run, self._last_session_run = self._last_session_run, None
+        if run is not None and not self.is_busy() and self.run_edit.text() == str(run):
+            self.load_history(run)
 
     def apply_config(self, config: dict[str, Any]) -> None:
         """Fill the form from a run's config.json (a `TrainConfig` as a dict)."""

@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from app.theme import PlotColours, plot_colours
@@ -60,7 +61,11 @@ class _Series:
 
 
 class LossPlot(QWidget):
-    """Loss curves against the step: one per name, with show/hide boxes, smoothing and log scale."""
+    """Loss curves against the step: one per name, with show/hide boxes, smoothing and log scale.
+
+    A log axis cannot show values <= 0 (some GAN losses are negative): with log scale on, such a
+    curve is drawn as its absolute value, dashed, named |name| in the legend, and a note says so.
+    """
 
     def __init__(self, loss_names: Sequence[str] = (), parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +82,9 @@ class LossPlot(QWidget):
         self.smoothing.valueChanged.connect(self._redraw_all)
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.toggled.connect(self._set_log)
+        self.log_note = QLabel()
+        self.log_note.setWordWrap(True)
+        self.log_note.setVisible(False)
         self._toggle_row = QHBoxLayout()
         controls = QHBoxLayout()
         controls.addLayout(self._toggle_row)
@@ -87,10 +95,12 @@ class LossPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.log_note)
         layout.addLayout(controls)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.toggles: dict[str, QCheckBox] = {}
         self._series: dict[str, _Series] = {}
+        self._absolute: set[str] = set()  # curves drawn as absolute values on the log axis
         self._colours = plot_colours()
         self.set_loss_names(loss_names)
 
@@ -103,9 +113,10 @@ class LossPlot(QWidget):
             self.toggles[name].hide()  # gone at once, even before the event loop deletes it
             self.toggles[name].deleteLater()
         self.curves, self.toggles, self._series = {}, {}, {}
+        self._absolute.clear()
+        self._update_log_note()
         for i, name in enumerate(loss_names):
-            colour = self._colours.curves[i % len(self._colours.curves)]
-            curve = self.plot_item.plot([], [], name=name, pen=pg.mkPen(colour, width=1.5))
+            curve = self.plot_item.plot([], [], name=name, pen=self._pen(i, dashed=False))
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="mean")
             box = QCheckBox(name)
@@ -134,6 +145,10 @@ class LossPlot(QWidget):
         """The raw (unsmoothed) steps and values of one curve."""
         return self._series[name].data()
 
+    def absolute_curves(self) -> list[str]:
+        """The names drawn as absolute values (log scale on and values <= 0), in curve order."""
+        return [name for name in self.curves if name in self._absolute]
+
     def apply_colours(self, colours: PlotColours) -> None:
         """Recolour background, axes and curves for a light or dark scheme."""
         self._colours = colours
@@ -142,8 +157,12 @@ class LossPlot(QWidget):
             self.plot_item.getAxis(axis).setPen(colours.foreground)
             self.plot_item.getAxis(axis).setTextPen(colours.foreground)
         self.legend.setLabelTextColor(colours.foreground)
-        for i, curve in enumerate(self.curves.values()):
-            curve.setPen(pg.mkPen(colours.curves[i % len(colours.curves)], width=1.5))
+        for i, (name, curve) in enumerate(self.curves.items()):
+            curve.setPen(self._pen(i, dashed=name in self._absolute))
+
+    def _pen(self, index: int, dashed: bool) -> QPen:
+        colour = self._colours.curves[index % len(self._colours.curves)]
+        return pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
 
     def _smoothing_weight(self) -> float:
         return MAX_SMOOTHING * self.smoothing.value() / (SMOOTHING_STEPS - 1)
@@ -152,9 +171,34 @@ class LossPlot(QWidget):
         series = self._series[name]
         x, _ = series.data()
         y = series.smoothed(self._smoothing_weight())
+        absolute = self.log_scale.isChecked() and bool(np.any(y <= 0))
+        if absolute:
+            y = np.abs(y)
         if self.log_scale.isChecked():
-            y = np.where(y > 0, y, np.nan)
+            y = np.where(y > 0, y, np.nan)  # exact zeros stay gaps
+        self._set_absolute(name, absolute)
         self.curves[name].setData(x, y, connect="finite")
+
+    def _set_absolute(self, name: str, absolute: bool) -> None:
+        """Mark a curve as drawn by its absolute value (dashed, |name| in the legend), or not."""
+        if (name in self._absolute) == absolute:
+            return
+        (self._absolute.add if absolute else self._absolute.discard)(name)
+        curve = self.curves[name]
+        curve.setPen(self._pen(list(self.curves).index(name), dashed=absolute))
+        label = self.legend.getLabel(curve)
+        if label is not None:
+            label.setText(f"|{name}|" if absolute else name)
+        self._update_log_note()
+
+    def _update_log_note(self) -> None:
+        names = self.absolute_curves()
+        many = len(names) > 1
+        self.log_note.setText(
+            f"Log scale: {', '.join(names)} {'have' if many else 'has'} values \u2264 0 and {'are' if many else 'is'} "
+            f"drawn as {', '.join(f'|{n}|' for n in names)} (dashed); untick Log scale to see the signs."
+            if names else "")
+        self.log_note.setVisible(bool(names))
 
     def _redraw_all(self) -> None:
         for name in self.curves:
