@@ -159,12 +159,15 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu("&File")
-        self.open_model_action = self._action("Open &model\u2026", self._ask_open_model, QKeySequence.StandardKey.Open)
+        self.open_model_menu = file_menu.addMenu("Open &model")  # the Colourise tab's Open model... choices
+        self.open_model_action = self._action("Model &file (.safetensors, .pt)\u2026", self._ask_open_model,
+                                              QKeySequence.StandardKey.Open)
+        self.open_model_folder_action = self._action("Training &run folder\u2026", self._ask_open_model_folder)
+        self.open_model_menu.addActions([self.open_model_action, self.open_model_folder_action])
         self.open_run_action = self._action("Open &run\u2026", self._ask_open_run, "Ctrl+Shift+O")
         self.open_dataset_action = self._action("Open prepared &dataset\u2026", self._ask_open_dataset, "Ctrl+Shift+D")
         self.open_photos_action = self._action("Open &photos to colourise\u2026", self._ask_open_photos, "Ctrl+Shift+P")
-        file_menu.addActions([self.open_model_action, self.open_run_action, self.open_dataset_action,
-                              self.open_photos_action])
+        file_menu.addActions([self.open_run_action, self.open_dataset_action, self.open_photos_action])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
@@ -244,12 +247,17 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(state in ("running", "paused"))
 
     # opening things
-    def open_model(self, path: str) -> None:
-        """Show a model file in the Colourise tab and its run in the Results tab."""
+    def open_model(self, path: str) -> bool:
+        """Choose a model file, checkpoint or run folder in the Colourise tab and show its run in the
+        Results tab; False when the Colourise tab refused it (its message says why)."""
+        self.tabs.setCurrentWidget(self.colorize_tab)
         self._call(self.colorize_tab, "open_model", path)
+        chosen = getattr(self.colorize_tab, "model_path", lambda: None)()
+        if not chosen or Path(chosen) != Path(path).expanduser().resolve():
+            return False
         self._call(self.results_tab, "open_run", path)
         self.add_recent("model", path)
-        self.tabs.setCurrentWidget(self.colorize_tab)
+        return True
 
     def colourise_with(self, path: str) -> None:
         """Choose a run folder or model file in the Colourise tab and show that tab."""
@@ -294,6 +302,12 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open model", last_folder(self.settings, "model"), MODEL_FILTER)
         if path:
             remember_folder(self.settings, "model", path)
+            self.open_model(path)
+
+    def _ask_open_model_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a training run's folder", last_folder(self.settings, "run"))
+        if path:
+            remember_folder(self.settings, "run", str(Path(path).parent))
             self.open_model(path)
 
     def _ask_open_run(self) -> None:

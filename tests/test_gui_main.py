@@ -159,3 +159,37 @@ def test_pyside_calls_cannot_run_the_none_and_true_refcounts_down(main_window: M
         from app.refcounts import RESERVE
 
         assert min(sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False)) > RESERVE // 2
+
+
+def test_file_open_model_takes_a_training_run_folder(qtbot, main_window: MainWindow, prepared_dataset: Path,
+                                                     tmp_path: Path, monkeypatch) -> None:
+    """Issue 15: "run folders accepted everywhere a model is" - File > Open model too; a folder
+    that holds no model is refused with the Colourise tab's reason and is not remembered."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from colorcore.models import ModelConfig
+    from colorcore.training import TrainConfig, Trainer
+
+    run = tmp_path / "run"
+    Trainer(TrainConfig(data=str(prepared_dataset), run_dir=str(run), batch_size=2, max_steps=1,
+                        model=ModelConfig(name="multipath", width=8, resnet_weights="none"))).run()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    answers = [str(empty), str(run)]
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda parent, title, start: answers.pop(0)))
+
+    file_menu = main_window.menuBar().actions()[0].menu()
+    assert main_window.open_model_menu.menuAction() in file_menu.actions()
+    assert [a.text() for a in main_window.open_model_menu.actions()] == [
+        "Model &file (.safetensors, .pt)\u2026", "Training &run folder\u2026"]
+    colorize = main_window.colorize_tab
+    main_window.open_model_folder_action.trigger()
+    assert main_window.tabs.currentWidget() is colorize
+    assert "holds no model yet" in colorize.message_label.text()
+    assert main_window.recent_entries() == [] and main_window.results_tab.runs() == []
+
+    main_window.open_model_folder_action.trigger()
+    assert Path(colorize.model_path()) == run.resolve() and main_window.tabs.currentWidget() is colorize
+    assert main_window.recent_entries() == [("model", str(run.resolve()))]
+    assert [r.path for r in main_window.results_tab.runs()] == [str(run.resolve())]
+    qtbot.waitUntil(lambda: not main_window.busy_tabs(), timeout=120000)  # the Results tab scores it
