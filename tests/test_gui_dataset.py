@@ -86,6 +86,16 @@ def test_preparing_a_folder_with_a_broken_photo_lists_it_as_skipped(qtbot, main_
     tab.skipped_list.itemDoubleClicked.emit(tab.skipped_list.item(0))
     assert opened and Path(opened[0].toLocalFile()) == photo_folder
 
+    # no file manager on this system (none on PATH; the offscreen platform opens nothing either): said so
+    monkeypatch.undo()
+    no_programs = tmp_path / "no_programs"
+    no_programs.mkdir()
+    monkeypatch.setenv("PATH", str(no_programs))
+    tab.skipped_list.itemDoubleClicked.emit(tab.skipped_list.item(0))
+    said = main_window.statusBar().toolTip()
+    assert said == f"No file manager could be opened on this system; the file is {broken}"
+    assert main_window.statusBar().currentMessage()
+
 
 def test_open_prepared_dataset_shows_its_summary_and_settings(qtbot, main_window: MainWindow, prepared_dataset: Path, photo_folder: Path) -> None:
     tab = main_window.dataset_tab

@@ -118,6 +118,23 @@ def test_open_documentation_opens_the_readme(main_window: MainWindow, monkeypatc
     assert readme.name == "README.md" and "<!-- section: gui -->" in readme.read_text(encoding="utf-8")
 
 
+def test_f1_without_a_program_to_open_documents_says_so(main_window: MainWindow, tmp_path: Path,
+                                                       monkeypatch) -> None:
+    """Issue 15: F1 did nothing when no browser is installed (none on PATH here; the offscreen
+    platform opens nothing either)."""
+    no_programs = tmp_path / "no_programs"
+    no_programs.mkdir()
+    monkeypatch.setenv("PATH", str(no_programs))
+    assert main_window.docs_action.shortcut() == QKeySequence("F1")
+    main_window.docs_action.trigger()
+    said = main_window.statusBar().toolTip()
+    prefix = "No program to open documents was found on this system; the documentation is "
+    assert said.startswith(prefix)
+    readme = Path(said.removeprefix(prefix))
+    assert readme.name == "README.md" and readme.is_file()
+    assert main_window.statusBar().currentMessage()
+
+
 def test_screenshot_flag_renders_a_tab_to_png_and_refuses_unknown_tabs(tmp_path: Path) -> None:
     import os
     import subprocess
