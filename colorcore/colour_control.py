@@ -1,0 +1,360 @@
+"""The user's control over a colourised photo's chroma: colour hints, a reference photo, saturation.
+
+All three act on the chroma layer (Lab a, b) that `colorcore.colorize` recombines with the photo's own
+luminance, so they work with any model and never change the photo's L (beyond the usual gamut
+safety). In order:
+
+1. **Reference photo** (`ReferenceColours`): the model's chroma is moved per channel towards the
+   reference's mean and standard deviation of a and b (Reinhard et al. 2001, in Lab), the gain capped
+   at `REFERENCE_MAX_GAIN` so a nearly gray prediction is not blown up into noise.
+2. **Hints** (`colorcore.hints`): painted on a grid of `SOLVE_LONG_SIDE` px and propagated by an
+   edge-aware random walk with absorption, solved exactly with a sparse LU factorisation
+   (`propagate_hints`): a pixel's confidence is the probability that a walk from it, stepping to
+   neighbours with affinity exp(-dL^2 / 2 EDGE_SIGMA^2), reaches a hint before it is absorbed (one
+   absorption length is `HINT_REACH` of the grid's long side); its colour is the hints' colour it
+   reaches. Confidence is high inside a hinted region, falls off with distance, and drops at
+   luminance edges. The result is the model's chroma plus ``confidence * (hint colour - model's)``,
+   that correction brought to full size by the guided filter of `colorize.guided_chroma`. How this
+   compares with geodesic and filter propagation is measured by ``benchmarks/bench_hints.py``.
+3. **Saturation** 0..2 scales all chroma (0 gives exactly gray pixels of the photo's L); above 1 no pixel's chroma goes past the sRGB gamut's edge
+   for its own L and hue (a table of the largest in-gamut chroma per L and hue).
+
+`ChromaEditor` is the interactive form: built once per photo (model prediction, luminance at screen,
+grid and full size), `preview(controls)` renders the screen-size image (the hint solution cached per
+set of hints, so a saturation change costs only the recombination) and `render_full(controls)`
+reuses the same solution for the full-resolution result. With neutral controls (no hints, no
+reference, saturation 1) `render_full` is exactly `colorize.colorize_array`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as sla
+import torch
+
+from colorcore.colorize import (
+    APPLY_LONG_SIDE, GRAY_TO_L8, _as_image, _fit_long_side, _resize, chroma_u8, guided_chroma, lab_l8, luma,
+    predict_chroma, recombine, _network_size,
+)
+from colorcore.hints import Hints, hex_to_rgb
+from colorcore.lab import D65_WHITE, LAB_DELTA, XYZ_TO_RGB
+from colorcore.models.base import ColorModel
+
+SOLVE_LONG_SIDE = 192  # the hint solve's grid; chosen by benchmarks/bench_hints.py (bleeding and time)
+EDGE_SIGMA = 0.03  # luminance difference (Lab L / 100) at which a step's affinity is exp(-1/2)
+HINT_REACH = 0.5  # absorption length of the random walk, relative to the grid's long side
+CONFIDENCE_GAIN = 2.0  # confidence = min(1, gain * probability of reaching a hint)
+PREVIEW_LONG_SIDE = 1600
+SATURATION_MAX = 2.0
+GAMUT_HUES = 360  # hue bins of the gamut table
+GAMUT_BISECTIONS = 16
+GAMUT_MARGIN = 0.97  # saturation stops this far inside the gamut edge (hue bins, 8-bit rounding)
+REFERENCE_MAX_GAIN = 3.0
+REFERENCE_LONG_SIDE = 512  # the reference photo's statistics are taken at this size
+MIN_CHROMA_STD = 1.0  # a, b units: below this a channel's spread counts as this much
+SOLUTION_CACHE = 16  # hint solutions kept per editor (undo/redo without a new solve)
+
+
+@dataclass(frozen=True)
+class ReferenceColours:
+    """Mean and standard deviation of a reference photo's Lab chroma (a, b): what it transfers."""
+
+    mean: tuple[float, float]
+    std: tuple[float, float]
+
+    @classmethod
+    def from_image(cls, image: np.ndarray) -> ReferenceColours:
+        """The chroma statistics of an RGB(A) uint8 photo (taken at `REFERENCE_LONG_SIDE` px)."""
+        image = _as_image(image)
+        if image.ndim == 2:
+            return cls((0.0, 0.0), (0.0, 0.0))
+        small = _resize(image[:, :, :3], _fit_long_side(image.shape[:2], REFERENCE_LONG_SIDE), cv2.INTER_AREA)
+        ab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[:, :, 1:].reshape(-1, 2)
+        return cls(tuple(float(v) for v in ab.mean(axis=0)), tuple(float(v) for v in ab.std(axis=0)))
+
+    def transfer(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(gain, offset) per channel that move chroma with the statistics of `source` (…, 2) to these."""
+        values = source.reshape(-1, 2).astype(np.float64)
+        mean, std = values.mean(axis=0), np.maximum(values.std(axis=0), MIN_CHROMA_STD)
+        gain = np.minimum(np.asarray(self.std) / std, REFERENCE_MAX_GAIN)
+        return gain.astype(np.float32), (np.asarray(self.mean) - mean * gain).astype(np.float32)
+
+
+def load_reference(path: str | Path) -> ReferenceColours:
+    """The chroma statistics of a reference photo file (`colorcore.imageio.ImageReadError` if unreadable)."""
+    from colorcore import imageio
+
+    return ReferenceColours.from_image(imageio.read_image(path))
+
+
+@dataclass(frozen=True)
+class ColourControls:
+    """What the user asked for: hints, a reference photo's colours, saturation (0 gray .. 1 as is .. 2)."""
+
+    hints: Hints = field(default_factory=Hints)
+    reference: ReferenceColours | None = None
+    saturation: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.saturation <= SATURATION_MAX:
+            raise ValueError(f"saturation must be between 0 and {SATURATION_MAX:g}, got {self.saturation:g}")
+
+    @property
+    def neutral(self) -> bool:
+        """True when the controls change nothing (the model's colours as they are)."""
+        return not self.hints and self.reference is None and self.saturation == 1.0
+
+
+def _l8_to_gray_table() -> np.ndarray:
+    """The gray level (R = G = B) whose 8-bit Lab L is nearest to each L 0..255."""
+    return np.abs(GRAY_TO_L8.astype(np.int16)[None, :] - np.arange(256)[:, None]).argmin(axis=1).astype(np.uint8)
+
+
+L8_TO_GRAY = _l8_to_gray_table()
+
+
+def hint_ab(color: str) -> tuple[float, float]:
+    """Lab (a, b) of an sRGB hex colour (its hue and chroma; its own L is not used)."""
+    rgb = np.array([[hex_to_rgb(color)]], np.float32) / 255.0
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[0, 0]
+    return float(lab[1]), float(lab[2])
+
+
+def paint_hints(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Hints painted on an (h, w) grid: a bool mask of hinted pixels and their (a, b) float32 (h, w, 2).
+
+    Each hint covers at least the pixel it falls on; later hints paint over earlier ones.
+    """
+    h, w = shape
+    shift = 4  # sub-pixel precision of cv2's drawing (1/16 px)
+    canvas = np.zeros((h, w, 3), np.float32)
+
+    def at(x: float, y: float) -> tuple[int, int]:  # pixel centres, kept on the grid
+        return (round(min(max(x * w - 0.5, 0.0), w - 1.0) * (1 << shift)),
+                round(min(max(y * h - 0.5, 0.0), h - 1.0) * (1 << shift)))
+
+    for point in hints.points:
+        colour = (*hint_ab(point.color), 1.0)
+        radius = max(0, round(point.width * w / 2 * (1 << shift)))
+        cv2.circle(canvas, at(point.x, point.y), radius, colour, -1, cv2.LINE_8, shift)
+    for stroke in hints.strokes:
+        colour = (*hint_ab(stroke.color), 1.0)
+        thickness = max(1, round(stroke.width * w))
+        ends = [at(x, y) for x, y in stroke.points]
+        for end in ends:
+            cv2.circle(canvas, end, (thickness << shift) // 2, colour, -1, cv2.LINE_8, shift)
+        for start, end in zip(ends, ends[1:]):
+            cv2.line(canvas, start, end, colour, thickness, cv2.LINE_8, shift)
+    return canvas[:, :, 2] > 0.5, np.ascontiguousarray(canvas[:, :, :2])
+
+
+class HintPropagation:
+    """The edge-aware random walk of one luminance grid: affinities built once, solved per set of hints."""
+
+    def __init__(self, l8: np.ndarray, *, sigma: float = EDGE_SIGMA, reach: float = HINT_REACH) -> None:
+        """`l8`: the grid's 8-bit Lab L (h, w); `sigma` and `reach` as `EDGE_SIGMA`, `HINT_REACH`."""
+        self.shape = l8.shape
+        lum = l8.astype(np.float64) / 255.0
+        index = np.arange(lum.size).reshape(lum.shape)
+        starts, ends, weights = [], [], []
+        for a, b in (((slice(None), slice(0, -1)), (slice(None), slice(1, None))),
+                     ((slice(0, -1), slice(None)), (slice(1, None), slice(None)))):
+            starts.append(index[a].ravel())
+            ends.append(index[b].ravel())
+            weights.append(np.exp(-((lum[a] - lum[b]) ** 2).ravel() / (2.0 * sigma * sigma)))
+        i, j, v = np.concatenate(starts), np.concatenate(ends), np.concatenate(weights)
+        self.affinity = sp.csr_matrix((np.r_[v, v], (np.r_[i, j], np.r_[j, i])), shape=(lum.size, lum.size))
+        absorption = 1.0 / (reach * max(lum.shape)) ** 2
+        degree = np.asarray(self.affinity.sum(axis=1)).ravel()
+        self.system = (sp.diags(degree + absorption) - self.affinity).tocsr()
+
+    def solve(self, mask: np.ndarray, ab: np.ndarray, *, gain: float = CONFIDENCE_GAIN) -> tuple[np.ndarray, np.ndarray]:
+        """(confidence (h, w), colour (h, w, 2)) float32 for hinted pixels `mask` with colours `ab`.
+
+        Confidence is min(1, gain * P(reach a hint)); colour is the reached hints' colour (any value
+        where the confidence is 0).
+        """
+        fixed = mask.ravel()
+        values = np.zeros((fixed.size, 3))
+        values[fixed, 0] = 1.0
+        values[fixed, 1:] = ab.reshape(-1, 2)[fixed]
+        free = ~fixed
+        if free.any() and fixed.any():
+            rhs = (self.affinity @ values)[free]
+            system = self.system[free][:, free].tocsc()
+            lu = sla.splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                          options={"SymmetricMode": True})
+            values[free] = lu.solve(rhs)
+        reached = values[:, 0]
+        colour = values[:, 1:] / np.maximum(reached, 1e-12)[:, None]
+        confidence = np.minimum(gain * reached, 1.0)
+        return (confidence.reshape(self.shape).astype(np.float32),
+                colour.reshape(*self.shape, 2).astype(np.float32))
+
+
+def _interpolation(source: tuple[int, ...], target: tuple[int, int]) -> int:
+    """INTER_AREA to shrink, INTER_LINEAR to enlarge."""
+    return cv2.INTER_AREA if source[0] >= target[0] and source[1] >= target[1] else cv2.INTER_LINEAR
+
+
+def _inside_srgb(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True where Lab (D65) is an sRGB colour (linear RGB within [0, 1], no clipping needed)."""
+    fy = np.broadcast_to((lightness + 16.0) / 116.0, np.broadcast_shapes(np.shape(lightness), np.shape(a)))
+    f = np.stack([fy + a / 500.0, fy, fy - b / 200.0])
+    t = np.where(f > LAB_DELTA, f ** 3, 3 * LAB_DELTA ** 2 * (f - 4.0 / 29.0)) * np.reshape(D65_WHITE, (3, 1, 1))
+    linear = np.einsum("ij,j...->i...", np.asarray(XYZ_TO_RGB), t)
+    return np.all((linear >= 0.0) & (linear <= 1.0), axis=0)
+
+
+@lru_cache(maxsize=1)
+def max_chroma_table() -> np.ndarray:
+    """(256, `GAMUT_HUES`) float32: the largest Lab chroma in the sRGB gamut per 8-bit L and hue bin,
+    the smaller of the bin's two edges (bisection; the in-gamut chromas of one L and hue form an
+    interval from 0)."""
+    lightness = (np.arange(256) * (100.0 / 255.0))[:, None]
+    hue = np.arange(GAMUT_HUES) * (2 * np.pi / GAMUT_HUES)
+    low, high = np.zeros((256, GAMUT_HUES)), np.full((256, GAMUT_HUES), 200.0)
+    for _ in range(GAMUT_BISECTIONS):
+        mid = (low + high) / 2
+        inside = _inside_srgb(lightness, mid * np.cos(hue), mid * np.sin(hue))
+        low, high = np.where(inside, mid, low), np.where(inside, high, mid)
+    return np.minimum(low, np.roll(low, -1, axis=1)).astype(np.float32)  # bin i: hues i..i+1
+
+
+def saturate(l8: np.ndarray, ab: np.ndarray, saturation: float) -> np.ndarray:
+    """Chroma `ab` (h, w, 2) float32 scaled by `saturation`, in place. Above 1 no pixel goes past the
+    sRGB gamut's edge for its own L `l8` (h, w) and hue (`max_chroma_table` times `GAMUT_MARGIN`);
+    one already past it stays as it is (the recombination reduces it, as without saturation)."""
+    if saturation <= 1.0:
+        ab *= saturation
+        return ab
+    chroma, angle = cv2.cartToPolar(np.ascontiguousarray(ab[:, :, 0]), np.ascontiguousarray(ab[:, :, 1]))
+    hue_bin = (angle * (GAMUT_HUES / (2 * np.pi))).astype(np.int32) % GAMUT_HUES
+    limit = max_chroma_table()[l8, hue_bin] * np.float32(GAMUT_MARGIN)
+    factor = np.clip(limit / np.maximum(chroma, 1e-6), 1.0, saturation)
+    ab *= factor[:, :, None]
+    return ab
+
+
+class ChromaEditor:
+    """One photo's colour, interactively: `preview(controls)` at screen size, `render_full(controls)`.
+
+    Built once per photo from its model prediction (see `from_model`); keeps the photo's luminance at
+    full, grid and (from the first preview) screen size, and the model's chroma on the grid and at
+    screen size. Hint solutions are cached per set of hints (the last `SOLUTION_CACHE`), shared by
+    preview and full render.
+    """
+
+    def __init__(
+        self, image: np.ndarray, chroma: np.ndarray, *, guided: bool = True,
+        preview_long_side: int = PREVIEW_LONG_SIDE, solve_long_side: int = SOLVE_LONG_SIDE,
+    ) -> None:
+        """`image`: the photo (gray, RGB or RGBA uint8; kept, not copied); `chroma`: the model's (a, b)
+        prediction (h, w, 2) from `colorize.predict_chroma`; `guided` as in `colorize_array`."""
+        self.image = _as_image(image)
+        self.chroma = np.ascontiguousarray(chroma, np.float32)
+        self.guided = guided
+        self.l8 = lab_l8(self.image)
+        self.preview_shape = _fit_long_side(self.l8.shape, preview_long_side)
+        grid_l8 = _resize(self.l8, _fit_long_side(self.l8.shape, solve_long_side), cv2.INTER_AREA)
+        self.model_grid = self._model_chroma(grid_l8)
+        if self.model_grid.shape[:2] != grid_l8.shape:
+            self.model_grid = _resize(self.model_grid, grid_l8.shape, cv2.INTER_LINEAR)
+        self.propagation = HintPropagation(grid_l8)
+        self._preview: tuple[np.ndarray, np.ndarray] | None = None
+        self._solutions: OrderedDict[Hints, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    @classmethod
+    def from_model(
+        cls, image: np.ndarray, model: ColorModel, *, inference_size: int | None = None, fit: str = "squash",
+        device: torch.device | str | None = None, guided: bool = True, preview_long_side: int = PREVIEW_LONG_SIDE,
+    ) -> ChromaEditor:
+        """An editor for `image` with `model`'s prediction (arguments as `colorize.colorize_array`)."""
+        image = _as_image(image)
+        size = _network_size(model, inference_size)
+        chroma = predict_chroma(luma(image), model, size=size, fit=fit,
+                                device=torch.device(device) if device is not None else None)
+        return cls(image, chroma, guided=guided, preview_long_side=preview_long_side)
+
+    def _model_chroma(self, l8: np.ndarray) -> np.ndarray:
+        """The model's chroma for luminance `l8` as `colorize_array` recombines it (float32): guided
+        at the apply resolution, or the prediction itself."""
+        return guided_chroma(l8, self.chroma) if self.guided else self.chroma
+
+    def hint_solution(self, hints: Hints) -> tuple[np.ndarray, np.ndarray]:
+        """(confidence, colour) of `hints` on the solve grid (cached; see `HintPropagation.solve`)."""
+        if hints in self._solutions:
+            self._solutions.move_to_end(hints)
+        else:
+            self._solutions[hints] = self.propagation.solve(*paint_hints(hints, self.propagation.shape))
+            while len(self._solutions) > SOLUTION_CACHE:
+                self._solutions.popitem(last=False)
+        return self._solutions[hints]
+
+    def _chroma8(self, l8: np.ndarray, model_chroma: np.ndarray, controls: ColourControls) -> np.ndarray:
+        """8-bit chroma for luminance `l8` from the model's chroma there (float32, not modified)."""
+        if controls.neutral:
+            return chroma_u8(model_chroma)
+        gain = offset = None
+        if controls.reference is not None:
+            gain, offset = controls.reference.transfer(self.model_grid)
+        apply_shape = _fit_long_side(l8.shape, APPLY_LONG_SIDE)
+        ab = _resize(model_chroma, apply_shape, cv2.INTER_LINEAR) if model_chroma.shape[:2] != apply_shape \
+            else model_chroma.copy()  # unguided: the prediction itself, enlarged
+        if gain is not None:
+            ab *= gain
+            ab += offset
+        if controls.hints:
+            confidence, colour = self.hint_solution(controls.hints)
+            model = self.model_grid * gain + offset if gain is not None else self.model_grid
+            correction = confidence[:, :, None] * (colour - model)
+            ab += guided_chroma(l8, correction, scale=1)
+        if controls.saturation != 1.0:
+            apply_l8 = l8 if l8.shape == apply_shape else _resize(l8, apply_shape, cv2.INTER_AREA)
+            saturate(apply_l8, ab, controls.saturation)
+        return chroma_u8(ab)
+
+    def _render(self, l8: np.ndarray, model_chroma: np.ndarray | None, controls: ColourControls,
+                out: np.ndarray) -> np.ndarray:
+        """RGB for luminance `l8` into `out[..., :3]`; saturation 0 gives exactly gray pixels."""
+        if controls.saturation == 0.0:
+            out[:, :, :3] = L8_TO_GRAY[l8][:, :, None]
+            return out
+        if model_chroma is None:
+            model_chroma = self._model_chroma(l8)
+        return recombine(l8, self._chroma8(l8, model_chroma, controls), out)
+
+    def preview(self, controls: ColourControls = ColourControls()) -> np.ndarray:
+        """The result at `preview_shape` as RGB uint8 (h, w, 3)."""
+        if self._preview is None:  # made at the first preview: a batch render never needs it
+            l8 = _resize(self.l8, self.preview_shape, cv2.INTER_AREA)
+            self._preview = l8, self._model_chroma(l8)
+        l8, model_chroma = self._preview
+        return self._render(l8, model_chroma, controls, np.empty((*self.preview_shape, 3), np.uint8))
+
+    def render_full(self, controls: ColourControls = ColourControls(), out: np.ndarray | None = None) -> np.ndarray:
+        """The result at the photo's full size: RGB (H, W, 3), or RGBA with the alpha kept for RGBA
+        input. `out` may be a preallocated result, the editor's own `image` included (its luminance
+        was read when the editor was built)."""
+        shape = (*self.image.shape[:2], 4 if self.image.ndim == 3 and self.image.shape[2] == 4 else 3)
+        if out is None:
+            out = np.empty(shape, np.uint8)
+        elif out.shape != shape or out.dtype != np.uint8:
+            raise ValueError(f"out must be uint8 {shape}, got {out.dtype} {out.shape}")
+        if shape[2] == 4 and not np.shares_memory(out, self.image):
+            out[:, :, 3] = self.image[:, :, 3]
+        return self._render(self.l8, None, controls, out)
+
+
+__all__ = [
+    "CONFIDENCE_GAIN", "EDGE_SIGMA", "HINT_REACH", "PREVIEW_LONG_SIDE", "SATURATION_MAX", "SOLVE_LONG_SIDE",
+    "ChromaEditor", "ColourControls", "HintPropagation", "ReferenceColours", "hint_ab", "load_reference",
+    "paint_hints", "saturate",
+]

@@ -1,0 +1,264 @@
+"""Colour hints, reference photo and saturation: engine (`colorcore.colour_control`, `colorcore.hints`)
+and `colorcore colorize --hints/--reference/--saturation` end to end on real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from colorcore import colorize as cz
+from colorcore.cli import main
+from colorcore.colour_control import (
+    ChromaEditor, ColourControls, ReferenceColours, hint_ab, paint_hints, saturate,
+)
+from colorcore.hints import (
+    Hints, HintsError, PointHint, StrokeHint, hints_path_for, load_hints, rgb_to_hex, save_hints,
+)
+from colorcore.imageio import read_image, write_image
+from tests.conftest import make_photo_array
+
+MODEL_AB = (25.0, 35.0)  # the stand-in model's colour: orange
+BLUE, GREEN = "#2050c0", "#30a040"
+HUE_TOLERANCE_DEG = 3.0
+EDGE_MARGIN = 12  # px beside the luminance edge left out of the region measures
+ISSUE_EXAMPLE = {"points": [{"x": 0.25, "y": 0.5, "color": "#2050c0"}],
+                 "strokes": [{"points": [[0.1, 0.2], [0.3, 0.25]], "color": "#30a040", "width": 0.02}]}
+
+
+def two_regions(h: int = 360, w: int = 540, seed: int = 0) -> np.ndarray:
+    """A gray photo: a darker left half and a lighter right half (a luminance edge), mild noise."""
+    rng = np.random.default_rng(seed)
+    gray = np.where(np.arange(w)[None, :] < w // 2, 90.0, 165.0) + rng.normal(0, 3, (h, w))
+    return np.clip(gray, 0, 255).astype(np.uint8)
+
+
+def constant_chroma(ab: tuple[float, float] = MODEL_AB) -> np.ndarray:
+    return np.broadcast_to(np.float32(ab), (64, 64, 2)).copy()
+
+
+def ab_of(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(rgb[:, :, :3]), cv2.COLOR_RGB2Lab)[:, :, 1:].astype(np.float32) - 128
+
+
+def hue(ab: np.ndarray) -> float:
+    """Hue angle (degrees) of the mean chroma of an (..., 2) array."""
+    mean = ab.reshape(-1, 2).mean(axis=0)
+    return float(np.degrees(np.arctan2(mean[1], mean[0])))
+
+
+def hue_gap(a: float, b: float) -> float:
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def halves(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    w = image.shape[1]
+    return image[:, : w // 2 - EDGE_MARGIN], image[:, w // 2 + EDGE_MARGIN:]
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A real tiny multipath model (untrained, seeded), in eval mode."""
+    from colorcore.models import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    return build_model(ModelConfig(width=8, resnet_weights="none")).eval()
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_point_hint_colours_its_region_and_the_other_keeps_the_models_colour(side: str) -> None:
+    photo = two_regions()
+    x = 0.2 if side == "left" else 0.8
+    editor = ChromaEditor(photo, constant_chroma())
+    result = ab_of(editor.render_full(ColourControls(hints=Hints((PointHint(x, 0.5, BLUE),)))))
+    hinted, other = halves(result) if side == "left" else halves(result)[::-1]
+    assert hue_gap(hue(hinted), hue(np.float32(hint_ab(BLUE)))) < HUE_TOLERANCE_DEG
+    np.testing.assert_allclose(other.reshape(-1, 2).mean(axis=0), MODEL_AB, atol=1.0)
+    assert np.abs(other - np.float32(MODEL_AB)).max() <= 3.0  # no colour crossed the edge anywhere
+
+
+def test_strokes_colour_their_region_and_two_regions_take_two_hints() -> None:
+    photo = two_regions()
+    editor = ChromaEditor(photo, constant_chroma())
+    hints = Hints(points=(PointHint(0.25, 0.3, BLUE),),
+                  strokes=(StrokeHint(((0.6, 0.2), (0.9, 0.8)), GREEN, 0.03),))
+    left, right = halves(ab_of(editor.render_full(ColourControls(hints=hints))))
+    assert hue_gap(hue(left), hue(np.float32(hint_ab(BLUE)))) < HUE_TOLERANCE_DEG
+    assert hue_gap(hue(right), hue(np.float32(hint_ab(GREEN)))) < HUE_TOLERANCE_DEG
+
+
+def test_a_stroke_alone_colours_its_region_only() -> None:
+    editor = ChromaEditor(two_regions(), constant_chroma())
+    stroke = StrokeHint(((0.55, 0.1), (0.95, 0.9), (0.7, 0.5)), GREEN, 0.02)
+    left, right = halves(ab_of(editor.render_full(ColourControls(hints=Hints(strokes=(stroke,))))))
+    assert hue_gap(hue(right), hue(np.float32(hint_ab(GREEN)))) < HUE_TOLERANCE_DEG
+    np.testing.assert_allclose(left.reshape(-1, 2).mean(axis=0), MODEL_AB, atol=1.0)
+
+
+def test_later_hints_paint_over_earlier_ones_and_every_hint_covers_a_pixel() -> None:
+    hints = Hints(points=(PointHint(0.5, 0.5, BLUE, width=0.5), PointHint(0.5, 0.5, GREEN, width=0.1)),
+                  strokes=(StrokeHint(((0.0, 0.0),), "#ff0000", width=0.001),))
+    mask, ab = paint_hints(hints, (40, 60))
+    np.testing.assert_allclose(ab[20, 30], hint_ab(GREEN), atol=1e-4)  # the later, smaller point on top
+    np.testing.assert_allclose(ab[20, 18], hint_ab(BLUE), atol=1e-4)
+    assert mask[0, 0] and mask.sum() > 1  # a tiny stroke still marks its pixel
+
+
+def test_confidence_falls_off_across_the_edge_and_with_distance() -> None:
+    editor = ChromaEditor(two_regions(), constant_chroma())
+    confidence, _ = editor.hint_solution(Hints((PointHint(0.2, 0.5, BLUE),)))
+    w = confidence.shape[1]
+    assert confidence[:, : w // 2 - 1].min() > 0.99  # the whole hinted region, bounded by the edge
+    assert confidence[:, w // 2 + 1:].max() < 1e-3
+    open_field = ChromaEditor(np.full((360, 540), 120, np.uint8), constant_chroma())
+    confidence, _ = open_field.hint_solution(Hints((PointHint(0.02, 0.5, BLUE),)))
+    assert confidence[:, 0].mean() > 0.9 > 0.5 > confidence[:, -1].mean()  # no edge: falls off with distance
+
+
+def test_reference_moves_the_mean_ab_to_the_references() -> None:
+    rng = np.random.default_rng(1)
+    chroma = (rng.normal(0, 6, (64, 64, 2)) + np.float32(MODEL_AB)).astype(np.float32)
+    reference_photo = np.empty((120, 160, 3), np.uint8)
+    reference_photo[:] = (60, 120, 170)  # a blue-ish photo with a green patch
+    reference_photo[40:80, 40:100] = (90, 160, 90)
+    reference = ReferenceColours.from_image(reference_photo)
+    photo = np.full((300, 400), 128, np.uint8)
+    result = ChromaEditor(photo, chroma).render_full(ColourControls(reference=reference))
+    np.testing.assert_allclose(ab_of(result).reshape(-1, 2).mean(axis=0), reference.mean, atol=1.5)
+    assert np.abs(cz.lab_l8(result).astype(int) - cz.lab_l8(photo)).max() <= cz.L_TOLERANCE  # luminance kept
+
+
+def test_saturation_zero_gives_the_gray_photo_and_one_changes_nothing(model) -> None:
+    photo = make_photo_array(320, 240, seed=2)
+    gray = cz.luma(photo)
+    editor = ChromaEditor.from_model(gray, model)
+    gray_result = editor.render_full(ColourControls(saturation=0.0))
+    assert np.array_equal(gray_result[:, :, 0], gray_result[:, :, 1])
+    assert np.array_equal(gray_result[:, :, 1], gray_result[:, :, 2])
+    assert np.abs(gray_result[:, :, 0].astype(int) - gray).max() <= 1
+    as_is = cz.colorize_array(gray, model)
+    np.testing.assert_array_equal(editor.render_full(ColourControls(saturation=1.0)), as_is)
+    np.testing.assert_array_equal(cz.colorize_array(gray, model, controls=ColourControls()), as_is)
+
+
+def test_saturation_above_one_grows_chroma_inside_the_gamut_and_keeps_l() -> None:
+    photo = make_photo_array(400, 300, seed=5)
+    chroma = cv2.resize(ab_of(photo), (64, 64), interpolation=cv2.INTER_AREA)
+    editor = ChromaEditor(photo, chroma)
+    chromas = []
+    for saturation in (1.0, 1.5, 2.0):
+        result = editor.render_full(ColourControls(saturation=saturation))
+        assert np.abs(cz.lab_l8(result).astype(int) - cz.lab_l8(photo)).max() <= cz.L_TOLERANCE
+        chromas.append(float(np.linalg.norm(ab_of(result), axis=2).mean()))
+    assert chromas[0] < chromas[1] < chromas[2]
+    l8 = np.full((1, 1), 200, np.uint8)
+    blue = np.float32([[[20.0, -60.0]]])  # already at the gamut's edge for this light L: it stays
+    np.testing.assert_allclose(saturate(l8, blue.copy(), 2.0), blue)
+
+
+def test_preview_matches_the_full_render_and_reuses_its_solution() -> None:
+    photo = make_photo_array(1200, 800, seed=3)
+    editor = ChromaEditor(photo, constant_chroma(), preview_long_side=600)
+    controls = ColourControls(hints=Hints((PointHint(0.3, 0.4, BLUE),)), saturation=1.3)
+    preview = editor.preview(controls)
+    assert preview.shape == (400, 600, 3)
+    solves = []
+    solve = editor.propagation.solve
+    editor.propagation.solve = lambda *args: solves.append(1) or solve(*args)
+    full = editor.render_full(controls)
+    assert not solves  # the full render used the preview's solution
+    small = cv2.resize(full, (600, 400), interpolation=cv2.INTER_AREA)
+    assert np.abs(small.astype(int) - preview).mean() < 2.0
+
+
+def test_rgba_keeps_its_alpha_and_renders_in_place() -> None:
+    photo = np.dstack([make_photo_array(200, 150, seed=4), np.arange(200 * 150, dtype=np.uint32).reshape(150, 200) % 256])
+    photo = photo.astype(np.uint8)
+    alpha = photo[:, :, 3].copy()
+    editor = ChromaEditor(photo, constant_chroma())
+    result = editor.render_full(ColourControls(hints=Hints((PointHint(0.5, 0.5, BLUE),))), out=photo)
+    assert result is photo and np.array_equal(result[:, :, 3], alpha)
+
+
+def test_hints_round_trip_and_the_issue_example(tmp_path: Path) -> None:
+    example = tmp_path / "example.json"
+    example.write_text(json.dumps(ISSUE_EXAMPLE))
+    hints = load_hints(example)
+    assert hints.points[0] == PointHint(0.25, 0.5, "#2050c0")
+    assert hints.strokes[0].points == ((0.1, 0.2), (0.3, 0.25)) and hints.strokes[0].width == 0.02
+    target = hints_path_for(tmp_path / "photo_colour.jpg")
+    assert target == tmp_path / "photo_colour.hints.json"
+    assert save_hints(target, hints) == target
+    assert load_hints(target) == hints and hash(load_hints(target)) == hash(hints)
+    assert not Hints() and hints
+    assert rgb_to_hex((32, 80, 192)) == "#2050c0"
+
+
+@pytest.mark.parametrize("content, problem", [
+    ('{"points": [', "not valid JSON (line 1, column"),
+    ('{"points": [{"x": 0.2, "y": 0.5, "color": "blue"}]}', "points[0]: color 'blue' is not an sRGB hex colour"),
+    ('{"points": [{"x": 1.5, "y": 0.5, "color": "#2050c0"}]}', "points[0]: x 1.5 is outside 0..1"),
+    ('{"strokes": [{"points": [[0.1, -0.2]], "color": "#2050c0"}]}', "strokes[0]: points[0] y -0.2 is outside 0..1"),
+    ('{"strokes": [{"points": [], "color": "#2050c0"}]}', "strokes[0]: points must be a non-empty list"),
+    ('{"points": [{"x": 0.2, "y": 0.5, "color": "#2050c0", "width": 0}]}', "points[0]: width must be above 0"),
+    ('{"points": [{"x": 0.2, "y": 0.5, "colour": "#2050c0"}]}', "points[0]: unknown field 'colour'"),
+    ('{"points": [{"x": 0.2, "color": "#2050c0"}]}', 'points[0]: missing "y"'),
+    ('[1, 2]', "expected a JSON object"),
+])
+def test_bad_hints_files_name_the_file_and_the_problem(tmp_path: Path, content: str, problem: str) -> None:
+    path = tmp_path / "hints.json"
+    path.write_text(content)
+    with pytest.raises(HintsError) as caught:
+        load_hints(path)
+    assert str(caught.value).startswith(f"{path}: ") and problem in str(caught.value)
+    with pytest.raises(HintsError, match="no such hints file"):
+        load_hints(tmp_path / "missing.json")
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory, model) -> Path:
+    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
+
+    folder = tmp_path_factory.mktemp("model")
+    checkpoint = save_checkpoint(folder / "tiny.pt", make_checkpoint(model, model.make_optimizers()))
+    return export_model(checkpoint, folder / "model.safetensors")
+
+
+def test_cli_applies_hints_reference_and_saturation_to_a_real_photo(model_file, tmp_path, capsys) -> None:
+    photo = tmp_path / "scan.png"
+    write_image(photo, two_regions())
+    hints = tmp_path / "hints.json"
+    save_hints(hints, Hints((PointHint(0.2, 0.5, BLUE),), (StrokeHint(((0.7, 0.3), (0.8, 0.7)), GREEN),)))
+    reference = tmp_path / "ref.jpg"
+    write_image(reference, make_photo_array(160, 120, seed=9))
+    code = main(["colorize", str(model_file), str(photo), "--hints", str(hints), "--reference", str(reference),
+                 "--saturation", "1.2", "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    result = read_image(tmp_path / "out" / "scan_colour.png")
+    assert np.abs(cz.lab_l8(result).astype(int) - cz.lab_l8(read_image(photo))).max() <= cz.L_TOLERANCE
+    left, right = halves(ab_of(result))
+    assert hue_gap(hue(left), hue(np.float32(hint_ab(BLUE)))) < HUE_TOLERANCE_DEG
+    assert hue_gap(hue(right), hue(np.float32(hint_ab(GREEN)))) < HUE_TOLERANCE_DEG
+    assert main(["colorize", str(model_file), str(photo), "--saturation", "0", "--suffix", "_gray"]) == 0
+    gray = read_image(tmp_path / "scan_gray.png")
+    assert np.array_equal(gray[:, :, 0], gray[:, :, 2])
+
+
+@pytest.mark.parametrize("extra, problem", [
+    (["--saturation", "2.5"], "--saturation must be between 0 and 2, got 2.5"),
+    (["--hints", "{folder}/missing.json"], "--hints {folder}/missing.json: no such hints file"),
+    (["--hints", "{folder}/bad.json"], "--hints {folder}/bad.json: points[0]: color '#12' is not an sRGB hex"),
+    (["--reference", "{folder}/nothing.jpg"], "--reference {folder}/nothing.jpg: "),
+])
+def test_cli_refuses_bad_controls_with_the_file_and_the_problem(model_file, tmp_path, capsys, extra, problem) -> None:
+    photo = tmp_path / "scan.png"
+    write_image(photo, two_regions(60, 80))
+    (tmp_path / "bad.json").write_text('{"points": [{"x": 0.1, "y": 0.1, "color": "#12"}]}')
+    code = main(["colorize", str(model_file), str(photo)] + [arg.format(folder=tmp_path) for arg in extra])
+    assert code == 2
+    assert problem.format(folder=tmp_path) in capsys.readouterr().err
+    assert not (tmp_path / "scan_colour.png").exists()
