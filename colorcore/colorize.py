@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import cv2
 import numpy as np
@@ -27,6 +27,9 @@ import torch
 from colorcore.device import flushed_denormals
 from colorcore.models.base import ColorModel
 from colorcore.tensors import gray_input_from_luma
+
+if TYPE_CHECKING:
+    from colorcore.colour_control import ColourControls
 
 FITS = ("squash", "letterbox")
 TILE_ROWS = 256
@@ -268,6 +271,7 @@ def colorize_array(
     device: torch.device | str | None = None,
     fit: str = "squash",
     out: np.ndarray | None = None,
+    controls: ColourControls | None = None,
 ) -> np.ndarray:
     """Colourise a gray (H, W), RGB or RGBA uint8 image at its own resolution.
 
@@ -276,9 +280,16 @@ def colorize_array(
     the network input goes (default: the model's device); `inference_size` is the network's input
     size (default: its trained size, see `check_inference_size`); `fit` is "squash" or "letterbox"
     for the aspect ratio. `out` may be a preallocated result array, including `image` itself (RGB
-    or RGBA input) to colourise in place.
+    or RGBA input) to colourise in place. `controls` (hints, reference colours, saturation; see
+    `colorcore.colour_control`) change the predicted colour; None or neutral controls change nothing.
     """
     image = _as_image(image)
+    if controls is not None and not controls.neutral:
+        from colorcore.colour_control import ChromaEditor
+
+        editor = ChromaEditor.from_model(image, model, inference_size=inference_size, fit=fit, device=device,
+                                         guided=guided)
+        return editor.render_full(controls, out=out)
     size = _network_size(model, inference_size)
     dev = torch.device(device) if device is not None else None
     chroma = predict_chroma(luma(image), model, size=size, fit=fit, device=dev)
@@ -303,20 +314,21 @@ def colorize_file(
     inference_size: int | None = None,
     quality: int = 95,
     fit: str = "squash",
+    controls: ColourControls | None = None,
 ) -> Path:
     """Colourise one photo file into `out_path` (written atomically) and return that path.
 
     The photo is read with its EXIF orientation applied and its alpha kept (composited on white for
     formats without alpha); JPEG-to-JPEG keeps the EXIF metadata (orientation reset to upright).
-    Raises `colorcore.imageio.ImageReadError` for an unreadable photo, ValueError for an unknown
-    output extension, OSError when the output cannot be written.
+    `controls` as in `colorize_array`. Raises `colorcore.imageio.ImageReadError` for an unreadable
+    photo, ValueError for an unknown output extension, OSError when the output cannot be written.
     """
     from colorcore import imageio
 
     path, out_path = Path(path), Path(out_path)
     image = imageio.read_image(path, keep_alpha=True)
     result = colorize_array(
-        image, model, guided=guided, inference_size=inference_size, fit=fit, out=image,
+        image, model, guided=guided, inference_size=inference_size, fit=fit, out=image, controls=controls,
     )
     jpeg_to_jpeg = path.suffix.lower() in JPEG_SUFFIXES and out_path.suffix.lower() in JPEG_SUFFIXES
     exif = imageio.read_exif(path) if jpeg_to_jpeg else None

@@ -6,6 +6,10 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from colorcore.colour_control import ColourControls
 
 FORMATS = ("same", "png", "jpg")
 DEFAULT_SUFFIX = "_colour"
@@ -47,6 +51,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "unless the model was trained at that size)")
     p.add_argument("--fit", choices=("squash", "letterbox"), default="squash",
                    help="how a non-square photo becomes the square network input (default %(default)s)")
+    p.add_argument("--hints", type=Path, default=None, metavar="HINTS.json",
+                   help="colour hints (points and strokes, coordinates relative to the photo) to apply to every "
+                        "photo; format: docs/colour-control.md. Photos only")
+    p.add_argument("--reference", type=Path, default=None, metavar="PHOTO",
+                   help="move the colours towards this reference photo's (mean and spread of its chroma). Photos only")
+    p.add_argument("--saturation", type=float, default=1.0, metavar="S",
+                   help="scale the colour's saturation, 0 (gray) to 2, kept inside the gamut (default 1: as "
+                        "predicted). Photos only")
     p.add_argument("--no-temporal", action="store_true",
                    help="colourise each video frame on its own (no colour carried between frames: it flickers)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (and inputs)")
@@ -174,6 +186,26 @@ def colorize_video_with_bar(job: Job, model: object, args: argparse.Namespace) -
         progress.bar.close()
 
 
+def colour_controls(args: argparse.Namespace) -> ColourControls:
+    """The `ColourControls` of --hints, --reference and --saturation (CLIError naming a bad file)."""
+    from colorcore.cli import CLIError
+    from colorcore.colour_control import SATURATION_MAX, ColourControls, load_reference
+    from colorcore.hints import Hints, HintsError, load_hints
+    from colorcore.imageio import ImageReadError
+
+    if not 0.0 <= args.saturation <= SATURATION_MAX:
+        raise CLIError(f"--saturation must be between 0 and {SATURATION_MAX:g}, got {args.saturation:g}")
+    try:
+        hints = load_hints(args.hints) if args.hints is not None else Hints()
+    except HintsError as exc:
+        raise CLIError(f"--hints {exc}") from None
+    try:
+        reference = load_reference(args.reference) if args.reference is not None else None
+    except ImageReadError as exc:
+        raise CLIError(f"--reference {exc.path}: {exc.reason}") from None
+    return ColourControls(hints=hints, reference=reference, saturation=args.saturation)
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore colorize`."""
     from tqdm import tqdm
@@ -198,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
     jobs, problems = collect_jobs(args.inputs, args.out, args.suffix, args.format)
     if not jobs:
         raise CLIError("no photos to colourise: " + "; ".join(problems))
+    controls = colour_controls(args)
     try:
         device = resolve_device(args.device)
     except DeviceError as exc:
@@ -215,6 +248,11 @@ def run(args: argparse.Namespace) -> int:
 
     for problem in problems:
         print(f"colorcore colorize: {problem}", file=sys.stderr)
+    videos = [job.source.name for job in jobs if is_video(job.source)]
+    if videos and not controls.neutral:
+        print(f"colorcore colorize: --hints, --reference and --saturation apply to photos only; "
+              f"{len(videos)} video(s) ({', '.join(videos[:3])}{', ...' if len(videos) > 3 else ''}) "
+              "are colourised without them", file=sys.stderr)
     failed = len(problems)
     done = 0
     planned: set[Path] = set()
@@ -231,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
                         colorize_file(
                             job.source, model, job.target, guided=not args.no_guided,
                             inference_size=args.inference_size, quality=args.quality, fit=args.fit,
+                            controls=controls,
                         )
                 except (ImageReadError, VideoError) as exc:
                     reason = f"{exc.path}: {exc.reason}"
