@@ -1,9 +1,10 @@
-"""Video colourisation: clips made here (a photo panned and zoomed, a cut, with and without audio),
-coloured by a tiny real model; frame count, timing, size, audio, luminance, flicker, cancel, broken files."""
+"""Video colourisation: clips made here (a photo panned and zoomed, a cut, with and without audio; a
+grainy handheld shot and a tripod shot with a subject walking across), coloured by the bundled starter
+model (flicker) or a tiny real model (the video plumbing); frame count, timing, size, audio,
+luminance, flicker, ghosting, cancel, broken files."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,92 +16,21 @@ import torch
 
 from colorcore.colorize import L_TOLERANCE, colorize_array, lab_l8
 from colorcore.events import StopFlag
-from colorcore.imageio import read_image
 from colorcore.models import ModelConfig, build_model
-from colorcore.resources import resources_dir
 from colorcore.video import (
-    VideoColorizer, VideoError, chroma_flicker, colorize_video, probe_video,
+    TemporalChroma, VideoColorizer, VideoError, chroma_flicker, colorize_video, probe_video,
+)
+from tests.video_clips import (
+    AUDIO_RATE, CAMERA_SHOTS, CUT, FPS, FRAMES, HEIGHT, WIDTH, Clip, _motions, _pan, audio_packets, camera_clip,
+    film_clip, read_frames, sample, write_clip,
 )
 
-WIDTH, HEIGHT, FRAMES, CUT, FPS = 160, 120, 60, 30, 24
-SHOTS = ("coffee.jpg", "chelsea.jpg")
-AUDIO_RATE = 16000
-
-
-def _pan(photo: np.ndarray, frames: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """A camera pan by whole pixels (2 right, 1 down a frame): frames and their 3x3 maps to the photo."""
-    photo = cv2.resize(photo, (WIDTH + 2 * frames, HEIGHT + frames), interpolation=cv2.INTER_AREA)
-    maps = [np.array([[1, 0, 2 * i], [0, 1, i], [0, 0, 1]], np.float64) for i in range(frames)]
-    return [photo[i:i + HEIGHT, 2 * i:2 * i + WIDTH] for i in range(frames)], maps
-
-
-def _zoom(photo: np.ndarray, frames: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """A zoom in (0.5 % a frame) while panning left: frames and their 3x3 maps to the photo."""
-    h, w = photo.shape[:2]
-    base = min(w / WIDTH, h / HEIGHT) * 0.8  # photo pixels per frame pixel at the start
-    shot, maps = [], []
-    for i in range(frames):
-        scale = base / (1.0 + 0.005 * i)
-        cx, cy = w / 2 - (i - frames / 2) * scale, h / 2
-        matrix = np.array([[scale, 0, cx - scale * WIDTH / 2], [0, scale, cy - scale * HEIGHT / 2], [0, 0, 1]])
-        shot.append(cv2.warpAffine(photo, matrix[:2], (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP))
-        maps.append(matrix)
-    return shot, maps
-
-
-@dataclass(frozen=True)
-class Clip:
-    """Gray RGB frames and, for each frame after the first, its known motion (None across the cut)."""
-
-    frames: list[np.ndarray]
-    motions: list[np.ndarray | None]
+FLICKER_BAR = 3.0  # the issue's bar: temporal colour flickers at least this many times less than per-frame
 
 
 @pytest.fixture(scope="module")
 def clip() -> Clip:
-    """A gray clip: one sample photo panned, a cut, another zoomed into while panning."""
-    first, second = (read_image(resources_dir() / "samples" / name) for name in SHOTS)
-    frames, motions = [], []
-    for shot, maps in (_pan(first, CUT), _zoom(second, FRAMES - CUT)):
-        frames += [cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB) for f in shot]
-        motions += [None] + [(np.linalg.inv(a) @ b)[:2] for a, b in zip(maps, maps[1:])]
-    return Clip(frames, motions)
-
-
-def write_clip(path: Path, frames: list[np.ndarray], *, codec: str = "libx264", pix_fmt: str = "yuv420p",
-               audio: bool = False, fps: int = FPS) -> Path:
-    """Encode `frames` into `path`, with a 440 Hz mono AAC/PCM tone as long as the clip if `audio`."""
-    with av.open(str(path), "w") as container:
-        video = container.add_stream(codec, rate=fps)
-        video.width, video.height, video.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
-        sound = container.add_stream("aac" if path.suffix != ".avi" else "pcm_s16le", rate=AUDIO_RATE,
-                                     layout="mono") if audio else None
-        for frame in frames:
-            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(video.encode(None))
-        if sound is not None:
-            samples = AUDIO_RATE * len(frames) // fps
-            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / AUDIO_RATE)).astype(np.float32)
-            fmt = sound.codec_context.format.name
-            for start in range(0, samples, 1024):
-                chunk = tone[start:start + 1024][None]
-                if fmt.startswith("s16"):
-                    chunk = (chunk * 32767).astype(np.int16)
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format=fmt, layout="mono")
-                frame.sample_rate, frame.pts = AUDIO_RATE, start
-                container.mux(sound.encode(frame))
-            container.mux(sound.encode(None))
-    return path
-
-
-def read_frames(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-
-
-def audio_packets(path: Path) -> list[bytes]:
-    with av.open(str(path)) as container:
-        return [bytes(p) for p in container.demux(audio=0) if p.size]
+    return camera_clip()
 
 
 @pytest.fixture(scope="module")
@@ -110,13 +40,21 @@ def model():
     return build_model(ModelConfig(width=8, resnet_weights="none")).eval()
 
 
+@pytest.fixture(scope="module")
+def starter():
+    """The bundled starter model: what users colour their films with."""
+    from colorcore.checkpoint import load_model
+    from colorcore.starter import starter_model_path
+
+    return load_model(starter_model_path(), "cpu")
+
+
 def lab(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_RGB2Lab).astype(np.int16)
 
 
-@pytest.fixture(scope="module")
-def coloured(clip: Clip, model) -> dict[str, list[np.ndarray]]:
-    """The clip coloured frame by frame as photos, and with the temporal step."""
+def colour_both_ways(clip: Clip, model) -> dict[str, list]:
+    """The clip coloured frame by frame as photos, and with the temporal step (and where it found cuts)."""
     temporal = VideoColorizer(model)
     frames, cuts = [], []
     for frame in clip.frames:
@@ -126,22 +64,107 @@ def coloured(clip: Clip, model) -> dict[str, list[np.ndarray]]:
             "cuts": [i for i, cut in enumerate(cuts) if cut]}
 
 
-def test_temporal_colour_flickers_3x_less_and_each_shot_starts_from_its_own_colour(clip, coloured) -> None:
-    alone = chroma_flicker(coloured["alone"], clip.motions)
-    temporal = chroma_flicker(coloured["temporal"], clip.motions)
-    assert alone >= 3 * temporal, (alone, temporal)
+@pytest.fixture(scope="module")
+def coloured(clip: Clip, starter) -> dict[str, list]:
+    return colour_both_ways(clip, starter)
+
+
+@pytest.fixture(scope="module")
+def film() -> Clip:
+    return film_clip((320, 180))
+
+
+def assert_each_shot_starts_from_its_own_colour(coloured: dict[str, list]) -> None:
     assert coloured["cuts"] == [0, CUT]  # the cut is found from the luminance histogram, nothing else is
     first = np.abs(lab(coloured["alone"][CUT])[:, :, 1:] - lab(coloured["temporal"][CUT])[:, :, 1:])
     assert first.mean() < 0.5  # the first frame after the cut is (almost) its own per-frame colour
-    colour = np.abs(lab(coloured["alone"][CUT])[:, :, 1:] - 128).mean()
-    assert colour > 5  # and that colour is not gray
+    assert np.abs(lab(coloured["alone"][CUT])[:, :, 1:] - 128).mean() > 3  # and that colour is not gray
+
+
+def test_temporal_colour_flickers_3x_less_on_a_pan_and_a_zoom(clip, coloured) -> None:
+    alone = chroma_flicker(coloured["alone"], clip.motions)
+    temporal = chroma_flicker(coloured["temporal"], clip.motions)
+    assert alone >= FLICKER_BAR * temporal, (alone, temporal)  # measured: 11.5x
+    assert_each_shot_starts_from_its_own_colour(coloured)
+
+
+def test_temporal_colour_flickers_3x_less_on_a_grainy_film_with_a_subject_walking(film, starter) -> None:
+    coloured = colour_both_ways(film, starter)
+    alone = chroma_flicker(coloured["alone"], film.motions)
+    temporal = chroma_flicker(coloured["temporal"], film.motions)
+    assert alone >= FLICKER_BAR * temporal, (alone, temporal)  # measured: 3.3x (handheld 3.9x, tripod 2.9x)
+    assert_each_shot_starts_from_its_own_colour(coloured)
+    colourful = [np.hypot(*(lab(f)[:, :, 1:] - 128).transpose(2, 0, 1)).mean() for f in coloured["temporal"]]
+    alone_colourful = [np.hypot(*(lab(f)[:, :, 1:] - 128).transpose(2, 0, 1)).mean() for f in coloured["alone"]]
+    assert np.mean(colourful) > 0.9 * np.mean(alone_colourful)  # steadier, not grayer
+
+
+def test_flicker_is_measured_along_the_camera_motion() -> None:
+    """The true colours of a panned photo do not flicker: along the pan their chroma is unchanged,
+    while at fixed pixels it changes wherever a colour gradient slides under an even luminance."""
+    frames, maps = _pan(sample(CAMERA_SHOTS[0]), 12)
+    motions = _motions(maps)
+    assert chroma_flicker(frames, motions) < 0.05
+    assert chroma_flicker(frames) > 1.0
+
+
+def _square_scene(frames: int, speed: int, seed: int = 0):
+    """Small lumas (256 px) of a bright textured square moving `speed` px a frame over a still textured
+    background, with film grain (3 levels), and masks of the square."""
+    rng = np.random.default_rng(seed)
+    background = cv2.GaussianBlur(rng.uniform(40, 120, (256, 256)).astype(np.float32), (0, 0), 3)
+    square = cv2.GaussianBlur(rng.uniform(150, 230, (60, 60)).astype(np.float32), (0, 0), 3)
+    for i in range(frames):
+        luma, mask = background.copy(), np.zeros((256, 256), bool)
+        x = 20 + speed * i
+        luma[100:160, x:x + 60], mask[100:160, x:x + 60] = square, True
+        luma += rng.normal(0, 3.0, luma.shape)
+        yield np.clip(np.rint(luma), 0, 255).astype(np.uint8), mask
+
+
+def test_the_carried_colour_moves_with_an_object_and_leaves_no_trail() -> None:
+    """The prediction flickers at its worst: red on the moving square in even frames, neutral
+    everywhere in odd ones. The square keeps its red (carried along its motion), and where it has
+    been the colour is the background's (no trail smeared behind it)."""
+    temporal = TemporalChroma()
+    been = np.zeros((256, 256), bool)
+    for i, (luma, mask) in enumerate(_square_scene(20, speed=6)):
+        predicted = np.zeros((256, 256, 2), np.float32)
+        if i % 2 == 0:
+            predicted[mask] = (40.0, 30.0)
+        chroma, cut = temporal.step(luma, predicted)
+        assert cut == (i == 0)
+        inner = cv2.erode(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        assert np.abs(chroma[inner] - (40.0, 30.0)).mean() < 10.0  # measured 5.9; 19 without the flow
+        trail = been & ~cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        if trail.any():
+            assert np.hypot(*chroma[trail].T).mean() < 2.0  # measured 0.7; 49 for a trail
+        been |= mask
+
+
+def test_on_a_still_grainy_picture_the_carried_colour_damps_prediction_noise_20x() -> None:
+    """Predictions that jitter from frame to frame (as a network's do) over a still picture with film
+    grain: the chroma used changes 20 times less (the grain must not pass for motion or occlusion,
+    which would give each frame's own prediction more weight)."""
+    rng = np.random.default_rng(1)
+    temporal = TemporalChroma()
+    base = cv2.resize(rng.normal(0, 10, (8, 8, 2)).astype(np.float32), (64, 64))
+    predicted_change, used_change, previous = [], [], None
+    for i, (luma, _) in enumerate(_square_scene(40, speed=0)):
+        predicted = base + rng.normal(0, 5, base.shape).astype(np.float32)
+        chroma, _ = temporal.step(luma, predicted)
+        if previous is not None and i > 20:  # past the first frames, where the average builds up
+            used_change.append(np.abs(chroma - previous[0]).mean())
+            predicted_change.append(np.abs(predicted - previous[1]).mean())
+        previous = chroma, predicted
+    assert np.mean(predicted_change) > 20 * np.mean(used_change), (np.mean(predicted_change), np.mean(used_change))
 
 
 def test_luminance_is_kept_and_without_temporal_step_a_frame_is_coloured_as_a_photo(clip, model, coloured) -> None:
     for source, result in zip(clip.frames, coloured["temporal"]):
         assert np.abs(lab_l8(result).astype(int) - lab_l8(source)).max() <= L_TOLERANCE
     alone = VideoColorizer(model, temporal=False)
-    assert all(np.array_equal(alone.colorize(f), c) for f, c in zip(clip.frames[:3], coloured["alone"]))
+    assert all(np.array_equal(alone.colorize(f), colorize_array(f, model)) for f in clip.frames[:3])
 
 
 class Recorder:
