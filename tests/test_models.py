@@ -30,10 +30,23 @@ def test_generator_and_discriminator_output_shapes() -> None:
     x = torch.rand(2, 3, 64, 64) * 2 - 1
     out = gen(x)
     assert out.shape == (2, 5, 64, 64)
-    assert out.abs().max() <= 1.0  # tanh
     assert disc(out[:, :3], x).shape == (2, 1, 14, 14)
-    score = disc(out[:, :3], x)
-    assert ((score >= 0) & (score <= 1)).all()
+
+
+def test_outputs_are_squashed_into_their_ranges() -> None:
+    """Weights scaled up 1000x push every pre-activation far beyond 1: only the generator's tanh and the
+    discriminator's sigmoid keep the outputs in [-1, 1] and [0, 1] (and the outputs then reach the ends)."""
+    gen = MultiPathGenerator(width=8, resnet_weights="none").eval()
+    disc = PatchDiscriminator(width=8)
+    last_d_conv = [m for m in disc.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        gen.decoder_blocks[-1].conv.weight.mul_(1000)
+        last_d_conv.weight.mul_(1000)
+        x = torch.rand(2, 3, 64, 64) * 2 - 1
+        out = gen(x)
+        score = disc(out[:, :3], x)
+    assert out.abs().max() <= 1.0 and out.abs().max() > 0.99
+    assert score.min() >= 0.0 and score.max() <= 1.0 and (score.min() < 0.01 or score.max() > 0.99)
 
 
 def test_encoder_blocks_halve_the_size_six_times() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -194,14 +195,32 @@ def test_invalid_settings_are_rejected_up_front(tmp_path: Path) -> None:
 
 
 def test_precision_and_memory_format_are_detected() -> None:
-    from colorcore.device import cpu_supports_bf16
-
     cpu = torch.device("cpu")
     assert select_precision(cpu, amp=False) == Precision(None, False)
-    expected = torch.bfloat16 if cpu_supports_bf16() else None
-    assert select_precision(cpu, amp=True) == Precision(expected, False)
     assert not channels_last_pays_off(cpu, Precision(None, False))
     assert channels_last_pays_off(cpu, Precision(torch.bfloat16, False)) == torch.backends.mkldnn.is_available()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not torch.backends.mkldnn.is_available(),
+                    reason="the CPU's flags are read from /proc/cpuinfo on Linux, bf16 runs through oneDNN")
+@pytest.mark.parametrize(("flags", "expected"), [
+    ("fpu sse4_2 avx2 fma", None),  # an AVX2-only CPU like the development VM: fp32
+    ("fpu avx2 avx512f avx512bw avx512vl", None),  # AVX-512 without its bf16 extension: fp32
+    ("fpu avx2 avx512f avx512_bf16", torch.bfloat16),
+    ("fpu avx2 amx_tile amx_bf16", torch.bfloat16),
+])
+def test_cpu_mixed_precision_follows_the_cpus_bf16_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          flags: str, expected: torch.dtype | None) -> None:
+    import colorcore.device as device
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(device, "CPUINFO_PATH", cpuinfo)
+    device.cpu_supports_bf16.cache_clear()
+    try:
+        assert select_precision(torch.device("cpu"), amp=True) == Precision(expected, False)
+    finally:
+        device.cpu_supports_bf16.cache_clear()
 
 
 def test_epoch_permutation_depends_only_on_seed_and_epoch() -> None:
