@@ -20,7 +20,7 @@ from colorcore.events import ErrorEvent, StopFlag
 Job = Callable[[list, StopFlag], Any]
 
 # hooks that fire often and carry only "the latest state": coalesced to at most one per interval
-COALESCED_HOOKS = frozenset({"on_step", "on_progress"})
+COALESCED_HOOKS = frozenset({"on_step", "on_progress", "on_frame"})
 DEFAULT_MIN_INTERVAL_S = 0.05  # at most ~20 step/progress signals per second
 _FINISHED = "__finished__"
 
@@ -124,7 +124,8 @@ class _JobThread(QThread):
 class JobWorker(QObject):
     """One engine job in its own QThread, with its hooks as Qt signals (emitted on the GUI thread).
 
-    Signals carry the engine's event objects unchanged (`ProgressEvent`, `StepEvent`, ...).
+    Signals carry the engine's event objects unchanged (`ProgressEvent`, `StepEvent`, a video's
+    `FrameEvent`, ...).
     `event(hook, obj)` fires for every hook, including ones without a named signal (e.g. the
     downstream experiment's `on_config_end`). `finished(result, error)` fires once, last, with the
     job's return value or the exception it raised (the other one is None). A job that raises without
@@ -138,6 +139,7 @@ class JobWorker(QObject):
     checkpoint = Signal(object)
     error = Signal(object)
     notice = Signal(object)
+    frame = Signal(object)
     end = Signal(object)
     event = Signal(str, object)
     finished = Signal(object, object)
@@ -174,6 +176,7 @@ class JobWorker(QObject):
             "on_checkpoint": self.checkpoint,
             "on_error": self.error,
             "on_notice": self.notice,
+            "on_frame": self.frame,
             "on_end": self.end,
         }
 

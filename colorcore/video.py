@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import torch
 
-from colorcore.atomic import fsync_dir
+from colorcore.atomic import DEFAULT_FILE_MODE, UMASK, fsync_dir
 from colorcore.colorize import (
     GUIDE_SCALE, check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine,
 )
@@ -181,6 +181,32 @@ def probe_video(path: str | Path) -> VideoInfo:
     path = Path(path)
     with _open_input(path) as container:
         return _info(container)
+
+
+def read_video_frame(path: str | Path, seconds: float = 0.0) -> np.ndarray:
+    """RGB uint8 of the first frame shown at or after `seconds` (decoded from the keyframe before it);
+    VideoError for an unreadable video or one without frames."""
+    path = Path(path)
+    with _open_input(path) as container:
+        stream = _video_stream(container)
+        if seconds > 0 and stream.time_base:
+            try:
+                container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
+            except av.FFmpegError:
+                pass  # a container without an index: decoded from the start up to that time
+        shown = None
+        try:
+            for frame in container.decode(stream):
+                shown = frame
+                if frame.time is None or frame.time >= seconds - 1e-6:
+                    break
+        except av.FFmpegError as exc:
+            raise VideoError(path, f"cannot decode the video ({_reason(exc)})") from None
+        if shown is None:
+            raise VideoError(path, "no frame could be decoded")
+        matrix = _colour_matrix(shown)
+        return shown.to_ndarray(format="rgb24", src_colorspace=matrix, dst_colorspace=matrix,
+                                src_color_range=int(shown.color_range) or AVCOL_RANGE_MPEG)
 
 
 class TemporalChroma:
@@ -474,6 +500,9 @@ def _colorize_video(source: Path, target: Path, colorizer: VideoColorizer, callb
                 emit(callbacks, "on_progress", ProgressEvent(done, done, f"frame {done} of {done}"))
             writer.finish()
             writer = None
+            with open(temp, "rb+") as written:  # on disk before it takes the target's name
+                os.fsync(written.fileno())
+            os.chmod(temp, DEFAULT_FILE_MODE & ~UMASK)  # a plain new file's permissions, not mkstemp's 0600
             os.replace(temp, target)
             fsync_dir(target.parent)
             return VideoResult("finished", target, done, cuts, time.perf_counter() - start)
@@ -495,5 +524,5 @@ def _open_writer(temp: Path, target: Path, container: av.container.InputContaine
 
 __all__ = [
     "FrameEvent", "TemporalChroma", "VIDEO_SUFFIXES", "VideoColorizer", "VideoError", "VideoInfo", "VideoResult",
-    "chroma_flicker", "colorize_video", "is_video", "list_videos", "probe_video",
+    "chroma_flicker", "colorize_video", "is_video", "list_videos", "probe_video", "read_video_frame",
 ]

@@ -1,5 +1,7 @@
-"""The Colourise tab in the real main window: drops of real photo files and folders are colourised
-at full size with a real (tiny) model; non-image drops are refused; a broken photo fails alone."""
+"""The Colourise tab in the real main window: drops of real photo files, videos and folders are
+colourised at full size with a real model (tiny, or the bundled starter); non-image drops are refused;
+a broken photo or video fails alone; a video shows its frames, speed and time left while it runs and
+a cancelled one leaves no file."""
 
 from __future__ import annotations
 
@@ -113,7 +115,7 @@ def test_file_open_photos_queues_the_chosen_files(qtbot, window, tmp_path, monke
     tab = window.colorize_tab
     assert window.tabs.currentWidget() is tab
     assert [Path(item.path).name for item in tab.items()] == ["a.jpg", "b.png"]
-    assert "*.jpg" in asked[0] and "*.png" in asked[0]
+    assert "*.jpg" in asked[0] and "*.png" in asked[0] and "*.mp4" in asked[0] and "*.mkv" in asked[0]
     wait_idle(qtbot, tab)  # the starter model is chosen at first start: they are colourised at once
     assert [item.status for item in tab.items()] == ["Done", "Done"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_colour.jpg", "b_colour.png"]
@@ -279,3 +281,73 @@ def test_cancel_leaves_the_rest_unprocessed_and_later_photos_still_run(qtbot, wi
     assert tab.add_paths([str(late)]) == 1
     wait_idle(qtbot, tab)
     assert [item.status for item in tab.items()] == ["Cancelled"] * 3 + ["Done"]
+
+
+def film(path: Path, frames: int, audio: bool = False) -> Path:
+    """A real H.264 clip made here: the test suite's grainy film clip at 320x180."""
+    from tests.video_clips import film_clip, write_clip
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_clip(path, film_clip((320, 180), frames).frames, audio=audio)
+
+
+def test_a_dropped_video_shows_its_frames_as_it_goes_and_a_broken_one_fails_alone(qtbot, window, tmp_path):
+    """The starter model (chosen at first start) colours a dropped clip: its row counts frames with
+    speed and time left, the view shows the current frame beside its gray input; a broken video is
+    named with its reason and the photo after it is still colourised."""
+    from colorcore.video import probe_video
+
+    tab = window.colorize_tab
+    out_dir = tmp_path / "out"
+    tab.set_output_dir(str(out_dir))
+    clip = film(tmp_path / "in" / "walk.mp4", 48, audio=True)
+    broken = tmp_path / "in" / "broken.mkv"
+    broken.write_bytes(b"\x1aE\xdf\xa3 this is no Matroska file" + bytes(64))
+    photo = write_photo(tmp_path / "in" / "after.png", 64, 48, seed=5)
+    drop_paths(window, [clip, broken, photo])
+    assert [item.path.name for item in tab.items()] == ["walk.mp4", "broken.mkv", "after.png"]
+    assert "1 video" not in tab.message_label.text() and "2 videos" in tab.message_label.text()
+    seen = []
+
+    def progress_shown() -> bool:
+        item = tab.items()[0]
+        if item.status == "Colourising..." and item.frames_total:
+            bar = tab.table.cellWidget(0, 2)
+            seen.append((item.frames_done, bar.maximum(), bar.value(), tab.table.item(0, 1).text(),
+                         tab.view.has_image(), tab.view_caption.text()))
+        return item.status not in ("Queued", "Colourising...")
+
+    qtbot.waitUntil(progress_shown, timeout=QUEUE_TIMEOUT_MS)
+    assert seen, "no frame of the video was shown while it ran"
+    done, maximum, value, status, has_image, caption = seen[0]
+    assert maximum == 48 and value == done and 1 <= done <= 48
+    assert f"frame {done} of 48" in status and " fps" in status
+    assert has_image and caption.startswith("walk.mp4: frame")
+    assert any("left" in s[3] for s in seen if s[0] < 48)
+    wait_idle(qtbot, tab)
+    video, bad, still = tab.items()
+    assert video.status == "Done" and video.out_path == out_dir / "walk_colour.mp4"
+    info = probe_video(video.out_path)
+    assert (info.frames, info.width, info.height, info.audio_streams) == (48, 320, 180, 1)
+    assert bad.status == "Error" and "broken.mkv" in bad.message and "not a readable video" in bad.message
+    assert tab.table.item(1, 1).text().startswith("Error") and tab.table.cellWidget(1, 2).value() == 0
+    assert still.status == "Done" and still.out_path.is_file()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["after_colour.png", "walk_colour.mp4"]
+    tab.table.setCurrentCell(0, 0)  # a finished video shows its middle frame, read from the files
+    qtbot.waitUntil(lambda: not tab.previews_pending(), timeout=QUEUE_TIMEOUT_MS)
+    assert tab.view_caption.text() == f"walk.mp4 -> {video.out_path}" and tab.view.has_image()
+
+
+def test_cancelling_a_video_stops_it_at_once_and_leaves_no_file(qtbot, window, tmp_path):
+    tab = window.colorize_tab
+    out_dir = tmp_path / "out"
+    tab.set_output_dir(str(out_dir))
+    clip = film(tmp_path / "in" / "long.mp4", 240, audio=True)
+    assert tab.add_paths([str(clip), str(write_photo(tmp_path / "in" / "later.jpg", 64, 48, seed=6))]) == 2
+    qtbot.waitUntil(lambda: tab.items()[0].frames_done > 0, timeout=QUEUE_TIMEOUT_MS)
+    tab.cancel()
+    wait_idle(qtbot, tab)
+    video, photo = tab.items()
+    assert video.status == "Cancelled" and video.frames_done < 240 and "no file" in video.message
+    assert photo.status == "Cancelled"
+    assert not any(out_dir.iterdir())  # neither the video nor its temporary file

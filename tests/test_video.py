@@ -5,6 +5,7 @@ luminance, flicker, ghosting, cancel, broken files."""
 
 from __future__ import annotations
 
+import stat
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import numpy as np
 import pytest
 import torch
 
+from colorcore.atomic import UMASK
 from colorcore.colorize import L_TOLERANCE, colorize_array, lab_l8
 from colorcore.events import StopFlag
 from colorcore.models import ModelConfig, build_model
 from colorcore.video import (
-    TemporalChroma, VideoColorizer, VideoError, chroma_flicker, colorize_video, probe_video,
+    TemporalChroma, VideoColorizer, VideoError, chroma_flicker, colorize_video, probe_video, read_video_frame,
 )
 from tests.video_clips import (
     AUDIO_RATE, CAMERA_SHOTS, CUT, FPS, FRAMES, HEIGHT, WIDTH, Clip, _motions, _pan, audio_packets, camera_clip,
@@ -210,6 +212,18 @@ def test_video_keeps_frames_rate_size_duration_and_its_audio(clip, model, tmp_pa
     assert max(moved) < 2.5  # kept up to H.264's loss and 4:2:0 chroma (exactly kept: the lossless test)
     assert np.mean([np.abs(lab(o)[:, :, 1:] - 128).mean() for o in outputs]) > 5  # in colour
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temporary file left
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~UMASK  # as a plain new file, not mkstemp's 0600
+
+
+def test_a_frame_is_read_at_a_time_for_previews(clip, tmp_path) -> None:
+    source = write_clip(tmp_path / "film.mkv", clip.frames[:24], codec="ffv1", pix_fmt="yuv444p")
+    frames = read_frames(source)
+    assert np.array_equal(read_video_frame(source), frames[0])
+    assert np.array_equal(read_video_frame(source, 13 / FPS), frames[13])  # seeks, then decodes up to it
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"no video here" * 10)
+    with pytest.raises(VideoError, match="junk.mp4: not a readable video"):
+        read_video_frame(junk)
 
 
 def test_lossless_video_keeps_each_frames_luminance_as_a_photo_does(clip, model, tmp_path) -> None:
@@ -297,3 +311,4 @@ def test_bench_video_prints_its_json() -> None:
     row = json.loads(run.stdout)["speed"][0]
     assert row["resolution"] == "480p" and row["frames"] == 4
     assert row["temporal"]["fps"] > 0 and row["per_frame_video"]["fps"] > 0 and row["arrays_fps"]["temporal"] > 0
+    assert row["temporal"]["flicker"] > 0 and row["flicker_ratio"] > 0

@@ -1,11 +1,12 @@
-"""Colourise tab: queue photos and folders (drops, File > Open photos), colourise them at full
-resolution with the chosen model, compare before/after, save the results."""
+"""Colourise tab: queue photos, videos and folders (drops, File > Open photos), colourise them at full
+resolution with the chosen model, compare before/after, save the results. A video shows its frames,
+speed and time left while it runs, and the current frame beside its gray input."""
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ GUIDED_KEY = "colorize/guided"
 MAX_RECENT_MODELS = 8
 PREVIEW_MAX_SIDE = 1600  # previews in the before/after view are at most this many pixels wide/high
 OUTPUT_SUFFIX = "_colour"
-KEPT_SUFFIXES = (".jpg", ".jpeg", ".png")  # other formats are written as PNG
+KEPT_SUFFIXES = (".jpg", ".jpeg", ".png")  # other photo formats are written as PNG; videos keep theirs
 VIEW_LABELS = ("Gray input", "Colourised")  # the before/after view: what the model saw, what it made
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import (on the GUI thread): os.umask can only be read by setting it
@@ -69,14 +70,34 @@ QUEUED, WORKING, DONE, FAILED, CANCELLED = "Queued", "Colourising...", "Done", "
 COL_PHOTO, COL_STATUS, COL_PROGRESS = range(3)
 
 
+def is_video_file(path: Path) -> bool:
+    """True for a video container extension (the engine's list)."""
+    from colorcore.video import is_video
+
+    return is_video(path)
+
+
+def duration_text(seconds: float) -> str:
+    """A time left as 0:07, 12:34 or 1:02:03."""
+    minutes, secs = divmod(max(0, round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 @dataclass
 class QueueItem:
-    """One photo in the queue and what became of it."""
+    """One photo or video in the queue and what became of it (for a video, its frames so far)."""
 
     path: Path
     out_path: Path
     status: str = QUEUED
     message: str = ""
+    frames_done: int = 0
+    frames_total: int = 0
+
+    @property
+    def is_video(self) -> bool:
+        return is_video_file(self.path)
 
 
 @dataclass(frozen=True)
@@ -114,7 +135,13 @@ def gray_preview(image: np.ndarray) -> np.ndarray:
 
 
 def load_previews(path: Path, out_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Before (gray input) / after (colourised) previews of a colourised photo from its files."""
+    """Before (gray input) / after (colourised) previews of a colourised photo from its files; of a
+    video, its middle frame."""
+    if is_video_file(path):
+        from colorcore.video import probe_video, read_video_frame
+
+        middle = probe_video(path).duration_s / 2
+        return gray_preview(read_video_frame(path, middle)), preview(read_video_frame(out_path, middle))
     from colorcore.imageio import read_image
 
     return gray_preview(read_image(path)), preview(read_image(out_path))
@@ -128,7 +155,8 @@ def make_readable(path: Path) -> None:
 
 def output_name(path: Path, out_dir: Path, taken: set[Path]) -> Path:
     """A file in `out_dir` for the colourised `path` that neither exists nor is in `taken`."""
-    suffix = path.suffix.lower() if path.suffix.lower() in KEPT_SUFFIXES else ".png"
+    kept = path.suffix.lower() in KEPT_SUFFIXES or is_video_file(path)
+    suffix = path.suffix.lower() if kept else ".png"
     candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}{suffix}"
     counter = 2
     while candidate in taken or candidate.exists():
@@ -138,25 +166,55 @@ def output_name(path: Path, out_dir: Path, taken: set[Path]) -> Path:
 
 
 def copy_atomic(src: Path, dst: Path) -> None:
-    """Copy a file so that `dst` is either the old file or the complete new one."""
-    from colorcore.atomic import atomic_write_bytes
+    """Copy a file (streamed: a video may be large) so that `dst` is either the old file or the
+    complete new one."""
+    import shutil
+
+    from colorcore.atomic import atomic_write
 
     dst.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(dst, src.read_bytes())
+    with src.open("rb") as source:
+        atomic_write(dst, lambda target: shutil.copyfileobj(source, target))
     make_readable(dst)
 
 
-def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: bool):
-    """An engine job colourising `items` (queue index, photo, output file) one by one.
+class VideoPreviews:
+    """Engine callback for one video: passes its `FrameEvent`s on (`on_frame`) with the gray input
+    and the colour frame downscaled for the view; its per-frame `on_progress` is left out (the
+    queue's progress counts files)."""
 
-    Emits `on_photo` (PhotoEvent) per photo and `on_progress`; a photo that fails is reported and
-    the queue goes on; a model that cannot be loaded fails every photo with that message.
+    def __init__(self, callbacks: list) -> None:
+        self._callbacks = callbacks
+
+    def on_frame(self, event: object) -> None:
+        small = replace(event, gray=gray_preview(event.gray), colour=preview(event.colour))
+        emit(self._callbacks, "on_frame", small)
+
+
+def colourise_video(path: Path, out_path: Path, model: object, guided: bool, callbacks: list,
+                    stop: StopFlag) -> bool:
+    """Colourise one video into `out_path` with its frames shown as it goes; False when stopped
+    (nothing written). Raises VideoError or OSError naming the file."""
+    from colorcore.video import colorize_video
+
+    result = colorize_video(path, out_path, model, guided=guided, callbacks=[VideoPreviews(callbacks)], stop=stop)
+    return result.status == "finished"
+
+
+def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: bool):
+    """An engine job colourising `items` (queue index, photo or video, output file) one by one.
+
+    Emits `on_photo` (PhotoEvent) per file, `on_frame` (the engine's FrameEvent, downscaled) while
+    a video runs, and `on_progress` per file; a file that fails is reported and the queue goes on;
+    a model that cannot be loaded fails every file with that message. A stop ends a video at once
+    and leaves no file.
     """
 
     def job(callbacks: list, stop: StopFlag) -> int:
         from colorcore.checkpoint import load_model
         from colorcore.colorize import colorize_file
-        from colorcore.imageio import ImageReadError, read_image
+        from colorcore.imageio import ImageReadError
+        from colorcore.video import VideoError
 
         try:
             model = load_model(model_path, "cpu")
@@ -172,10 +230,15 @@ def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: 
                 break
             emit(callbacks, "on_photo", PhotoEvent(index, WORKING))
             try:
-                colorize_file(path, model, out_path, guided=guided)
-                make_readable(out_path)
+                if is_video_file(path):
+                    if not colourise_video(path, out_path, model, guided, callbacks, stop):
+                        emit(callbacks, "on_photo", PhotoEvent(index, CANCELLED, "stopped: no file written"))
+                        break
+                else:
+                    colorize_file(path, model, out_path, guided=guided)
+                    make_readable(out_path)
                 before, after = load_previews(path, out_path)
-            except ImageReadError as exc:
+            except (ImageReadError, VideoError) as exc:
                 emit(callbacks, "on_photo", PhotoEvent(index, FAILED, f"{exc.path}: {exc.reason}"))
             except (OSError, ValueError, MemoryError) as exc:
                 emit(callbacks, "on_photo", PhotoEvent(index, FAILED, f"{path}: {exc}"))
@@ -189,7 +252,7 @@ def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: 
 
 
 class ColorizeTab(QWidget):
-    """Full-resolution colourisation of a queue of photos with a before/after view."""
+    """Full-resolution colourisation of a queue of photos and videos with a before/after view."""
 
     status_message = Signal(str)
     job_progress = Signal(str, int, int)
@@ -202,6 +265,7 @@ class ColorizeTab(QWidget):
         self._worker: JobWorker | None = None
         self._batch: list[int] = []
         self._shown_index: int | None = None
+        self._working_index: int | None = None
         self._build()
         self._load_recent_models()
         self._update_state()
@@ -234,7 +298,7 @@ class ColorizeTab(QWidget):
         default_out = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
                            or Path.home()) / "ColorCore"
         self.output_edit = QLineEdit(str(self._settings.value(OUTPUT_DIR_KEY, str(default_out))))
-        self.output_edit.setToolTip("Colourised photos are written here (never over an existing file)")
+        self.output_edit.setToolTip("Colourised photos and videos are written here (never over an existing file)")
         self.output_edit.editingFinished.connect(
             lambda: self._settings.setValue(OUTPUT_DIR_KEY, self.output_edit.text().strip()))
         browse_out = QPushButton("Browse...")
@@ -253,10 +317,10 @@ class ColorizeTab(QWidget):
         out_row.addWidget(self.guided_check)
 
         self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Photo", "Status", "Progress"])
+        self.table.setHorizontalHeaderLabels(["Photo or video", "Status", "Progress"])
         self.table.horizontalHeader().setSectionResizeMode(COL_PHOTO, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(COL_STATUS, QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(COL_STATUS, 160)
+        self.table.setColumnWidth(COL_STATUS, 230)
         self.table.setColumnWidth(COL_PROGRESS, 90)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -266,10 +330,11 @@ class ColorizeTab(QWidget):
         self._loading_row: int | None = None
         self._preview_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colourise-preview")
         self._previews_loaded.connect(self._on_previews_loaded)
-        add_button = QPushButton("Add photos...")
+        add_button = QPushButton("Add photos or videos...")
         add_button.clicked.connect(self.open_photos_dialog)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the current photo; the rest stay unprocessed")
+        self.cancel_button.setToolTip("Stop after the current photo, or a video at its current frame (no partial "
+                                      "file is left); the rest stay unprocessed")
         self.cancel_button.clicked.connect(self.cancel)
         self.clear_button = QPushButton("Clear finished")
         self.clear_button.clicked.connect(self.clear_finished)
@@ -277,7 +342,7 @@ class ColorizeTab(QWidget):
         for button in (add_button, self.cancel_button, self.clear_button):
             queue_buttons.addWidget(button)
         self.progress_bar = QProgressBar()
-        self.progress_bar.setFormat("%v / %m photos")
+        self.progress_bar.setFormat("%v / %m files")
         queue_box = QWidget()
         queue_layout = QVBoxLayout(queue_box)
         queue_layout.setContentsMargins(0, 0, 0, 0)
@@ -287,14 +352,15 @@ class ColorizeTab(QWidget):
 
         self.view = BeforeAfterView()
         self.view.set_labels(*VIEW_LABELS)
-        self.view.setToolTip("Left of the line: the gray photo the model was given; right: colourised. Drag the "
-                             "line; wheel to zoom, drag to pan, double-click to fit")
+        self.view.setToolTip("Left of the line: the gray photo (or video frame) the model was given; right: "
+                             "colourised. Drag the line; wheel to zoom, drag to pan, double-click to fit")
         self.save_button = QPushButton("Save...")
         self.save_button.clicked.connect(self._save_current)
         self.save_all_button = QPushButton("Save all to folder...")
         self.save_all_button.clicked.connect(self._save_all_dialog)
         view_buttons = QHBoxLayout()
-        self.view_caption = QLabel("Drop photos or folders anywhere on the window, or use Add photos...")
+        self.view_caption = QLabel("Drop photos, videos or folders anywhere on the window, or use Add photos or "
+                                   "videos...")
         view_buttons.addWidget(self.view_caption, 1)
         view_buttons.addWidget(self.save_button)
         view_buttons.addWidget(self.save_all_button)
@@ -353,28 +419,30 @@ class ColorizeTab(QWidget):
         return Path(self.output_edit.text().strip()).expanduser()
 
     def add_paths(self, paths: list[str]) -> int:
-        """Queue photos and the photos inside folders; refuse anything else with a message.
+        """Queue photos and videos, and those inside folders; refuse anything else with a message.
 
-        Returns how many photos were queued.
+        Returns how many files were queued.
         """
         from colorcore.imageio import IMAGE_EXTENSIONS, list_images
+        from colorcore.video import VIDEO_SUFFIXES, list_videos
 
         photos: list[Path] = []
         refused: list[str] = []
         for raw in paths:
             path = Path(raw)
             if path.is_dir():
-                found = list_images(path)
+                found = sorted([Path(p) for p in list_images(path)] + list_videos(path))
                 if found:
-                    photos.extend(Path(p) for p in found)
+                    photos.extend(found)
                 else:
-                    refused.append(f"{path}: folder has no photos")
+                    refused.append(f"{path}: folder has no photos or videos")
             elif not path.exists():
                 refused.append(f"{path}: no such file")
-            elif path.suffix.lower() in IMAGE_EXTENSIONS:
+            elif path.suffix.lower() in IMAGE_EXTENSIONS or is_video_file(path):
                 photos.append(path)
             else:
-                refused.append(f"{path.name}: not a photo (expected one of {', '.join(sorted(IMAGE_EXTENSIONS))})")
+                known = ", ".join(sorted(IMAGE_EXTENSIONS | set(VIDEO_SUFFIXES)))
+                refused.append(f"{path.name}: not a photo or video (expected one of {known})")
         taken = {item.out_path for item in self._items}
         out_dir = self.output_dir()
         for photo in photos:
@@ -384,7 +452,10 @@ class ColorizeTab(QWidget):
             self._append_row(self._items[-1])
         parts = []
         if photos:
-            parts.append(f"Queued {len(photos)} photo{'s' if len(photos) != 1 else ''}.")
+            videos = sum(is_video_file(p) for p in photos)
+            counted = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in
+                       ((len(photos) - videos, "photo"), (videos, "video")) if n]
+            parts.append(f"Queued {' and '.join(counted)}.")
         if refused:
             parts.append("Refused: " + "; ".join(refused))
         if photos and self.model_path() is None:
@@ -395,11 +466,12 @@ class ColorizeTab(QWidget):
         return len(photos)
 
     def items(self) -> list[QueueItem]:
-        """The queue (finished, failed and waiting photos)."""
+        """The queue (finished, failed and waiting photos and videos)."""
         return list(self._items)
 
     def cancel(self) -> None:
-        """Stop after the current photo; photos not started are marked cancelled."""
+        """Stop after the current photo, or a video at its current frame (its file is not written);
+        files not started are marked cancelled."""
         if self._worker is not None:
             self._worker.stop()
 
@@ -427,7 +499,7 @@ class ColorizeTab(QWidget):
                     saved += 1
                 except OSError as exc:
                     self._say(f"Could not save {item.out_path.name} to {target}: {exc.strerror or exc}")
-        self._say(f"Saved {saved} photo{'s' if saved != 1 else ''} to {target}.")
+        self._say(f"Saved {saved} file{'s' if saved != 1 else ''} to {target}.")
         return saved
 
     def open_output_folder(self) -> None:
@@ -465,6 +537,7 @@ class ColorizeTab(QWidget):
         worker = JobWorker(colourise_job(model_path, jobs, self.guided_check.isChecked()), JOB_NAME, self,
                            torch_threads=max(1, (os.cpu_count() or 2) - 1))
         worker.event.connect(self._on_event)
+        worker.frame.connect(self._on_frame)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         self._worker = worker
@@ -479,18 +552,40 @@ class ColorizeTab(QWidget):
             return
         item = self._items[event.index]
         item.status, item.message = event.status, event.message
+        self._working_index = event.index if event.status == WORKING else None
         self._refresh_row(event.index)
         if event.status == FAILED:
             self._say(f"Could not colourise {item.path.name}: {event.message}")
         elif event.status == DONE and event.after is not None:
-            current = self.table.currentRow()
-            if current < 0 or current == event.index or self._shown_index is None:
-                self._shown_index = event.index
-                self.table.blockSignals(True)
-                self.table.setCurrentCell(event.index, COL_PHOTO)
-                self.table.blockSignals(False)
-                self.view.set_images(event.before, event.after)
-                self.view_caption.setText(f"{item.path.name} -> {item.out_path}")
+            if self._may_show(event.index):
+                self._show_images(event.index, event.before, event.after, f"{item.path.name} -> {item.out_path}")
+
+    def _on_frame(self, event: object) -> None:
+        """A video's current frame (a downscaled FrameEvent): its row's progress, and the view."""
+        index = self._working_index
+        if index is None:
+            return
+        item = self._items[index]
+        item.frames_done, item.frames_total = event.index + 1, event.total
+        left = f", {duration_text(event.eta_s)} left" if event.eta_s is not None and item.frames_done < event.total else ""
+        item.message = f"frame {item.frames_done} of {event.total}, {event.fps:.1f} fps{left}"
+        self._refresh_row(index)
+        if self._may_show(index):
+            cut = " (new shot)" if event.cut else ""
+            self._show_images(index, event.gray, event.colour, f"{item.path.name}: {item.message}{cut}")
+
+    def _may_show(self, index: int) -> bool:
+        """Whether news of `index` may take over the view: it is selected, or nothing else is."""
+        current = self.table.currentRow()
+        return current < 0 or current == index or self._shown_index is None
+
+    def _show_images(self, index: int, before: np.ndarray, after: np.ndarray, caption: str) -> None:
+        self._shown_index = index
+        self.table.blockSignals(True)
+        self.table.setCurrentCell(index, COL_PHOTO)
+        self.table.blockSignals(False)
+        self.view.set_images(before, after)
+        self.view_caption.setText(caption)
 
     def _on_progress(self, event: ProgressEvent) -> None:
         self.progress_bar.setRange(0, event.total)
@@ -510,8 +605,9 @@ class ColorizeTab(QWidget):
         if worker is not None:
             worker.wait()  # its thread ends right after `finished`; never delete a running QThread
             worker.deleteLater()
+        self._working_index = None
         counts = {s: sum(item.status == s for item in self._items) for s in (DONE, FAILED, CANCELLED)}
-        summary = f"Colourised {counts[DONE]} photo{'s' if counts[DONE] != 1 else ''}"
+        summary = f"Colourised {counts[DONE]} file{'s' if counts[DONE] != 1 else ''}"
         if counts[FAILED]:
             summary += f", {counts[FAILED]} failed"
         if counts[CANCELLED]:
@@ -539,12 +635,18 @@ class ColorizeTab(QWidget):
     def _refresh_row(self, row: int) -> None:
         item = self._items[row]
         status = self.table.item(row, COL_STATUS)
-        status.setText(f"{item.status}: {item.message}" if item.status == FAILED else item.status)
+        shows_message = item.status == FAILED or (item.status == WORKING and item.frames_total > 0)
+        status.setText(f"{item.status}: {item.message}" if item.status == FAILED else
+                       item.message if shows_message else item.status)
         status.setToolTip(item.message or str(item.out_path))
         bar = self.table.cellWidget(row, COL_PROGRESS)
         if isinstance(bar, QProgressBar):
-            if item.status == WORKING:
-                bar.setRange(0, 0)  # busy: one photo is a single engine call
+            if item.status == WORKING and item.frames_total > 0:  # a video: its frames
+                bar.setRange(0, item.frames_total)
+                bar.setValue(item.frames_done)
+                bar.setToolTip(item.message)
+            elif item.status == WORKING:
+                bar.setRange(0, 0)  # busy: one photo is a single engine call (a video until its first frame)
             else:  # full only for a photo that was colourised
                 bar.setRange(0, 1)
                 bar.setValue(1 if item.status == DONE else 0)
@@ -620,12 +722,15 @@ class ColorizeTab(QWidget):
             self.set_output_dir(folder)
 
     def open_photos_dialog(self) -> None:
-        """Ask for photos to queue (what File > Open photos... does)."""
+        """Ask for photos and videos to queue (what File > Open photos... does)."""
         from colorcore.imageio import IMAGE_EXTENSIONS
+        from colorcore.video import VIDEO_SUFFIXES
 
-        pattern = " ".join(f"*{s}" for s in sorted(IMAGE_EXTENSIONS))
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", last_folder(self._settings, "photos"),
-                                                f"Photos ({pattern});;All files (*)")
+        photos = " ".join(f"*{s}" for s in sorted(IMAGE_EXTENSIONS))
+        videos = " ".join(f"*{s}" for s in VIDEO_SUFFIXES)
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open photos or videos", last_folder(self._settings, "photos"),
+            f"Photos and videos ({photos} {videos});;Photos ({photos});;Videos ({videos});;All files (*)")
         if paths:
             remember_folder(self._settings, "photos", paths[0])
             self.add_paths(paths)
@@ -633,11 +738,12 @@ class ColorizeTab(QWidget):
     def _save_current(self) -> None:
         row = self.table.currentRow()
         if not 0 <= row < len(self._items) or self._items[row].status != DONE:
-            self._say("Select a colourised photo to save.")
+            self._say("Select a colourised photo or video to save.")
             return
         item = self._items[row]
-        path, _ = QFileDialog.getSaveFileName(self, "Save colourised photo", str(item.out_path.name),
-                                              f"Image (*{item.out_path.suffix})")
+        kind = "video" if item.is_video else "photo"
+        path, _ = QFileDialog.getSaveFileName(self, f"Save colourised {kind}", str(item.out_path.name),
+                                              f"{kind.capitalize()} (*{item.out_path.suffix})")
         if path:
             try:
                 copy_atomic(item.out_path, Path(path))
