@@ -1,14 +1,21 @@
-"""Video colourisation speed and memory: frames per second at 480p and 1080p, and RSS over a long clip.
+"""Video colourisation speed, flicker and memory: frames per second at 480p and 1080p, and RSS over a long clip.
 
-For each resolution a clip is made from a sample photo (a pan and a zoom, a cut to a second photo,
-an AAC tone as its audio track; H.264) and colourised three ways on the CPU: `colorize_video` with the
-temporal step (the default), `colorize_video --no-temporal` (each frame coloured on its own, through
-the same decoding and encoding), and, on the already decoded frames (no video I/O), `colorize_array`
-against `VideoColorizer` frame by frame in turn (`arrays_fps`, `temporal_overhead`: the temporal
-step's cost, measured interleaved so that other load on the machine slows both alike). `fps` counts input frames per wall-clock second, `cpu_s` is the process's CPU
-time for the run (all threads; steadier than wall time on a shared machine). The flicker of each coloured
-clip (mean |change of ab| where the Lab L does not change, `chroma_flicker` without motion
-compensation) is printed beside it.
+For each resolution a clip is made from the sample photos (`tests/video_clips.py`'s film clip: a
+handheld shot with a slow pan, zoom and shake, a cut, a tripod shot, a subject walking across each,
+film grain; an AAC tone as its audio track; H.264) and colourised three ways on the CPU with the
+bundled starter model (what users have; `--model` for another): `colorize_video` with the temporal
+step (the default), `colorize_video --no-temporal` (each frame coloured on its own, through the same
+decoding and encoding), and, on the already decoded frames (no video I/O), `colorize_array` against
+`VideoColorizer` frame by frame in turn (`arrays_fps`, `temporal_overhead`: the temporal step's
+cost, measured interleaved so that other load on the machine slows both alike). `fps` counts input
+frames per wall-clock second, `cpu_s` is the process's CPU time for the run (all threads; steadier
+than wall time on a shared machine).
+
+Flicker (`chroma_flicker` on the decoded output): mean |change of ab| between consecutive frames
+where the Lab L does not change, comparing each point with itself along the camera's known motion
+(`flicker`, the measure; the tripod shot's motion is none), and at fixed pixels
+(`flicker_fixed_pixels`, which a moving camera inflates with colour that merely moved, for reference);
+`flicker_ratio` is per-frame over temporal.
 
 Memory: a 1080p clip of `--long-minutes` is colourised and the process RSS (VmRSS) is sampled every
 frame: if streaming works, the RSS after 10 % of the clip and at its end are about the same.
@@ -24,7 +31,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
 
 import av
 import cv2
@@ -35,15 +41,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from colorcore.colorize import colorize_array  # noqa: E402
-from colorcore.imageio import read_image  # noqa: E402
-from colorcore.resources import resources_dir  # noqa: E402
 from colorcore.video import VideoColorizer, chroma_flicker, colorize_video  # noqa: E402
+from tests.video_clips import film_frames  # noqa: E402
 
 RESOLUTIONS = {"480p": (854, 480), "1080p": (1920, 1080)}
-PHOTOS = ("coffee.jpg", "chelsea.jpg")
 FPS = 24
 AUDIO_RATE = 48000
-MODEL_WIDTH = 64  # the paper's generator width
 
 
 def rss_mb() -> float:
@@ -55,30 +58,18 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def clip_frames(size: tuple[int, int], count: int) -> Iterator[np.ndarray]:
-    """Gray RGB frames: a pan and zoom over one photo, a cut halfway, the same over another."""
-    width, height = size
-    photos = [read_image(resources_dir() / "samples" / name) for name in PHOTOS]
-    for i in range(count):
-        photo = photos[(2 * i) // count]
-        h, w = photo.shape[:2]
-        t = (i % max(count // 2, 1)) / max(count // 2, 1)
-        scale = min(w / width, h / height) * 0.8 / (1.0 + 0.2 * t)
-        cx, cy = w / 2 + (t - 0.5) * 0.2 * w, h / 2
-        matrix = np.float32([[scale, 0, cx - scale * width / 2], [0, scale, cy - scale * height / 2]])
-        frame = cv2.warpAffine(photo, matrix, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-        yield cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-
-
-def write_clip(path: Path, size: tuple[int, int], count: int) -> Path:
-    """An H.264 clip of `count` frames with a stereo AAC tone interleaved, written frame by frame."""
+def write_clip(path: Path, size: tuple[int, int], count: int, fps: int = FPS) -> list[np.ndarray | None]:
+    """An H.264 film clip of `count` frames with a stereo AAC tone interleaved, written frame by
+    frame; returns each frame's camera motion (for the flicker measure)."""
+    motions: list[np.ndarray | None] = []
     with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=FPS, options={"preset": "veryfast", "crf": "20"})
+        video = container.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "20"})
         video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
         audio = container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
-        per_frame = AUDIO_RATE // FPS
+        per_frame = AUDIO_RATE // fps
         phase = 2 * np.pi * 440 * np.arange(per_frame) / AUDIO_RATE
-        for i, frame in enumerate(clip_frames(size, count)):
+        for i, (frame, motion, _) in enumerate(film_frames(size, count)):
+            motions.append(motion)
             container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
             tone = (0.2 * np.sin(phase + 2 * np.pi * 440 * i * per_frame / AUDIO_RATE)).astype(np.float32)
             sound = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
@@ -86,7 +77,7 @@ def write_clip(path: Path, size: tuple[int, int], count: int) -> Path:
             container.mux(audio.encode(sound))
         container.mux(video.encode(None))
         container.mux(audio.encode(None))
-    return path
+    return motions
 
 
 class Meter:
@@ -104,19 +95,24 @@ def decoded(path: Path) -> list[np.ndarray]:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
-def timed_video(source: Path, target: Path, model: torch.nn.Module, temporal: bool) -> dict[str, float]:
+def timed_video(source: Path, target: Path, model: torch.nn.Module, temporal: bool,
+                motions: list[np.ndarray | None]) -> dict[str, float]:
     start, cpu = time.perf_counter(), time.process_time()
     result = colorize_video(source, target, model, temporal=temporal)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    frames = decoded(target)
     return {"fps": round(result.frames / seconds, 2), "seconds": round(seconds, 2), "cpu_s": round(cpu, 2),
-            "flicker": round(chroma_flicker(decoded(target)), 3)}
+            "flicker": round(chroma_flicker(frames, motions), 3),
+            "flicker_fixed_pixels": round(chroma_flicker(frames), 3)}
 
 
 def speed(folder: Path, name: str, size: tuple[int, int], frames: int, model: torch.nn.Module) -> dict[str, object]:
-    source = write_clip(folder / f"{name}.mp4", size, frames)
+    source = folder / f"{name}.mp4"
+    motions = write_clip(source, size, frames)
     row: dict[str, object] = {"resolution": name, "width": size[0], "height": size[1], "frames": frames}
-    row["temporal"] = timed_video(source, folder / f"{name}_temporal.mp4", model, True)
-    row["per_frame_video"] = timed_video(source, folder / f"{name}_alone.mp4", model, False)
+    row["temporal"] = timed_video(source, folder / f"{name}_temporal.mp4", model, True, motions)
+    row["per_frame_video"] = timed_video(source, folder / f"{name}_alone.mp4", model, False, motions)
+    row["flicker_ratio"] = round(row["per_frame_video"]["flicker"] / max(row["temporal"]["flicker"], 1e-9), 2)
     inputs = decoded(source)
     temporal = VideoColorizer(model)
     spent = {"per_frame": 0.0, "temporal": 0.0}
@@ -134,13 +130,9 @@ def speed(folder: Path, name: str, size: tuple[int, int], frames: int, model: to
 
 def memory(folder: Path, minutes: float, fps_long: int, model: torch.nn.Module) -> dict[str, object]:
     """RSS while colourising a long 1080p clip (written at `fps_long` frames per second to save time)."""
-    global FPS
-    FPS, saved = fps_long, FPS
-    try:
-        frames = int(minutes * 60 * fps_long)
-        source = write_clip(folder / "long.mp4", RESOLUTIONS["1080p"], frames)
-    finally:
-        FPS = saved
+    frames = int(minutes * 60 * fps_long)
+    source = folder / "long.mp4"
+    write_clip(source, RESOLUTIONS["1080p"], frames, fps_long)
     meter = Meter()
     before = rss_mb()
     start = time.perf_counter()
@@ -155,20 +147,23 @@ def memory(folder: Path, minutes: float, fps_long: int, model: torch.nn.Module) 
 def load(args: argparse.Namespace) -> tuple[torch.nn.Module, str]:
     from colorcore.checkpoint import load_model
     from colorcore.models import ModelConfig, build_model
+    from colorcore.starter import resolve_model_argument
 
-    if args.model is not None:
-        model = load_model(args.model, "cpu")
-        return model, f"{args.model} ({model.name}, width {model.config.width})"
-    torch.manual_seed(0)
-    return build_model(ModelConfig(width=args.width, resnet_weights="none")).eval(), \
-        f"multipath width {args.width}, random weights"
+    if args.width is not None:
+        torch.manual_seed(0)
+        return build_model(ModelConfig(width=args.width, resnet_weights="none")).eval(), \
+            f"multipath width {args.width}, random weights"
+    path = resolve_model_argument(args.model)
+    model = load_model(path, "cpu")
+    return model, f"{args.model or 'starter'}: {path.name} ({model.name}, width {model.config.width})"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=None,
-                        help="model file, run folder or checkpoint (default: a multipath model of --width)")
-    parser.add_argument("--width", type=int, default=MODEL_WIDTH, help="generator width (default %(default)s)")
+    parser.add_argument("--model", default=None,
+                        help="model file, run folder or checkpoint (default: the bundled starter model)")
+    parser.add_argument("--width", type=int, default=None,
+                        help="an untrained multipath model of this width instead (for a quick smoke run)")
     parser.add_argument("--frames", type=int, default=48, help="frames of each speed clip (default %(default)s)")
     parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="of " + ", ".join(RESOLUTIONS))
     parser.add_argument("--long-minutes", type=float, default=2.0,
@@ -177,7 +172,7 @@ def main() -> int:
                         help="frame rate of the memory clip, kept low so it runs in minutes (default %(default)s)")
     args = parser.parse_args()
     model, described = load(args)
-    colorize_array(next(clip_frames(RESOLUTIONS["480p"], 1)), model)  # warm-up: first-call allocations
+    colorize_array(next(film_frames(RESOLUTIONS["480p"], 1))[0], model)  # warm-up: first-call allocations
     report: dict[str, object] = {
         "setup": {"model": described, "device": "cpu", "torch_threads": torch.get_num_threads(),
                   "cpu": platform.processor() or platform.machine(), "codec": "H.264 in and out, AAC copied",
