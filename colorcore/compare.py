@@ -166,6 +166,8 @@ def compare_runs(
     from colorcore.dataset import DatasetError, load_prepared
     from colorcore.evaluation import evaluate_model
 
+    from colorcore.starter import STARTER, starter_model_path
+
     paths = [Path(r) for r in runs]
     if data is None:
         data = next((d for d in map(dataset_of_run, paths) if d), None)
@@ -197,7 +199,10 @@ def compare_runs(
                 break
         emit(callbacks, "on_progress", ProgressEvent(index, len(paths), f"evaluating {path}"))
         try:
-            model = load_model(path, dev)
+            model = load_model(starter_model_path() if str(path) == STARTER else path, dev)
+        except FileNotFoundError as exc:
+            skipped.append((str(path), str(exc)))
+            continue
         except CheckpointError as exc:
             skipped.append((str(path), str(exc)))
             continue

@@ -106,3 +106,14 @@ def test_nothing_usable_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert "--data" in err and "Traceback" not in err
     assert not (tmp_path / "cmp").exists()
+
+
+def test_the_starter_model_is_a_reference_row(three_runs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    data, runs = three_runs
+    out = tmp_path / "cmp"
+    assert main(["compare", str(runs[0]), "starter", "--out", str(out), "--device", "cpu", "--n", "2"]) == 0
+    rows = read_rows(out / CSV_FILE)
+    assert [r["run"] for r in rows] == [str(runs[0]), "starter"]
+    assert rows[1]["model"] == "multipath" and float(rows[1]["psnr"]) > 0
+    assert rows[1]["psnr"] != rows[0]["psnr"]
+    assert "starter" in (out / MARKDOWN_FILE).read_text(encoding="utf-8")

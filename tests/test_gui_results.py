@@ -197,3 +197,20 @@ def test_dialogs_start_where_the_app_last_found_models_runs_and_datasets(qtbot, 
     tab._browse_dataset()
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=PREDICT_TIMEOUT_MS)
     assert last_folder(gui_settings, "dataset") == str(dataset.parent)
+
+
+def test_the_starter_model_is_one_click_away_as_a_reference_row(qtbot, tab, dataset, tmp_path):
+    from PySide6.QtWidgets import QPushButton
+
+    from colorcore.starter import starter_model_path
+
+    mine = save_tiny_model(tmp_path / "mine.safetensors", seed=4)
+    open_and_wait(qtbot, tab, dataset, mine)
+    button = next(b for b in tab.findChildren(QPushButton) if b.text() == "Add starter model")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=PREDICT_TIMEOUT_MS)
+    assert [run.label for run in tab.runs()] == ["mine", "starter"]
+    assert tab.runs()[1].path == str(starter_model_path().resolve())
+    assert tab.runs()[1].predictions is not None  # scored on the same photos as the user's run
+    headers = [tab.table.horizontalHeaderItem(c).text() for c in range(tab.table.columnCount())]
+    assert "PSNR starter" in headers

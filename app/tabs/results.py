@@ -225,6 +225,9 @@ class ResultsTab(QWidget):
         add_run_folder = QPushButton("Add run folder...")
         add_run_folder.setToolTip("A training run folder (its last checkpoint or exported model)")
         add_run_folder.clicked.connect(self._browse_run_folder)
+        add_starter = QPushButton("Add starter model")
+        add_starter.setToolTip("The bundled starter model, as a reference to compare your runs with")
+        add_starter.clicked.connect(self.add_starter)
         remove_run = QPushButton("Remove")
         remove_run.clicked.connect(self._remove_selected_run)
         self.colourise_button = QPushButton("Colourise with this model")
@@ -233,8 +236,12 @@ class ResultsTab(QWidget):
         self.run_list.currentRowChanged.connect(lambda _row: self._update_state())
         run_buttons = QVBoxLayout()
         run_buttons.setSpacing(2)
-        for button in (add_model, add_run_folder):
-            run_buttons.addWidget(button)
+        first_row = QHBoxLayout()
+        first_row.setSpacing(2)
+        first_row.addWidget(add_model)
+        first_row.addWidget(add_starter)
+        run_buttons.addLayout(first_row)
+        run_buttons.addWidget(add_run_folder)
         last_row = QHBoxLayout()
         last_row.setSpacing(2)
         last_row.addWidget(remove_run)
@@ -365,6 +372,17 @@ class ResultsTab(QWidget):
             return
         self._rebuild_views()
         self._start_next()
+
+    def add_starter(self) -> None:
+        """Add the bundled starter model (a reference row: the colour a user gets with no training)."""
+        from colorcore.starter import starter_model_path
+
+        try:
+            path = starter_model_path()
+        except FileNotFoundError as exc:
+            self._say(f"No starter model: {exc}.")
+            return
+        self.open_run(str(path))
 
     def open_dataset(self, path: str) -> None:
         """Show a prepared dataset's photos (predictions of the open runs are recomputed)."""

@@ -21,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(the same photos: gray row first, one row per model, real row last). A run that cannot be used "
         "is reported and left out; the others are still compared.",
     )
-    p.add_argument("runs", nargs="+", metavar="RUN", help="run folders, .pt checkpoints or .safetensors files")
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="run folders, .pt checkpoints, .safetensors files, or 'starter' for the bundled "
+                   "starter model (a reference row)")
     p.add_argument("--data", default=None,
                    help="prepared dataset folder (default: the dataset the first run was trained on)")
     p.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: %(default)s)")
