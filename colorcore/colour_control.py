@@ -47,8 +47,10 @@ from colorcore.hints import Hints, hex_to_rgb
 from colorcore.lab import D65_WHITE, LAB_DELTA, XYZ_TO_RGB
 from colorcore.models.base import ColorModel
 
-SOLVE_LONG_SIDE = 192  # the hint solve's grid; chosen by benchmarks/bench_hints.py (bleeding and time)
-EDGE_SIGMA = 0.03  # luminance difference (Lab L / 100) at which a step's affinity is exp(-1/2)
+# chosen with benchmarks/bench_hints.py (docs/colour-control.md): the grid by the solve's time (a 256 px
+# grid took 180 ms alone), sigma as the best trade between bleeding across edges and error on photos
+SOLVE_LONG_SIDE = 192
+EDGE_SIGMA = 0.015  # luminance difference (8-bit Lab L / 255) at which a step's affinity is exp(-1/2)
 HINT_REACH = 0.5  # absorption length of the random walk, relative to the grid's long side
 CONFIDENCE_GAIN = 2.0  # confidence = min(1, gain * probability of reaching a hint)
 PREVIEW_LONG_SIDE = 1600

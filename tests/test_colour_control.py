@@ -112,7 +112,7 @@ def test_confidence_falls_off_across_the_edge_and_with_distance() -> None:
     editor = ChromaEditor(two_regions(), constant_chroma())
     confidence, _ = editor.hint_solution(Hints((PointHint(0.2, 0.5, BLUE),)))
     w = confidence.shape[1]
-    assert confidence[:, : w // 2 - 1].min() > 0.99  # the whole hinted region, bounded by the edge
+    assert confidence[:, : w // 2 - 1].min() > 0.95  # the whole hinted region, bounded by the edge
     assert confidence[:, w // 2 + 1:].max() < 1e-3
     open_field = ChromaEditor(np.full((360, 540), 120, np.uint8), constant_chroma())
     confidence, _ = open_field.hint_solution(Hints((PointHint(0.02, 0.5, BLUE),)))
@@ -262,3 +262,16 @@ def test_cli_refuses_bad_controls_with_the_file_and_the_problem(model_file, tmp_
     assert code == 2
     assert problem.format(folder=tmp_path) in capsys.readouterr().err
     assert not (tmp_path / "scan_colour.png").exists()
+
+
+def test_bench_hints_latency_runs_and_prints_its_json() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_hints.py"), "--part", "latency",
+                          "--megapixels", "0.3", "--repeats", "1"], capture_output=True, text=True, timeout=600, cwd=root)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)["latency"]
+    for key in ("editor_build_s", "preview_new_hint_s", "preview_saturation_only_s", "render_full_s"):
+        assert report[key] > 0
