@@ -35,6 +35,11 @@ WRITE_EXTENSION = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"
 EXIF_ORIENTATION_TAG = 0x0112
 EXIF_HEADER = b"Exif\x00\x00"
 JPEG_EOI = b"\xff\xd9"
+# JPEGs are written with full-resolution chroma (4:4:4): the usual 4:2:0 halves the chroma in both
+# directions, which moves a colourised photo's luminance near colour edges (measured by
+# benchmarks/bench_jpeg_sampling.py)
+JPEG_CV2_SAMPLING = (cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444)
+JPEG_PILLOW_SUBSAMPLING = 0  # Pillow's code for 4:4:4
 # DCT scaling factors libjpeg can apply while decoding, largest first, with OpenCV's flags
 JPEG_REDUCED_FLAGS = (
     (8, cv2.IMREAD_REDUCED_COLOR_8),
@@ -133,7 +138,7 @@ def write_image(
     """Write an RGB, RGBA or gray uint8 array atomically; the format comes from the extension.
 
     Formats: png, jpg/jpeg, webp, bmp, tif/tiff (uint16 also for png and tiff). Alpha is composited
-    on white for formats without it (JPEG, BMP). `exif` (e.g. from `read_exif`) is embedded in
+    on white for formats without it (JPEG, BMP). JPEGs keep full-resolution chroma (4:4:4). `exif` (e.g. from `read_exif`) is embedded in
     JPEG, WebP, PNG and TIFF files. Non-ASCII paths are fine. Raises ValueError for an unknown
     extension or an unsupported array; OSError when the file cannot be written.
     """
@@ -422,7 +427,7 @@ def _encode_opencv(target: Path, image: np.ndarray, fmt: str, quality: int) -> b
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if image.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
     params: list[int] = []
     if fmt == "JPEG":
-        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality), *JPEG_CV2_SAMPLING]
     elif fmt == "WEBP":
         params = [cv2.IMWRITE_WEBP_QUALITY, int(quality)]
     ok, encoded = cv2.imencode(WRITE_EXTENSION[fmt], image, params)
@@ -436,6 +441,8 @@ def _encode_pillow(image: np.ndarray, fmt: str, quality: int, exif: bytes) -> by
     options: dict[str, object] = {"exif": exif}
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = int(quality)
+    if fmt == "JPEG":
+        options["subsampling"] = JPEG_PILLOW_SUBSAMPLING
     buffer = io.BytesIO()
     picture.save(buffer, fmt, **options)
     return buffer.getvalue()

@@ -294,6 +294,29 @@ def test_write_image_composites_alpha_for_jpeg(tmp_path: Path) -> None:
     assert read_image(path).min() > 245
 
 
+@pytest.mark.parametrize("with_exif", [False, True], ids=["opencv", "pillow"])
+def test_jpeg_keeps_full_resolution_chroma(tmp_path: Path, with_exif: bool) -> None:
+    """JPEGs are written 4:4:4 by both encoders: one-pixel colour stripes of equal luminance keep their
+    own colours and the luminance stays flat (4:2:0 would average each pair of stripes into one)."""
+    from PIL import JpegImagePlugin
+
+    lab = np.full((32, 32, 3), (150, 128, 128), np.uint8)  # cv2 8-bit Lab: one L, chroma alternating
+    lab[:, 0::2, 1:] = (170, 150)
+    lab[:, 1::2, 1:] = (100, 110)
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    exif = Image.Exif()
+    exif[0x010F] = "ColorCore test camera"
+    path = tmp_path / "stripes.jpg"
+    write_image(path, rgb, quality=95, exif=exif.tobytes() if with_exif else None)
+    with Image.open(path) as picture:
+        assert JpegImagePlugin.get_sampling(picture) == 0  # Pillow's code for 4:4:4
+    back = read_image(path)
+    assert np.abs(back.astype(int) - rgb.astype(int)).max() <= 8
+    l_out = cv2.cvtColor(back, cv2.COLOR_RGB2Lab)[:, :, 0].astype(int)
+    l_in = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, :, 0].astype(int)
+    assert np.abs(l_out - l_in).max() <= 3
+
+
 def test_exif_is_carried_with_orientation_reset(tmp_path: Path) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6
