@@ -11,10 +11,15 @@ output / real). Rows per photo and on average for:
 - `mean_chroma`: the gray photo's luminance with one constant chroma, the mean a*b* of the reference
   photos (`--reference-photos`, default: the starter model's training photos in `--corpus`).
 
+`--fit` chooses how a non-square photo meets the square network input, one model row per choice:
+`squash` and `letterbox` (`colorcore colorize --fit`), and `tiles`: square crops of the short side's
+size (what training sees: undistorted squares), overlapping by at least half a crop along the long
+side, each predicted alone and blended with tent weights.
+
 Needs scikit-image (the test extra) for SSIM at full resolution.
 
     python benchmarks/bench_quality.py --corpus /work/corpus [--model starter] [--photos DIR]
-        [--max-side 768] [--sheet contact.jpg] [--json OUT]
+        [--max-side 768] [--fit squash letterbox tiles] [--sheet contact.jpg] [--json OUT]
 
 Without --photos the photos are the starter model's held-out photos (named in its metadata) from
 `--corpus`. Prints JSON.
@@ -35,12 +40,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colorcore.checkpoint import load_model, read_metadata  # noqa: E402
-from colorcore.colorize import colorize_array, luma  # noqa: E402
+from colorcore.colorize import (chroma_u8, colorize_array, guided_chroma, lab_l8, luma,  # noqa: E402
+                                predict_chroma, recombine)
 from colorcore.imageio import list_images, read_image  # noqa: E402
 from colorcore.metrics import SSIM_SIGMA, colourfulness, psnr  # noqa: E402
 from colorcore.starter import resolve_model_argument  # noqa: E402
 
 SHEET_HEIGHT = 160
+FIT_CHOICES = ("squash", "letterbox", "tiles")
 
 
 def reduce(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -65,6 +72,46 @@ def with_constant_chroma(gray: np.ndarray, ab: np.ndarray) -> np.ndarray:
     lab[..., 1], lab[..., 2] = ab[0], ab[1]
     out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
     return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def tile_starts(long_side: int, tile: int) -> list[int]:
+    """Start offsets of `tile`-sized crops covering `long_side`, adjacent starts at most tile / 2 apart."""
+    if long_side <= tile:
+        return [0]
+    count = int(np.ceil((long_side - tile) / (tile / 2))) + 1
+    return [int(round(v)) for v in np.linspace(0, long_side - tile, count)]
+
+
+def tiled_chroma(gray: np.ndarray, model: Any, size: int) -> np.ndarray:
+    """Lab chroma (a, b) of a photo predicted on undistorted square crops, blended with tent weights;
+    (size, long * size / short, 2) in the photo's orientation."""
+    tall = gray.shape[0] > gray.shape[1]
+    g = gray.T if tall else gray
+    short, long_side = g.shape
+    scale = size / short
+    width = max(size, round(long_side * scale))
+    acc = np.zeros((size, width, 2), np.float32)
+    weight_sum = np.zeros((1, width, 1), np.float32)
+    ramp = np.minimum(np.arange(size) + 0.5, size - np.arange(size) - 0.5).astype(np.float32)
+    ramp = (ramp / ramp.max())[None, :, None]
+    for start in tile_starts(long_side, short):
+        crop = np.ascontiguousarray(g[:, start:start + short])
+        chroma = predict_chroma(crop.T if tall else crop, model, size=size, fit="squash")
+        chroma = chroma.transpose(1, 0, 2) if tall else chroma
+        x0 = min(round(start * scale), width - size)
+        acc[:, x0:x0 + size] += chroma * ramp
+        weight_sum[:, x0:x0 + size] += ramp
+    out = acc / np.maximum(weight_sum, 1e-6)
+    return np.ascontiguousarray(out.transpose(1, 0, 2) if tall else out)
+
+
+def colourise(gray: np.ndarray, model: Any, fit: str) -> np.ndarray:
+    """The gray photo colourised with `fit` (guided chroma, the photo's own luminance kept)."""
+    if fit != "tiles":
+        return colorize_array(gray, model, fit=fit)
+    l8 = lab_l8(gray)
+    ab8 = chroma_u8(guided_chroma(l8, tiled_chroma(gray, model, int(model.config.image_size))))
+    return recombine(l8, ab8, np.empty((*gray.shape, 3), np.uint8))
 
 
 def full_size_ssim(output: np.ndarray, real: np.ndarray) -> float:
@@ -109,6 +156,11 @@ def contact_sheet(rows: list[list[np.ndarray]], height: int = SHEET_HEIGHT) -> n
     return np.concatenate(padded, axis=0)
 
 
+def model_row(fit: str, fits: list[str]) -> str:
+    """The report's row name for the model under `fit`: "model", or "model_<fit>" when several are scored."""
+    return "model" if len(fits) == 1 else f"model_{fit}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="starter", help="model to score (default: the starter model)")
@@ -117,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-photos", type=Path, default=None,
                         help="photos whose mean chroma is the non-learned reference (default: the training photos)")
     parser.add_argument("--max-side", type=int, default=768)
+    parser.add_argument("--fit", nargs="+", choices=FIT_CHOICES, default=["squash"],
+                        help="inference geometries to score, one model row each (default: squash)")
     parser.add_argument("--sheet", type=Path, default=None, help="write a gray | model | real contact sheet here")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -139,18 +193,23 @@ def main(argv: list[str] | None = None) -> int:
     for path in photos:
         real = reduce(read_image(path, min_size=args.max_side), args.max_side)
         gray = luma(real)
-        outputs = {"model": colorize_array(gray, model), "gray": np.repeat(gray[..., None], 3, axis=2),
+        fitted = {model_row(fit, args.fit): colourise(gray, model, fit) for fit in args.fit}
+        outputs = {**fitted, "gray": np.repeat(gray[..., None], 3, axis=2),
                    "mean_chroma": with_constant_chroma(gray, ref_ab)}
-        per_photo.append({"photo": path.name, **{k: scores(v, real) for k, v in outputs.items()}})
-        sheet_rows.append([gray, outputs["model"], real])
+        per_photo.append({"photo": path.name, "size": list(gray.shape),
+                          **{k: scores(v, real) for k, v in outputs.items()}})
+        sheet_rows.append([gray, *fitted.values(), real])
+    rows = [*(model_row(fit, args.fit) for fit in args.fit), "gray", "mean_chroma"]
     average = {k: {m: round(float(np.mean([row[k][m] for row in per_photo])), 3) for m in per_photo[0][k]}
-               for k in ("model", "gray", "mean_chroma")} if per_photo else {}
-    report = {"model": str(model_path), "max_side": args.max_side, "photos": len(per_photo),
+               for k in rows} if per_photo else {}
+    report = {"model": str(model_path), "max_side": args.max_side, "fits": args.fit, "photos": len(per_photo),
               "reference_mean_ab": [round(float(v), 3) for v in ref_ab], "average": average,
               "per_photo": per_photo}
     if average:
-        report["model_vs_gray"] = {"psnr_gain_db": round(average["model"]["psnr"] - average["gray"]["psnr"], 3),
-                                   "cast_ratio": round(average["model"]["cast"] / max(average["gray"]["cast"], 1e-6), 3)}
+        report["model_vs_gray"] = {
+            row: {"psnr_gain_db": round(average[row]["psnr"] - average["gray"]["psnr"], 3),
+                  "cast_ratio": round(average[row]["cast"] / max(average["gray"]["cast"], 1e-6), 3)}
+            for row in rows[:len(args.fit)]}
     if args.sheet is not None and sheet_rows:
         cv2.imwrite(str(args.sheet), cv2.cvtColor(contact_sheet(sheet_rows), cv2.COLOR_RGB2BGR))
     text = json.dumps(report, indent=1)
