@@ -251,7 +251,7 @@ class ChromaEditor:
     Built once per photo from its model prediction (see `from_model`); keeps the photo's luminance at
     full, grid and (from the first preview) screen size, and the model's chroma on the grid and at
     screen size. Hint solutions are cached per set of hints (the last `SOLUTION_CACHE`), shared by
-    preview and full render.
+    preview and full render. Not thread-safe: call it from one thread at a time (e.g. a GUI worker).
     """
 
     def __init__(
