@@ -219,24 +219,36 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> Tensor:
     return torch.randperm(n, generator=generator)
 
 
-def rng_state() -> dict[str, Any]:
-    """Every RNG state (torch, CUDA, numpy, random) as tensors and plain lists (weights_only-safe)."""
+def rng_state(device: torch.device | None = None) -> dict[str, Any]:
+    """Every RNG state (torch, numpy, random, and the training `device`'s CUDA generator) as tensors and
+    plain lists (weights_only-safe). Only the training device's CUDA state is kept, so a checkpoint
+    resumes on a machine with any number of GPUs."""
     keys, pos, has_gauss, cached = np.random.get_state()[1:]
     version, internal, gauss_next = random.getstate()
+    cuda = torch.cuda.get_rng_state(device) if device is not None and device.type == "cuda" else None
     return {
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "cuda": cuda,
         "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                   "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
         "python": [version, list(internal), gauss_next],
     }
 
 
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what `rng_state` captured."""
+def set_rng_state(state: dict[str, Any], device: torch.device | None = None) -> None:
+    """Restore what `rng_state` captured; the CUDA state goes to the training `device` when it is a GPU.
+
+    Checkpoints of older versions hold one CUDA state per GPU of the machine that wrote them: the
+    training device's entry is used when there is one (never all of them, which fails on a machine
+    with fewer GPUs).
+    """
     torch.set_rng_state(state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    cuda = state.get("cuda")
+    if isinstance(cuda, (list, tuple)):
+        index = (device.index or 0) if device is not None else 0
+        cuda = cuda[index] if index < len(cuda) else None
+    if cuda is not None and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(cuda, device)
     np_state = state["numpy"]
     np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
                          np_state["has_gauss"], np_state["cached_gaussian"]))
@@ -612,7 +624,7 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.epoch_pos = int(state["step"]), int(state["epoch"]), int(state["epoch_pos"])
         if state.get("rng") is not None and int(state.get("world_size", 1)) == self.dist.world_size:
-            set_rng_state(state["rng"])
+            set_rng_state(state["rng"], self.device)
         self.last_metrics = dict(state.get("summary", {}).get("metrics", {}))
 
     def _data_on_device(self, tensors: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
@@ -823,7 +835,7 @@ class Trainer:
             self.model, self.optimizers,
             train_config=self.config.to_dict(),
             scaler=self.scaler.state_dict() if self.scaler is not None else None,
-            rng=rng_state(),
+            rng=rng_state(self.device),
             step=self.step, epoch=self.epoch, epoch_pos=self.epoch_pos,
             world_size=self.dist.world_size,
             summary=summary,

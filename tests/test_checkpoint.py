@@ -63,7 +63,8 @@ def test_rng_states_survive_a_weights_only_round_trip(tmp_path: Path) -> None:
     import numpy as np
 
     torch.manual_seed(3), np.random.seed(3), random.seed(3)
-    state = {"format": "colorcore-checkpoint", "rng": rng_state()}
+    state = {"format": "colorcore-checkpoint", "rng": rng_state(torch.device("cpu"))}
+    assert state["rng"]["cuda"] is None  # no GPU generator is saved for a CPU run
     expected = (torch.rand(3), np.random.rand(3), random.random())
     save_checkpoint(tmp_path / "rng.pt", state)
     torch.manual_seed(99), np.random.seed(99), random.seed(99)
@@ -71,6 +72,26 @@ def test_rng_states_survive_a_weights_only_round_trip(tmp_path: Path) -> None:
     assert torch.equal(torch.rand(3), expected[0])
     assert np.array_equal(np.random.rand(3), expected[1])
     assert random.random() == expected[2]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_rng_state_resumes_on_a_machine_with_fewer_gpus(tmp_path: Path) -> None:
+    """The checkpoint keeps the training GPU's generator only, and a checkpoint of an older version
+    (one state per GPU of a machine with more GPUs than this one) restores that GPU's state without
+    failing."""
+    device = torch.device("cuda", 0)
+    torch.cuda.manual_seed_all(5)
+    state = rng_state(device)
+    expected = torch.rand(4, device=device)
+    save_checkpoint(tmp_path / "rng.pt", {"format": "colorcore-checkpoint", "rng": state})
+    loaded = load_checkpoint(tmp_path / "rng.pt")["rng"]
+    torch.cuda.manual_seed_all(99)
+    set_rng_state(loaded, device)
+    assert torch.equal(torch.rand(4, device=device), expected)
+    older = dict(loaded, cuda=[loaded["cuda"]] * (torch.cuda.device_count() + 3))
+    torch.cuda.manual_seed_all(99)
+    set_rng_state(older, device)
+    assert torch.equal(torch.rand(4, device=device), expected)
 
 
 class _Evil:

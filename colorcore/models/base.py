@@ -168,6 +168,16 @@ class GANColorModel(ColorModel):
     def set_network(self, key: str, module: nn.Module) -> None:
         setattr(self, {"g": "generator", "d": "discriminator"}[key], module)
 
+    @property
+    def plain_discriminator(self) -> nn.Module:
+        """The discriminator without its DDP wrapper (the same weights).
+
+        The WGAN-GP penalty differentiates D's output with respect to its input with
+        `autograd.grad(create_graph=True)`, a double backward that DDP does not support: it runs on
+        this module, and its weight gradients join the D loss's one backward, where DDP averages them.
+        """
+        return getattr(self.discriminator, "module", self.discriminator)
+
     @contextlib.contextmanager
     def frozen_discriminator(self) -> Iterator[nn.Module]:
         """The bare discriminator (no DDP wrapper) with its weights' gradients off, for the G step.
@@ -175,7 +185,7 @@ class GANColorModel(ColorModel):
         The G step needs gradients with respect to D's input only: computing D's weight gradients
         there (and syncing them under DDP) is about a third of D's backward spent for nothing.
         """
-        plain = getattr(self.discriminator, "module", self.discriminator)
+        plain = self.plain_discriminator
         plain.requires_grad_(False)
         try:
             yield plain

@@ -134,7 +134,7 @@ class SCGANBaseline(GANColorModel):
             loss_d = self._d_loss(d_both[:n].float(), d_both[n:].float())
         if cfg.gan_loss == "wgan-gp":
             loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
-                lambda x: self._d(x, gray1, logits=True), rgb, fake.detach().float()
+                lambda x: self.plain_discriminator(x, gray1, logits=True), rgb, fake.detach().float()
             )
         optimizer_step(loss_d, optimizers["d"], ctx.scaler)
 

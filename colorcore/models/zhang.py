@@ -62,6 +62,19 @@ def nearest_bin(ab: Tensor, bins: Tensor) -> Tensor:
     return torch.cdist(points, bins.float()).argmin(dim=1).reshape(b, h, w)
 
 
+def batch_bin_counts(nearest: Tensor) -> Tensor:
+    """(313,) float32 nearest-bin counts of a batch, summed over every process under DDP.
+
+    The prior must be the training set's: DDP would otherwise overwrite each rank's `ab_counts`
+    buffer with rank 0's at the next forward, so the prior would be rank 0's shard alone.
+    """
+    counts = torch.bincount(nearest.flatten(), minlength=N_AB_BINS).float()
+    if torch.distributed.is_available() and torch.distributed.is_initialized() \
+            and torch.distributed.get_world_size() > 1:
+        torch.distributed.all_reduce(counts)
+    return counts
+
+
 def smoothed_prior(counts: Tensor, bins: Tensor, sigma: float = PRIOR_SIGMA) -> Tensor:
     """Empirical bin distribution from counts, smoothed by a Gaussian over the bin centres (sums to 1)."""
     dtype = torch.promote_types(counts.dtype, torch.float32)
@@ -182,7 +195,7 @@ class ZhangColorization(ColorModel):
             ab_small = F.avg_pool2d(lab[:, 1:], OUTPUT_STRIDE)
             target = soft_encode(ab_small, net.bins)
             nearest = target.argmax(dim=1)
-            net.ab_counts += torch.bincount(nearest.flatten(), minlength=N_AB_BINS).to(net.ab_counts.dtype)
+            net.ab_counts += batch_bin_counts(nearest)
             pixel_weight = self.class_weights()[nearest]
             lightness = lightness_from_gray(batch["gray"])
         with ctx.autocast():
