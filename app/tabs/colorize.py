@@ -1,6 +1,7 @@
 """Colourise tab: queue photos, videos and folders (drops, File > Open photos), colourise them at full
 resolution with the chosen model, compare before/after, save the results. A video shows its frames,
-speed and time left while it runs, and the current frame beside its gray input."""
+speed and time left while it runs, and the current frame beside its gray input. A finished photo's
+colours can be edited (hints, a reference photo, saturation) with the colour tools above the view."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
-from app.widgets.before_after import BeforeAfterView
+from app.widgets.colour_tools import ColourToolBar
+from app.widgets.hint_view import HintView
 from app.workers import JobWorker
 from colorcore.events import ProgressEvent, StopFlag, emit
+from colorcore.hints import Hints, HintsError, hints_path_for, load_hints, save_hints
 
 JOB_NAME = "Colourise"
 RECENT_MODELS_KEY = "colorize/recent_models"
@@ -94,6 +97,9 @@ class QueueItem:
     message: str = ""
     frames_done: int = 0
     frames_total: int = 0
+    model_path: str = ""  # the model that colourised it
+    guided: bool = True
+    hints: Hints | None = None  # colour hints it is colourised with (from an earlier result's hints file)
 
     @property
     def is_video(self) -> bool:
@@ -159,10 +165,24 @@ def output_name(path: Path, out_dir: Path, taken: set[Path]) -> Path:
     suffix = path.suffix.lower() if kept else ".png"
     candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}{suffix}"
     counter = 2
-    while candidate in taken or candidate.exists():
+    while candidate in taken or candidate.exists() or hints_path_for(candidate).exists():
         candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}_{counter}{suffix}"
         counter += 1
     return candidate
+
+
+def earlier_hints_file(path: Path, out_dir: Path) -> Path | None:
+    """The hints file of the latest earlier result of photo `path` in `out_dir` (NAME_colour[_N].EXT
+    with NAME_colour[_N].hints.json beside it), or None."""
+    suffix = path.suffix.lower() if path.suffix.lower() in KEPT_SUFFIXES else ".png"
+    found, counter = None, 2
+    candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}{suffix}"
+    while candidate.exists() or hints_path_for(candidate).exists():
+        if candidate.is_file() and hints_path_for(candidate).is_file():
+            found = hints_path_for(candidate)
+        candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}_{counter}{suffix}"
+        counter += 1
+    return found
 
 
 def copy_atomic(src: Path, dst: Path) -> None:
@@ -201,8 +221,10 @@ def colourise_video(path: Path, out_path: Path, model: object, guided: bool, cal
     return result.status == "finished"
 
 
-def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: bool):
-    """An engine job colourising `items` (queue index, photo or video, output file) one by one.
+def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: bool,
+                  hints: dict[int, Hints] | None = None):
+    """An engine job colourising `items` (queue index, photo or video, output file) one by one; a
+    photo with `hints` (by queue index) is coloured with them and they are saved beside its output.
 
     Emits `on_photo` (PhotoEvent) per file, `on_frame` (the engine's FrameEvent, downscaled) while
     a video runs, and `on_progress` per file; a file that fails is reported and the queue goes on;
@@ -234,6 +256,12 @@ def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: 
                     if not colourise_video(path, out_path, model, guided, callbacks, stop):
                         emit(callbacks, "on_photo", PhotoEvent(index, CANCELLED, "stopped: no file written"))
                         break
+                elif index in (hints or {}):
+                    from colorcore.colour_control import ColourControls
+
+                    colorize_file(path, model, out_path, guided=guided, controls=ColourControls(hints=hints[index]))
+                    make_readable(out_path)
+                    save_hints(hints_path_for(out_path), hints[index])
                 else:
                     colorize_file(path, model, out_path, guided=guided)
                     make_readable(out_path)
@@ -350,10 +378,13 @@ class ColorizeTab(QWidget):
         queue_layout.addLayout(queue_buttons)
         queue_layout.addWidget(self.progress_bar)
 
-        self.view = BeforeAfterView()
+        self.view = HintView()
         self.view.set_labels(*VIEW_LABELS)
         self.view.setToolTip("Left of the line: the gray photo (or video frame) the model was given; right: "
                              "colourised. Drag the line; wheel to zoom, drag to pan, double-click to fit")
+        self.colour_tools = ColourToolBar(self.view, self._settings, self)
+        self.colour_tools.message.connect(self._say)
+        self.addActions([self.colour_tools.undo_action, self.colour_tools.redo_action])  # Ctrl+Z anywhere in the tab
         self.save_button = QPushButton("Save...")
         self.save_button.clicked.connect(self._save_current)
         self.save_all_button = QPushButton("Save all to folder...")
@@ -367,6 +398,7 @@ class ColorizeTab(QWidget):
         view_box = QWidget()
         view_layout = QVBoxLayout(view_box)
         view_layout.setContentsMargins(0, 0, 0, 0)
+        view_layout.addWidget(self.colour_tools)
         view_layout.addWidget(self.view, 1)
         view_layout.addLayout(view_buttons)
 
@@ -445,17 +477,28 @@ class ColorizeTab(QWidget):
                 refused.append(f"{path.name}: not a photo or video (expected one of {known})")
         taken = {item.out_path for item in self._items}
         out_dir = self.output_dir()
+        parts = []
         for photo in photos:
+            hints_file = None if is_video_file(photo) else earlier_hints_file(photo, out_dir)
             out_path = output_name(photo, out_dir, taken)
             taken.add(out_path)
             self._items.append(QueueItem(photo, out_path))
+            if hints_file is not None:
+                try:
+                    self._items[-1].hints = load_hints(hints_file)
+                except HintsError as exc:
+                    parts.append(f"Cannot use the colour hints in {exc.source}: {exc.reason}. {photo.name} is "
+                                 "colourised without them.")
             self._append_row(self._items[-1])
-        parts = []
         if photos:
             videos = sum(is_video_file(p) for p in photos)
             counted = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in
                        ((len(photos) - videos, "photo"), (videos, "video")) if n]
-            parts.append(f"Queued {' and '.join(counted)}.")
+            parts.insert(0, f"Queued {' and '.join(counted)}.")
+            refined = sum(item.hints is not None for item in self._items[-len(photos):])
+            if refined:
+                parts.append(f"{refined} with the colour hints of {'its' if refined == 1 else 'their'} earlier "
+                             "result (edit them with the colour tools).")
         if refused:
             parts.append("Refused: " + "; ".join(refused))
         if photos and self.model_path() is None:
@@ -485,6 +528,7 @@ class ColorizeTab(QWidget):
         for item in self._items:
             self._append_row(item)
         self._shown_index = None
+        self.colour_tools.forget()
         self.view.set_images(None, None)
         self._update_state()
 
@@ -516,6 +560,7 @@ class ColorizeTab(QWidget):
         """Stop the queue and wait for its thread."""
         if self._worker is not None:
             self._worker.stop_and_wait(timeout_ms)
+        self.colour_tools.shutdown(timeout_ms)
         self._preview_loader.shutdown(wait=False, cancel_futures=True)
 
     # --- queue processing ------------------------------------------------------------------------
@@ -533,8 +578,12 @@ class ColorizeTab(QWidget):
             self._say(f"Cannot create the output folder {self.output_dir()}: {exc.strerror or exc}")
             return
         self._batch = waiting
+        guided = self.guided_check.isChecked()
+        for i in waiting:
+            self._items[i].model_path, self._items[i].guided = model_path, guided
         jobs = [(i, self._items[i].path, self._items[i].out_path) for i in waiting]
-        worker = JobWorker(colourise_job(model_path, jobs, self.guided_check.isChecked()), JOB_NAME, self,
+        hints = {i: self._items[i].hints for i in waiting if self._items[i].hints is not None}
+        worker = JobWorker(colourise_job(model_path, jobs, guided, hints), JOB_NAME, self,
                            torch_threads=max(1, (os.cpu_count() or 2) - 1))
         worker.event.connect(self._on_event)
         worker.frame.connect(self._on_frame)
@@ -559,6 +608,7 @@ class ColorizeTab(QWidget):
         elif event.status == DONE and event.after is not None:
             if self._may_show(event.index):
                 self._show_images(event.index, event.before, event.after, f"{item.path.name} -> {item.out_path}")
+                self._edit_item(event.index)
 
     def _on_frame(self, event: object) -> None:
         """A video's current frame (a downscaled FrameEvent): its row's progress, and the view."""
@@ -659,6 +709,7 @@ class ColorizeTab(QWidget):
         item = self._items[row]
         self._shown_index = row
         self._loading_row = None
+        self.colour_tools.close_photo()
         if item.status != DONE:
             self.view_caption.setText(f"{item.path.name}: {item.status}" + (f" ({item.message})" if item.message else ""))
             return
@@ -697,6 +748,15 @@ class ColorizeTab(QWidget):
         before, after = loaded
         self.view.set_images(before, after)
         self.view_caption.setText(f"{item.path.name} -> {item.out_path}")
+        self._edit_item(row)
+
+    def _edit_item(self, index: int) -> None:
+        """Let the colour tools edit the shown item if it is a colourised photo."""
+        item = self._items[index]
+        if item.status == DONE and not item.is_video and item.model_path:
+            self.colour_tools.open_photo(item.out_path, item.path, item.model_path, item.guided, item.hints)
+        else:
+            self.colour_tools.close_photo()
 
     def previews_pending(self) -> bool:
         """True while the selected finished photo's preview is being read."""
@@ -744,12 +804,19 @@ class ColorizeTab(QWidget):
         kind = "video" if item.is_video else "photo"
         path, _ = QFileDialog.getSaveFileName(self, f"Save colourised {kind}", str(item.out_path.name),
                                               f"{kind.capitalize()} (*{item.out_path.suffix})")
-        if path:
-            try:
-                copy_atomic(item.out_path, Path(path))
-                self._say(f"Saved {path}.")
-            except OSError as exc:
-                self._say(f"Could not save {path}: {exc.strerror or exc}")
+        if not path:
+            return
+        if self.colour_tools.open_key() == item.out_path and self.colour_tools.has_unapplied(item.out_path):
+            self.colour_tools.apply(copy_to=Path(path))  # the edited colours, written at full size first
+            return
+        try:
+            copy_atomic(item.out_path, Path(path))
+            hints = hints_path_for(item.out_path)
+            if hints.is_file():
+                copy_atomic(hints, hints_path_for(Path(path)))
+            self._say(f"Saved {path}.")
+        except OSError as exc:
+            self._say(f"Could not save {path}: {exc.strerror or exc}")
 
     def _save_all_dialog(self) -> None:
         folder = ask_folder(self, "Save all colourised photos to", dialog_start(self.output_edit.text(), str(Path.home())),

@@ -1,0 +1,297 @@
+"""Colour editing of one colourised photo (hints, a reference photo, saturation) off the GUI thread.
+
+Each photo being edited gets one engine job in a `JobWorker` thread that owns its `ChromaEditor` (the
+editor is not thread-safe). The GUI hands it requests through `EditRequests`: preview requests are
+coalesced (only the latest waiting one is rendered), reference photos and saves run in order. What
+the user asked for is an `EditState`; an `EditHistory` of them gives undo/redo.
+
+Only `colorcore.hints` (torch-free) is imported here at module level: the engine's colour control
+module loads torch, so it is imported in the job's thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.workers import JobWorker
+from colorcore.events import StopFlag, emit
+from colorcore.hints import Hints, hints_path_for, save_hints
+
+SATURATION_MAX = 2.0  # colorcore.colour_control.SATURATION_MAX (not imported here: it loads torch)
+PREVIEW_LONG_SIDE = 1600  # the preview's long side, as the Colourise tab's other previews
+JOB_NAME = "Colour edit"
+
+
+@dataclass(frozen=True)
+class EditState:
+    """What the user asked for on one photo: hints, a reference photo's colours (a
+    `colour_control.ReferenceColours`, read in the editor's thread) with its file, and saturation."""
+
+    hints: Hints = field(default_factory=Hints)
+    reference: object | None = None
+    reference_path: str = ""
+    saturation: float = 1.0
+
+    def controls(self) -> object:
+        """The engine's `ColourControls` (imports the engine: call it in the editor's thread)."""
+        from colorcore.colour_control import ColourControls
+
+        return ColourControls(hints=self.hints, reference=self.reference, saturation=self.saturation)
+
+
+class EditHistory:
+    """Undo/redo of one photo's `EditState`s. Consecutive changes with the same `merge` key (a slider
+    being dragged) make one undo step. `saved` is the state its output file was last written with."""
+
+    def __init__(self, state: EditState | None = None) -> None:
+        self.current = state or EditState()
+        self.saved = self.current
+        self._undo: list[EditState] = []
+        self._redo: list[EditState] = []
+        self._merge: str | None = None
+
+    def push(self, state: EditState, merge: str | None = None) -> bool:
+        """Make `state` current (undoable); False when it is the current state already."""
+        if state == self.current:
+            return False
+        if merge is None or merge != self._merge:
+            self._undo.append(self.current)
+        self._redo.clear()
+        self.current = state
+        self._merge = merge
+        return True
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> bool:
+        """Go back one step; False when there is none."""
+        if not self._undo:
+            return False
+        self._redo.append(self.current)
+        self.current = self._undo.pop()
+        self._merge = None
+        return True
+
+    def redo(self) -> bool:
+        """Go forward one undone step; False when there is none."""
+        if not self._redo:
+            return False
+        self._undo.append(self.current)
+        self.current = self._redo.pop()
+        self._merge = None
+        return True
+
+
+@dataclass(frozen=True)
+class ReferenceRequest:
+    """Read a reference photo's colours."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class SaveRequest:
+    """Write the full-resolution result of `state` to `out_path` (atomically) with its hints beside it;
+    then, if `copy_to` is set, copy both there too."""
+
+    state: EditState
+    out_path: Path
+    copy_to: Path | None = None
+
+
+@dataclass(frozen=True)
+class EditPreview:
+    """A rendered preview (RGB uint8 at the editor's preview size) of `state`."""
+
+    state: EditState
+    image: object
+
+
+@dataclass(frozen=True)
+class ReferenceLoaded:
+    """A reference photo's colours, or `error` (GUI words naming the file) when it cannot be read."""
+
+    path: Path
+    colours: object | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class EditSaved:
+    """A finished `SaveRequest`: `error` is empty when the files were written."""
+
+    request: SaveRequest
+    hints_path: Path
+    error: str = ""
+
+
+class EditRequests:
+    """The mailbox between the GUI and one editor thread: tasks (reference photos, saves) in order,
+    and only the latest preview request (older ones waiting are dropped). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._tasks: deque[ReferenceRequest | SaveRequest] = deque()
+        self._preview: EditState | None = None
+        self._closed = False
+
+    def preview(self, state: EditState) -> None:
+        """Ask for a preview of `state`, replacing a preview request not started yet."""
+        with self._condition:
+            self._preview = state
+            self._condition.notify()
+
+    def task(self, task: ReferenceRequest | SaveRequest) -> None:
+        """Queue a task (run before any waiting preview)."""
+        with self._condition:
+            self._tasks.append(task)
+            self._condition.notify()
+
+    def close(self) -> None:
+        """No more requests: waiting tasks still run, previews are dropped, then the thread ends."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+
+    def take(self) -> EditState | ReferenceRequest | SaveRequest | None:
+        """The next request (blocking); None once closed and no task is left."""
+        with self._condition:
+            while not self._tasks and self._preview is None and not self._closed:
+                self._condition.wait()
+            if self._tasks:
+                return self._tasks.popleft()
+            if self._closed:
+                return None
+            state, self._preview = self._preview, None
+            return state
+
+
+def _save(editor: object, photo: Path, request: SaveRequest) -> EditSaved:
+    """Render `request`'s state at full size and write it (as `colorize_file` does: atomically, EXIF
+    carried from JPEG to JPEG) with its hints beside it; errors in words, naming the file."""
+    import shutil
+
+    from colorcore import imageio
+    from colorcore.atomic import atomic_write
+    from colorcore.colorize import JPEG_SUFFIXES
+
+    out, hints_path = request.out_path, hints_path_for(request.out_path)
+    try:
+        result = editor.render_full(request.state.controls())
+        jpeg_to_jpeg = photo.suffix.lower() in JPEG_SUFFIXES and out.suffix.lower() in JPEG_SUFFIXES
+        imageio.write_image(out, result, exif=imageio.read_exif(photo) if jpeg_to_jpeg else None)
+        save_hints(hints_path, request.state.hints)
+        if request.copy_to is not None:
+            with out.open("rb") as source:
+                atomic_write(request.copy_to, lambda target: shutil.copyfileobj(source, target))
+            save_hints(hints_path_for(request.copy_to), request.state.hints)
+    except imageio.ImageReadError as exc:
+        return EditSaved(request, hints_path, f"{exc.path}: {exc.reason}")
+    except (OSError, ValueError, MemoryError) as exc:
+        where = getattr(exc, "filename", None) or request.copy_to or out
+        return EditSaved(request, hints_path, f"{where}: {getattr(exc, 'strerror', None) or exc}")
+    return EditSaved(request, hints_path)
+
+
+def edit_job(photo: Path, model_path: str, guided: bool, requests: EditRequests):
+    """The engine job of one photo's editor: reads the photo and the model, predicts once, then serves
+    `requests` until they are closed. Emits `on_preview` (EditPreview), `on_reference`
+    (ReferenceLoaded) and `on_saved` (EditSaved). Raises (ending the job) when the photo or the model
+    cannot be read."""
+
+    def job(callbacks: list, stop: StopFlag) -> None:
+        from colorcore import imageio
+        from colorcore.checkpoint import load_model
+        from colorcore.colour_control import ChromaEditor, load_reference
+
+        image = imageio.read_image(photo, keep_alpha=True)
+        editor = ChromaEditor.from_model(image, load_model(model_path, "cpu"), guided=guided,
+                                         preview_long_side=PREVIEW_LONG_SIDE)
+        while (request := requests.take()) is not None:
+            if isinstance(request, EditState):
+                emit(callbacks, "on_preview", EditPreview(request, editor.preview(request.controls())))
+            elif isinstance(request, ReferenceRequest):
+                try:
+                    emit(callbacks, "on_reference", ReferenceLoaded(request.path, load_reference(request.path)))
+                except imageio.ImageReadError as exc:
+                    emit(callbacks, "on_reference", ReferenceLoaded(request.path, None, f"{exc.path}: {exc.reason}"))
+            else:
+                emit(callbacks, "on_saved", _save(editor, photo, request))
+
+    return job
+
+
+class EditSession(QObject):
+    """One photo's editor thread (a `JobWorker` running `edit_job`) and its mailbox.
+
+    `preview`, `reference` and `saved` carry the job's events; `failed(message)` fires when the photo
+    or the model could not be read; `ended` once its thread has finished.
+    """
+
+    preview = Signal(object)
+    reference = Signal(object)
+    saved = Signal(object)
+    failed = Signal(str)
+    ended = Signal()
+
+    def __init__(self, key: Path, photo: Path, model_path: str, guided: bool, parent: QObject | None = None) -> None:
+        """`key` names the edited result (its output file)."""
+        super().__init__(parent)
+        self.key = key
+        self.photo = photo
+        self.requests = EditRequests()
+        self.saves_pending = 0
+        self._worker = JobWorker(edit_job(photo, model_path, guided, self.requests), JOB_NAME, self,
+                                 torch_threads=max(1, (os.cpu_count() or 2) - 1))
+        self._worker.event.connect(self._on_event)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.start()
+
+    def request_preview(self, state: EditState) -> None:
+        self.requests.preview(state)
+
+    def load_reference(self, path: Path) -> None:
+        self.requests.task(ReferenceRequest(path))
+
+    def save(self, request: SaveRequest) -> None:
+        self.saves_pending += 1
+        self.requests.task(request)
+
+    def close(self) -> None:
+        """Let the thread end after its waiting saves (previews are dropped)."""
+        self.requests.close()
+
+    def is_running(self) -> bool:
+        return self._worker.is_running()
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Close and wait for the thread (True when it has ended)."""
+        self.close()
+        return self._worker.wait(timeout_ms)
+
+    def _on_event(self, hook: str, event: object) -> None:
+        if hook == "on_preview":
+            self.preview.emit(event)
+        elif hook == "on_reference":
+            self.reference.emit(event)
+        elif hook == "on_saved":
+            self.saves_pending -= 1
+            self.saved.emit(event)
+
+    def _on_finished(self, _result: object, error: object) -> None:
+        if error is not None:
+            from colorcore.imageio import ImageReadError
+
+            why = f"{error.path}: {error.reason}" if isinstance(error, ImageReadError) else str(error)
+            self.failed.emit(f"Cannot edit the colours of {self.photo.name}: {why}")
+        self.ended.emit()

@@ -1,0 +1,202 @@
+"""The Colourise tab's colour tools in the real main window, with the bundled starter model: a hint
+clicked on the result colours its region and leaves the other alone, undo/redo, saturation, Apply
+writes the result and its hints which come back when the photo is opened again, and bad files
+(reference photo, hints file) are named in the tab's message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
+
+TIMEOUT_MS = 120000
+BLUE = "#2050c0"
+W, H = 200, 120  # the test photo: a dark left half and a light right half, split at x = 100
+
+
+@pytest.fixture
+def window(qtbot, gui_settings):  # noqa: F811 (fixture)
+    from app.main_window import MainWindow
+
+    win = MainWindow(gui_settings)
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    yield win
+    win.shutdown()  # the queue and every editor thread end before qtbot closes the window
+
+
+def two_regions(path: Path, seed: int = 0) -> Path:
+    """A gray PNG photo with two regions split by a strong luminance edge (a little noise on both)."""
+    rng = np.random.default_rng(seed)
+    gray = np.where(np.arange(W)[None, :] < W // 2, 70.0, 190.0) + rng.normal(0, 2, (H, W))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.clip(gray, 0, 255).astype(np.uint8))
+    return path
+
+
+def ab(image: np.ndarray) -> np.ndarray:
+    """Lab (a, b) of an RGB uint8 image, float."""
+    return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[:, :, 1:]
+
+
+def hue_degrees(a: float, b: float) -> float:
+    return float(np.degrees(np.arctan2(b, a)))
+
+
+def hue_gap(first: float, second: float) -> float:
+    return abs((first - second + 180.0) % 360.0 - 180.0)
+
+
+LEFT = (slice(20, H - 20), slice(10, 80))  # inside the dark region, away from the edge
+RIGHT = (slice(20, H - 20), slice(125, W - 10))  # inside the light region
+
+
+def colourised(qtbot, window, tmp_path: Path, name: str = "photo.png"):
+    """Queue the two-region photo, wait until it is colourised and shown with the colour tools open."""
+    tab = window.colorize_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.set_output_dir(str(tmp_path / "out"))
+    assert tab.add_paths([str(two_regions(tmp_path / "in" / name))]) == 1
+    qtbot.waitUntil(lambda: not tab.is_busy() and tab.colour_tools.open_key() is not None, timeout=TIMEOUT_MS)
+    assert tab.items()[0].status == "Done"
+    return tab, tab.colour_tools
+
+
+def wait_preview(qtbot, tools) -> np.ndarray:
+    qtbot.waitUntil(lambda: not tools.preview_pending(), timeout=TIMEOUT_MS)
+    return tools.view.after_image().copy()
+
+
+def click(qtbot, view, x: float, y: float) -> None:
+    """A real left click on the view at (x, y) relative to the photo."""
+    rect = view.sceneRect()
+    pos = view.mapFromScene(QPointF(rect.width() * x, rect.height() * y))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def drag(qtbot, view, points: list[tuple[float, float]]) -> None:
+    """A real left-button drag through `points` (relative to the photo)."""
+    rect = view.sceneRect()
+    pos = [view.mapFromScene(QPointF(rect.width() * x, rect.height() * y)) for x, y in points]
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=pos[0])
+    for p in pos[1:]:
+        qtbot.mouseMove(view.viewport(), p)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=pos[-1])
+
+
+def test_a_click_colours_its_region_only_and_undo_redo_and_saturation_work(qtbot, window, tmp_path):
+    tab, tools = colourised(qtbot, window, tmp_path)
+    view = tab.view
+    model_only = view.after_image().copy()
+    assert model_only.shape[:2] == (H, W)
+    assert not tools.paint_action.isChecked() and not tools.undo_action.isEnabled()
+
+    tools.paint_action.setChecked(True)
+    tools.set_colour(BLUE)
+    click(qtbot, view, 0.25, 0.5)
+    assert tools.preview_pending()
+    one_hint = wait_preview(qtbot, tools)
+    assert [(round(p.x, 2), round(p.y, 2), p.color) for p in tools.state().hints.points] == [(0.25, 0.5, BLUE)]
+    blue_ab = ab(np.array([[[0x20, 0x50, 0xC0]]], np.uint8))[0, 0]
+    left = ab(one_hint)[LEFT].reshape(-1, 2).mean(axis=0)
+    before = ab(model_only)[LEFT].reshape(-1, 2).mean(axis=0)
+    assert hue_gap(hue_degrees(*left), hue_degrees(*blue_ab)) < 10, (left, before)
+    assert np.hypot(*left) > np.hypot(*before) + 10  # clearly bluer, not only a hue turn of a gray
+    far = np.abs(one_hint[RIGHT].astype(int) - model_only[RIGHT].astype(int))
+    assert far.max() <= 2 and far.mean() < 0.5  # the other side of the edge keeps the model's colours
+
+    tools.set_colour("#30a040")
+    drag(qtbot, view, [(0.1, 0.8), (0.2, 0.82), (0.3, 0.85)])  # a stroke: a second change
+    two_hints = wait_preview(qtbot, tools)
+    assert len(tools.state().hints.strokes) == 1 and len(tools.state().hints.strokes[0].points) >= 2
+    assert not np.array_equal(two_hints, one_hint)
+
+    window.activateWindow()  # shortcuts reach the active window only
+    qtbot.waitUntil(window.isActiveWindow)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo: the stroke goes
+    assert not tools.state().hints.strokes
+    assert np.array_equal(wait_preview(qtbot, tools), one_hint)
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(wait_preview(qtbot, tools), two_hints)
+
+    tools.saturation_slider.setValue(0)  # live preview: gray
+    gray = wait_preview(qtbot, tools)
+    assert tools.saturation_label.text() == "0.00"
+    assert np.array_equal(gray[:, :, 0], gray[:, :, 1]) and np.array_equal(gray[:, :, 1], gray[:, :, 2])
+    tools.undo()
+    assert tools.state().saturation == 1.0 and tools.saturation_slider.value() == 100
+    assert np.array_equal(wait_preview(qtbot, tools), two_hints)
+
+    tools.clear_action.trigger()
+    assert not tools.state().hints
+    cleared = wait_preview(qtbot, tools)
+    assert np.abs(cleared.astype(int) - model_only.astype(int)).max() <= 2  # the model's colours again
+
+
+def test_apply_writes_the_result_and_its_hints_which_come_back_when_reopened(qtbot, window, tmp_path):
+    from colorcore.hints import load_hints
+    from colorcore.imageio import read_image
+
+    tab, tools = colourised(qtbot, window, tmp_path)
+    out = tab.items()[0].out_path
+    model_only = read_image(out)
+    tools.paint_action.setChecked(True)
+    tools.set_colour(BLUE)
+    click(qtbot, tab.view, 0.25, 0.5)
+    wait_preview(qtbot, tools)
+    assert tools.apply_action.isEnabled()
+    tools.apply_action.trigger()
+    qtbot.waitUntil(lambda: not tools.saving(), timeout=TIMEOUT_MS)
+    hints_file = out.with_name("photo_colour.hints.json")
+    assert hints_file.is_file() and str(out) in tab.message_label.text()
+    assert load_hints(hints_file) == tools.state().hints
+    applied = read_image(out)
+    assert hue_gap(hue_degrees(*ab(applied)[LEFT].reshape(-1, 2).mean(axis=0)), hue_degrees(*ab(
+        np.array([[[0x20, 0x50, 0xC0]]], np.uint8))[0, 0])) < 10
+    assert np.abs(applied[RIGHT].astype(int) - model_only[RIGHT].astype(int)).max() <= 2
+    assert not tools.apply_action.isEnabled()  # nothing left to apply
+
+    tab.clear_finished()  # the photo opened again: its earlier result's hints are used and editable
+    assert tab.add_paths([str(tmp_path / "in" / "photo.png")]) == 1
+    assert "colour hints" in tab.message_label.text()
+    qtbot.waitUntil(lambda: not tab.is_busy() and tools.open_key() is not None, timeout=TIMEOUT_MS)
+    again = tab.items()[0]
+    assert again.status == "Done" and again.out_path.name == "photo_colour_2.png"
+    assert tools.state().hints == load_hints(hints_file)
+    assert load_hints(again.out_path.with_name("photo_colour_2.hints.json")) == load_hints(hints_file)
+    assert np.abs(read_image(again.out_path).astype(int) - applied.astype(int)).max() <= 2
+    assert tools.clear_action.isEnabled() and not tools.apply_action.isEnabled()
+
+
+def test_a_broken_reference_photo_and_a_broken_hints_file_are_named(qtbot, window, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    cv2.imwrite(str(out_dir / "photo_colour.png"), np.zeros((H, W, 3), np.uint8))  # an earlier result
+    (out_dir / "photo_colour.hints.json").write_text('{"points": [{"x": 2, "y": 0.5, "color": "#2050c0"}]}')
+    tab, tools = colourised(qtbot, window, tmp_path)
+    assert "photo_colour.hints.json" in tab.message_label.text()  # said when it was queued
+    assert tab.items()[0].hints is None and tab.items()[0].out_path.name == "photo_colour_2.png"
+    assert not tools.state().hints
+
+    bad = tmp_path / "bad_reference.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not a photo at all" + bytes(40))
+    tools.set_reference(bad)
+    qtbot.waitUntil(lambda: "Cannot use the reference photo" in tab.message_label.text(), timeout=TIMEOUT_MS)
+    assert "bad_reference.jpg" in tab.message_label.text()
+    assert tools.state().reference is None and not tools.undo_action.isEnabled()
+
+    good = tmp_path / "warm.png"
+    cv2.imwrite(str(good), np.full((40, 40, 3), (40, 120, 230), np.uint8))  # BGR: an orange photo
+    tools.set_reference(good)
+    qtbot.waitUntil(lambda: tools.state().reference is not None, timeout=TIMEOUT_MS)
+    assert tools.reference_action.text() == "Reference: warm.png" and tools.no_reference_action.isEnabled()
+    warm = wait_preview(qtbot, tools)
+    a, b = ab(warm).reshape(-1, 2).mean(axis=0)
+    assert a > 5 and b > 5  # moved towards the reference's orange
