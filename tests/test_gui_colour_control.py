@@ -139,8 +139,50 @@ def test_a_click_colours_its_region_only_and_undo_redo_and_saturation_work(qtbot
     cleared = wait_preview(qtbot, tools)
     assert np.abs(cleared.astype(int) - model_only.astype(int)).max() <= 2  # the model's colours again
 
+    tools.eyedropper_action.setChecked(True)  # the eyedropper takes the shown result's colour
+    assert not tools.paint_action.isChecked()
+    click(qtbot, view, 0.8, 0.5)
+    x, y = int(0.8 * W), H // 2  # the pixel under the click, give or take the view's rounding
+    around = {"#" + "".join(f"{int(v):02x}" for v in pixel) for pixel in cleared[y - 2:y + 3, x - 2:x + 3].reshape(-1, 3)}
+    assert tools.colour() in around
+    assert tools.paint_action.isChecked() and len(tools.state().hints.points) == 0  # back to painting
 
-def test_apply_writes_the_result_and_its_hints_which_come_back_when_reopened(qtbot, window, tmp_path):
+
+def test_rapid_changes_render_only_the_latest_preview(qtbot, window, tmp_path):
+    tab, tools = colourised(qtbot, window, tmp_path)
+    rendered = []
+    for value in range(96, -1, -4):  # a quick slider drag: 25 changes, one undo step
+        tools.saturation_slider.setValue(value)
+        if value == 96:  # the first change started the photo's editor thread
+            tools._session.preview.connect(lambda preview: rendered.append(preview.state.saturation))  # noqa: SLF001
+    final = wait_preview(qtbot, tools)
+    assert rendered[-1] == 0.0 and len(rendered) < 10, rendered
+    assert np.array_equal(final[:, :, 0], final[:, :, 2])
+    tools.undo()
+    assert tools.state().saturation == 1.0 and not tools.undo_action.isEnabled()
+
+
+def test_edit_requests_keep_tasks_in_order_and_only_the_latest_preview():
+    from app.colour_edit import EditRequests, EditState, ReferenceRequest
+
+    requests = EditRequests()
+    states = [EditState(saturation=s) for s in (0.5, 0.7, 0.9)]
+    requests.preview(states[0])
+    requests.task(ReferenceRequest(Path("a.jpg")))
+    requests.preview(states[1])
+    requests.preview(states[2])
+    requests.task(ReferenceRequest(Path("b.jpg")))
+    assert [requests.take() for _ in range(3)] == [ReferenceRequest(Path("a.jpg")), ReferenceRequest(Path("b.jpg")),
+                                                   states[2]]
+    requests.preview(states[0])
+    requests.task(ReferenceRequest(Path("c.jpg")))
+    requests.close()  # waiting tasks still run, the waiting preview is dropped
+    assert requests.take() == ReferenceRequest(Path("c.jpg")) and requests.take() is None
+
+
+def test_apply_writes_the_result_and_its_hints_which_come_back_when_reopened(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
     from colorcore.hints import load_hints
     from colorcore.imageio import read_image
 
@@ -162,6 +204,19 @@ def test_apply_writes_the_result_and_its_hints_which_come_back_when_reopened(qtb
         np.array([[[0x20, 0x50, 0xC0]]], np.uint8))[0, 0])) < 10
     assert np.abs(applied[RIGHT].astype(int) - model_only[RIGHT].astype(int)).max() <= 2
     assert not tools.apply_action.isEnabled()  # nothing left to apply
+
+    tools.clear_action.trigger()  # Save... with edits not applied: applied first, then copied with its hints
+    wait_preview(qtbot, tools)
+    copy = tmp_path / "elsewhere" / "mine.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args: (str(copy), "")))
+    tab.save_button.click()
+    qtbot.waitUntil(lambda: copy.is_file() and not tools.saving(), timeout=TIMEOUT_MS)
+    assert not load_hints(copy.with_name("mine.hints.json")) and not load_hints(hints_file)
+    assert np.array_equal(read_image(copy), read_image(out))
+    assert np.abs(read_image(out).astype(int) - model_only.astype(int)).max() <= 2
+    tools.undo()  # the blue point again, applied, for the reopening below
+    tools.apply()
+    qtbot.waitUntil(lambda: not tools.saving(), timeout=TIMEOUT_MS)
 
     tab.clear_finished()  # the photo opened again: its earlier result's hints are used and editable
     assert tab.add_paths([str(tmp_path / "in" / "photo.png")]) == 1
