@@ -15,7 +15,7 @@ from PySide6.QtCore import QSettings, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QMenu, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
@@ -393,6 +393,9 @@ class ColorizeTab(QWidget):
         self.view_caption = QLabel("Drop photos, videos or folders anywhere on the window, or use Add photos or "
                                    "videos...")
         view_buttons.addWidget(self.view_caption, 1)
+        apply_button = QToolButton()
+        apply_button.setDefaultAction(self.colour_tools.apply_action)
+        view_buttons.addWidget(apply_button)
         view_buttons.addWidget(self.save_button)
         view_buttons.addWidget(self.save_all_button)
         view_box = QWidget()

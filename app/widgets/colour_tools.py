@@ -32,8 +32,8 @@ def swatch(colour: str, size: int = 16) -> QIcon:
 
 
 class ColourToolBar(QToolBar):
-    """Hints (paint, eyedropper, colour, brush size, undo/redo, clear), saturation, a reference photo
-    and Apply, for the photo opened with `open_photo` in `view`.
+    """Hints (paint, eyedropper, colour, brush size, undo/redo, clear), saturation and a reference
+    photo for the photo opened with `open_photo` in `view`; `apply_action` (placed by the tab) writes it.
 
     One `EditSession` (an editor thread) serves the open photo; each change asks it for a new preview
     and only the latest waiting one is rendered. Each photo's undo history is kept while the tab lives.
@@ -76,6 +76,7 @@ class ColourToolBar(QToolBar):
         self.brush_spin.setRange(0.2, 20.0)
         self.brush_spin.setSingleStep(0.5)
         self.brush_spin.setDecimals(1)
+        self.brush_spin.setPrefix("Brush ")
         self.brush_spin.setSuffix(" %")
         self.brush_spin.setValue(float(self._settings.value(BRUSH_KEY, DEFAULT_BRUSH_PERCENT)))
         self.brush_spin.setToolTip("Brush size, as a share of the photo's width")
@@ -98,10 +99,10 @@ class ColourToolBar(QToolBar):
         self.no_reference_action = self._action("No reference", "Stop using the reference photo", self.clear_reference)
         self.apply_action = self._action("Apply", "Write the full-size result with these colours over its output "
                                          "file, with the hints beside it (NAME.hints.json)", self.apply)
-        for item in (self.paint_action, self.eyedropper_action, self.colour_action, "Brush", self.brush_spin,
+        for item in (self.paint_action, self.eyedropper_action, self.colour_action, self.brush_spin,
                      self.undo_action, self.redo_action, self.clear_action, None, "Saturation",
                      self.saturation_slider, self.saturation_label, None, self.reference_action,
-                     self.no_reference_action, None, self.apply_action):
+                     self.no_reference_action):
             if item is None:
                 self.addSeparator()
             elif isinstance(item, str):
