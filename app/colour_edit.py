@@ -289,6 +289,7 @@ class EditSession(QObject):
             self.saved.emit(event)
 
     def _on_finished(self, _result: object, error: object) -> None:
+        self._worker.wait()  # its thread ends right after `finished`: never delete a running QThread
         if error is not None:
             from colorcore.imageio import ImageReadError
 

@@ -134,6 +134,7 @@ class ColourToolBar(QToolBar):
         self._shown = self._requested = None
         history = self._histories[key]
         self._show_state()
+        self._tool_changed()  # the tool stays on from one photo to the next
         if history.current != history.saved:  # edits not applied yet: the file shows older colours
             self._request_preview()
         self._update_state()
@@ -182,7 +183,7 @@ class ColourToolBar(QToolBar):
     def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> None:
         """End every editor thread (waiting saves are written first)."""
         self.close_photo()
-        for session in self._closing:
+        for session in list(self._closing):  # each leaves the list as it ends
             session.wait(timeout_ms)
 
     def _sessions(self) -> list[EditSession]:
