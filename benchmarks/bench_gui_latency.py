@@ -118,7 +118,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from app.main_window import MainWindow
-    from app.tabs.training import gui_torch_threads, usable_cores
+    from app.devices import gui_torch_threads, usable_cores
     from colorcore.models import ModelConfig
     from colorcore.training import TrainConfig, Trainer
     from colorcore.events import StopFlag

@@ -91,7 +91,8 @@ class TrainConfig:
     end only when that many seconds have passed since it last ran (0, the default, runs it after every
     epoch; the last epoch and a stop always get it). `resume` continues from the run's checkpoints/last.pt.
     `max_steps`, when given, is the stopping rule: training runs that many steps in total, through as
-    many epochs as it takes (`epochs` then does not cap it). `init` starts a new run's generator from a
+    many epochs as it takes (`epochs` then does not cap it). `epochs` None: the model's preset's (the
+    paper's count where it states one: scgan 100, zhang 200; ours otherwise). `init` starts a new run's generator from a
     model ("starter", a run folder, .pt or .safetensors): its architecture (model, width, ResNet path)
     replaces `model`'s, the optimisation settings stay `model`'s.
     """
@@ -99,7 +100,7 @@ class TrainConfig:
     data: str
     run_dir: str
     model: ModelConfig = field(default_factory=ModelConfig)
-    epochs: int = 100
+    epochs: int | None = None
     batch_size: int = 64
     device: str = "auto"
     amp: bool = True
@@ -119,7 +120,7 @@ class TrainConfig:
         if isinstance(self.model, dict):  # from JSON
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
         checks = {
-            "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1,
+            "epochs": self.epochs is None or self.epochs >= 1, "batch_size": self.batch_size >= 1,
             "keep_checkpoints": self.keep_checkpoints >= 0, "eval_subset": self.eval_subset >= 0,
             "sample_count": self.sample_count >= 0, "log_interval_s": self.log_interval_s >= 0,
             "min_epoch_interval_s": self.min_epoch_interval_s >= 0,
@@ -552,7 +553,8 @@ class Trainer:
                                 "use fewer processes or more photos")
         self.batch_size = min(per_rank, shard)
         self.steps_per_epoch = max(1, shard // self.batch_size)
-        self.total_steps = cfg.max_steps if cfg.max_steps else cfg.epochs * self.steps_per_epoch
+        self.epochs = cfg.epochs or type(self.model).preset_epochs(model_config.preset)
+        self.total_steps = cfg.max_steps if cfg.max_steps else self.epochs * self.steps_per_epoch
         from colorcore.watchdog import LEARNING_SUGGESTION, PAPER_PRESET_SUGGESTION
 
         self.monitor = LearningMonitor(
@@ -652,7 +654,8 @@ class Trainer:
         from colorcore.models.base import HYPERPARAMETERS
 
         used = {k: self.model.hyperparameter(k) for k in HYPERPARAMETERS if k in self.model.presets[self.model.config.preset]}
-        info = {**self.config.to_dict(), "model": self.model.config.to_dict(), "hyperparameters": used,
+        info = {**self.config.to_dict(), "epochs": self.epochs, "model": self.model.config.to_dict(),
+                "hyperparameters": used,
                 **environment(self.device, self.precision, self.channels_last, self.dist.world_size),
                 "batch_size_per_process": self.batch_size, "steps_per_epoch": self.steps_per_epoch}
         atomic_write_text(self.run_dir / CONFIG_FILE, json.dumps(info, indent=2, default=str) + "\n")

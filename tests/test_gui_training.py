@@ -164,6 +164,12 @@ def test_presets_reset_the_form_to_the_models_values(main_window: MainWindow) ->
     tab.defaults_button.click()
     assert tab.lr_g_spin.value() == MODEL_REGISTRY["multipath"].preset_values("default")["lr_g"]
     assert tab.train_config().model.preset == "default" and tab.train_config().model.resnet_weights == "auto"
+    tab.model_combo.setCurrentText("zhang")
+    tab.paper_button.click()
+    assert tab.epochs_spin.value() == 200  # the paper's, section 6.2
+    tab.model_combo.setCurrentText("scgan")
+    assert tab.epochs_spin.value() == 100 and tab.lr_d_spin.value() == 1e-3  # section 6.1
+    tab.model_combo.setCurrentText("multipath")
     assert [tab.model_combo.itemText(i) for i in range(tab.model_combo.count())] == sorted(MODEL_REGISTRY)
     assert tab.loss_plot.loss_names() == list(MODEL_REGISTRY["multipath"].loss_names)
     assert tab.device_combo.count() >= 1 and tab.device_combo.itemData(tab.device_combo.count() - 1) == "cpu"

@@ -228,6 +228,19 @@ def test_cpu_mixed_precision_follows_the_cpus_bf16_flags(tmp_path: Path, monkeyp
         device.cpu_supports_bf16.cache_clear()
 
 
+def test_epochs_left_unset_are_the_models_preset(prepared_dataset: Path, tmp_path: Path) -> None:
+    """The paper's 200 epochs for zhang (section 6.2), recorded in config.json, in both presets."""
+    from colorcore.models import MODEL_REGISTRY
+
+    run = tmp_path / "zhang"
+    cfg = config(prepared_dataset, run, model=ModelConfig(name="zhang", width=4), epochs=None, max_steps=1,
+                 eval_subset=0, sample_count=0)
+    assert Trainer(cfg).run().status == "finished"
+    assert json.loads((run / "config.json").read_text(encoding="utf-8"))["epochs"] == 200
+    assert [MODEL_REGISTRY[name].preset_epochs(preset) for name in ("multipath", "scgan", "zhang")
+            for preset in ("default", "paper")] == [100, 100, 100, 100, 200, 200]
+
+
 def test_epoch_permutation_depends_only_on_seed_and_epoch() -> None:
     a = epoch_permutation(0, 3, 50)
     assert torch.equal(a, epoch_permutation(0, 3, 50)) and sorted(a.tolist()) == list(range(50))

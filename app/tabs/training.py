@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import sys
 import time
 from collections import deque
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.devices import detected_devices, gui_torch_threads
 from app.tabs import ask_folder, dialog_start, gui_words, last_folder, remember_folder, show_error
 from app.theme import PlotColours
 from app.widgets.image_view import ImageView
@@ -54,10 +54,11 @@ LOSS_COLUMN_PREFIX = "loss_"
 SAMPLES_DIR = "samples"
 RESNET_CHOICES = ("auto", "imagenet", "none")
 
-# the form's values that both presets share (the paper's, DESIGN.md section 3); learning rates, Adam's
-# beta1 and the warm-up come from each model's preset (ModelConfig.preset: "default" or "paper")
+# the form's values that both presets share: batch 64 and the loss weights are the paper's (section 5),
+# width 64 our reading of its figure 2 (DESIGN.md section 3); the learning rates, Adam's beta1 (ours in
+# both presets: the paper does not state it) and the epochs come from each model's preset
+# (ModelConfig.preset: "default" or "paper"); docs/hyperparameters.md gives every value's source
 FORM_DEFAULTS: dict[str, Any] = {
-    "epochs": 100,
     "batch_size": 64,
     "width": 64,
     "lambda_l1": 1.0,
@@ -100,34 +101,6 @@ def format_eta(seconds: float | None) -> str:
     if minutes:
         return f"{minutes} min {secs:02d} s"
     return f"{secs} s"
-
-
-def detected_devices() -> list[tuple[str, str]]:
-    """(device name for the engine, label) for every usable device, the best first."""
-    import torch
-
-    from colorcore.device import cpu_supports_bf16, describe_device, mps_available
-
-    devices = []
-    for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
-        devices.append((f"cuda:{index}", describe_device(torch.device("cuda", index))))
-    if mps_available():
-        devices.append(("mps", describe_device(torch.device("mps"))))
-    bf16 = ", bf16" if cpu_supports_bf16() else ""
-    devices.append(("cpu", f"CPU ({gui_torch_threads()} of {usable_cores()} cores for training{bf16})"))
-    return devices
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity where the OS tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def gui_torch_threads() -> int:
-    """CPU threads for a training run started from the GUI: all cores but one, left to the GUI."""
-    return max(1, usable_cores() - 1)
 
 
 def holds_run(folder: Path) -> bool:
@@ -295,10 +268,12 @@ class TrainingTab(QWidget):
         self.preset = "default"
         self.defaults_button = QPushButton(PRESET_LABELS["default"])
         self.defaults_button.setToolTip("Reset the hyperparameters to our defaults for this model: measured to "
-                                        "learn at small batches (benchmarks/bench_learning.py)")
+                                        "learn at small batches (benchmarks/bench_learning.py, docs/learning.md)")
         self.defaults_button.clicked.connect(lambda: self.apply_preset("default"))
         self.paper_button = QPushButton(PRESET_LABELS["paper"])
-        self.paper_button.setToolTip("Reset the hyperparameters to the paper's stated values for this model")
+        self.paper_button.setToolTip("Reset the hyperparameters to the paper's values for this model where the paper "
+                                     "states them (learning rates, batch size, loss weights, the baselines' "
+                                     "epochs); what it leaves open stays ours: Adam beta1, the multipath epochs")
         self.paper_button.clicked.connect(lambda: self.apply_preset("paper"))
 
         form = QFormLayout()
@@ -412,6 +387,7 @@ class TrainingTab(QWidget):
 
     def _set_learning_rates(self, model_class: Any) -> None:
         values = model_class.preset_values(self.preset)
+        self.epochs_spin.setValue(model_class.preset_epochs(self.preset))
         self.lr_g_spin.setValue(values.get("lr_g", self.lr_g_spin.value()))
         self.lr_d_spin.setValue(values.get("lr_d", self.lr_d_spin.value()))
         self.lr_d_spin.setEnabled("lr_d" in values)
@@ -422,7 +398,6 @@ class TrainingTab(QWidget):
         """Set every hyperparameter to `preset`'s values ("default" or "paper") for the chosen model."""
         self.preset = preset
         d = FORM_DEFAULTS
-        self.epochs_spin.setValue(d["epochs"])
         self.batch_spin.setValue(d["batch_size"])
         self.width_spin.setValue(d["width"])
         self.lambda_l1_spin.setValue(d["lambda_l1"])

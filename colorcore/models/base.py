@@ -96,7 +96,8 @@ class ColorModel(nn.Module):
     loss_names: ClassVar[tuple[str, ...]] = ()
     visual_names: ClassVar[tuple[str, ...]] = ("gray", "fake", "real")
     colour_space: ClassVar[str] = "rgb"
-    # preset name -> values of HYPERPARAMETERS (lr_d only for models with a discriminator)
+    # preset name -> values of HYPERPARAMETERS (lr_d only for models with a discriminator) and "epochs"
+    # (the training length a run gets when it asks for none); docs/hyperparameters.md lists their sources
     presets: ClassVar[dict[str, dict[str, float]]] = {}
     uses_resnet: ClassVar[bool] = False  # has a ResNet-18 path whose `resnet_weights` are resolved
 
@@ -105,6 +106,11 @@ class ColorModel(nn.Module):
         weights are about to be loaded from a checkpoint or model file)."""
         super().__init__()
         self.config = config
+
+    @classmethod
+    def preset_epochs(cls, preset: str) -> int:
+        """The number of epochs `preset` gives this model."""
+        return int(cls.presets[preset]["epochs"])
 
     @classmethod
     def preset_values(cls, preset: str) -> dict[str, float]:

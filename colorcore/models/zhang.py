@@ -155,8 +155,9 @@ class ZhangColorization(ColorModel):
     visual_names: ClassVar[tuple[str, ...]] = ("gray", "fake", "real")
     colour_space: ClassVar[str] = "lab"
     presets: ClassVar[dict[str, dict[str, float]]] = {
-        "paper": {"lr_g": 0.01, "lr_warmup_steps": 0},
-        "default": {"lr_g": 0.01, "lr_warmup_steps": 0},
+        # the paper (section 6.2): NAG, lr 0.01, 200 epochs
+        "paper": {"lr_g": 0.01, "lr_warmup_steps": 0, "epochs": 200},
+        "default": {"lr_g": 0.01, "lr_warmup_steps": 0, "epochs": 200},
     }
 
     def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
