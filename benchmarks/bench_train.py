@@ -18,7 +18,12 @@ large matmul and a large 3x3 convolution, measured at the start and at the end);
 
     python benchmarks/bench_train.py [--models multipath scgan zhang] [--device cpu|cuda|auto]
                                      [--batch-size 64] [--width 64] [--steps 5] [--warmup 2]
-                                     [--rounds 2] [--no-amp] [--no-channels-last]
+                                     [--rounds 2] [--no-amp] [--no-channels-last] [--compile]
+
+`--compile` also times the Trainer with `TrainConfig(compile=True)` (torch.compile of the networks) in
+the same rounds: `compiled_img_s`, `compile_speedup` over the eager Trainer, `compile_warmup_s` (the
+warm-up steps, where compilation happens) and whether it compiled (`compiled`: False when torch.compile
+could not run here and the Trainer fell back to eager).
 
 `--models` defaults to every registered model.
 """
@@ -195,15 +200,16 @@ class _StepTimes:
 
 
 def trainer_img_s(config: ModelConfig, data: Path, run: Path, batch: int, steps: int, warmup: int,
-                  device_name: str, amp: bool, channels_last: bool) -> float:
-    """Trainer img/s of its fastest step after the warm-up (from consecutive step events).
+                  device_name: str, amp: bool, channels_last: bool, compile: bool = False) -> dict[str, Any]:
+    """Trainer img/s of its fastest step after the warm-up (from consecutive step events), the seconds
+    of the warm-up steps and whether the networks were compiled.
 
     Raises when a timed step crossed an epoch end (validation and checkpoints would be timed too).
     """
     times = _StepTimes()
     cfg = TrainConfig(data=str(data), run_dir=str(run), model=config, epochs=10_000, batch_size=batch,
                       device=device_name, amp=amp, channels_last=channels_last, max_steps=warmup + steps,
-                      log_interval_s=0.0, eval_subset=0, sample_count=0, keep_checkpoints=0)
+                      log_interval_s=0.0, eval_subset=0, sample_count=0, keep_checkpoints=0, compile=compile)
     result = Trainer(cfg, [times]).run()
     if result.status != "finished":
         raise RuntimeError(f"trainer run {result.status}: {result.error}")
@@ -211,7 +217,9 @@ def trainer_img_s(config: ModelConfig, data: Path, run: Path, batch: int, steps:
     timed = range(warmup, warmup + steps)
     if any(t[k + 1][1] != t[k][1] for k in timed):
         raise RuntimeError("a timed step crossed an epoch end: the benchmark dataset is too small")
-    return batch / min(t[k + 1][0] - t[k][0] for k in timed)
+    compiled = json.loads((run / "config.json").read_text(encoding="utf-8"))["compiled"]
+    return {"img_s": batch / min(t[k + 1][0] - t[k][0] for k in timed), "warmup_s": t[warmup][0],
+            "compiled": compiled}
 
 
 def dataset_size(batch: int, steps: int, warmup: int) -> int:
@@ -259,6 +267,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved reference/Trainer rounds; best of each side")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True, help="Trainer side")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True, help="Trainer side")
+    parser.add_argument("--compile", action="store_true", help="also time the Trainer with torch.compile")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
@@ -275,13 +284,24 @@ def main() -> int:
             config = ModelConfig(name=name, image_size=size, width=args.width, resnet_weights="none")
             plain_flops, flops = count_flops(config, datasets[size], args.batch_size, device)
             ref = fast = 0.0
+            compiled: dict[str, Any] = {}
             for round_index in range(args.rounds):  # interleaved, so a slow spell hits both sides alike
                 ref = max(ref, reference_img_s(config, datasets[size], args.batch_size, args.steps,
                                                args.warmup, device))
                 fast = max(fast, trainer_img_s(config, datasets[size], root / f"run_{name}_{round_index}",
                                                args.batch_size, args.steps, args.warmup, args.device,
-                                               args.amp, args.channels_last))
-            results.append({
+                                               args.amp, args.channels_last)["img_s"])
+                if args.compile:
+                    side = trainer_img_s(config, datasets[size], root / f"compiled_{name}_{round_index}",
+                                         args.batch_size, args.steps, args.warmup, args.device, args.amp,
+                                         args.channels_last, compile=True)
+                    if side["img_s"] > compiled.get("img_s", 0.0):
+                        compiled = side
+            extra = {} if not compiled else {
+                "compiled": compiled["compiled"], "compiled_img_s": round(compiled["img_s"], 2),
+                "compile_speedup": round(compiled["img_s"] / fast, 3),
+                "compile_warmup_s": round(compiled["warmup_s"], 1)}
+            results.append({**extra,
                 "model": name, "image_size": size, "width": args.width, "batch_size": args.batch_size,
                 "reference_img_s": round(ref, 2), "trainer_img_s": round(fast, 2), "speedup": round(fast / ref, 3),
                 "gflop_per_step": round(flops / 1e9, 1), "reference_gflop_per_step": round(plain_flops / 1e9, 1),

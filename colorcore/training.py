@@ -94,7 +94,9 @@ class TrainConfig:
     many epochs as it takes (`epochs` then does not cap it). `epochs` None: the model's preset's (the
     paper's count where it states one: scgan 100, zhang 200; ours otherwise). `init` starts a new run's generator from a
     model ("starter", a run folder, .pt or .safetensors): its architecture (model, width, ResNet path)
-    replaces `model`'s, the optimisation settings stay `model`'s.
+    replaces `model`'s, the optimisation settings stay `model`'s. `compile` compiles the networks' forward
+    with torch.compile where it runs (`compile_unavailable_reason`), else a notice says why and training
+    runs eagerly; measured with benchmarks/bench_train.py --compile.
     """
 
     data: str
@@ -115,6 +117,7 @@ class TrainConfig:
     min_epoch_interval_s: float = 0.0
     resume: bool = False
     init: str | None = None
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):  # from JSON
@@ -212,6 +215,29 @@ def autocast_factory(device: torch.device, precision: Precision) -> Callable[[],
     if precision.dtype is None:
         return contextlib.nullcontext
     return lambda: torch.autocast(device.type, dtype=precision.dtype)
+
+
+def compile_unavailable_reason(device: torch.device) -> str | None:
+    """None when torch.compile works on `device` here (a tiny function is compiled and run), else why not
+    (no C++ compiler for the CPU backend, no Triton for the GPU one, an unsupported device...)."""
+    if device.type not in ("cpu", "cuda"):
+        return f"torch.compile is not used on {device.type}"
+    try:
+        probe = torch.compile(lambda x: torch.sin(x) * 2 + 1, dynamic=False)
+        probe(torch.ones(8, device=device))
+    except Exception as exc:  # any backend failure means: train eagerly
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return f"torch.compile is not available here ({type(exc).__name__}: {first_line[:200]})"
+    return None
+
+
+def gather_rows(source: Tensor, idx: Tensor, pinned: bool) -> Tensor:
+    """`source[idx]`, written into page-locked memory when `pinned`, so that a `non_blocking` copy to the
+    GPU really is asynchronous (indexing a pinned tensor makes an ordinary, pageable one)."""
+    if not pinned:
+        return source[idx]
+    out = torch.empty((idx.numel(), *source.shape[1:]), dtype=source.dtype, pin_memory=True)
+    return torch.index_select(source, 0, idx, out=out)
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> Tensor:
@@ -448,6 +474,8 @@ class Trainer:
         self._first_step = 0
         self.monitor = LearningMonitor()
         self.gray_psnr = math.nan
+        self.pinned_data = False  # the training data stays in page-locked host memory (too big for the GPU)
+        self.compiled = False
 
     # -- events -------------------------------------------------------------------------------
     def _emit(self, hook: str, event: object) -> None:
@@ -539,6 +567,8 @@ class Trainer:
         self.model.to(device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if cfg.compile:
+            self._compile_networks()
         self.model.train()
         self.optimizers = self.model.make_optimizers()
         self.base_lrs = {k: [g["lr"] for g in opt.param_groups] for k, opt in self.optimizers.items()}
@@ -570,6 +600,21 @@ class Trainer:
         if self.dist.is_writer:
             self._prepare_run_folder(resume_state is not None)
             self.gray_psnr = self._gray_psnr()
+
+    def _compile_networks(self) -> None:
+        """torch.compile each network's forward in place (parameter names unchanged), or say why not.
+
+        A network that torch.compile fails on later runs eagerly (dynamo's suppress_errors)."""
+        reason = compile_unavailable_reason(self.device)
+        if reason is not None:
+            self._emit("on_notice", NoticeEvent("compile", reason + "; training without it", "", 0))
+            return
+        import torch._dynamo
+
+        torch._dynamo.config.suppress_errors = True
+        for net in self.model.networks().values():
+            net.compile()
+        self.compiled = True
 
     def _init_model(self) -> ColorModel:
         """The model named by `init` (TrainingError when it cannot be read)."""
@@ -636,6 +681,7 @@ class Trainer:
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
             if nbytes > GPU_DATA_FRACTION * free:
+                self.pinned_data = True
                 return tuple(t.pin_memory() for t in tensors)  # type: ignore[return-value]
         return tuple(t.to(self.device) for t in tensors)  # type: ignore[return-value]
 
@@ -657,6 +703,7 @@ class Trainer:
         info = {**self.config.to_dict(), "epochs": self.epochs, "model": self.model.config.to_dict(),
                 "hyperparameters": used,
                 **environment(self.device, self.precision, self.channels_last, self.dist.world_size),
+                "compiled": self.compiled,
                 "batch_size_per_process": self.batch_size, "steps_per_epoch": self.steps_per_epoch}
         atomic_write_text(self.run_dir / CONFIG_FILE, json.dumps(info, indent=2, default=str) + "\n")
         keep = self.step if resumed else None
@@ -686,7 +733,7 @@ class Trainer:
                     return STATUS_STOPPED
                 start = self.epoch_pos * self.batch_size
                 idx = perm[start:start + self.batch_size]
-                batch = self._batch(rgb_all[idx], edge_all[idx], sal_all[idx])
+                batch = self._batch(*(gather_rows(t, idx, self.pinned_data) for t in (rgb_all, edge_all, sal_all)))
                 self._set_learning_rates()
                 self.ctx.step = self.step
                 losses = self.model.training_step(batch, self.optimizers, self.ctx)

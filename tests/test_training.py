@@ -241,6 +241,34 @@ def test_epochs_left_unset_are_the_models_preset(prepared_dataset: Path, tmp_pat
             for preset in ("default", "paper")] == [100, 100, 100, 100, 200, 200]
 
 
+def test_gather_rows_gives_the_rows_asked_for_in_pinned_memory_when_asked() -> None:
+    from colorcore.training import gather_rows
+
+    source = torch.arange(5 * 4 * 4 * 3, dtype=torch.uint8).reshape(5, 4, 4, 3)
+    idx = torch.tensor([3, 0, 4])
+    assert torch.equal(gather_rows(source, idx, pinned=False), source[idx])
+    if torch.cuda.is_available():  # indexing a pinned tensor gives a pageable one; the gather must not
+        pinned = gather_rows(source.pin_memory(), idx, pinned=True)
+        assert pinned.is_pinned() and torch.equal(pinned, source[idx])
+        assert not source.pin_memory()[idx].is_pinned()
+
+
+def test_compile_falls_back_to_eager_with_a_notice_where_it_cannot_run(
+    prepared_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch.compile's CPU backend needs a C++ compiler: without one the run trains eagerly and says why."""
+    import torch._inductor.config as inductor_config
+
+    monkeypatch.setattr(inductor_config.cpp, "cxx", (None, str(tmp_path / "no-such-c++")))
+    rec = Recorder()
+    run = tmp_path / "run"
+    result = Trainer(config(prepared_dataset, run, compile=True, max_steps=2, eval_subset=0, sample_count=0), [rec]).run()
+    assert result.status == "finished" and result.step == 2
+    (notice,) = [e for e in rec.of("on_notice") if e.kind == "compile"]
+    assert "torch.compile is not available here" in notice.message and "no-such-c++" in notice.message
+    assert json.loads((run / "config.json").read_text(encoding="utf-8"))["compiled"] is False
+
+
 def test_epoch_permutation_depends_only_on_seed_and_epoch() -> None:
     a = epoch_permutation(0, 3, 50)
     assert torch.equal(a, epoch_permutation(0, 3, 50)) and sorted(a.tolist()) == list(range(50))

@@ -78,6 +78,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="mixed precision where the device supports it (bf16; fp16 + scaler on older GPUs)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
                    help="channels_last memory format where it has fast kernels")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the networks (where it cannot run here, a notice says why and training "
+                        "runs without it; measured on a 2-core AVX2 CPU: see benchmarks/bench_train.py --compile)")
     p.add_argument("--keep", type=int, default=3, help="epoch checkpoints to keep (default: %(default)s)")
     p.add_argument("--eval-subset", type=int, default=256,
                    help="test images scored after every epoch (default: %(default)s)")
@@ -202,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, device=args.device, amp=args.amp, channels_last=args.channels_last,
             seed=args.seed, deterministic=args.deterministic, max_steps=args.max_steps,
             keep_checkpoints=args.keep, eval_subset=args.eval_subset, resume=args.resume,
-            min_epoch_interval_s=args.min_epoch_interval, init=args.init,
+            min_epoch_interval_s=args.min_epoch_interval, init=args.init, compile=args.compile,
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from None
