@@ -257,16 +257,15 @@ def per_class_count(total: int, what: str) -> int:
 def stratified_subset(
     train_labels: np.ndarray, test_labels: np.ndarray, *, train_size: int, val_size: int, test_size: int, seed: int
 ) -> SubsetIndices:
-    """Equal-per-class, seeded subset: `train_size` labelled training images of which `val_size`
-    are held out for validation (so `train_size - val_size` are fitted), and `test_size` test images.
+    """Equal-per-class, seeded subset: `train_size` training images (all of them fitted), `val_size`
+    validation images drawn from the rest of the training batches (disjoint from the training images),
+    and `test_size` images of the test batch.
     """
-    if val_size >= train_size:
-        raise CifarError(f"the validation size ({val_size}) must be smaller than the training size ({train_size})")
     n_train = per_class_count(train_size, "the training size")
     n_val = per_class_count(val_size, "the validation size")
     n_test = per_class_count(test_size, "the test size")
     rng = np.random.default_rng(seed)
-    labelled = stratified_indices(train_labels, n_train, rng)
+    labelled = stratified_indices(train_labels, n_train + n_val, rng)
     test = stratified_indices(test_labels, n_test, rng)
     return SubsetIndices(
         train=np.sort(np.concatenate([c[n_val:] for c in labelled])),

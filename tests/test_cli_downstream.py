@@ -39,9 +39,11 @@ def files(tmp_path_factory) -> dict[str, Path]:
 def test_cli_writes_the_table_and_resumes(files, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["downstream", "--cifar-root", str(files["cifar"]), "--encoder", str(files["model"]), "--no-verify",
-            "--seeds", "1", "--epochs", "1", "--configs", "1,scratch", "--out", str(out), *SMALL]
+            "--seeds", "1", "--preset", "quick", "--epochs", "1", "--configs", "1,scratch", "--out", str(out), *SMALL]
     assert main(args) == 0
     captured = capsys.readouterr()
+    settings = json.loads((out / "config.json").read_text())["settings"]
+    assert (settings["epochs"], settings["patience"]) == (1, 0)  # --epochs over the quick preset's no-patience
     assert "| frozen through block 1 | 1 |" in captured.out and "| from scratch | 1 |" in captured.out
     assert "56.47" in captured.out and "Traceback" not in captured.err
     with (out / "results.csv").open(newline="") as f:
@@ -64,7 +66,8 @@ def test_cli_writes_the_table_and_resumes(files, tmp_path, capsys):
     ("missing encoder", "encoder not found"),
     ("scgan encoder", "multipath"),
     ("bad config", "unknown configuration"),
-    ("bad sizes", "validation size"),
+    ("bad sizes", "val size must be a positive multiple of 10"),
+    ("bad patience", "patience must be 0"),
 ])
 def test_cli_user_errors_are_one_clear_line(files, tmp_path, capsys, case, expected):
     cifar, encoder, extra = str(files["cifar"]), str(files["model"]), ["--no-verify"]
@@ -79,7 +82,9 @@ def test_cli_user_errors_are_one_clear_line(files, tmp_path, capsys, case, expec
     elif case == "bad config":
         extra += ["--configs", "1,7"]
     elif case == "bad sizes":
-        extra += ["--val-size", "100"]
+        extra += ["--val-size", "105"]
+    elif case == "bad patience":
+        extra += ["--preset", "quick", "--patience", "-1"]
     code = main(["downstream", "--cifar-root", cifar, "--encoder", encoder, "--out", str(tmp_path / "out"),
                  *SMALL, *extra])
     err = capsys.readouterr().err

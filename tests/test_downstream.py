@@ -129,10 +129,10 @@ def test_subset_is_stratified_and_seeded(cifar):
     for name in ("train", "val", "test"):
         assert np.array_equal(getattr(a, name), getattr(b, name))
     assert not np.array_equal(a.train, c.train)
-    assert np.bincount(cifar.train_labels[a.train], minlength=10).tolist() == [15] * 10
+    assert np.bincount(cifar.train_labels[a.train], minlength=10).tolist() == [20] * 10  # all 200 fitted
     assert np.bincount(cifar.train_labels[a.val], minlength=10).tolist() == [5] * 10
     assert np.bincount(cifar.test_labels[a.test], minlength=10).tolist() == [10] * 10
-    assert not set(a.train) & set(a.val)
+    assert not set(a.train) & set(a.val)  # validation comes from the rest of the training batches
     with pytest.raises(CifarError, match="multiple of 10"):
         stratified_subset(cifar.train_labels, cifar.test_labels, train_size=205, val_size=50, test_size=100, seed=0)
     with pytest.raises(CifarError, match="only 50 images"):
@@ -165,6 +165,32 @@ def test_frozen_blocks_stay_bitwise_unchanged(cifar, encoder, cached):
     assert not torch.equal(before["blocks.3.bn.running_mean"], after["blocks.3.bn.running_mean"])
     assert not torch.equal(before["head.1.weight"], after["head.1.weight"])
     assert outcome is not None and 0.0 <= outcome.test_acc <= 100.0
+
+
+def test_runs_stop_when_validation_stops_improving_and_the_best_epoch_is_evaluated(cifar, encoder):
+    settings = small_settings(train_size=200, val_size=100, epochs=40, patience=2)
+    model = ds.build_classifier(encoder, "2", seed=0, settings=settings)
+    splits = _prepare(cifar, settings)
+    outcome = ds.train_classifier(model, splits, settings, seed=0)
+    val = [c["val_acc"] for c in outcome.curves]
+    best = val.index(max(val)) + 1  # the first epoch reaching the best validation accuracy
+    assert len(val) == best + 2 < 40  # two epochs without improvement end the run
+    assert outcome.best_epoch == best and outcome.val_acc == max(val)
+    assert outcome.train_acc == outcome.curves[best - 1]["train_acc"]
+    no_autocast = lambda: torch.autocast("cpu", enabled=False)  # noqa: E731
+    assert ds.evaluate(model.eval(), splits.test_x, splits.test_y, no_autocast)[1] == outcome.test_acc  # best weights
+
+
+def test_default_is_the_papers_protocol_and_quick_says_it_is_not() -> None:
+    paper = ds.DownstreamSettings()
+    assert (paper.train_size, paper.test_size, paper.protocol) == (8000, 1600, "paper")
+    assert paper.patience > 0 and paper.epochs > paper.patience
+    quick = ds.DownstreamSettings.for_protocol("quick")
+    assert quick.protocol == "quick" and quick.patience == 0 and quick.epochs < paper.epochs
+    assert "NOT the paper's" in experiment_table.markdown_table([], quick)
+    assert "the paper's protocol" in experiment_table.markdown_table([], paper)
+    with pytest.raises(ds.DownstreamError, match="unknown protocol"):
+        ds.DownstreamSettings.for_protocol("fast")
 
 
 def test_classifier_learns_the_synthetic_signal(cifar, encoder):

@@ -4,6 +4,8 @@ with a tiny real encoder, draws live curves and fills the Table 1 rows beside th
 from __future__ import annotations
 
 import csv
+import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -56,9 +58,11 @@ def test_a_tiny_run_fills_its_table_row_and_exports(qtbot, tab, tmp_path):
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
     texts = row_texts(tab, 0)
     assert texts[0] == "frozen through block 1" and texts[1] == "2"
-    for cell in texts[2:5]:  # train, validation, test as mean ± std over the two seeds
-        mean, std = (float(part) for part in cell.split(" \u00b1 "))
-        assert 0.0 <= mean <= 100.0 and std >= 0.0
+    runs = json.loads((tmp_path / "experiment" / "runs.json").read_text(encoding="utf-8"))["runs"]
+    for split, cell in zip(("train", "val", "test"), texts[2:5]):  # mean ± sample std over the two seeds
+        accuracies = [run[f"{split}_acc"] for run in runs if run["config"] == "1"]
+        assert len(accuracies) == 2
+        assert cell == f"{statistics.mean(accuracies):.2f} \u00b1 {statistics.stdev(accuracies):.2f}"
     assert len(tab.plot.listDataItems()) == 2  # one validation curve per seed
     assert all(len(item.xData) == 2 for item in tab.plot.listDataItems())  # two epochs each
     assert ("CIFAR-10 experiment", 4, 4) in progress and progress[-1] == ("", 0, 0)
@@ -71,6 +75,28 @@ def test_a_tiny_run_fills_its_table_row_and_exports(qtbot, tab, tmp_path):
     assert [r["config"] for r in rows] == ["1"] and float(rows[0]["paper_test"]) == 56.47
     assert float(rows[0]["test_mean"]) == pytest.approx(float(texts[4].split(" \u00b1 ")[0]), abs=0.01)
     assert "| frozen through block 1 | 2 |" in md_path.read_text(encoding="utf-8")
+
+
+def test_protocol_choice_sets_the_training_length_and_the_best_device_is_chosen(qtbot, tab):
+    from colorcore.experiment_table import PROTOCOLS
+
+    def choose(name: str) -> None:
+        index = tab.protocol_combo.findData(name)
+        tab.protocol_combo.setCurrentIndex(index)
+        tab.protocol_combo.activated.emit(index)
+
+    tab.set_configs(["1"])
+    assert tab.protocol_combo.currentData() == "custom"  # the fixture's 2 epochs
+    choose("quick")
+    assert (tab.epochs.value(), tab.patience.value()) == (PROTOCOLS["quick"]["epochs"], 0)
+    assert tab.experiment_settings().protocol == "quick" and "not the paper" in tab.protocol_combo.currentText()
+    choose("paper")
+    assert (tab.epochs.value(), tab.patience.value()) == (PROTOCOLS["paper"]["epochs"], PROTOCOLS["paper"]["patience"])
+    assert tab.experiment_settings().protocol == "paper"
+    tab.patience.setValue(2)
+    assert tab.protocol_combo.currentData() == "custom" and tab.experiment_settings().patience == 2
+    tab.engine_ready()
+    assert tab.device_combo.currentIndex() == 0 and tab.device_combo.itemData(tab.device_combo.count() - 1) == "cpu"
 
 
 def test_stop_then_run_then_resume_from_the_same_folder(qtbot, tab):

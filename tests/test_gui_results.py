@@ -214,3 +214,24 @@ def test_the_starter_model_is_one_click_away_as_a_reference_row(qtbot, tab, data
     assert tab.runs()[1].predictions is not None  # scored on the same photos as the user's run
     headers = [tab.table.horizontalHeaderItem(c).text() for c in range(tab.table.columnCount())]
     assert "PSNR starter" in headers
+
+
+def test_the_best_device_is_chosen_and_predictions_run_on_the_chosen_one(qtbot, tab, dataset, tmp_path):
+    from app.devices import detected_devices
+    from app.tabs.results import predict_split_job
+    from colorcore.device import DeviceError
+    from colorcore.events import StopFlag
+
+    assert tab.device_combo.device() == "auto"  # before the engine lists the devices: the best one
+    tab.engine_ready()
+    names = [tab.device_combo.itemData(i) for i in range(tab.device_combo.count())]
+    assert names == [name for name, _ in detected_devices()] and names[-1] == "cpu"
+    assert tab.device_combo.currentIndex() == 0 and tab.device_combo.device() == names[0]
+    model_path = str(save_tiny_model(tmp_path / "a.safetensors", seed=1))
+    on_cpu = predict_split_job(model_path, str(dataset), "test", "cpu")([], StopFlag())
+    if torch.cuda.is_available():
+        on_gpu = predict_split_job(model_path, str(dataset), "test", "cuda")([], StopFlag())
+        assert np.abs(on_gpu.psnr - on_cpu.psnr).max() < 0.5
+    else:  # the device asked for is the one used: a GPU that is not there is refused
+        with pytest.raises(DeviceError, match="CUDA is not available"):
+            predict_split_job(model_path, str(dataset), "test", "cuda")([], StopFlag())

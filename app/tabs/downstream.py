@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.devices import DeviceCombo, gui_torch_threads
 from app.tabs import ask_folder, dialog_start, gui_words
 from app.theme import plot_colours
 from app.workers import JobWorker
@@ -33,12 +33,13 @@ COL_SEEDS, COL_TRAIN, COL_VAL, COL_TEST, COL_DIFF, COL_PAPER = 1, 2, 3, 4, 5, 6
 SPLITS = ("train", "val", "test")
 PENDING_TEXT = "\u2026"
 MAX_IMAGES = 50000
+CUSTOM_PROTOCOL = "custom"
 PROGRESS_FORMAT = "%v / %m epochs  {}"
 
 
 def experiment_job(settings: Any, cifar_root: str, download: bool, verify: bool, encoder_path: str,
-                   out_dir: str):
-    """An engine job: load CIFAR-10 and the encoder, then run the experiment into `out_dir`."""
+                   out_dir: str, device: str = "auto"):
+    """An engine job: load CIFAR-10 and the encoder, then run the experiment into `out_dir` on `device`."""
 
     def job(callbacks: list, stop: StopFlag) -> object:
         from colorcore.cifar import load_cifar10
@@ -47,7 +48,7 @@ def experiment_job(settings: Any, cifar_root: str, download: bool, verify: bool,
 
         cifar = load_cifar10(cifar_root, download=download, verify=verify)
         encoder = load_encoder(encoder_path)
-        return run_downstream(settings, encoder, cifar, out_dir, device=resolve_device("auto"),
+        return run_downstream(settings, encoder, cifar, out_dir, device=resolve_device(device),
                               callbacks=callbacks, stop=stop)
 
     return job
@@ -146,17 +147,42 @@ class ExperimentTab(QWidget):
         self.test_size = _spin(10, 10000, d.test_size, 10)
         self.seeds = _spin(1, 20, d.seeds)
         self.epochs = _spin(1, 500, d.epochs)
+        self.epochs.setToolTip("At most this many epochs per run")
+        self.patience = _spin(0, 100, d.patience)
+        self.patience.setSpecialValueText("never")
+        self.patience.setToolTip("Stop a run when its validation accuracy has not improved for this many epochs "
+                                 "(the best validation epoch is evaluated)")
+        from colorcore.experiment_table import PROTOCOL_LABELS
+
+        self.protocol_combo = QComboBox()
+        for name, label in PROTOCOL_LABELS.items():
+            self.protocol_combo.addItem(label[0].upper() + label[1:], name)
+        self.protocol_combo.addItem("Custom (the epochs and patience below)", CUSTOM_PROTOCOL)
+        self.protocol_combo.setToolTip(
+            "The paper's protocol as far as it can be read: each run trains until its validation accuracy "
+            "stops improving (patience and cap are ours). Quick: a CPU budget, not the paper's protocol.")
+        self.protocol_combo.activated.connect(lambda _i: self._apply_protocol(self.protocol_combo.currentData()))
+        self.epochs.valueChanged.connect(lambda _v: self._sync_protocol())
+        self.patience.valueChanged.connect(lambda _v: self._sync_protocol())
+        self.device_combo = DeviceCombo()
         self.input_combo = QComboBox()
         self.input_combo.addItems(["gray", "rgb"])
         self.size_combo = QComboBox()
         self.size_combo.addItems(["32", "64"])
         sizes_row = QHBoxLayout()
-        for label, widget in (("train", self.train_size), ("of which validation", self.val_size),
-                              ("test", self.test_size), ("seeds", self.seeds), ("epochs", self.epochs),
+        for label, widget in (("train", self.train_size), ("validation", self.val_size),
+                              ("test", self.test_size), ("seeds", self.seeds),
                               ("input", self.input_combo), ("px", self.size_combo)):
             sizes_row.addWidget(QLabel(label))
             sizes_row.addWidget(widget)
         sizes_row.addStretch(1)
+        training_row = QHBoxLayout()
+        for label, widget in (("", self.protocol_combo), ("at most", self.epochs), ("epochs, patience", self.patience),
+                              ("device", self.device_combo)):
+            if label:
+                training_row.addWidget(QLabel(label))
+            training_row.addWidget(widget)
+        training_row.addStretch(1)
 
         from colorcore.experiment_table import config_label
 
@@ -174,6 +200,7 @@ class ExperimentTab(QWidget):
         form.addRow("", cifar_options_row)
         form.addRow("Encoder model:", encoder_row)
         form.addRow("Images:", sizes_row)
+        form.addRow("Training:", training_row)
         form.addRow("Configurations:", configs_row)
         form.addRow("Output folder:", out_row)
         self.settings_box = QGroupBox("Settings")
@@ -250,11 +277,32 @@ class ExperimentTab(QWidget):
         """Where the experiment writes its results (and resumes from)."""
         self.out_edit.setText(path)
 
-    def set_sizes(self, *, train: int, val: int, test: int, seeds: int, epochs: int) -> None:
-        """Image counts, number of seeds and epochs."""
+    def set_sizes(self, *, train: int, val: int, test: int, seeds: int, epochs: int, patience: int | None = None) -> None:
+        """Image counts, number of seeds, at most `epochs` epochs per run and (if given) the patience."""
         for box, value in ((self.train_size, train), (self.val_size, val), (self.test_size, test),
-                           (self.seeds, seeds), (self.epochs, epochs)):
-            box.setValue(value)
+                           (self.seeds, seeds), (self.epochs, epochs), (self.patience, patience)):
+            if value is not None:
+                box.setValue(value)
+
+    def engine_ready(self) -> None:
+        """List the devices this machine has, the best chosen."""
+        self.device_combo.fill()
+
+    def _apply_protocol(self, name: str) -> None:
+        """Set the epochs and patience to protocol `name`'s ("paper", "quick"; "custom" keeps them)."""
+        from colorcore.experiment_table import PROTOCOLS
+
+        if name in PROTOCOLS:
+            self.set_sizes(train=self.train_size.value(), val=self.val_size.value(), test=self.test_size.value(),
+                           seeds=self.seeds.value(), **PROTOCOLS[name])
+
+    def _sync_protocol(self) -> None:
+        """Show the protocol the epochs and patience amount to."""
+        from colorcore.experiment_table import PROTOCOLS
+
+        name = next((n for n, v in PROTOCOLS.items()
+                     if (self.epochs.value(), self.patience.value()) == (v["epochs"], v["patience"])), CUSTOM_PROTOCOL)
+        self.protocol_combo.setCurrentIndex(self.protocol_combo.findData(name))
 
     def set_configs(self, configs: list[str]) -> None:
         """Tick exactly these configurations ("1".."5", "scratch", "0")."""
@@ -271,7 +319,8 @@ class ExperimentTab(QWidget):
 
         settings = DownstreamSettings(
             train_size=self.train_size.value(), val_size=self.val_size.value(), test_size=self.test_size.value(),
-            seeds=self.seeds.value(), epochs=self.epochs.value(), configs=self.selected_configs(),
+            seeds=self.seeds.value(), epochs=self.epochs.value(), patience=self.patience.value(),
+            configs=self.selected_configs(),
             input=self.input_combo.currentText(), image_size=int(self.size_combo.currentText()),
         )
         settings.validate()
@@ -305,8 +354,8 @@ class ExperimentTab(QWidget):
         self._progress = None
         job = experiment_job(settings, self.cifar_edit.text().strip(), self.download_check.isChecked(),
                              self.verify_check.isChecked(), self.encoder_edit.text().strip(),
-                             self.out_edit.text().strip())
-        worker = JobWorker(job, JOB_NAME, self, torch_threads=max(1, (os.cpu_count() or 2) - 1))
+                             self.out_edit.text().strip(), self.device_combo.device())
+        worker = JobWorker(job, JOB_NAME, self, torch_threads=gui_torch_threads())
         worker.epoch_end.connect(self._on_epoch)
         worker.progress.connect(self._on_progress)
         worker.event.connect(self._on_event)
@@ -346,7 +395,7 @@ class ExperimentTab(QWidget):
             return False
         self.set_output_dir(str(out))
         self.set_sizes(train=settings.train_size, val=settings.val_size, test=settings.test_size,
-                       seeds=settings.seeds, epochs=settings.epochs)
+                       seeds=settings.seeds, epochs=settings.epochs, patience=settings.patience)
         self.input_combo.setCurrentText(settings.input)
         self.size_combo.setCurrentText(str(settings.image_size))
         self.set_configs(list(settings.configs))
@@ -558,7 +607,7 @@ class ExperimentTab(QWidget):
     def _fields(self) -> dict[str, QLineEdit | QSpinBox]:
         return {"cifar": self.cifar_edit, "encoder": self.encoder_edit, "out": self.out_edit,
                 "train": self.train_size, "val": self.val_size, "test": self.test_size,
-                "seeds": self.seeds, "epochs": self.epochs}
+                "seeds": self.seeds, "max_epochs": self.epochs, "patience": self.patience}
 
     def _save(self) -> None:
         for key, widget in self._fields().items():

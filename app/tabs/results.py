@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridL
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.devices import DeviceCombo
 from app.tabs import last_folder, remember_folder
 from app.widgets.image_view import ImageView, numpy_to_qimage
 from app.widgets.sync_views import SyncGroup
@@ -68,9 +69,9 @@ class Cell:
     tooltip: str = ""
 
 
-def predict_split_job(model_path: str, dataset_path: str, split: str):
-    """An engine job predicting every photo of a prepared dataset split with a model; returns
-    RunPredictions (emits on_progress per batch, stops between batches)."""
+def predict_split_job(model_path: str, dataset_path: str, split: str, device: str = "auto"):
+    """An engine job predicting every photo of a prepared dataset split with a model on `device`;
+    returns RunPredictions (emits on_progress per batch, stops between batches)."""
 
     def job(callbacks: list, stop: StopFlag) -> RunPredictions | None:
         import torch
@@ -78,10 +79,12 @@ def predict_split_job(model_path: str, dataset_path: str, split: str):
         from colorcore.checkpoint import load_model
         from colorcore.colorize import check_inference_size
         from colorcore.dataset import load_prepared
+        from colorcore.device import flushed_denormals, resolve_device
         from colorcore.metrics import psnr, ssim
         from colorcore.tensors import gray_input, maps_to_uint8, to_uint8_images
 
-        model = load_model(model_path, "cpu")
+        target = resolve_device(device)
+        model = load_model(model_path, target)
         data = load_prepared(dataset_path)
         arrays = data.split(split)
         check_inference_size(model, int(data.size))
@@ -93,8 +96,8 @@ def predict_split_job(model_path: str, dataset_path: str, split: str):
             if stop.stop_requested:
                 return None
             real = np.array(arrays.rgb[start:start + PREDICT_BATCH])  # a writable copy of the memmap rows
-            with torch.no_grad():
-                out = model.predict(gray_input(torch.from_numpy(real)))
+            with torch.no_grad(), flushed_denormals():
+                out = model.predict(gray_input(torch.from_numpy(real).to(target)))
             fake = to_uint8_images(out["rgb"])
             fakes.append(fake)
             psnrs.append(psnr(fake, real).numpy())
@@ -264,6 +267,9 @@ class ResultsTab(QWidget):
         dataset_row.addWidget(self.dataset_edit, 1)
         dataset_row.addWidget(QLabel("Split:"))
         dataset_row.addWidget(self.split_combo)
+        self.device_combo = DeviceCombo()
+        dataset_row.addWidget(QLabel("Device:"))
+        dataset_row.addWidget(self.device_combo)
         top.addLayout(dataset_row, 1, 1)
         top.addWidget(open_dataset, 1, 2)
         top.setColumnStretch(1, 1)
@@ -429,10 +435,11 @@ class ResultsTab(QWidget):
             self.colourise_requested.emit(self._runs[row].path)
 
     def engine_ready(self) -> None:
-        """Reopen the runs and dataset of the last session (once)."""
+        """List the devices (the best chosen), then reopen the runs and dataset of the last session (once)."""
         if self._restored:
             return
         self._restored = True
+        self.device_combo.fill()
         dataset = self._settings.value(OPEN_DATASET_KEY, "", type=str)
         runs = self._settings.value(OPEN_RUNS_KEY, [])
         runs = [runs] if isinstance(runs, str) else list(runs or [])
@@ -547,8 +554,8 @@ class ResultsTab(QWidget):
             self._update_state()
             return
         run = pending[0]
-        worker = JobWorker(predict_split_job(run.path, self._dataset_path, self._split), JOB_NAME, self,
-                           torch_threads=max(1, (os.cpu_count() or 2) - 1))
+        worker = JobWorker(predict_split_job(run.path, self._dataset_path, self._split, self.device_combo.device()),
+                           JOB_NAME, self, torch_threads=max(1, (os.cpu_count() or 2) - 1))
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         self._worker, self._worker_run = worker, run

@@ -11,7 +11,8 @@ DEFAULT_OUT = "downstream-results"
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `downstream` command."""
-    from colorcore.experiment_table import DEFAULT_CONFIGS, DEFAULT_EPOCHS, IMAGE_SIZES, INPUT_MODES, DownstreamSettings
+    from colorcore.experiment_table import (DEFAULT_CONFIGS, DEFAULT_PROTOCOL, IMAGE_SIZES, INPUT_MODES, PROTOCOLS,
+                                            DownstreamSettings)
 
     d = DownstreamSettings()
     p = subparsers.add_parser(
@@ -20,21 +21,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train the classifier (the generator's first five encoder blocks + three FC layers) on a "
         "stratified CIFAR-10 subset with blocks 1..k frozen and from scratch, over several seeds; write "
         "results.csv / results.md (mean ± std, paired difference to scratch with a 95 % interval, beside the "
-        "paper's numbers) and per-epoch curves. Re-running with the same --out resumes.",
+        "paper's numbers) and per-epoch curves. By default each run follows the paper's protocol as far as it "
+        "can be read: it trains until its validation accuracy stops improving; --preset quick is a CPU budget "
+        "(5 epochs), not the paper's protocol. Re-running with the same --out resumes.",
     )
     p.add_argument("--cifar-root", required=True, type=Path,
                    help="folder that holds cifar-10-batches-py (the python version of CIFAR-10)")
     p.add_argument("--encoder", required=True, type=Path,
                    help="run folder, .pt checkpoint or .safetensors model of the paper (multipath) model")
     p.add_argument("--train-size", type=int, default=d.train_size,
-                   help="labelled training images, equal per class, validation included (default %(default)s)")
+                   help="training images, equal per class, all fitted (default %(default)s, the paper's)")
     p.add_argument("--val-size", type=int, default=d.val_size,
-                   help="of those, held out for validation (default %(default)s)")
+                   help="validation images, from the rest of the training batches (default %(default)s)")
     p.add_argument("--test-size", type=int, default=d.test_size,
                    help="images from the official test batch (default %(default)s)")
     p.add_argument("--data-seed", type=int, default=d.data_seed, help="seed of the subset (default %(default)s)")
     p.add_argument("--seeds", type=int, default=d.seeds, help="training seeds 0..N-1 per configuration (default %(default)s)")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="epochs per run (default %(default)s)")
+    paper, quick = PROTOCOLS["paper"], PROTOCOLS["quick"]
+    p.add_argument("--preset", choices=tuple(PROTOCOLS), default=DEFAULT_PROTOCOL,
+                   help=f"paper (default): train until the validation accuracy has not improved for "
+                        f"{paper['patience']} epochs, at most {paper['epochs']}, and evaluate the best validation "
+                        f"epoch (patience and cap are ours: the paper states neither); quick: at most "
+                        f"{quick['epochs']} epochs, no early stop, a CPU budget that is NOT the paper's protocol")
+    p.add_argument("--epochs", type=int, default=None, help="at most this many epochs per run (default: the preset's)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="stop a run when its validation accuracy has not improved for this many epochs; 0 never "
+                        "stops early (default: the preset's)")
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
                    help="comma-separated: 1..5 = frozen through block k, scratch, 0 = all blocks fine-tuned "
                    "(default %(default)s)")
@@ -95,9 +107,10 @@ def run(args: argparse.Namespace) -> int:
     from colorcore.device import DeviceError, describe_device, resolve_device
 
     try:
-        settings = ds.DownstreamSettings(
-            train_size=args.train_size, val_size=args.val_size, test_size=args.test_size,
-            data_seed=args.data_seed, seeds=args.seeds, epochs=args.epochs,
+        lengths = {k: v for k, v in (("epochs", args.epochs), ("patience", args.patience)) if v is not None}
+        settings = ds.DownstreamSettings.for_protocol(
+            args.preset, train_size=args.train_size, val_size=args.val_size, test_size=args.test_size,
+            data_seed=args.data_seed, seeds=args.seeds, **lengths,
             configs=experiment_table.parse_configs(args.configs),
             input=args.input, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr,
         )
@@ -109,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     print(
         f"CIFAR-10 experiment on {describe_device(device)}: configurations {','.join(settings.configs)}, "
-        f"{settings.seeds} seed(s), {settings.epochs} epochs; results in {args.out}",
+        f"{settings.seeds} seed(s), {settings.protocol} protocol (at most {settings.epochs} epochs"
+        + (f", patience {settings.patience}" if settings.patience else "") + f"); results in {args.out}",
         file=sys.stderr,
     )
     progress = TqdmProgress()
