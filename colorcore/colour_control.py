@@ -40,7 +40,7 @@ import scipy.sparse.linalg as sla
 import torch
 
 from colorcore.colorize import (
-    APPLY_LONG_SIDE, GRAY_TO_L8, _as_image, _fit_long_side, _resize, chroma_u8, guided_chroma, lab_l8, luma,
+    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, _as_image, _fit_long_side, _resize, chroma_u8, guided_chroma, lab_l8, luma,
     predict_chroma, recombine, _network_size,
 )
 from colorcore.hints import Hints, hex_to_rgb
@@ -257,19 +257,24 @@ class ChromaEditor:
     def __init__(
         self, image: np.ndarray, chroma: np.ndarray, *, guided: bool = True,
         preview_long_side: int = PREVIEW_LONG_SIDE, solve_long_side: int = SOLVE_LONG_SIDE,
+        guide_scale: int = GUIDE_SCALE,
     ) -> None:
         """`image`: the photo (gray, RGB or RGBA uint8; kept, not copied); `chroma`: the model's (a, b)
-        prediction (h, w, 2) from `colorize.predict_chroma`; `guided` as in `colorize_array`."""
+        prediction (h, w, 2) from `colorize.predict_chroma`; `guided` as in `colorize_array`;
+        `guide_scale`: the guided filter's grid relative to `chroma` (`colorize.guided_chroma`'s
+        `scale`; a video frame's chroma comes on a finer grid, `colorcore.video.STATE_SCALE` times)."""
         self.image = _as_image(image)
         self.chroma = np.ascontiguousarray(chroma, np.float32)
         self.guided = guided
+        self.guide_scale = guide_scale
         self.l8 = lab_l8(self.image)
         self.preview_shape = _fit_long_side(self.l8.shape, preview_long_side)
         grid_l8 = _resize(self.l8, _fit_long_side(self.l8.shape, solve_long_side), cv2.INTER_AREA)
         self.model_grid = self._model_chroma(grid_l8)
         if self.model_grid.shape[:2] != grid_l8.shape:
             self.model_grid = _resize(self.model_grid, grid_l8.shape, cv2.INTER_LINEAR)
-        self.propagation = HintPropagation(grid_l8)
+        self._grid_l8 = grid_l8
+        self._propagation: HintPropagation | None = None  # built at the first hints
         self._preview: tuple[np.ndarray, np.ndarray] | None = None
         self._solutions: OrderedDict[Hints, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
@@ -288,7 +293,14 @@ class ChromaEditor:
     def _model_chroma(self, l8: np.ndarray) -> np.ndarray:
         """The model's chroma for luminance `l8` as `colorize_array` recombines it (float32): guided
         at the apply resolution, or the prediction itself."""
-        return guided_chroma(l8, self.chroma) if self.guided else self.chroma
+        return guided_chroma(l8, self.chroma, scale=self.guide_scale) if self.guided else self.chroma
+
+    @property
+    def propagation(self) -> HintPropagation:
+        """The hint propagation of the photo's solve grid (built when first needed)."""
+        if self._propagation is None:
+            self._propagation = HintPropagation(self._grid_l8)
+        return self._propagation
 
     def hint_solution(self, hints: Hints) -> tuple[np.ndarray, np.ndarray]:
         """(confidence, colour) of `hints` on the solve grid (cached; see `HintPropagation.solve`)."""

@@ -11,6 +11,12 @@ grain neither jitters the flow nor passes for an occlusion (with the raw luminan
 cut the mean carried weight from 0.95 to 0.80 and the flicker reduction from 5x to 2.3x). Flicker then falls several times (docs/video.md) while each
 shot still starts from its own per-frame colour.
 
+The user's colour controls (`colorcore.colour_control.ColourControls`: hints, a reference photo,
+saturation) act on each frame's chroma after the temporal step, through the photo pipeline's
+`ChromaEditor`, so the steadied colour is what they change and flicker stays low: saturation and the
+reference's statistics per frame, hints at their relative positions on every frame (fixed to the
+frame, right for a still camera; they do not follow motion).
+
 `colorize_video` reads and writes frame by frame (memory stays flat whatever the length), keeps the
 frame count, timestamps, frame rate, size, display rotation and colour matrix, copies every audio
 stream packet for packet, writes to a temporary file in the target folder and renames it at the
@@ -33,6 +39,7 @@ import numpy as np
 import torch
 
 from colorcore.atomic import DEFAULT_FILE_MODE, UMASK, fsync_dir
+from colorcore.colour_control import ChromaEditor, ColourControls
 from colorcore.colorize import (
     GUIDE_SCALE, check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine,
 )
@@ -263,12 +270,16 @@ class VideoColorizer:
     """Colourises the frames of one clip in order (RGB uint8 in, RGB uint8 out, same size); one per clip.
 
     With `temporal=False` every frame is colourised exactly as `colorize_array` colourises a photo.
+    `controls` (hints, reference, saturation) act on each frame's chroma after the temporal step, as
+    `ChromaEditor.render_full` applies them to a photo: the reference's statistics and the saturation
+    per frame, the hints at their relative positions on every frame (fixed to the frame, as for a
+    still camera: they do not follow motion). None or neutral controls change nothing.
     `last_cut` says whether the last frame started a new shot.
     """
 
     def __init__(
         self, model: ColorModel, *, guided: bool = True, inference_size: int | None = None, fit: str = "squash",
-        device: torch.device | str | None = None, temporal: bool = True,
+        device: torch.device | str | None = None, temporal: bool = True, controls: ColourControls | None = None,
     ) -> None:
         self.model = model
         self.guided = guided
@@ -276,6 +287,7 @@ class VideoColorizer:
         self.fit = fit
         self.device = torch.device(device) if device is not None else None
         self.temporal = TemporalChroma() if temporal else None
+        self.controls = controls if controls is not None and not controls.neutral else None
         self.last_cut = True
 
     def colorize(self, rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -288,6 +300,9 @@ class VideoColorizer:
             small = cv2.resize(gray, grid, interpolation=cv2.INTER_AREA)
             chroma, self.last_cut = self.temporal.step(small, chroma)
             scale = GUIDE_SCALE // STATE_SCALE  # the guided filter's grid stays the photo pipeline's
+        if self.controls is not None:
+            editor = ChromaEditor(rgb, chroma, guided=self.guided, guide_scale=scale)
+            return editor.render_full(self.controls, out)
         l8 = lab_l8(rgb)
         ab8 = chroma_u8(guided_chroma(l8, chroma, scale=scale) if self.guided else chroma)
         return recombine(l8, ab8, out if out is not None else np.empty((*rgb.shape[:2], 3), np.uint8))
@@ -426,13 +441,15 @@ def colorize_video(
     fit: str = "squash",
     device: torch.device | str | None = None,
     temporal: bool = True,
+    controls: ColourControls | None = None,
     callbacks: Sequence[object] = (),
     stop: StopFlag | None = None,
     preview_interval_s: float = PREVIEW_INTERVAL_S,
 ) -> VideoResult:
     """Colourise the video `source` into `target` (same container type), frame by frame.
 
-    Callbacks get `on_progress(ProgressEvent)` after every frame, `on_frame(FrameEvent)` (the
+    `controls` (hints, reference, saturation) apply to every frame after the temporal step (see
+    `VideoColorizer`). Callbacks get `on_progress(ProgressEvent)` after every frame, `on_frame(FrameEvent)` (the
     current frame's gray input and colour output) at most every `preview_interval_s` and for the
     last frame, and `on_end(EndEvent)` ("finished", "stopped" or "failed"). `stop` is checked (and a pause waited out) before each
     frame; a stop, an error or Ctrl-C removes the temporary file and leaves `target` untouched.
@@ -440,7 +457,7 @@ def colorize_video(
     """
     source, target = Path(source), Path(target)
     colorizer = VideoColorizer(model, guided=guided, inference_size=inference_size, fit=fit, device=device,
-                               temporal=temporal)
+                               temporal=temporal, controls=controls)
     try:
         result = _colorize_video(source, target, colorizer, callbacks, stop, preview_interval_s)
     except Exception as exc:

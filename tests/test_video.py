@@ -1,7 +1,8 @@
 """Video colourisation: clips made here (a photo panned and zoomed, a cut, with and without audio; a
 grainy handheld shot and a tripod shot with a subject walking across), coloured by the bundled starter
 model (flicker) or a tiny real model (the video plumbing); frame count, timing, size, audio,
-luminance, flicker, ghosting, cancel, broken files."""
+luminance, flicker, ghosting, cancel, broken files; the colour controls (hints, reference, saturation)
+on every frame."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ import torch
 
 from colorcore.atomic import UMASK
 from colorcore.colorize import L_TOLERANCE, colorize_array, lab_l8
+from colorcore.colour_control import ColourControls, hint_ab
 from colorcore.events import StopFlag
+from colorcore.hints import Hints, PointHint, save_hints
 from colorcore.models import ModelConfig, build_model
 from colorcore.video import (
     TemporalChroma, VideoColorizer, VideoError, chroma_flicker, colorize_video, probe_video, read_video_frame,
@@ -312,3 +315,118 @@ def test_bench_video_prints_its_json() -> None:
     assert row["resolution"] == "480p" and row["frames"] == 4
     assert row["temporal"]["fps"] > 0 and row["per_frame_video"]["fps"] > 0 and row["arrays_fps"]["temporal"] > 0
     assert row["temporal"]["flicker"] > 0 and row["flicker_ratio"] > 0
+
+
+BLUE = "#2050c0"
+EDGE_MARGIN = 12  # px beside the luminance edge left out of the region measures
+
+
+def mean_chroma(frame: np.ndarray) -> float:
+    """Mean distance of a frame's 8-bit Lab (a, b) from neutral."""
+    return float(np.hypot(*(lab(frame)[:, :, 1:] - 128).transpose(2, 0, 1)).mean())
+
+
+def hue_of(region: np.ndarray) -> float:
+    """Hue angle (degrees) of the mean chroma of an RGB region."""
+    mean = (lab(region)[:, :, 1:] - 128).reshape(-1, 2).mean(axis=0)
+    return float(np.degrees(np.arctan2(mean[1], mean[0])))
+
+
+def hue_gap(a: float, b: float) -> float:
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def halves(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return frame[:, : WIDTH // 2 - EDGE_MARGIN], frame[:, WIDTH // 2 + EDGE_MARGIN:]
+
+
+def still_two_regions(frames: int = 10) -> list[np.ndarray]:
+    """A still camera on a darker left half and a lighter right half (a luminance edge), with grain."""
+    rng = np.random.default_rng(3)
+    base = np.where(np.arange(WIDTH)[None, :] < WIDTH // 2, 90.0, 165.0) * np.ones((HEIGHT, 1))
+    return [cv2.cvtColor(np.clip(np.rint(base + rng.normal(0, 2, base.shape)), 0, 255).astype(np.uint8),
+                         cv2.COLOR_GRAY2RGB) for _ in range(frames)]
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory) -> Path:
+    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
+
+    folder = tmp_path_factory.mktemp("model")
+    checkpoint = save_checkpoint(folder / "tiny.pt", make_checkpoint(model, model.make_optimizers()))
+    return export_model(checkpoint, folder / "model.safetensors")
+
+
+def test_neutral_controls_change_no_byte_and_saturation_zero_gives_gray_frames(clip, model, tmp_path) -> None:
+    plain, neutral = VideoColorizer(model), VideoColorizer(model, controls=ColourControls())
+    assert all(np.array_equal(plain.colorize(f), neutral.colorize(f)) for f in clip.frames[:8])
+    lossless = write_clip(tmp_path / "film.mkv", clip.frames[:8], codec="ffv1", pix_fmt="yuv444p")
+    without = colorize_video(lossless, tmp_path / "without.mkv", model).path
+    with_neutral = colorize_video(lossless, tmp_path / "neutral.mkv", model, controls=ColourControls()).path
+    decoded = read_frames(without)  # (the files' bytes differ only in the container's random segment id)
+    assert len(decoded) == 8 and all(np.array_equal(a, b) for a, b in zip(decoded, read_frames(with_neutral)))
+
+    source = write_clip(tmp_path / "film.mp4", clip.frames[:16], audio=True)
+    coloured = read_frames(colorize_video(source, tmp_path / "colour.mp4", model).path)
+    gray = read_frames(colorize_video(source, tmp_path / "gray.mp4", model,
+                                      controls=ColourControls(saturation=0.0)).path)
+    assert len(gray) == 16 and np.mean([mean_chroma(f) for f in coloured]) > 5  # the model does colour it
+    assert max(mean_chroma(f) for f in gray) < 1.0  # gray up to H.264's loss
+    for before, after in zip(read_frames(source), gray, strict=True):
+        assert np.abs(lab(after)[:, :, 0] - lab(before)[:, :, 0]).mean() < 2.5  # its own luminance
+
+
+def test_a_hint_colours_its_region_on_every_frame_of_a_still_shot(model, tmp_path) -> None:
+    source = write_clip(tmp_path / "still.mkv", still_two_regions(), codec="ffv1", pix_fmt="yuv444p")
+    plain = read_frames(colorize_video(source, tmp_path / "plain.mkv", model).path)
+    hints = Hints((PointHint(0.25, 0.5, BLUE),))
+    hinted = read_frames(colorize_video(source, tmp_path / "hinted.mkv", model,
+                                        controls=ColourControls(hints=hints)).path)
+    blue = float(np.degrees(np.arctan2(hint_ab(BLUE)[1], hint_ab(BLUE)[0])))
+    assert len(hinted) == len(plain) == 10
+    for before, after in zip(plain, hinted, strict=True):
+        (left, right), (plain_left, plain_right) = halves(after), halves(before)
+        assert hue_gap(hue_of(left), blue) < 5.0 and hue_gap(hue_of(plain_left), blue) > 30.0
+        assert mean_chroma(left) > 10.0
+        gap = (lab(right)[:, :, 1:] - lab(plain_right)[:, :, 1:]).reshape(-1, 2).mean(axis=0)
+        assert np.abs(gap).max() <= 1.5  # the other region keeps the model's colour
+
+
+def test_saturated_video_still_flickers_3x_less_than_saturated_frames_alone(clip, coloured, starter) -> None:
+    controls = ColourControls(saturation=1.3)
+    temporal = VideoColorizer(starter, controls=controls)
+    steady = [temporal.colorize(f) for f in clip.frames]
+    alone = [colorize_array(f, starter, controls=controls) for f in clip.frames]
+    ratio = chroma_flicker(alone, clip.motions) / chroma_flicker(steady, clip.motions)
+    assert ratio >= FLICKER_BAR, ratio
+    assert np.mean([mean_chroma(f) for f in steady]) > 1.15 * np.mean([mean_chroma(f) for f in coloured["temporal"]])
+    for source, result in zip(clip.frames, steady):
+        assert np.abs(lab_l8(result).astype(int) - lab_l8(source)).max() <= L_TOLERANCE
+
+
+def test_cli_applies_hints_reference_and_saturation_to_videos(model_file, tmp_path, capsys) -> None:
+    from colorcore.cli import main
+    from colorcore.imageio import write_image
+
+    source = write_clip(tmp_path / "still.mp4", still_two_regions(), audio=True)
+    hints = save_hints(tmp_path / "hints.json", Hints((PointHint(0.25, 0.5, BLUE),)))
+    reference = tmp_path / "ref.png"
+    write_image(reference, np.full((40, 40, 3), (40, 160, 60), np.uint8))
+    code = main(["colorize", str(model_file), str(source), "--hints", str(hints), "--reference", str(reference),
+                 "--saturation", "1.2", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 0 and "photos only" not in err, err
+    target = tmp_path / "out" / "still_colour.mp4"
+    assert audio_packets(target) == audio_packets(source)
+    blue = float(np.degrees(np.arctan2(hint_ab(BLUE)[1], hint_ab(BLUE)[0])))
+    green = np.float32((40, 160, 60))[None, None] / 255.0
+    green_ab = cv2.cvtColor(green, cv2.COLOR_RGB2Lab)[0, 0, 1:]
+    green_hue = float(np.degrees(np.arctan2(green_ab[1], green_ab[0])))
+    frames = read_frames(target)
+    assert len(frames) == 10
+    for frame in frames:
+        left, right = halves(frame)
+        assert hue_gap(hue_of(left), blue) < 8.0  # the hint
+        assert hue_gap(hue_of(right), green_hue) < 30.0  # the reference's colours elsewhere
+    assert main(["colorize", str(model_file), str(source), "--saturation", "0", "--suffix", "_gray"]) == 0
+    assert max(mean_chroma(f) for f in read_frames(tmp_path / "still_gray.mp4")) < 1.0

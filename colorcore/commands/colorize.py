@@ -25,7 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Colourise photos, videos and folders (searched recursively) at their full resolution: the "
         "model predicts the colour, each photo or frame keeps its own luminance, so no detail is lost. Videos "
         "(recognised by container: MP4, M4V, MOV, MKV, WebM, AVI) keep their frame count, frame rate, size and audio, and their colour is "
-        "carried along the motion from frame to frame (no flicker) and reset at scene cuts. Without a "
+        "carried along the motion from frame to frame (no flicker) and reset at scene cuts; --hints, --reference "
+        "and --saturation apply to every frame after that step. Without a "
         "model the bundled starter model is used; give one as --model MODEL, or as the first argument "
         "(a run folder, .pt checkpoint or .safetensors file). Outputs go "
         "beside each photo (or under --out, keeping sub-folders) as NAME<suffix>.EXT (videos keep their container); "
@@ -52,13 +53,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fit", choices=("squash", "letterbox"), default="squash",
                    help="how a non-square photo becomes the square network input (default %(default)s)")
     p.add_argument("--hints", type=Path, default=None, metavar="HINTS.json",
-                   help="colour hints (points and strokes, coordinates relative to the photo) to apply to every "
-                        "photo; format: docs/colour-control.md. Photos only")
+                   help="colour hints (points and strokes, coordinates relative to the photo or frame) to apply to "
+                        "every photo and to every frame of every video (at the same place on each frame: they do "
+                        "not follow motion); format: docs/colour-control.md")
     p.add_argument("--reference", type=Path, default=None, metavar="PHOTO",
-                   help="move the colours towards this reference photo's (mean and spread of its chroma). Photos only")
+                   help="move the colours towards this reference photo's (mean and spread of its chroma); "
+                        "for videos, frame by frame")
     p.add_argument("--saturation", type=float, default=1.0, metavar="S",
                    help="scale the colour's saturation, 0 (gray) to 2, kept inside the gamut (default 1: as "
-                        "predicted). Photos only")
+                        "predicted); photos and videos")
     p.add_argument("--no-temporal", action="store_true",
                    help="colourise each video frame on its own (no colour carried between frames: it flickers)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (and inputs)")
@@ -174,14 +177,14 @@ class _FrameBar:
         self.bar.update(event.done - self.bar.n)
 
 
-def colorize_video_with_bar(job: Job, model: object, args: argparse.Namespace) -> None:
-    """Colourise one video of the command line, with a frame progress bar."""
+def colorize_video_with_bar(job: Job, model: object, args: argparse.Namespace, controls: ColourControls) -> None:
+    """Colourise one video of the command line with `controls`, with a frame progress bar."""
     from colorcore.video import colorize_video
 
     progress = _FrameBar(job.source.name)
     try:
         colorize_video(job.source, job.target, model, guided=not args.no_guided, inference_size=args.inference_size,
-                       fit=args.fit, temporal=not args.no_temporal, callbacks=[progress])
+                       fit=args.fit, temporal=not args.no_temporal, controls=controls, callbacks=[progress])
     finally:
         progress.bar.close()
 
@@ -248,11 +251,6 @@ def run(args: argparse.Namespace) -> int:
 
     for problem in problems:
         print(f"colorcore colorize: {problem}", file=sys.stderr)
-    videos = [job.source.name for job in jobs if is_video(job.source)]
-    if videos and not controls.neutral:
-        print(f"colorcore colorize: --hints, --reference and --saturation apply to photos only; "
-              f"{len(videos)} video(s) ({', '.join(videos[:3])}{', ...' if len(videos) > 3 else ''}) "
-              "are colourised without them", file=sys.stderr)
     failed = len(problems)
     done = 0
     planned: set[Path] = set()
@@ -264,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     job.target.parent.mkdir(parents=True, exist_ok=True)
                     if is_video(job.source):
-                        colorize_video_with_bar(job, model, args)
+                        colorize_video_with_bar(job, model, args, controls)
                     else:
                         colorize_file(
                             job.source, model, job.target, guided=not args.no_guided,
