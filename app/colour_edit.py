@@ -204,17 +204,21 @@ def _save(editor: object, photo: Path, request: SaveRequest) -> EditSaved:
 
 
 def edit_job(photo: Path, model_path: str, guided: bool, requests: EditRequests):
-    """The engine job of one photo's editor: reads the photo and the model, predicts once, then serves
-    `requests` until they are closed. Emits `on_preview` (EditPreview), `on_reference`
-    (ReferenceLoaded) and `on_saved` (EditSaved). Raises (ending the job) when the photo or the model
-    cannot be read."""
+    """The engine job of one photo's editor: reads the photo (of a video, its middle frame, the one the
+    tab previews) and the model, predicts once, then serves `requests` until they are closed. Emits
+    `on_preview` (EditPreview), `on_reference` (ReferenceLoaded) and `on_saved` (EditSaved). Raises
+    (ending the job) when the photo or the model cannot be read."""
 
     def job(callbacks: list, stop: StopFlag) -> None:
         from colorcore import imageio
         from colorcore.checkpoint import load_model
         from colorcore.colour_control import ChromaEditor, load_reference
+        from colorcore.video import is_video, probe_video, read_video_frame
 
-        image = imageio.read_image(photo, keep_alpha=True)
+        if is_video(photo):
+            image = read_video_frame(photo, probe_video(photo).duration_s / 2)
+        else:
+            image = imageio.read_image(photo, keep_alpha=True)
         editor = ChromaEditor.from_model(image, load_model(model_path, "cpu"), guided=guided,
                                          preview_long_side=PREVIEW_LONG_SIDE)
         while (request := requests.take()) is not None:
@@ -292,7 +296,9 @@ class EditSession(QObject):
         self._worker.wait()  # its thread ends right after `finished`: never delete a running QThread
         if error is not None:
             from colorcore.imageio import ImageReadError
+            from colorcore.video import VideoError
 
-            why = f"{error.path}: {error.reason}" if isinstance(error, ImageReadError) else str(error)
+            known = isinstance(error, (ImageReadError, VideoError))
+            why = f"{error.path}: {error.reason}" if known else str(error)
             self.failed.emit(f"Cannot edit the colours of {self.photo.name}: {why}")
         self.ended.emit()

@@ -255,3 +255,44 @@ def test_a_broken_reference_photo_and_a_broken_hints_file_are_named(qtbot, windo
     warm = wait_preview(qtbot, tools)
     a, b = ab(warm).reshape(-1, 2).mean(axis=0)
     assert a > 5 and b > 5  # moved towards the reference's orange
+
+
+def test_apply_on_a_video_colours_the_whole_clip_again_as_a_new_file(qtbot, window, tmp_path):
+    """A finished video's previewed frame takes the saturation and hints; Apply colours the whole clip
+    again with them into a new file (the first one untouched) with its own row, progress and hints."""
+    from colorcore.hints import hints_path_for, load_hints
+    from tests.video_clips import camera_clip, read_frames, write_clip
+
+    tab, tools = window.colorize_tab, window.colorize_tab.colour_tools
+    window.tabs.setCurrentWidget(tab)
+    out_dir = tmp_path / "out"
+    tab.set_output_dir(str(out_dir))
+    (tmp_path / "in").mkdir()
+    source = write_clip(tmp_path / "in" / "clip.mp4", camera_clip().frames[:12])
+    assert tab.add_paths([str(source)]) == 1
+    qtbot.waitUntil(lambda: not tab.is_busy() and tools.open_key() is not None, timeout=TIMEOUT_MS)
+    first = tab.items()[0]
+    assert first.status == "Done" and tools.open_key() == first.out_path
+    written = first.out_path.read_bytes()
+    assert tools.saturation_slider.isEnabled() and not tools.apply_action.isEnabled()
+
+    tools.set_colour(BLUE)
+    tools.add_point(0.25, 0.5)
+    tools.set_saturation(0.0)
+    frame = wait_preview(qtbot, tools)
+    assert frame.shape[:2] == (120, 160) and np.array_equal(frame[:, :, 0], frame[:, :, 2])  # the frame, gray
+    assert tools.apply_action.isEnabled()
+    tools.apply_action.trigger()
+    assert len(tab.items()) == 2 and not tools.apply_action.isEnabled()
+    qtbot.waitUntil(lambda: not tab.is_busy() and tab.items()[1].status not in ("Queued", "Colourising..."),
+                    timeout=TIMEOUT_MS)
+    again = tab.items()[1]
+    assert again.status == "Done" and again.out_path == out_dir / "clip_colour_2.mp4", again.message
+    assert again.frames_total == 12 and tab.table.cellWidget(1, 2).value() == 1
+    assert first.out_path.read_bytes() == written  # never over the existing output
+    assert load_hints(hints_path_for(again.out_path)) == tools.history().current.hints == again.controls.hints
+    chroma = [np.hypot(*ab(f).reshape(-1, 2).T).mean() for f in read_frames(again.out_path)]
+    before = [np.hypot(*ab(f).reshape(-1, 2).T).mean() for f in read_frames(first.out_path)]
+    assert len(chroma) == 12 and max(chroma) < 1.0 and np.mean(before) > 3.0  # gray now, coloured before
+    assert sorted(p.name for p in out_dir.iterdir()) == ["clip_colour.mp4", "clip_colour_2.hints.json",
+                                                         "clip_colour_2.mp4"]

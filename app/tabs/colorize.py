@@ -1,7 +1,9 @@
 """Colourise tab: queue photos, videos and folders (drops, File > Open photos), colourise them at full
 resolution with the chosen model, compare before/after, save the results. A video shows its frames,
 speed and time left while it runs, and the current frame beside its gray input. A finished photo's
-colours can be edited (hints, a reference photo, saturation) with the colour tools above the view."""
+colours can be edited (hints, a reference photo, saturation) with the colour tools above the view; for
+a finished video they edit its previewed frame, and Apply queues the whole clip again with them as a
+new output (hints at the same place on every frame, saved beside it)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QLabel, QLineEdit, QMenu, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
+from app.colour_edit import EditState
 from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
 from app.widgets.hint_view import HintView
@@ -100,6 +103,7 @@ class QueueItem:
     model_path: str = ""  # the model that colourised it
     guided: bool = True
     hints: Hints | None = None  # colour hints it is colourised with (from an earlier result's hints file)
+    controls: EditState | None = None  # a video's colour controls (from the colour tools' Apply)
 
     @property
     def is_video(self) -> bool:
@@ -212,19 +216,25 @@ class VideoPreviews:
 
 
 def colourise_video(path: Path, out_path: Path, model: object, guided: bool, callbacks: list,
-                    stop: StopFlag) -> bool:
-    """Colourise one video into `out_path` with its frames shown as it goes; False when stopped
-    (nothing written). Raises VideoError or OSError naming the file."""
+                    stop: StopFlag, state: EditState | None = None) -> bool:
+    """Colourise one video into `out_path` with its frames shown as it goes, with the colour controls
+    of `state` on every frame (its hints then saved beside the output); False when stopped (nothing
+    written). Raises VideoError or OSError naming the file."""
     from colorcore.video import colorize_video
 
-    result = colorize_video(path, out_path, model, guided=guided, callbacks=[VideoPreviews(callbacks)], stop=stop)
+    controls = state.controls() if state is not None else None
+    result = colorize_video(path, out_path, model, guided=guided, controls=controls,
+                            callbacks=[VideoPreviews(callbacks)], stop=stop)
+    if result.status == "finished" and state is not None:
+        save_hints(hints_path_for(out_path), state.hints)
     return result.status == "finished"
 
 
 def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: bool,
-                  hints: dict[int, Hints] | None = None):
+                  hints: dict[int, Hints] | None = None, video_controls: dict[int, EditState] | None = None):
     """An engine job colourising `items` (queue index, photo or video, output file) one by one; a
-    photo with `hints` (by queue index) is coloured with them and they are saved beside its output.
+    photo with `hints` (by queue index) is coloured with them and they are saved beside its output;
+    a video with `video_controls` (by queue index) likewise with those colour controls.
 
     Emits `on_photo` (PhotoEvent) per file, `on_frame` (the engine's FrameEvent, downscaled) while
     a video runs, and `on_progress` per file; a file that fails is reported and the queue goes on;
@@ -253,7 +263,8 @@ def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: 
             emit(callbacks, "on_photo", PhotoEvent(index, WORKING))
             try:
                 if is_video_file(path):
-                    if not colourise_video(path, out_path, model, guided, callbacks, stop):
+                    state = (video_controls or {}).get(index)
+                    if not colourise_video(path, out_path, model, guided, callbacks, stop, state):
                         emit(callbacks, "on_photo", PhotoEvent(index, CANCELLED, "stopped: no file written"))
                         break
                 elif index in (hints or {}):
@@ -384,6 +395,7 @@ class ColorizeTab(QWidget):
                              "colourised. Drag the line; wheel to zoom, drag to pan, double-click to fit")
         self.colour_tools = ColourToolBar(self.view, self._settings, self)
         self.colour_tools.message.connect(self._say)
+        self.colour_tools.apply_video.connect(self._apply_to_video)
         self.addActions([self.colour_tools.undo_action, self.colour_tools.redo_action])  # Ctrl+Z anywhere in the tab
         self.save_button = QPushButton("Save...")
         self.save_button.clicked.connect(self._save_current)
@@ -586,7 +598,8 @@ class ColorizeTab(QWidget):
             self._items[i].model_path, self._items[i].guided = model_path, guided
         jobs = [(i, self._items[i].path, self._items[i].out_path) for i in waiting]
         hints = {i: self._items[i].hints for i in waiting if self._items[i].hints is not None}
-        worker = JobWorker(colourise_job(model_path, jobs, guided, hints), JOB_NAME, self,
+        controls = {i: self._items[i].controls for i in waiting if self._items[i].controls is not None}
+        worker = JobWorker(colourise_job(model_path, jobs, guided, hints, controls), JOB_NAME, self,
                            torch_threads=max(1, (os.cpu_count() or 2) - 1))
         worker.event.connect(self._on_event)
         worker.frame.connect(self._on_frame)
@@ -754,12 +767,25 @@ class ColorizeTab(QWidget):
         self._edit_item(row)
 
     def _edit_item(self, index: int) -> None:
-        """Let the colour tools edit the shown item if it is a colourised photo."""
+        """Let the colour tools edit the shown item if it is a colourised photo or video."""
         item = self._items[index]
-        if item.status == DONE and not item.is_video and item.model_path:
-            self.colour_tools.open_photo(item.out_path, item.path, item.model_path, item.guided, item.hints)
+        if item.status == DONE and item.model_path:
+            self.colour_tools.open_photo(item.out_path, item.path, item.model_path, item.guided, item.hints,
+                                         video=item.is_video, state=item.controls)
         else:
             self.colour_tools.close_photo()
+
+    def _apply_to_video(self, key: Path, state: EditState) -> None:
+        """Queue the video whose output is `key` again, coloured with `state`, as a new file beside
+        that output (never over an existing file)."""
+        source = next((item for item in self._items if item.out_path == key), None)
+        if source is None:
+            return
+        out_path = output_name(source.path, key.parent, {item.out_path for item in self._items})
+        self._items.append(QueueItem(source.path, out_path, controls=state))
+        self._append_row(self._items[-1])
+        self._say(f"Colouring {source.path.name} again with the new colours into {out_path.name}.")
+        self._start_next()
 
     def previews_pending(self) -> bool:
         """True while the selected finished photo's preview is being read."""
@@ -809,7 +835,8 @@ class ColorizeTab(QWidget):
                                               f"{kind.capitalize()} (*{item.out_path.suffix})")
         if not path:
             return
-        if self.colour_tools.open_key() == item.out_path and self.colour_tools.has_unapplied(item.out_path):
+        if (not item.is_video and self.colour_tools.open_key() == item.out_path
+                and self.colour_tools.has_unapplied(item.out_path)):
             self.colour_tools.apply(copy_to=Path(path))  # the edited colours, written at full size first
             return
         try:

@@ -1,6 +1,7 @@
 """The Colourise tab's colour tools: one toolbar row that edits the shown photo's colours with hints,
 a reference photo and saturation, previewed live off the GUI thread; Apply writes the full-size
-result with its hints beside it."""
+result with its hints beside it. For a video the previewed frame is edited and Apply asks the tab
+(`apply_video`) to colour the whole clip again with those controls as a new output."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ DEFAULT_COLOUR = "#2050c0"
 DEFAULT_BRUSH_PERCENT = 2.0
 SATURATION_STEPS = 100  # slider steps per 1.0 of saturation
 SHUTDOWN_WAIT_MS = 10000
+APPLY_PHOTO_TIP = "Write the full-size result with these colours over its output file, with the hints beside it " \
+                  "(NAME.hints.json)"
+APPLY_VIDEO_TIP = "Colour the whole video again with these colours (hints at the same place on every frame) as a " \
+                  "new file beside it, with the hints beside that (NAME.hints.json)"
 
 
 def swatch(colour: str, size: int = 16) -> QIcon:
@@ -37,10 +42,12 @@ class ColourToolBar(QToolBar):
 
     One `EditSession` (an editor thread) serves the open photo; each change asks it for a new preview
     and only the latest waiting one is rendered. Each photo's undo history is kept while the tab lives.
-    `message(text)` reports what happened (errors name the file).
+    `message(text)` reports what happened (errors name the file); `apply_video(key, state)` asks for
+    the video whose output is `key` to be coloured again with `state` (an `EditState`).
     """
 
     message = Signal(str)
+    apply_video = Signal(object, object)
 
     def __init__(self, view: HintView, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__("Colour tools", parent)
@@ -49,6 +56,7 @@ class ColourToolBar(QToolBar):
         self._histories: dict[Path, EditHistory] = {}
         self._key: Path | None = None  # the open photo's output file
         self._photo: tuple[Path, str, bool] | None = None  # its input, model, guided
+        self._video = False  # the open result is a video (its previewed frame is edited)
         self._session: EditSession | None = None
         self._closing: list[EditSession] = []
         self._requested: EditState | None = None  # the latest preview asked for
@@ -97,8 +105,7 @@ class ColourToolBar(QToolBar):
         self.reference_action = self._action("Reference...", "Move the colours towards another photo's colours",
                                              self._browse_reference)
         self.no_reference_action = self._action("No reference", "Stop using the reference photo", self.clear_reference)
-        self.apply_action = self._action("Apply", "Write the full-size result with these colours over its output "
-                                         "file, with the hints beside it (NAME.hints.json)", self.apply)
+        self.apply_action = self._action("Apply", APPLY_PHOTO_TIP, self.apply)
         for item in (self.paint_action, self.eyedropper_action, self.colour_action, self.brush_spin,
                      self.undo_action, self.redo_action, self.clear_action, None, "Saturation",
                      self.saturation_slider, self.saturation_label, None, self.reference_action,
@@ -123,14 +130,17 @@ class ColourToolBar(QToolBar):
         return action
 
     # --- the open photo --------------------------------------------------------------------------
-    def open_photo(self, key: Path, photo: Path, model_path: str, guided: bool, hints: Hints | None = None) -> None:
+    def open_photo(self, key: Path, photo: Path, model_path: str, guided: bool, hints: Hints | None = None,
+                   *, video: bool = False, state: EditState | None = None) -> None:
         """Edit the result `key` (its output file) of `photo`, colourised by `model_path`; `hints`:
-        those it was colourised with. The view already shows its images."""
+        those it was colourised with, or its whole `state`. With `video`, `photo` is a video whose
+        middle frame the view shows and Apply emits `apply_video`. The view already shows its images."""
         if key != self._key:
             self.close_photo()
-        self._key, self._photo = key, (photo, model_path, guided)
+        self._key, self._photo, self._video = key, (photo, model_path, guided), video
+        self.apply_action.setToolTip(APPLY_VIDEO_TIP if video else APPLY_PHOTO_TIP)
         if key not in self._histories:
-            self._histories[key] = EditHistory(EditState(hints=hints or Hints()))
+            self._histories[key] = EditHistory(state or EditState(hints=hints or Hints()))
         self._shown = self._requested = None
         history = self._histories[key]
         self._show_state()
@@ -146,6 +156,7 @@ class ColourToolBar(QToolBar):
             self._closing.append(self._session)
             self._session = None
         self._key = self._photo = self._shown = self._requested = None
+        self._video = False
         self.view.set_tool("")
         self._update_state()
 
@@ -268,9 +279,14 @@ class ColourToolBar(QToolBar):
 
     def apply(self, copy_to: Path | None = None) -> None:
         """Write the open photo's full-size result with the current colours over its output file (and
-        its hints beside it); with `copy_to`, copy both there too."""
+        its hints beside it); with `copy_to`, copy both there too. For a video: emit `apply_video`
+        (`copy_to` is not used)."""
         state = self.state()
-        if state is not None:
+        if state is not None and self._video:
+            self.history().saved = state  # the clip is queued with these colours
+            self.apply_video.emit(self._key, state)
+            self._update_state()
+        elif state is not None:
             self.message.emit(f"Writing {self._key.name} with the new colours...")
             self._ensure_session().save(SaveRequest(state, self._key, copy_to))
             self._update_state()
