@@ -40,8 +40,8 @@ import scipy.sparse.linalg as sla
 import torch
 
 from colorcore.colorize import (
-    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, _as_image, _fit_long_side, _resize, chroma_u8, guided_chroma, lab_l8, luma,
-    predict_chroma, recombine, _network_size,
+    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, _as_image, _fit_long_side, _resize, chroma_u8, guided_chroma, lab_l8,
+    luma, predict_chroma, recombine, _network_size,
 )
 from colorcore.hints import Hints, hex_to_rgb
 from colorcore.lab import D65_WHITE, LAB_DELTA, XYZ_TO_RGB

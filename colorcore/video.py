@@ -449,10 +449,11 @@ def colorize_video(
     """Colourise the video `source` into `target` (same container type), frame by frame.
 
     `controls` (hints, reference, saturation) apply to every frame after the temporal step (see
-    `VideoColorizer`). Callbacks get `on_progress(ProgressEvent)` after every frame, `on_frame(FrameEvent)` (the
-    current frame's gray input and colour output) at most every `preview_interval_s` and for the
-    last frame, and `on_end(EndEvent)` ("finished", "stopped" or "failed"). `stop` is checked (and a pause waited out) before each
-    frame; a stop, an error or Ctrl-C removes the temporary file and leaves `target` untouched.
+    `VideoColorizer`). Callbacks get `on_progress(ProgressEvent)` after every frame,
+    `on_frame(FrameEvent)` (the current frame's gray input and colour output) at most every
+    `preview_interval_s` and for the last frame, and `on_end(EndEvent)` ("finished", "stopped" or
+    "failed"). `stop` is checked (and a pause waited out) before each frame; a stop, an error or
+    Ctrl-C removes the temporary file and leaves `target` untouched.
     Raises VideoError for an unreadable, broken or unsupported video, OSError when writing fails.
     """
     source, target = Path(source), Path(target)

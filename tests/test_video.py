@@ -357,7 +357,7 @@ def model_file(model, tmp_path_factory) -> Path:
     return export_model(checkpoint, folder / "model.safetensors")
 
 
-def test_neutral_controls_change_no_byte_and_saturation_zero_gives_gray_frames(clip, model, tmp_path) -> None:
+def test_neutral_controls_change_nothing_and_saturation_zero_gives_gray_frames(clip, model, tmp_path) -> None:
     plain, neutral = VideoColorizer(model), VideoColorizer(model, controls=ColourControls())
     assert all(np.array_equal(plain.colorize(f), neutral.colorize(f)) for f in clip.frames[:8])
     lossless = write_clip(tmp_path / "film.mkv", clip.frames[:8], codec="ffv1", pix_fmt="yuv444p")
