@@ -9,26 +9,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
+from tests.test_gui_colorize import window  # noqa: F401 (fixture: the main window, shut down before teardown)
 
 TIMEOUT_MS = 120000
 BLUE = "#2050c0"
 W, H = 200, 120  # the test photo: a dark left half and a light right half, split at x = 100
-
-
-@pytest.fixture
-def window(qtbot, gui_settings):  # noqa: F811 (fixture)
-    from app.main_window import MainWindow
-
-    win = MainWindow(gui_settings)
-    qtbot.addWidget(win)
-    win.resize(1100, 760)
-    win.show()
-    yield win
-    win.shutdown()  # the queue and every editor thread end before qtbot closes the window
 
 
 def two_regions(path: Path, seed: int = 0) -> Path:
