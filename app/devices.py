@@ -33,7 +33,7 @@ def detected_devices() -> list[tuple[str, str]]:
     if mps_available():
         devices.append(("mps", describe_device(torch.device("mps"))))
     bf16 = ", bf16" if cpu_supports_bf16() else ""
-    devices.append(("cpu", f"CPU ({gui_torch_threads()} of {usable_cores()} cores for training{bf16})"))
+    devices.append(("cpu", f"CPU ({gui_torch_threads()} of {usable_cores()} cores used, one left to the window{bf16})"))
     return devices
 
 

@@ -351,3 +351,25 @@ def test_cancelling_a_video_stops_it_at_once_and_leaves_no_file(qtbot, window, t
     assert video.status == "Cancelled" and video.frames_done < 240 and "no file" in video.message
     assert photo.status == "Cancelled"
     assert not any(out_dir.iterdir())  # neither the video nor its temporary file
+
+
+def test_the_queue_runs_on_the_chosen_device_the_best_found_by_default(qtbot, window, tmp_path, tiny_model_file):
+    from app.devices import detected_devices
+
+    tab = window.colorize_tab
+    qtbot.waitUntil(window.is_engine_loaded, timeout=QUEUE_TIMEOUT_MS)
+    combo = tab.device_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == [name for name, _ in detected_devices()]
+    assert combo.currentIndex() == 0 and combo.device() == detected_devices()[0][0]
+    tab.set_output_dir(str(tmp_path / "out"))
+    tab.open_model(str(tiny_model_file))
+    combo.addItem("a GPU this machine lacks", "cuda:7")  # the choice must reach the engine: it refuses this one
+    combo.setCurrentIndex(combo.count() - 1)
+    assert tab.add_paths([str(write_photo(tmp_path / "in" / "a.jpg", 64, 48, seed=20))]) == 1
+    wait_idle(qtbot, tab)
+    item = tab.items()[0]
+    assert item.status == "Error" and "cuda:7" in item.message and "Device" in item.message
+    combo.setCurrentIndex(0)
+    assert tab.add_paths([str(write_photo(tmp_path / "in" / "b.jpg", 64, 48, seed=21))]) == 1
+    wait_idle(qtbot, tab)
+    assert tab.items()[-1].status == "Done" and tab.items()[-1].out_path.is_file()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from app.colour_edit import EditState
+from app.devices import AUTO_DEVICE, DeviceCombo
 from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
 from app.widgets.hint_view import HintView
@@ -231,8 +232,10 @@ def colourise_video(path: Path, out_path: Path, model: object, guided: bool, cal
 
 
 def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: bool,
-                  hints: dict[int, Hints] | None = None, video_controls: dict[int, EditState] | None = None):
-    """An engine job colourising `items` (queue index, photo or video, output file) one by one; a
+                  hints: dict[int, Hints] | None = None, video_controls: dict[int, EditState] | None = None,
+                  device: str = AUTO_DEVICE):
+    """An engine job colourising `items` (queue index, photo or video, output file) one by one on
+    `device` (an engine device name; "auto": the best found); a
     photo with `hints` (by queue index) is coloured with them and they are saved beside its output;
     a video with `video_controls` (by queue index) likewise with those colour controls.
 
@@ -245,11 +248,19 @@ def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: 
     def job(callbacks: list, stop: StopFlag) -> int:
         from colorcore.checkpoint import load_model
         from colorcore.colorize import colorize_file
+        from colorcore.device import DeviceError, resolve_device
         from colorcore.imageio import ImageReadError
         from colorcore.video import VideoError
 
         try:
-            model = load_model(model_path, "cpu")
+            target = resolve_device(device)
+        except DeviceError as exc:
+            message = f"cannot use the device {device}: {exc}; choose another Device"
+            for index, _, _ in items:
+                emit(callbacks, "on_photo", PhotoEvent(index, FAILED, message))
+            return 0
+        try:
+            model = load_model(model_path, target)
         except Exception as exc:  # any unusable model file: said per photo, never a traceback
             message = f"cannot load model {model_path}: {exc}"
             for index, _, _ in items:
@@ -354,6 +365,10 @@ class ColorizeTab(QWidget):
         out_row.addWidget(browse_out)
         out_row.addWidget(self.open_output_button)
         out_row.addWidget(self.guided_check)
+        self.device_combo = DeviceCombo()
+        self.device_combo.setToolTip("Device the queue is colourised on (the fastest found is chosen; the "
+                                     "colour tools' preview runs on the CPU)")
+        out_row.addWidget(self.device_combo)
 
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Photo or video", "Status", "Progress"])
@@ -567,6 +582,10 @@ class ColorizeTab(QWidget):
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
+    def engine_ready(self) -> None:
+        """List the devices once the engine has loaded (the best is chosen)."""
+        self.device_combo.fill()
+
     def is_busy(self) -> bool:
         """True while photos are being colourised."""
         return self._worker is not None and self._worker.is_running()
@@ -599,7 +618,8 @@ class ColorizeTab(QWidget):
         jobs = [(i, self._items[i].path, self._items[i].out_path) for i in waiting]
         hints = {i: self._items[i].hints for i in waiting if self._items[i].hints is not None}
         controls = {i: self._items[i].controls for i in waiting if self._items[i].controls is not None}
-        worker = JobWorker(colourise_job(model_path, jobs, guided, hints, controls), JOB_NAME, self,
+        worker = JobWorker(colourise_job(model_path, jobs, guided, hints, controls, self.device_combo.device()),
+                           JOB_NAME, self,
                            torch_threads=max(1, (os.cpu_count() or 2) - 1))
         worker.event.connect(self._on_event)
         worker.frame.connect(self._on_frame)
