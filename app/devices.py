@@ -43,6 +43,7 @@ class DeviceCombo(QComboBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setToolTip("Devices detected on this machine (the fastest is chosen by default)")
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # never a cut-off label
 
     def fill(self) -> None:
         """List the detected devices (needs torch) and select the best."""

@@ -146,12 +146,20 @@ def encoder_from_generator(generator: nn.Module, provenance: dict[str, Any] | No
 
 
 def load_encoder(path: str | Path) -> Encoder:
-    """The encoder of a run folder, `.pt` checkpoint or `.safetensors` model file of the paper model."""
+    """The encoder of a run folder, `.pt` checkpoint or `.safetensors` model file of the paper model, or
+    of the bundled starter model for "starter"."""
     from colorcore import checkpoint
+    from colorcore.starter import STARTER, starter_model_path
 
+    if str(path) == STARTER:
+        try:
+            path = starter_model_path()
+        except FileNotFoundError as exc:
+            raise DownstreamError(str(exc)) from None
     path = Path(path).expanduser()
     if not path.exists():
-        raise DownstreamError(f"encoder not found: {path} (give a run folder, a .pt checkpoint or a .safetensors model)")
+        raise DownstreamError(f"encoder not found: {path} (give a run folder, a .pt checkpoint, a .safetensors "
+                              "model or starter)")
     try:
         model = checkpoint.load_model(path, device="cpu")
     except Exception as exc:  # the loader's own errors say what is wrong with the file

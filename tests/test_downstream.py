@@ -356,3 +356,14 @@ def test_missing_or_unofficial_files_get_clear_messages(tmp_path):
     bad.write_bytes(b"not a pickle at all")
     with pytest.raises(CifarError, match="test_batch"):
         read_batch(bad)
+
+
+def test_the_starter_model_is_an_encoder_by_name() -> None:
+    from colorcore.checkpoint import read_metadata
+    from colorcore.starter import starter_model_path
+
+    encoder = ds.load_encoder("starter")
+    assert encoder.width == read_metadata(starter_model_path())["model_config"]["width"]
+    assert encoder.provenance["encoder_sha256"] == ds.load_encoder(starter_model_path()).provenance["encoder_sha256"]
+    with pytest.raises(ds.DownstreamError, match="or starter"):
+        ds.load_encoder("no-such-encoder")

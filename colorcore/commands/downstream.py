@@ -28,7 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cifar-root", required=True, type=Path,
                    help="folder that holds cifar-10-batches-py (the python version of CIFAR-10)")
     p.add_argument("--encoder", required=True, type=Path,
-                   help="run folder, .pt checkpoint or .safetensors model of the paper (multipath) model")
+                   help="run folder, .pt checkpoint or .safetensors model of the paper (multipath) model, "
+                   "or 'starter' for the bundled starter model")
     p.add_argument("--train-size", type=int, default=d.train_size,
                    help="training images, equal per class, all fitted (default %(default)s, the paper's)")
     p.add_argument("--val-size", type=int, default=d.val_size,
