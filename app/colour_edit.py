@@ -11,7 +11,6 @@ module loads torch, so it is imported in the job's thread.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.devices import gui_torch_threads
 from app.workers import JobWorker
 from colorcore.events import StopFlag, emit
 from colorcore.hints import Hints, hints_path_for, save_hints
@@ -256,7 +256,7 @@ class EditSession(QObject):
         self.requests = EditRequests()
         self.saves_pending = 0
         self._worker = JobWorker(edit_job(photo, model_path, guided, self.requests), JOB_NAME, self,
-                                 torch_threads=max(1, (os.cpu_count() or 2) - 1))
+                                 torch_threads=gui_torch_threads())
         self._worker.event.connect(self._on_event)
         self._worker.finished.connect(self._on_finished)
         self._worker.start()

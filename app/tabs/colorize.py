@@ -7,7 +7,6 @@ new output (hints at the same place on every frame, saved beside it)."""
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from app.colour_edit import EditState
-from app.devices import AUTO_DEVICE, DeviceCombo
+from app.devices import AUTO_DEVICE, DeviceCombo, gui_torch_threads
 from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
 from app.widgets.hint_view import HintView
@@ -37,8 +36,6 @@ PREVIEW_MAX_SIDE = 1600  # previews in the before/after view are at most this ma
 OUTPUT_SUFFIX = "_colour"
 KEPT_SUFFIXES = (".jpg", ".jpeg", ".png")  # other photo formats are written as PNG; videos keep theirs
 VIEW_LABELS = ("Gray input", "Colourised")  # the before/after view: what the model saw, what it made
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once at import (on the GUI thread): os.umask can only be read by setting it
 RUN_MODEL_FILES = ("model.safetensors", "checkpoints/last.pt")  # what makes a run folder usable as a model
 MODEL_FILE_FILTER = "Models and checkpoints (*.safetensors *.pt);;All files (*)"
 NO_MODEL_HELP = (
@@ -158,12 +155,6 @@ def load_previews(path: Path, out_path: Path) -> tuple[np.ndarray, np.ndarray]:
     return gray_preview(read_image(path)), preview(read_image(out_path))
 
 
-def make_readable(path: Path) -> None:
-    """Give a written photo the permissions of an ordinary new file (0644 under the usual umask);
-    atomic writes create their temporary file readable by the owner only."""
-    os.chmod(path, 0o666 & ~_UMASK)
-
-
 def output_name(path: Path, out_dir: Path, taken: set[Path]) -> Path:
     """A file in `out_dir` for the colourised `path` that neither exists nor is in `taken`."""
     kept = path.suffix.lower() in KEPT_SUFFIXES or is_video_file(path)
@@ -200,7 +191,6 @@ def copy_atomic(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     with src.open("rb") as source:
         atomic_write(dst, lambda target: shutil.copyfileobj(source, target))
-    make_readable(dst)
 
 
 class VideoPreviews:
@@ -282,11 +272,9 @@ def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: 
                     from colorcore.colour_control import ColourControls
 
                     colorize_file(path, model, out_path, guided=guided, controls=ColourControls(hints=hints[index]))
-                    make_readable(out_path)
                     save_hints(hints_path_for(out_path), hints[index])
                 else:
                     colorize_file(path, model, out_path, guided=guided)
-                    make_readable(out_path)
                 before, after = load_previews(path, out_path)
             except (ImageReadError, VideoError) as exc:
                 emit(callbacks, "on_photo", PhotoEvent(index, FAILED, f"{exc.path}: {exc.reason}"))
@@ -620,7 +608,7 @@ class ColorizeTab(QWidget):
         controls = {i: self._items[i].controls for i in waiting if self._items[i].controls is not None}
         worker = JobWorker(colourise_job(model_path, jobs, guided, hints, controls, self.device_combo.device()),
                            JOB_NAME, self,
-                           torch_threads=max(1, (os.cpu_count() or 2) - 1))
+                           torch_threads=gui_torch_threads())
         worker.event.connect(self._on_event)
         worker.frame.connect(self._on_frame)
         worker.progress.connect(self._on_progress)

@@ -4,8 +4,6 @@ runs side by side on the same photo."""
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridL
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from app.devices import DeviceCombo
+from app.devices import DeviceCombo, gui_torch_threads
 from app.tabs import last_folder, remember_folder
 from app.widgets.image_view import ImageView, numpy_to_qimage
 from app.widgets.sync_views import SyncGroup
@@ -555,7 +553,7 @@ class ResultsTab(QWidget):
             return
         run = pending[0]
         worker = JobWorker(predict_split_job(run.path, self._dataset_path, self._split, self.device_combo.device()),
-                           JOB_NAME, self, torch_threads=max(1, (os.cpu_count() or 2) - 1))
+                           JOB_NAME, self, torch_threads=gui_torch_threads())
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         self._worker, self._worker_run = worker, run
