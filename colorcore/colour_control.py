@@ -35,8 +35,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as sla
 import torch
 
 from colorcore.colorize import (
@@ -162,6 +160,8 @@ class HintPropagation:
 
     def __init__(self, l8: np.ndarray, *, sigma: float = EDGE_SIGMA, reach: float = HINT_REACH) -> None:
         """`l8`: the grid's 8-bit Lab L (h, w); `sigma` and `reach` as `EDGE_SIGMA`, `HINT_REACH`."""
+        import scipy.sparse as sp  # here, not at import: every photo and video path imports this module
+
         self.shape = l8.shape
         lum = l8.astype(np.float64) / 255.0
         index = np.arange(lum.size).reshape(lum.shape)
@@ -183,6 +183,8 @@ class HintPropagation:
         Confidence is min(1, gain * P(reach a hint)); colour is the reached hints' colour (any value
         where the confidence is 0).
         """
+        import scipy.sparse.linalg as sla
+
         fixed = mask.ravel()
         values = np.zeros((fixed.size, 3))
         values[fixed, 0] = 1.0

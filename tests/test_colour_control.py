@@ -275,3 +275,14 @@ def test_bench_hints_latency_runs_and_prints_its_json() -> None:
     report = json.loads(run.stdout)["latency"]
     for key in ("editor_build_s", "preview_new_hint_s", "preview_saturation_only_s", "render_full_s"):
         assert report[key] > 0
+
+
+def test_colourising_without_hints_does_not_load_the_sparse_solver() -> None:
+    """scipy.sparse costs ~0.3 s at import: only a hint solve may load it, not every colorize call."""
+    import subprocess
+    import sys
+
+    code = ("import sys, colorcore.video, colorcore.colorize, colorcore.commands.colorize, colorcore.colour_control; "
+            "print('scipy.sparse' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
