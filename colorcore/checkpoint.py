@@ -161,6 +161,19 @@ def _read_safetensors(file: Path) -> tuple[dict[str, Any], dict[str, torch.Tenso
     return meta, tensors
 
 
+MAX_CHROMA_SCALE = 4.0
+
+
+def _chroma_scale(meta: dict[str, Any], file: Path) -> float:
+    """The model file's `inference.chroma_scale` (1.0 when absent); CheckpointError when unusable."""
+    inference = meta.get("inference") or {}
+    value = inference.get("chroma_scale", 1.0) if isinstance(inference, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_CHROMA_SCALE:
+        raise CheckpointError(f"{file}: inference.chroma_scale must be a number in (0, {MAX_CHROMA_SCALE:g}], "
+                              f"got {value!r}")
+    return float(value)
+
+
 def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel:
     """A ready model (eval mode, on `device`) from a run folder, a `.pt` checkpoint or a `.safetensors` file."""
     file = resolve_model_path(path)
@@ -168,6 +181,7 @@ def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel
         meta, tensors = _read_safetensors(file)
         model = _build(_model_config(meta.get("model_config"), file), file)
         _load_state(model.generator, tensors, file, "generator")
+        model.chroma_scale = _chroma_scale(meta, file)
     else:
         state = load_checkpoint(file)
         model = _build(_model_config(state.get("model_config"), file), file)

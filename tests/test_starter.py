@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from colorcore.checkpoint import METADATA_KEY, read_metadata
+from colorcore.checkpoint import METADATA_KEY, CheckpointError, load_model, read_metadata
 from colorcore.cli import main
-from colorcore.colorize import lab_l8
+from colorcore.colorize import guided_chroma, lab_l8, luma, predict_chroma
 from colorcore.dataset import prepare
 from colorcore.imageio import read_image, write_image
 from colorcore.models import ModelConfig
 from colorcore.resources import samples_dir
-from colorcore.starter import ATTRIBUTION_FILES, starter_model_path
+from colorcore.starter import ATTRIBUTION_FILES, calibrate_chroma_scale, starter_model_path, write_chroma_scale
 from colorcore.training import TrainConfig, Trainer
 from tests.gui_fixtures import *  # noqa: F401,F403
 from tests.gui_fixtures import make_main_window
@@ -98,3 +98,60 @@ def test_the_colourise_tab_has_the_starter_model_chosen_at_first_start(qtbot, gu
     window.shutdown()
     window.close()
 
+
+
+def test_the_starter_model_carries_its_calibrated_chroma_scale() -> None:
+    inference = read_metadata(starter_model_path())["inference"]
+    assert 0 < inference["chroma_scale"] < 1  # shrunk towards gray: calibrated on held-out photos
+    assert inference["calibration"]["photos"] and inference["calibration"]["max_side"] == 768
+    assert load_model(starter_model_path()).chroma_scale == inference["chroma_scale"]
+
+
+def test_the_chroma_scale_multiplies_the_predicted_chroma(tmp_path: Path) -> None:
+    gray = luma(read_image(samples_dir() / "chelsea.jpg"))
+    scaled = tmp_path / "scaled.safetensors"
+    scaled.write_bytes(starter_model_path().read_bytes())
+    write_chroma_scale(scaled, 0.5, {"rule": "test"})
+    full = load_model(starter_model_path())
+    full.chroma_scale = 1.0
+    half = load_model(scaled)
+    assert half.chroma_scale == 0.5 and read_metadata(scaled)["inference"]["calibration"] == {"rule": "test"}
+    np.testing.assert_allclose(predict_chroma(gray, half, size=64), 0.5 * predict_chroma(gray, full, size=64),
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("value", ["x", 0, -1, 10, True])
+def test_an_unusable_chroma_scale_is_refused_naming_the_file(tmp_path: Path, value: object) -> None:
+    from safetensors.torch import load_file, save_file
+
+    meta = read_metadata(starter_model_path())
+    meta["inference"] = {"chroma_scale": value}
+    bad = tmp_path / "bad.safetensors"
+    save_file(load_file(str(starter_model_path())), str(bad), metadata={METADATA_KEY: json.dumps(meta)})
+    with pytest.raises(CheckpointError, match="bad.safetensors.*chroma_scale"):
+        load_model(bad)
+
+
+def test_calibration_finds_the_least_squares_chroma_scale(tmp_path: Path) -> None:
+    import cv2
+
+    photos = [samples_dir() / "chelsea.jpg", samples_dir() / "coffee.jpg"]
+    model = load_model(starter_model_path())
+    model.chroma_scale = 0.7
+    scale = calibrate_chroma_scale(model, photos, max_side=256)
+    assert model.chroma_scale == 0.7  # restored
+    model.chroma_scale = 1.0
+
+    def squared_error(factor: float) -> float:
+        total = 0.0
+        for path in photos:
+            real = read_image(path)
+            real = cv2.resize(real, (256, round(real.shape[0] * 256 / real.shape[1])), interpolation=cv2.INTER_AREA)
+            gray = luma(real)
+            chroma = guided_chroma(lab_l8(gray), predict_chroma(gray, model, size=64))
+            target = cv2.resize(real, chroma.shape[1::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+            total += float(((factor * chroma - cv2.cvtColor(target, cv2.COLOR_RGB2Lab)[:, :, 1:]) ** 2).mean())
+        return total
+
+    assert 0 < scale
+    assert squared_error(scale) < min(squared_error(scale * 0.9), squared_error(scale * 1.1), squared_error(1.0))

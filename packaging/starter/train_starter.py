@@ -12,7 +12,10 @@ Steps (each is skipped when its result is already there, so a stopped job contin
 3. stop when the held-out PSNR has not improved for `--patience` epochs or after `--hours`;
 4. export the best epoch's generator as fp16 `.safetensors` with metadata (architecture, data summary,
    weights licence, metrics) to `--out`, copy the corpus attribution beside it, and write
-   WORK/record.json (command, seed, steps, time, machine).
+   WORK/record.json (command, seed, steps, time, machine);
+5. calibrate the chroma scale on the held-out photos (`colorcore.starter.calibrate_chroma_scale`:
+   the least-squares shrink of the predicted chroma at 768 px) and store it in the file's metadata.
+   `--calibrate-only` redoes this step alone on an exported `--out`.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from colorcore.atomic import atomic_write_text  # noqa: E402
-from colorcore.checkpoint import CHECKPOINT_DIR, EPOCH_CHECKPOINT_PATTERN  # noqa: E402
+from colorcore.checkpoint import CHECKPOINT_DIR, EPOCH_CHECKPOINT_PATTERN, load_model  # noqa: E402
 from colorcore.dataset import is_prepared_dataset, load_prepared, prepare  # noqa: E402
 from colorcore.events import StopFlag  # noqa: E402
 from colorcore.models import ModelConfig  # noqa: E402
-from colorcore.starter import STARTER_FILE, export_starter  # noqa: E402
+from colorcore.starter import (CALIBRATION_MAX_SIDE, STARTER_FILE, calibrate_chroma_scale,  # noqa: E402
+                               export_starter, write_chroma_scale)
 from colorcore.training import TrainConfig, Trainer  # noqa: E402
 
 SEED = 0
@@ -99,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patience", type=int, default=3, help="epochs without held-out gain before stopping")
     parser.add_argument("--resume", action="store_true", help="continue WORK/run")
     parser.add_argument("--export-only", action="store_true", help="export WORK/run's best checkpoint and exit")
+    parser.add_argument("--calibrate-only", action="store_true",
+                        help="only (re)calibrate the chroma scale of the exported --out on the held-out photos")
     args = parser.parse_args(argv)
     data, run = args.work / "data", args.work / "run"
     if not is_prepared_dataset(data):
@@ -106,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                          crops_per_photo=CROPS_PER_PHOTO)
         print(f"prepared {result.n_train} train + {result.n_test} held-out samples in {result.seconds:.0f} s")
     dataset = load_prepared(data)
+    if args.calibrate_only:
+        return calibrate(args.out, args.corpus, dataset)
     n_test = len(dataset.split("test"))
     started = time.time()
     if not args.export_only:
@@ -136,6 +144,16 @@ def main(argv: list[str] | None = None) -> int:
                          record=record)
     atomic_write_text(args.work / "record.json", json.dumps(record, indent=1) + "\n")
     print(f"starter model: {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return calibrate(out, args.corpus, dataset)
+
+
+def calibrate(model_file: Path, corpus: Path, dataset: Any) -> int:
+    """Step 5: store the held-out photos' least-squares chroma scale in `model_file`."""
+    held_out = [corpus / "photos" / name for name in dataset.manifest["photos"]["test"]]
+    scale = round(calibrate_chroma_scale(load_model(model_file), held_out), 3)
+    write_chroma_scale(model_file, scale, {"photos": [p.name for p in held_out], "max_side": CALIBRATION_MAX_SIDE,
+                                           "rule": "least squares on Lab a*b* of the colourised held-out photos"})
+    print(f"chroma scale {scale} (least squares on {len(held_out)} held-out photos at {CALIBRATION_MAX_SIDE} px)")
     return 0
 
 
