@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 from colorcore.events import ProgressEvent, StopFlag, emit
+from colorcore.runs import RunFolder, dataset_of_run
 
 TABLE_COLUMNS = ("run", "model", "params", "psnr", "ssim", "colourfulness", "img_per_s", "epochs")
 TABLE_HEADERS = ("Run", "Model", "Params", "PSNR (dB)", "SSIM", "Colourfulness", "Train img/s", "Epochs")
@@ -32,8 +32,6 @@ MARKDOWN_FILE = "comparison.md"
 CSV_FILE = "comparison.csv"
 GRID_FILE = "comparison_grid.png"
 DEFAULT_GRID_COUNT = 8
-METRICS_FILE = "metrics.csv"
-RUN_CONFIG_FILE = "config.json"
 LABEL_STRIP_WIDTH = 96
 LABEL_FONT_SCALE = 0.35
 GRID_PAD = 2
@@ -77,42 +75,10 @@ class ComparisonResult:
     stopped: bool = False
 
 
-def run_folder_of(path: Path) -> Path | None:
-    """The run folder a model path belongs to (itself, or the folder above checkpoints/), if any."""
-    if path.is_dir():
-        return path
-    for folder in (path.parent, path.parent.parent):
-        if (folder / METRICS_FILE).is_file():
-            return folder
-    return None
-
-
-def training_img_per_s(run: Path | None) -> float:
+def training_img_per_s(run: RunFolder | None) -> float:
     """Median of the logged `img_per_s` values of a run's metrics.csv (NaN when there are none)."""
-    if run is None or not (run / METRICS_FILE).is_file():
-        return math.nan
-    values = []
-    with open(run / METRICS_FILE, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            try:
-                value = float(row.get("img_per_s") or "nan")
-            except ValueError:
-                continue
-            if math.isfinite(value):
-                values.append(value)
+    values = [s.img_per_s for s in run.steps() if math.isfinite(s.img_per_s)] if run is not None else []
     return float(np.median(values)) if values else math.nan
-
-
-def dataset_of_run(path: Path) -> str | None:
-    """The prepared dataset a run was trained on (from its config.json), if known."""
-    folder = run_folder_of(path)
-    if folder is None or not (folder / RUN_CONFIG_FILE).is_file():
-        return None
-    try:
-        data = json.loads((folder / RUN_CONFIG_FILE).read_text(encoding="utf-8")).get("data")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return data if isinstance(data, str) else None
 
 
 def _epochs(path: Path) -> int | None:
@@ -170,7 +136,7 @@ def compare_runs(
 
     paths = [Path(r) for r in runs]
     if data is None:
-        data = next((d for d in map(dataset_of_run, paths) if d), None)
+        data = next((d for d in map(dataset_of_run, paths) if d is not None), None)
         if data is None:
             raise CompareError("no dataset given and none of the runs names the dataset it was trained on; "
                                "pass --data DATA")
@@ -219,7 +185,7 @@ def compare_runs(
             params=sum(p.numel() for p in model.generator.parameters()),
             psnr=result.summary["psnr"], ssim=result.summary["ssim"],
             colourfulness=result.summary["colourfulness"],
-            img_per_s=training_img_per_s(run_folder_of(path)), epochs=_epochs(path),
+            img_per_s=training_img_per_s(RunFolder.containing(path)), epochs=_epochs(path),
         ))
         if len(shown):
             model_rows.append(_predict_rows(model, shown, dev))

@@ -228,3 +228,10 @@ class RunFolder:
         grids = [(int(match.group(1)), path) for path in (self.path / SAMPLES_DIR).glob("epoch_*.png")
                  if (match := SAMPLE_NAME.fullmatch(path.name))]
         return max(grids)[1] if grids else None
+
+
+def dataset_of_run(path: PathLike) -> Path | None:
+    """The prepared dataset the run that `path` is or lies in was trained on (see `RunFolder.containing`
+    and `RunFolder.trained_on`); None when unknown."""
+    run = RunFolder.containing(path)
+    return run.trained_on() if run is not None else None

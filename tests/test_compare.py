@@ -117,3 +117,16 @@ def test_the_starter_model_is_a_reference_row(three_runs: tuple[Path, list[Path]
     assert rows[1]["model"] == "multipath" and float(rows[1]["psnr"]) > 0
     assert rows[1]["psnr"] != rows[0]["psnr"]
     assert "starter" in (out / MARKDOWN_FILE).read_text(encoding="utf-8")
+
+
+def test_a_model_file_inside_a_run_brings_its_runs_dataset_and_speed(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    data, runs = three_runs
+    out = tmp_path / "cmp"
+    model_file = runs[1] / "model.safetensors"  # no --data: the dataset of the run it lies in
+    assert main(["compare", str(model_file), "--out", str(out), "--device", "cpu", "--n", "2"]) == 0
+    (row,) = read_rows(out / CSV_FILE)
+    assert row["run"] == str(model_file) and row["model"] == "scgan"
+    assert float(row["img_per_s"]) > 0  # from the run's metrics.csv
+    assert str(data) in (out / MARKDOWN_FILE).read_text(encoding="utf-8")

@@ -17,6 +17,7 @@ from colorcore.runs import (
     EvalRecord,
     RunFolder,
     StepRecord,
+    dataset_of_run,
     fresh_run_folder,
     is_unused_folder,
 )
@@ -87,15 +88,16 @@ def test_a_finished_run_is_read_back_whole(trained: tuple[Path, Path], tmp_path:
 
 def test_the_run_of_a_model_file_or_checkpoint_is_the_folder_they_lie_in(trained: tuple[Path, Path],
                                                                          tmp_path: Path) -> None:
-    _, folder = trained
+    root, folder = trained
     for path in (folder, folder / "model.safetensors", folder / "checkpoints" / "last.pt",
                  next((folder / "checkpoints").glob("epoch_*.pt"))):
         found = RunFolder.containing(path)
         assert found is not None and found.path == folder, path
+        assert dataset_of_run(path) == root / "data"
     loose = tmp_path / "models" / "mine.safetensors"
     loose.parent.mkdir()
     shutil.copy(folder / "model.safetensors", loose)
-    assert RunFolder.containing(loose) is None
+    assert RunFolder.containing(loose) is None and dataset_of_run(loose) is None
     assert RunFolder.containing(tmp_path / "models") is None and not RunFolder(tmp_path / "models").is_run()
     assert RunFolder(tmp_path / "models").trained_on() is None
 
