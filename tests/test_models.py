@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.generator import MultiPathGenerator, ResNetWeightsError, load_resnet18
+from colorcore.models.init import xavier_init
 
 TINY = ModelConfig(width=8, resnet_weights="none")
 
@@ -106,6 +108,19 @@ def test_xavier_init_zeroes_biases() -> None:
     assert torch.count_nonzero(conv.bias) == 0
     bound = (6 / (conv.in_channels * 9 + conv.out_channels * 9)) ** 0.5
     assert conv.weight.abs().max() <= bound
+
+
+def test_xavier_init_covers_conv_transposed_conv_and_linear_layers() -> None:
+    torch.manual_seed(0)
+    layers = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ConvTranspose2d(4, 2, 4), nn.Linear(5, 6), nn.BatchNorm2d(4))
+    for layer in layers:
+        nn.init.constant_(layer.bias, 0.5)
+        nn.init.constant_(layer.weight, 9.0)
+    xavier_init(layers)
+    for layer, (fan_in, fan_out) in zip(layers, ((3 * 9, 4 * 9), (2 * 16, 4 * 16), (5, 6))):
+        assert torch.count_nonzero(layer.bias) == 0
+        assert 0 < layer.weight.abs().max() <= (6 / (fan_in + fan_out)) ** 0.5
+    assert torch.all(layers[3].weight == 9.0) and torch.all(layers[3].bias == 0.5)  # norm layers untouched
 
 
 def test_training_step_updates_both_networks_and_returns_every_loss() -> None:

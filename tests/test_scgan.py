@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from colorcore.checkpoint import export_model, load_model
 from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model
@@ -82,6 +83,17 @@ def test_generator_and_discriminator_shapes(size: int, patch: int) -> None:
 def test_generator_refuses_a_size_it_cannot_halve() -> None:
     with pytest.raises(ValueError, match="multiple of 64"):
         UNetGenerator(depth=6, width=2)(torch.zeros(1, 1, 96, 96))
+
+
+def test_both_networks_start_from_xavier_weights_and_zero_biases() -> None:
+    model = build_model(ModelConfig(name="scgan", width=4, image_size=64))
+    layers = [m for net in (model.generator, model.discriminator) for m in net.modules()
+              if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    assert layers and all(m.bias is None or torch.count_nonzero(m.bias) == 0 for m in layers)
+    for m in layers:
+        fan_in = m.weight[0].numel() if isinstance(m, nn.Conv2d) else m.weight[:, 0].numel()
+        fan_out = m.weight[:, 0].numel() if isinstance(m, nn.Conv2d) else m.weight[0].numel()
+        assert m.weight.abs().max() <= (6 / (fan_in + fan_out)) ** 0.5
 
 
 def test_optimisers_use_the_paper_learning_rates_under_the_paper_preset() -> None:

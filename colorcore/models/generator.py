@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from colorcore.models.init import xavier_init
+
 NEG_SLOPE = 0.2
 OUT_CHANNELS = 5
 RESNET_CHANNELS = 512
@@ -210,15 +212,6 @@ class MultiPathGenerator(nn.Module):
         for k, block in enumerate(self.decoder_blocks):
             h = block(h, feats[5 - k])
         return h
-
-
-def xavier_init(module: nn.Module) -> None:
-    """Xavier-uniform weights and zero biases for every conv/linear layer of `module`."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
 
 
 def init_generator(gen: MultiPathGenerator) -> None:

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from colorcore import losses
 from colorcore.models.base import Batch, GANColorModel, ModelConfig, StepContext, optimizer_step, register
 from colorcore.models.discriminator import PatchDiscriminator
-from colorcore.models.generator import xavier_init
+from colorcore.models.init import xavier_init
 
 NEG_SLOPE = 0.2
 MAX_DEPTH = 7
