@@ -1,17 +1,19 @@
 """Events the engine emits and the callback protocol that listens to them.
 
-The engine never calls a view: long jobs (prepare, train, downstream) take a list of callbacks and
-call the hooks below. Every hook is optional; a callback implements only what it needs. The GUI's
-workers turn these calls into Qt signals; the CLI turns them into tqdm bars.
+The engine never calls a view: long jobs (prepare, train, downstream, a batch to colourise) take a
+list of callbacks and call the hooks below. Every hook is optional; a callback implements only what
+it needs. The GUI's workers turn these calls into Qt signals; the CLI turns them into tqdm bars.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,27 @@ class NoticeEvent:
 
 
 @dataclass(frozen=True)
+class ItemEvent:
+    """One photo or video of a batch (`colorcore.batch.colorize_many`) started, was done, failed or was
+    stopped. `index` is its position in the batch; `message` names the file and the reason of a failure;
+    `before`/`after` are uint8 RGB previews (its gray input and the result) of a done item when the
+    batch was asked for them."""
+
+    STARTED: ClassVar[str] = "started"
+    DONE: ClassVar[str] = "done"
+    FAILED: ClassVar[str] = "failed"
+    STOPPED: ClassVar[str] = "stopped"
+
+    index: int
+    status: str
+    source: Path
+    target: Path
+    message: str = ""
+    before: np.ndarray | None = None
+    after: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class EndEvent:
     """A job ended: `status` is "finished", "stopped" or "failed"."""
 
@@ -93,7 +116,8 @@ class EndEvent:
 
 
 class Callback(Protocol):
-    """Any object with some of these methods; missing ones are simply not called."""
+    """Any object with some of these methods; missing ones are simply not called. A batch's
+    `on_progress` counts its files and `on_item_progress` the current file's own steps (a video's frames)."""
 
     def on_progress(self, event: ProgressEvent) -> None: ...
     def on_step(self, event: StepEvent) -> None: ...
@@ -102,6 +126,8 @@ class Callback(Protocol):
     def on_checkpoint(self, event: CheckpointEvent) -> None: ...
     def on_error(self, event: ErrorEvent) -> None: ...
     def on_notice(self, event: NoticeEvent) -> None: ...
+    def on_item(self, event: ItemEvent) -> None: ...
+    def on_item_progress(self, event: ProgressEvent) -> None: ...
     def on_end(self, event: EndEvent) -> None: ...
 
 

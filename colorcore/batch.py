@@ -1,0 +1,263 @@
+"""Colourise photos and videos one after another: the loop behind `colorcore colorize` and the
+Colourise tab, and the one output-naming policy both use.
+
+Outputs are named by `output_path`: NAME<suffix>.EXT (`OUTPUT_SUFFIX` unless the caller asks for
+another suffix), NAME<suffix>_N.EXT for a numbered one. A photo keeps its format wherever it can be
+written (JPEG, PNG, WebP, BMP, TIFF, its extension's case kept), other JPEG names become .jpg and the
+rest .png; a video keeps its container. `colorize_many` runs a list of `BatchItem`s: one `ItemEvent`
+per change of an item (`on_item`), a file's own progress (`on_item_progress`, a video's frames), the
+files done (`on_progress`); a stop is honoured between files and inside a video; a file that cannot be
+read or written is reported with its name and the reason, and the rest go on; an existing file is
+never replaced unless `overwrite` is given.
+
+Light at import (no numpy, no torch: the CLI's parser and the GUI's queue name outputs with it); the
+engine is imported when a batch runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Collection, Sequence
+
+from colorcore.events import EndEvent, ItemEvent, ProgressEvent, StopFlag, emit
+from colorcore.hints import hints_path_for, save_hints
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from colorcore.colour_control import ColourControls
+    from colorcore.models.base import ColorModel
+
+OUTPUT_SUFFIX = "_colour"
+FORMATS = ("same", "png", "jpg")  # a photo's output format: its own where it can be written, or PNG, or JPEG
+FALLBACK_EXTENSION = ".png"
+DEFAULT_QUALITY = 95
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One photo or video to colourise into `target`, with its colour `controls` (None: the model's
+    colours); `save_hints` writes the controls' hints beside the output (NAME.hints.json), so that
+    they come back when the result is edited again."""
+
+    source: Path
+    target: Path
+    controls: ColourControls | None = None
+    save_hints: bool = False
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """How a batch ended: `status` "finished" or "stopped", and how many items were done or failed."""
+
+    status: str
+    done: int
+    failed: int
+
+
+def output_extension(source: Path, fmt: str = "same") -> str:
+    """The output extension of `source` under `fmt` ("same", "png" or "jpg"); a video keeps its own."""
+    from colorcore.colorize import JPEG_SUFFIXES
+    from colorcore.imageio import WRITE_FORMATS
+    from colorcore.video import is_video
+
+    if is_video(source):
+        return source.suffix
+    if fmt == "png":
+        return ".png"
+    if fmt == "jpg":
+        return ".jpg"
+    suffix = source.suffix.lower()
+    if suffix in WRITE_FORMATS:
+        return source.suffix
+    return ".jpg" if suffix in JPEG_SUFFIXES else FALLBACK_EXTENSION
+
+
+def output_path(source: Path, folder: Path, *, suffix: str = OUTPUT_SUFFIX, fmt: str = "same",
+                number: int = 1) -> Path:
+    """Where the colourised `source` goes in `folder`: NAME<suffix>.EXT, or NAME<suffix>_N.EXT for
+    `number` N > 1 (the naming policy of every output)."""
+    numbered = f"_{number}" if number > 1 else ""
+    return folder / f"{source.stem}{suffix}{numbered}{output_extension(source, fmt)}"
+
+
+def unused_output_path(source: Path, folder: Path, taken: Collection[Path] = ()) -> Path:
+    """The first of NAME_colour.EXT, NAME_colour_2.EXT, ... in `folder` that is not in `taken` and
+    is no file yet, nor has a hints file."""
+    number = 1
+    candidate = output_path(source, folder)
+    while candidate in taken or candidate.exists() or hints_path_for(candidate).exists():
+        number += 1
+        candidate = output_path(source, folder, number=number)
+    return candidate
+
+
+def latest_hints_file(source: Path, folder: Path) -> Path | None:
+    """The hints file of the latest earlier result of `source` in `folder` (NAME_colour[_N].EXT with
+    NAME_colour[_N].hints.json beside it), or None."""
+    found, number = None, 1
+    candidate = output_path(source, folder)
+    while candidate.exists() or hints_path_for(candidate).exists():
+        if candidate.is_file() and hints_path_for(candidate).is_file():
+            found = hints_path_for(candidate)
+        number += 1
+        candidate = output_path(source, folder, number=number)
+    return found
+
+
+def refusal(item: BatchItem, written: Collection[Path], overwrite: bool) -> str | None:
+    """Why `item` must not run (its output would replace a file, or an output `written` earlier in
+    this batch, given resolved), or None."""
+    target = item.target.resolve()
+    if target in written:
+        return f"{item.source}: its output {item.target} would replace another photo's output from this run"
+    if overwrite:
+        return None
+    if target == item.source.resolve():
+        return f"{item.source}: the output would replace the input; use --suffix, --out or --overwrite"
+    if item.target.exists():
+        return f"{item.source}: output {item.target} exists; use --overwrite to replace it"
+    return None
+
+
+def downscaled(image: np.ndarray, long_side: int) -> np.ndarray:
+    """`image` (gray, RGB or RGBA uint8) as RGB, downscaled so that its longest side is <= `long_side`."""
+    import cv2
+    import numpy as np
+
+    rgb = image[:, :, :3] if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
+    h, w = rgb.shape[:2]
+    scale = long_side / max(h, w)
+    if scale >= 1.0:
+        return np.ascontiguousarray(rgb)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+
+
+def gray_preview(image: np.ndarray, long_side: int) -> np.ndarray:
+    """The gray image the model colourises (BT.601 luma), downscaled, as RGB."""
+    import numpy as np
+
+    from colorcore.colorize import luma
+
+    return np.repeat(luma(downscaled(image, long_side))[:, :, None], 3, axis=2)
+
+
+def result_previews(source: Path, target: Path, long_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Before (gray input) / after (colourised) previews of a colourised photo, read from its files;
+    of a video, its middle frame. Raises ImageReadError or VideoError naming the file."""
+    from colorcore.video import is_video
+
+    if is_video(source):
+        from colorcore.video import probe_video, read_video_frame
+
+        middle = probe_video(source).duration_s / 2
+        return (gray_preview(read_video_frame(source, middle), long_side),
+                downscaled(read_video_frame(target, middle), long_side))
+    from colorcore.imageio import read_image
+
+    return gray_preview(read_image(source), long_side), downscaled(read_image(target), long_side)
+
+
+class _VideoRelay:
+    """One video's engine callback inside a batch: its frames' progress goes on as `on_item_progress`
+    and its `FrameEvent`s as `on_frame` (downscaled to `long_side` if given); its own `on_end` stays
+    here (the batch ends once)."""
+
+    def __init__(self, callbacks: Sequence[object], long_side: int | None) -> None:
+        self._callbacks = callbacks
+        self._long_side = long_side
+
+    def on_progress(self, event: ProgressEvent) -> None:
+        emit(self._callbacks, "on_item_progress", event)
+
+    def on_frame(self, event: object) -> None:
+        if self._long_side is not None:
+            event = replace(event, gray=gray_preview(event.gray, self._long_side),
+                            colour=downscaled(event.colour, self._long_side))
+        emit(self._callbacks, "on_frame", event)
+
+
+def colorize_many(
+    items: Sequence[BatchItem],
+    model: ColorModel,
+    callbacks: Sequence[object] = (),
+    stop: StopFlag | None = None,
+    *,
+    guided: bool = True,
+    inference_size: int | None = None,
+    fit: str = "squash",
+    quality: int = DEFAULT_QUALITY,
+    temporal: bool = True,
+    overwrite: bool = False,
+    preview_long_side: int | None = None,
+) -> BatchResult:
+    """Colourise `items` one by one with `model` (photos at full resolution, videos frame by frame).
+
+    Per item: `on_item(ItemEvent)` "started", then "done", "failed" (the message names the file and
+    the reason) or "stopped" (a video stopped part-way: nothing written), then `on_progress` (items
+    finished of all); a video's frames as `on_item_progress` and `on_frame`. At the end
+    `on_end(EndEvent)`. `stop` is checked (a pause waited out) before each item and each video frame.
+    An existing file is never replaced unless `overwrite` (see `refusal`); two items never write the
+    same output. `preview_long_side` (if set) puts previews of that size in each done item's event
+    and downscales the video frames. `quality` is a JPEG output's; `temporal` carries a video's
+    colour from frame to frame.
+    """
+    from colorcore.colorize import colorize_file
+    from colorcore.imageio import ImageReadError
+    from colorcore.video import VideoError, colorize_video, is_video
+
+    written: set[Path] = set()
+    done = failed = 0
+    stopped = False
+    for index, item in enumerate(items):
+        if stop is not None:
+            stop.wait_if_paused()
+            if stop.stop_requested:
+                stopped = True
+                break
+        emit(callbacks, "on_item", ItemEvent(index, ItemEvent.STARTED, item.source, item.target))
+        message = refusal(item, written, overwrite)
+        previews = (None, None)
+        if message is None:
+            try:
+                item.target.parent.mkdir(parents=True, exist_ok=True)
+                if is_video(item.source):
+                    video = colorize_video(item.source, item.target, model, guided=guided,
+                                           inference_size=inference_size, fit=fit, temporal=temporal,
+                                           controls=item.controls, stop=stop,
+                                           callbacks=[_VideoRelay(callbacks, preview_long_side)])
+                    if video.status == "stopped":
+                        stopped = True
+                        emit(callbacks, "on_item", ItemEvent(index, ItemEvent.STOPPED, item.source, item.target,
+                                                             "stopped: no file written"))
+                        break
+                else:
+                    colorize_file(item.source, model, item.target, guided=guided, inference_size=inference_size,
+                                  quality=quality, fit=fit, controls=item.controls)
+                if item.save_hints and item.controls is not None:
+                    save_hints(hints_path_for(item.target), item.controls.hints)
+                if preview_long_side is not None:
+                    previews = result_previews(item.source, item.target, preview_long_side)
+            except (ImageReadError, VideoError) as exc:
+                message = f"{exc.path}: {exc.reason}"
+            except (OSError, ValueError, MemoryError) as exc:
+                message = f"{item.source}: {exc}"
+        if message is None:
+            done += 1
+            written.add(item.target.resolve())
+            emit(callbacks, "on_item", ItemEvent(index, ItemEvent.DONE, item.source, item.target, "", *previews))
+        else:
+            failed += 1
+            emit(callbacks, "on_item", ItemEvent(index, ItemEvent.FAILED, item.source, item.target, message))
+        emit(callbacks, "on_progress", ProgressEvent(index + 1, len(items), item.source.name))
+    result = BatchResult("stopped" if stopped else "finished", done, failed)
+    emit(callbacks, "on_end", EndEvent(result.status, {"done": done, "failed": failed}))
+    return result
+
+
+__all__ = [
+    "BatchItem", "BatchResult", "FORMATS", "OUTPUT_SUFFIX", "colorize_many", "downscaled", "gray_preview",
+    "latest_hints_file", "output_extension", "output_path", "refusal", "result_previews", "unused_output_path",
+]
