@@ -117,6 +117,6 @@ def test_bad_arguments_exit_2_with_one_clear_line(model_files, tmp_path, capsys,
      ("a.webp", "png", ".png"), ("a.png", "jpg", ".jpg")],
 )
 def test_output_extension(name: str, fmt: str, expected: str) -> None:
-    from colorcore.commands.colorize import output_extension
+    from colorcore.batch import output_extension
 
     assert output_extension(Path(name), fmt) == expected

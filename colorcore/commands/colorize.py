@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from colorcore.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, output_path
+from colorcore.events import ItemEvent, ProgressEvent
+
 if TYPE_CHECKING:
     from colorcore.colour_control import ColourControls
-
-FORMATS = ("same", "png", "jpg")
-DEFAULT_SUFFIX = "_colour"
-DEFAULT_QUALITY = 95
-FALLBACK_EXTENSION = ".png"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "starter model shipped with ColorCore Studio)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: beside each photo); sub-folders of input folders are kept")
-    p.add_argument("--suffix", default=DEFAULT_SUFFIX, help="added to each output name (default %(default)s)")
+    p.add_argument("--suffix", default=OUTPUT_SUFFIX, help="added to each output name (default %(default)s)")
     p.add_argument("--format", choices=FORMATS, default="same",
                    help="photo output format: same as the input (default), png or jpg (videos keep theirs)")
     p.add_argument("--quality", type=int, default=DEFAULT_QUALITY, help="JPEG quality 1-100 (default %(default)s)")
@@ -69,35 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-@dataclass(frozen=True)
-class Job:
-    """One photo or video to colourise: where it comes from and where its output goes."""
-
-    source: Path
-    target: Path
-
-
-def output_extension(source: Path, fmt: str) -> str:
-    """The output file extension for `source` under --format `fmt`."""
-    from colorcore.colorize import JPEG_SUFFIXES
-    from colorcore.imageio import WRITE_FORMATS
-    from colorcore.video import is_video
-
-    if is_video(source):
-        return source.suffix
-    if fmt == "png":
-        return ".png"
-    if fmt == "jpg":
-        return ".jpg"
-    suffix = source.suffix.lower()
-    if suffix in WRITE_FORMATS:
-        return source.suffix
-    return ".jpg" if suffix in JPEG_SUFFIXES else FALLBACK_EXTENSION
-
-
-def collect_jobs(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -> tuple[list[Job], list[str]]:
-    """Photos and videos to colourise (files as given, folders searched recursively) and one problem per
-    bad input.
+def collect_items(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -> tuple[list[BatchItem], list[str]]:
+    """Photos and videos to colourise (files as given, folders searched recursively) with their
+    outputs, and one problem per bad input.
 
     Inside folders, files whose name already ends with `suffix` (earlier outputs) are left out; a
     photo named twice (directly or through folders) is colourised once.
@@ -105,14 +77,14 @@ def collect_jobs(inputs: list[Path], out: Path | None, suffix: str, fmt: str) ->
     from colorcore.imageio import list_images
     from colorcore.video import list_videos
 
-    jobs: list[Job] = []
+    items: list[BatchItem] = []
     problems: list[str] = []
     seen: set[Path] = set()
 
     def add(photo: Path, folder: Path) -> None:
         if photo.resolve() not in seen:
             seen.add(photo.resolve())
-            jobs.append(Job(photo, folder / f"{photo.stem}{suffix}{output_extension(photo, fmt)}"))
+            items.append(BatchItem(photo, output_path(photo, folder, suffix=suffix, fmt=fmt)))
 
     for item in inputs:
         if item.is_dir():
@@ -126,21 +98,7 @@ def collect_jobs(inputs: list[Path], out: Path | None, suffix: str, fmt: str) ->
             add(item, out if out is not None else item.parent)
         else:
             problems.append(f"{item}: no such file or folder")
-    return jobs, problems
-
-
-def refusal(job: Job, planned: set[Path], overwrite: bool) -> str | None:
-    """Why `job` must not run (its output would replace a file or another output), or None."""
-    target = job.target.resolve()
-    if target in planned:
-        return f"{job.source}: its output {job.target} would replace another photo's output from this run"
-    if overwrite:
-        return None
-    if target == job.source.resolve():
-        return f"{job.source}: the output would replace the input; use --suffix, --out or --overwrite"
-    if job.target.exists():
-        return f"{job.source}: output {job.target} exists; use --overwrite to replace it"
-    return None
+    return items, problems
 
 
 def looks_like_model(path: Path) -> bool:
@@ -164,29 +122,49 @@ def split_model(inputs: list[Path], model: str | None) -> tuple[Path, list[Path]
     return resolve_model_argument(model), inputs
 
 
-class _FrameBar:
-    """Engine callback: one tqdm bar of frames (rate in frames/s, time left) for one video."""
+class _Bars:
+    """`colorize_many`'s listener on the command line: a tqdm bar of files and, while a video runs, one
+    of its frames (rate in frames/s, time left); each written file on stdout, each failure on stderr."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, total: int) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(unit="frame", desc=name, file=sys.stderr, dynamic_ncols=True, leave=False, position=1)
+        self.tqdm = tqdm
+        self.files = tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True)
+        self.frames: tqdm | None = None
+        self.name = ""
 
-    def on_progress(self, event: object) -> None:
-        self.bar.total = event.total
-        self.bar.update(event.done - self.bar.n)
+    def on_item(self, event: ItemEvent) -> None:
+        if event.status == ItemEvent.STARTED:
+            self.name = event.source.name
+            self.files.set_postfix_str(self.name, refresh=False)
+            return
+        self.close_frames()
+        if event.status == ItemEvent.DONE:
+            self.tqdm.write(str(event.target), file=sys.stdout)
+        else:
+            self.tqdm.write(f"colorcore colorize: {event.message}", file=sys.stderr)
 
+    def on_item_progress(self, event: ProgressEvent) -> None:
+        if self.frames is None:
+            self.frames = self.tqdm(unit="frame", desc=self.name, file=sys.stderr, dynamic_ncols=True, leave=False,
+                                    position=1)
+        self.frames.total = event.total
+        self.frames.update(event.done - self.frames.n)
 
-def colorize_video_with_bar(job: Job, model: object, args: argparse.Namespace, controls: ColourControls) -> None:
-    """Colourise one video of the command line with `controls`, with a frame progress bar."""
-    from colorcore.video import colorize_video
+    def on_progress(self, event: ProgressEvent) -> None:
+        self.files.update(event.done - self.files.n)
 
-    progress = _FrameBar(job.source.name)
-    try:
-        colorize_video(job.source, job.target, model, guided=not args.no_guided, inference_size=args.inference_size,
-                       fit=args.fit, temporal=not args.no_temporal, controls=controls, callbacks=[progress])
-    finally:
-        progress.bar.close()
+    def close_frames(self) -> None:
+        """Close the bar of the video that has ended, if any."""
+        if self.frames is not None:
+            self.frames.close()
+            self.frames = None
+
+    def close(self) -> None:
+        """Close both bars."""
+        self.close_frames()
+        self.files.close()
 
 
 def colour_controls(args: argparse.Namespace) -> ColourControls:
@@ -211,14 +189,11 @@ def colour_controls(args: argparse.Namespace) -> ColourControls:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore colorize`."""
-    from tqdm import tqdm
-
+    from colorcore.batch import colorize_many
     from colorcore.checkpoint import CheckpointError, load_model
     from colorcore.cli import CLIError
-    from colorcore.colorize import check_inference_size, colorize_file
+    from colorcore.colorize import check_inference_size
     from colorcore.device import DeviceError, resolve_device
-    from colorcore.imageio import ImageReadError
-    from colorcore.video import VideoError, is_video
 
     if not 1 <= args.quality <= 100:
         raise CLIError(f"--quality must be between 1 and 100, got {args.quality}")
@@ -230,8 +205,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     if not args.model.exists():
         raise CLIError(f"model not found: {args.model}")
-    jobs, problems = collect_jobs(args.inputs, args.out, args.suffix, args.format)
-    if not jobs:
+    items, problems = collect_items(args.inputs, args.out, args.suffix, args.format)
+    if not items:
         raise CLIError("no photos to colourise: " + "; ".join(problems))
     controls = colour_controls(args)
     try:
@@ -251,35 +226,16 @@ def run(args: argparse.Namespace) -> int:
 
     for problem in problems:
         print(f"colorcore colorize: {problem}", file=sys.stderr)
-    failed = len(problems)
-    done = 0
-    planned: set[Path] = set()
-    with tqdm(jobs, unit="file", file=sys.stderr, dynamic_ncols=True) as bar:
-        for job in bar:
-            bar.set_postfix_str(job.source.name, refresh=False)
-            reason = refusal(job, planned, args.overwrite)
-            if reason is None:
-                try:
-                    job.target.parent.mkdir(parents=True, exist_ok=True)
-                    if is_video(job.source):
-                        colorize_video_with_bar(job, model, args, controls)
-                    else:
-                        colorize_file(
-                            job.source, model, job.target, guided=not args.no_guided,
-                            inference_size=args.inference_size, quality=args.quality, fit=args.fit,
-                            controls=controls,
-                        )
-                except (ImageReadError, VideoError) as exc:
-                    reason = f"{exc.path}: {exc.reason}"
-                except (OSError, ValueError, MemoryError) as exc:
-                    reason = f"{job.source}: {exc}"
-            if reason is not None:
-                failed += 1
-                tqdm.write(f"colorcore colorize: {reason}", file=sys.stderr)
-                continue
-            planned.add(job.target.resolve())
-            done += 1
-            tqdm.write(str(job.target), file=sys.stdout)
-    print(f"colourised {done} of {done + failed} file(s)" + (f"; {failed} failed" if failed else ""),
+    bars = _Bars(len(items))
+    try:
+        result = colorize_many(
+            [replace(item, controls=controls) for item in items], model, [bars], guided=not args.no_guided,
+            inference_size=args.inference_size, fit=args.fit, quality=args.quality, temporal=not args.no_temporal,
+            overwrite=args.overwrite,
+        )
+    finally:
+        bars.close()
+    failed = result.failed + len(problems)
+    print(f"colourised {result.done} of {result.done + failed} file(s)" + (f"; {failed} failed" if failed else ""),
           file=sys.stderr)
     return 1 if failed else 0
