@@ -1,9 +1,10 @@
 """Run engine jobs in a QThread and turn their callback hooks into rate-limited Qt signals.
 
 An engine job is any callable `job(callbacks: list, stop: StopFlag) -> object` (a prepare, a
-training run, a downstream experiment). The worker hands it one bridge callback that forwards every
-`on_*` hook to the GUI thread, where `JobWorker` re-emits it as a Qt signal; so every public signal
-is emitted from the GUI thread and any connected slot, lambda included, may touch widgets.
+training run, a downstream experiment, a batch to colourise). The worker hands it one bridge callback
+that forwards every `on_*` hook to the GUI thread, where `JobWorker` re-emits it as a Qt signal; so
+every public signal is emitted from the GUI thread and any connected slot, lambda included, may touch
+widgets.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from colorcore.events import ErrorEvent, StopFlag
 Job = Callable[[list, StopFlag], Any]
 
 # hooks that fire often and carry only "the latest state": coalesced to at most one per interval
-COALESCED_HOOKS = frozenset({"on_step", "on_progress", "on_frame"})
+COALESCED_HOOKS = frozenset({"on_step", "on_progress", "on_frame", "on_item_progress"})
 DEFAULT_MIN_INTERVAL_S = 0.05  # at most ~20 step/progress signals per second
 _FINISHED = "__finished__"
 
@@ -46,7 +47,7 @@ class _Bridge:
         return lambda event: self.deliver(hook, event)
 
     def deliver(self, hook: str, event: object) -> None:
-        """Forward one hook call (coalescing on_step/on_progress)."""
+        """Forward one hook call (coalescing the frequent ones, `COALESCED_HOOKS`)."""
         if hook in COALESCED_HOOKS:
             now = time.monotonic()
             if now - self._last_sent.get(hook, float("-inf")) < self._min_interval_s:
@@ -125,7 +126,7 @@ class JobWorker(QObject):
     """One engine job in its own QThread, with its hooks as Qt signals (emitted on the GUI thread).
 
     Signals carry the engine's event objects unchanged (`ProgressEvent`, `StepEvent`, a video's
-    `FrameEvent`, ...).
+    `FrameEvent`, a colourise batch's `ItemEvent`, ...).
     `event(hook, obj)` fires for every hook, including ones without a named signal (e.g. the
     downstream experiment's `on_config_end`). `finished(result, error)` fires once, last, with the
     job's return value or the exception it raised (the other one is None). A job that raises without
@@ -140,6 +141,7 @@ class JobWorker(QObject):
     error = Signal(object)
     notice = Signal(object)
     frame = Signal(object)
+    item = Signal(object)
     end = Signal(object)
     event = Signal(str, object)
     finished = Signal(object, object)
@@ -177,6 +179,7 @@ class JobWorker(QObject):
             "on_error": self.error,
             "on_notice": self.notice,
             "on_frame": self.frame,
+            "on_item": self.item,
             "on_end": self.end,
         }
 

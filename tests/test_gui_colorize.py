@@ -155,13 +155,13 @@ def test_selecting_a_finished_photo_reads_it_off_the_gui_thread(qtbot, window, t
     from app.tabs import colorize as colorize_module
 
     reader_threads = []
-    real_load_previews = colorize_module.load_previews
+    real_result_previews = colorize_module.result_previews
 
-    def recording_load_previews(*args):  # the real reader, noting which thread runs it
+    def recording_result_previews(*args):  # the real reader, noting which thread runs it
         reader_threads.append(threading.current_thread())
-        return real_load_previews(*args)
+        return real_result_previews(*args)
 
-    monkeypatch.setattr(colorize_module, "load_previews", recording_load_previews)
+    monkeypatch.setattr(colorize_module, "result_previews", recording_result_previews)
     tab = window.colorize_tab
     tab.set_output_dir(str(tmp_path / "out"))
     tab.open_model(str(tiny_model_file))
@@ -373,3 +373,25 @@ def test_the_queue_runs_on_the_chosen_device_the_best_found_by_default(qtbot, wi
     assert tab.add_paths([str(write_photo(tmp_path / "in" / "b.jpg", 64, 48, seed=21))]) == 1
     wait_idle(qtbot, tab)
     assert tab.items()[-1].status == "Done" and tab.items()[-1].out_path.is_file()
+
+
+def test_the_queue_worker_passes_every_item_event_and_coalesces_a_files_own_progress(qtbot):
+    """What the tab listens to: each `ItemEvent` of a batch arrives as the worker's `item` signal, in
+    order; a video's per-frame `on_item_progress` is rate-limited like steps, its latest kept."""
+    from app.workers import JobWorker
+    from colorcore.events import ItemEvent, ProgressEvent, emit
+
+    def job(callbacks, stop):
+        emit(callbacks, "on_item", ItemEvent(0, ItemEvent.STARTED, Path("a.mp4"), Path("a_colour.mp4")))
+        for frame in range(1, 1001):
+            emit(callbacks, "on_item_progress", ProgressEvent(frame, 1000))
+        emit(callbacks, "on_item", ItemEvent(0, ItemEvent.DONE, Path("a.mp4"), Path("a_colour.mp4")))
+
+    worker = JobWorker(job, "batch", min_interval_s=10.0)
+    items, frames = [], []
+    worker.item.connect(items.append)
+    worker.event.connect(lambda hook, event: frames.append(event.done) if hook == "on_item_progress" else None)
+    with qtbot.waitSignal(worker.finished, timeout=10000):
+        worker.start()
+    assert [event.status for event in items] == ["started", "done"]
+    assert frames == [1, 1000]  # the first at once, the latest flushed before the item's end

@@ -23,9 +23,12 @@ from app.devices import AUTO_DEVICE, DeviceCombo, gui_torch_threads
 from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
 from app.widgets.hint_view import HintView
-from app.workers import JobWorker
-from colorcore.events import ProgressEvent, StopFlag, emit
-from colorcore.hints import Hints, HintsError, hints_path_for, load_hints, save_hints
+from app.workers import Job, JobWorker
+from colorcore.batch import (BatchItem, BatchResult, colorize_many, latest_hints_file, result_previews,
+                             unused_output_path)
+from colorcore.events import ItemEvent, ProgressEvent, StopFlag, emit
+from colorcore.hints import Hints, HintsError, hints_path_for, load_hints
+from colorcore.runs import RunFolder
 
 JOB_NAME = "Colourise"
 RECENT_MODELS_KEY = "colorize/recent_models"
@@ -33,10 +36,7 @@ OUTPUT_DIR_KEY = "colorize/output_dir"
 GUIDED_KEY = "colorize/guided"
 MAX_RECENT_MODELS = 8
 PREVIEW_MAX_SIDE = 1600  # previews in the before/after view are at most this many pixels wide/high
-OUTPUT_SUFFIX = "_colour"
-KEPT_SUFFIXES = (".jpg", ".jpeg", ".png")  # other photo formats are written as PNG; videos keep theirs
 VIEW_LABELS = ("Gray input", "Colourised")  # the before/after view: what the model saw, what it made
-RUN_MODEL_FILES = ("model.safetensors", "checkpoints/last.pt")  # what makes a run folder usable as a model
 MODEL_FILE_FILTER = "Models and checkpoints (*.safetensors *.pt);;All files (*)"
 NO_MODEL_HELP = (
     "<b>No model yet.</b> To get one: train a model in the <i>Training</i> tab, open a model file "
@@ -62,15 +62,17 @@ def model_label(path: str) -> str:
         return "Starter model (bundled)"
     if file.is_dir():
         return f"{file.name} (run)"
-    if file.name == "model.safetensors":
+    if file == RunFolder(file.parent).exported_model:
         return f"{file.parent.name} (run)"
-    if file.name == "last.pt" and file.parent.name == "checkpoints":
+    if file == RunFolder(file.parent.parent).last_checkpoint:
         return f"{file.parent.parent.name} (run, last checkpoint)"
     return file.name
 
 
-# queue statuses
+# queue statuses, and what each of the engine's item statuses shows
 QUEUED, WORKING, DONE, FAILED, CANCELLED = "Queued", "Colourising...", "Done", "Error", "Cancelled"
+ITEM_STATUS = {ItemEvent.STARTED: WORKING, ItemEvent.DONE: DONE, ItemEvent.FAILED: FAILED,
+               ItemEvent.STOPPED: CANCELLED}
 COL_PHOTO, COL_STATUS, COL_PROGRESS = range(3)
 
 
@@ -108,79 +110,6 @@ class QueueItem:
         return is_video_file(self.path)
 
 
-@dataclass(frozen=True)
-class PhotoEvent:
-    """Emitted by the colourise job as `on_photo` when a photo starts, finishes or fails.
-
-    `before`/`after` are downscaled uint8 previews of a finished photo.
-    """
-
-    index: int
-    status: str
-    message: str = ""
-    before: np.ndarray | None = None
-    after: np.ndarray | None = None
-
-
-def preview(image: np.ndarray) -> np.ndarray:
-    """`image` (RGB or RGBA uint8) as RGB, downscaled so its longest side is <= PREVIEW_MAX_SIDE."""
-    import cv2
-
-    rgb = image[:, :, :3] if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
-    h, w = rgb.shape[:2]
-    scale = PREVIEW_MAX_SIDE / max(h, w)
-    if scale >= 1.0:
-        return np.ascontiguousarray(rgb)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
-
-
-def gray_preview(image: np.ndarray) -> np.ndarray:
-    """The gray photo the model colourises (BT.601 luma), as an RGB preview."""
-    from colorcore.colorize import luma
-
-    return np.repeat(luma(preview(image))[:, :, None], 3, axis=2)
-
-
-def load_previews(path: Path, out_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Before (gray input) / after (colourised) previews of a colourised photo from its files; of a
-    video, its middle frame."""
-    if is_video_file(path):
-        from colorcore.video import probe_video, read_video_frame
-
-        middle = probe_video(path).duration_s / 2
-        return gray_preview(read_video_frame(path, middle)), preview(read_video_frame(out_path, middle))
-    from colorcore.imageio import read_image
-
-    return gray_preview(read_image(path)), preview(read_image(out_path))
-
-
-def output_name(path: Path, out_dir: Path, taken: set[Path]) -> Path:
-    """A file in `out_dir` for the colourised `path` that neither exists nor is in `taken`."""
-    kept = path.suffix.lower() in KEPT_SUFFIXES or is_video_file(path)
-    suffix = path.suffix.lower() if kept else ".png"
-    candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}{suffix}"
-    counter = 2
-    while candidate in taken or candidate.exists() or hints_path_for(candidate).exists():
-        candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}_{counter}{suffix}"
-        counter += 1
-    return candidate
-
-
-def earlier_hints_file(path: Path, out_dir: Path) -> Path | None:
-    """The hints file of the latest earlier result of photo `path` in `out_dir` (NAME_colour[_N].EXT
-    with NAME_colour[_N].hints.json beside it), or None."""
-    suffix = path.suffix.lower() if path.suffix.lower() in KEPT_SUFFIXES else ".png"
-    found, counter = None, 2
-    candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}{suffix}"
-    while candidate.exists() or hints_path_for(candidate).exists():
-        if candidate.is_file() and hints_path_for(candidate).is_file():
-            found = hints_path_for(candidate)
-        candidate = out_dir / f"{path.stem}{OUTPUT_SUFFIX}_{counter}{suffix}"
-        counter += 1
-    return found
-
-
 def copy_atomic(src: Path, dst: Path) -> None:
     """Copy a file (streamed: a video may be large) so that `dst` is either the old file or the
     complete new one."""
@@ -193,98 +122,39 @@ def copy_atomic(src: Path, dst: Path) -> None:
         atomic_write(dst, lambda target: shutil.copyfileobj(source, target))
 
 
-class VideoPreviews:
-    """Engine callback for one video: passes its `FrameEvent`s on (`on_frame`) with the gray input
-    and the colour frame downscaled for the view; its per-frame `on_progress` is left out (the
-    queue's progress counts files)."""
+def batch_item(item: QueueItem) -> BatchItem:
+    """The engine's item for a queued file: a video with the colour tools' controls (from Apply) or a
+    photo with its earlier result's hints is coloured with them, and they are saved beside its output."""
+    from colorcore.colour_control import ColourControls
 
-    def __init__(self, callbacks: list) -> None:
-        self._callbacks = callbacks
-
-    def on_frame(self, event: object) -> None:
-        small = replace(event, gray=gray_preview(event.gray), colour=preview(event.colour))
-        emit(self._callbacks, "on_frame", small)
-
-
-def colourise_video(path: Path, out_path: Path, model: object, guided: bool, callbacks: list,
-                    stop: StopFlag, state: EditState | None = None) -> bool:
-    """Colourise one video into `out_path` with its frames shown as it goes, with the colour controls
-    of `state` on every frame (its hints then saved beside the output); False when stopped (nothing
-    written). Raises VideoError or OSError naming the file."""
-    from colorcore.video import colorize_video
-
-    controls = state.controls() if state is not None else None
-    result = colorize_video(path, out_path, model, guided=guided, controls=controls,
-                            callbacks=[VideoPreviews(callbacks)], stop=stop)
-    if result.status == "finished" and state is not None:
-        save_hints(hints_path_for(out_path), state.hints)
-    return result.status == "finished"
+    if item.controls is not None:
+        return BatchItem(item.path, item.out_path, item.controls.controls(), save_hints=True)
+    if item.hints is not None:
+        return BatchItem(item.path, item.out_path, ColourControls(hints=item.hints), save_hints=True)
+    return BatchItem(item.path, item.out_path)
 
 
-def colourise_job(model_path: str, items: list[tuple[int, Path, Path]], guided: bool,
-                  hints: dict[int, Hints] | None = None, video_controls: dict[int, EditState] | None = None,
-                  device: str = AUTO_DEVICE):
-    """An engine job colourising `items` (queue index, photo or video, output file) one by one on
-    `device` (an engine device name; "auto": the best found); a
-    photo with `hints` (by queue index) is coloured with them and they are saved beside its output;
-    a video with `video_controls` (by queue index) likewise with those colour controls.
+def colourise_job(model_path: str, queued: list[QueueItem], guided: bool, device: str = AUTO_DEVICE) -> Job:
+    """An engine job colourising the `queued` files (copies of the queue's items) with
+    `colorcore.batch.colorize_many` on `device` (an engine device name; "auto": the best found), with
+    previews for the view; a device or model that cannot be used fails every file with that message."""
 
-    Emits `on_photo` (PhotoEvent) per file, `on_frame` (the engine's FrameEvent, downscaled) while
-    a video runs, and `on_progress` per file; a file that fails is reported and the queue goes on;
-    a model that cannot be loaded fails every file with that message. A stop ends a video at once
-    and leaves no file.
-    """
-
-    def job(callbacks: list, stop: StopFlag) -> int:
+    def job(callbacks: list, stop: StopFlag) -> BatchResult | None:
         from colorcore.checkpoint import load_model
-        from colorcore.colorize import colorize_file
         from colorcore.device import DeviceError, resolve_device
-        from colorcore.imageio import ImageReadError
-        from colorcore.video import VideoError
 
         try:
-            target = resolve_device(device)
+            model = load_model(model_path, resolve_device(device))
         except DeviceError as exc:
-            message = f"cannot use the device {device}: {exc}; choose another Device"
-            for index, _, _ in items:
-                emit(callbacks, "on_photo", PhotoEvent(index, FAILED, message))
-            return 0
-        try:
-            model = load_model(model_path, target)
-        except Exception as exc:  # any unusable model file: said per photo, never a traceback
-            message = f"cannot load model {model_path}: {exc}"
-            for index, _, _ in items:
-                emit(callbacks, "on_photo", PhotoEvent(index, FAILED, message))
-            return 0
-        done = 0
-        for position, (index, path, out_path) in enumerate(items):
-            stop.wait_if_paused()
-            if stop.stop_requested:
-                break
-            emit(callbacks, "on_photo", PhotoEvent(index, WORKING))
-            try:
-                if is_video_file(path):
-                    state = (video_controls or {}).get(index)
-                    if not colourise_video(path, out_path, model, guided, callbacks, stop, state):
-                        emit(callbacks, "on_photo", PhotoEvent(index, CANCELLED, "stopped: no file written"))
-                        break
-                elif index in (hints or {}):
-                    from colorcore.colour_control import ColourControls
-
-                    colorize_file(path, model, out_path, guided=guided, controls=ColourControls(hints=hints[index]))
-                    save_hints(hints_path_for(out_path), hints[index])
-                else:
-                    colorize_file(path, model, out_path, guided=guided)
-                before, after = load_previews(path, out_path)
-            except (ImageReadError, VideoError) as exc:
-                emit(callbacks, "on_photo", PhotoEvent(index, FAILED, f"{exc.path}: {exc.reason}"))
-            except (OSError, ValueError, MemoryError) as exc:
-                emit(callbacks, "on_photo", PhotoEvent(index, FAILED, f"{path}: {exc}"))
-            else:
-                done += 1
-                emit(callbacks, "on_photo", PhotoEvent(index, DONE, str(out_path), before, after))
-            emit(callbacks, "on_progress", ProgressEvent(position + 1, len(items), path.name))
-        return done
+            failure = f"cannot use the device {device}: {exc}; choose another Device"
+        except Exception as exc:  # any unusable model file: said per file, never a traceback
+            failure = f"cannot load model {model_path}: {exc}"
+        else:
+            return colorize_many([batch_item(item) for item in queued], model, callbacks, stop, guided=guided,
+                                 preview_long_side=PREVIEW_MAX_SIDE)
+        for index, item in enumerate(queued):
+            emit(callbacks, "on_item", ItemEvent(index, ItemEvent.FAILED, item.path, item.out_path, failure))
+        return None
 
     return job
 
@@ -445,7 +315,7 @@ class ColorizeTab(QWidget):
         if not Path(resolved).exists():
             self._say(f"Model {path} does not exist.")
             return
-        if Path(resolved).is_dir() and not any((Path(resolved) / name).is_file() for name in RUN_MODEL_FILES):
+        if Path(resolved).is_dir() and RunFolder(resolved).model_file() is None:
             self._say(f"{resolved} holds no model yet: choose a training run's folder once it has trained "
                       "(or a .safetensors / .pt file).")
             return
@@ -497,8 +367,8 @@ class ColorizeTab(QWidget):
         out_dir = self.output_dir()
         parts = []
         for photo in photos:
-            hints_file = None if is_video_file(photo) else earlier_hints_file(photo, out_dir)
-            out_path = output_name(photo, out_dir, taken)
+            hints_file = None if is_video_file(photo) else latest_hints_file(photo, out_dir)
+            out_path = unused_output_path(photo, out_dir, taken)
             taken.add(out_path)
             self._items.append(QueueItem(photo, out_path))
             if hints_file is not None:
@@ -603,36 +473,32 @@ class ColorizeTab(QWidget):
         guided = self.guided_check.isChecked()
         for i in waiting:
             self._items[i].model_path, self._items[i].guided = model_path, guided
-        jobs = [(i, self._items[i].path, self._items[i].out_path) for i in waiting]
-        hints = {i: self._items[i].hints for i in waiting if self._items[i].hints is not None}
-        controls = {i: self._items[i].controls for i in waiting if self._items[i].controls is not None}
-        worker = JobWorker(colourise_job(model_path, jobs, guided, hints, controls, self.device_combo.device()),
-                           JOB_NAME, self,
+        queued = [replace(self._items[i]) for i in waiting]
+        worker = JobWorker(colourise_job(model_path, queued, guided, self.device_combo.device()), JOB_NAME, self,
                            torch_threads=gui_torch_threads())
-        worker.event.connect(self._on_event)
+        worker.item.connect(self._on_item)
         worker.frame.connect(self._on_frame)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         self._worker = worker
-        self.progress_bar.setRange(0, len(jobs))
+        self.progress_bar.setRange(0, len(queued))
         self.progress_bar.setValue(0)
-        self.job_progress.emit(JOB_NAME, 0, len(jobs))
+        self.job_progress.emit(JOB_NAME, 0, len(queued))
         worker.start()
         self._update_state()
 
-    def _on_event(self, hook: str, event: object) -> None:
-        if hook != "on_photo" or not isinstance(event, PhotoEvent):
-            return
-        item = self._items[event.index]
-        item.status, item.message = event.status, event.message
-        self._working_index = event.index if event.status == WORKING else None
-        self._refresh_row(event.index)
-        if event.status == FAILED:
+    def _on_item(self, event: ItemEvent) -> None:
+        """A file of the running batch started, was done (with its previews), failed or was stopped."""
+        index = self._batch[event.index]
+        item = self._items[index]
+        item.status, item.message = ITEM_STATUS[event.status], event.message
+        self._working_index = index if item.status == WORKING else None
+        self._refresh_row(index)
+        if item.status == FAILED:
             self._say(f"Could not colourise {item.path.name}: {event.message}")
-        elif event.status == DONE and event.after is not None:
-            if self._may_show(event.index):
-                self._show_images(event.index, event.before, event.after, f"{item.path.name} -> {item.out_path}")
-                self._edit_item(event.index)
+        elif item.status == DONE and event.after is not None and self._may_show(index):
+            self._show_images(index, event.before, event.after, f"{item.path.name} -> {item.out_path}")
+            self._edit_item(index)
 
     def _on_frame(self, event: object) -> None:
         """A video's current frame (a downscaled FrameEvent): its row's progress, and the view."""
@@ -740,7 +606,7 @@ class ColorizeTab(QWidget):
         # a finished photo's files are read in the loader thread: a 40 MP JPEG must not freeze the window
         self.view_caption.setText(f"{item.path.name}: loading...")
         try:
-            future = self._preview_loader.submit(load_previews, item.path, item.out_path)
+            future = self._preview_loader.submit(result_previews, item.path, item.out_path, PREVIEW_MAX_SIDE)
         except RuntimeError:  # the loader was shut down: the window is closing
             return
         self._loading_row = row
@@ -789,7 +655,7 @@ class ColorizeTab(QWidget):
         source = next((item for item in self._items if item.out_path == key), None)
         if source is None:
             return
-        out_path = output_name(source.path, key.parent, {item.out_path for item in self._items})
+        out_path = unused_output_path(source.path, key.parent, {item.out_path for item in self._items})
         self._items.append(QueueItem(source.path, out_path, controls=state))
         self._append_row(self._items[-1])
         self._say(f"Colouring {source.path.name} again with the new colours into {out_path.name}.")
