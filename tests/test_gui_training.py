@@ -256,3 +256,25 @@ def test_a_runs_curves_and_results_come_back_after_a_restart(qtbot, gui_settings
         second.shutdown()
         second.close()
         second.deleteLater()
+
+
+def test_opening_a_runs_checkpoint_fills_the_form_with_the_settings_it_was_trained_with(
+    main_window: MainWindow, prepared_dataset: Path, tmp_path: Path
+) -> None:
+    from colorcore.models import MODEL_REGISTRY, ModelConfig
+    from colorcore.training import TrainConfig, Trainer
+
+    run = tmp_path / "runs" / "scgan"
+    config = TrainConfig(data=str(prepared_dataset), run_dir=str(run), batch_size=3, max_steps=1, seed=5,
+                         model=ModelConfig(name="scgan", width=4, preset="paper", lambda_l1=2.0),
+                         eval_subset=0, sample_count=0)
+    assert Trainer(config).run().status == "finished"
+    tab = main_window.training_tab
+    tab.set_resume_run(str(run / "checkpoints" / "last.pt"))  # the run a checkpoint lies in
+    assert tab.run_edit.text() == str(run) and tab.resume_box.isChecked()
+    assert tab.dataset_edit.text() == str(prepared_dataset)
+    assert tab.model_combo.currentText() == "scgan" and tab.preset == "paper"
+    assert (tab.width_spin.value(), tab.batch_spin.value(), tab.seed_spin.value(), tab.max_steps_spin.value()) == (4, 3, 5, 1)
+    assert tab.lambda_l1_spin.value() == 2.0
+    assert tab.lr_g_spin.value() == MODEL_REGISTRY["scgan"].preset_values("paper")["lr_g"]  # the preset's, recorded
+    assert tab.train_config().model.lambda_l1 == 2.0 and tab.train_config().data == str(prepared_dataset)

@@ -4,8 +4,6 @@ a plain-language warning when the run is not learning."""
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import sys
 import time
@@ -42,16 +40,12 @@ from app.widgets.image_view import ImageView
 from app.widgets.plots import LossPlot, MetricsPlot
 from app.workers import JobWorker
 from colorcore.presets import SHORT_EPOCH_STEPS
+from colorcore.runs import LOSS_PREFIX, RunFolder, fresh_run_folder, is_unused_folder
 
 JOB_NAME = "Training"
 SETTINGS_GROUP = "training"
-LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
-MODEL_FILE = "model.safetensors"
-RUN_MARKERS = ("config.json", "metrics.csv", "checkpoints", MODEL_FILE)  # what makes a folder a run
 SHORT_EPOCH_INTERVAL_S = 30.0  # ... so their epoch-end work runs at most this often by default
 ETA_WINDOW_S = 60.0  # the ETA follows the step rate of the last minute of running (pauses left out)
-LOSS_COLUMN_PREFIX = "loss_"
-SAMPLES_DIR = "samples"
 RESNET_CHOICES = ("auto", "imagenet", "none")
 
 # the form's values that both presets share: batch 64 and the loss weights are the paper's (section 5),
@@ -103,40 +97,13 @@ def format_eta(seconds: float | None) -> str:
     return f"{secs} s"
 
 
-def holds_run(folder: Path) -> bool:
-    """True when `folder` holds (part of) a training run."""
-    return any((folder / name).exists() for name in RUN_MARKERS)
-
-
-def is_unused_folder(folder: Path) -> bool:
-    """True when a new run may be written into `folder`: it does not exist or is empty."""
-    return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
-
-
-def fresh_run_folder(folder: Path) -> Path:
-    """`folder` when it is unused, else the first unused of folder-2, folder-3, ..."""
-    if is_unused_folder(folder):
-        return folder
-    counter = 2
-    while not is_unused_folder(folder.with_name(f"{folder.name}-{counter}")):
-        counter += 1
-    return folder.with_name(f"{folder.name}-{counter}")
-
-
-def run_model(run: Path) -> Path | None:
-    """What colourises with a run: its exported model, else its last checkpoint (None: neither yet)."""
-    for candidate in (run / MODEL_FILE, run / LAST_CHECKPOINT):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def training_photos(dataset: str) -> int | None:
-    """How many training photos a prepared dataset has (None when its manifest cannot be read)."""
+    """How many training photos a prepared dataset has (None when it is not a usable one)."""
+    from colorcore.dataset import DatasetError, load_prepared
+
     try:
-        manifest = json.loads((Path(dataset) / "manifest.json").read_text(encoding="utf-8"))
-        return int(manifest["splits"]["train"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return len(load_prepared(dataset).split("train"))
+    except DatasetError:
         return None
 
 
@@ -150,18 +117,6 @@ def replacing_job(config: Any, replace: bool):
         return train_replacing(config, callbacks=callbacks, stop=stop, replace=replace)
 
     return job
-
-
-def read_history(run: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """Rows of a run's metrics.csv and eval.csv (empty lists when missing or unreadable)."""
-    tables = []
-    for name in ("metrics.csv", "eval.csv"):
-        try:
-            with open(run / name, newline="", encoding="utf-8") as handle:
-                tables.append(list(csv.DictReader(handle)))
-        except (OSError, csv.Error):
-            tables.append([])
-    return tables[0], tables[1]
 
 
 class TrainingTab(QWidget):
@@ -437,7 +392,7 @@ class TrainingTab(QWidget):
         self.dataset_edit.setText(s.value(f"{g}/dataset", "", type=str))
         self.run_edit.setText(s.value(f"{g}/run", "", type=str))
         run = Path(self.run_edit.text())
-        if self.run_edit.text() and holds_run(run):
+        if self.run_edit.text() and RunFolder(run).is_run():
             self._last_session_run = run
 
     def save_settings(self) -> None:
@@ -474,23 +429,25 @@ class TrainingTab(QWidget):
             return
         self.dataset_edit.setText(path)
         current = self.run_edit.text().strip()
-        other_run = bool(current) and holds_run(Path(current)) and not self._same_dataset(Path(current), path)
+        other_run = bool(current) and RunFolder(current).is_run() and not self._same_dataset(RunFolder(current), path)
         if not current or current == self._suggested_run or other_run:
             self._suggested_run = str(fresh_run_folder(Path(path).parent / "runs" / Path(path).name))
             self.run_edit.setText(self._suggested_run)
 
-    def _same_dataset(self, run: Path, dataset: str) -> bool:
-        trained_on = self._read_run_config(run).get("data")
-        return isinstance(trained_on, str) and Path(trained_on).resolve() == Path(dataset).resolve()
+    @staticmethod
+    def _same_dataset(run: RunFolder, dataset: str) -> bool:
+        trained_on = run.trained_on()
+        return trained_on is not None and trained_on.resolve() == Path(dataset).resolve()
 
     def set_resume_run(self, path: str) -> None:
-        """Offer to resume the run in `path`: fill the form from its config.json and show its
-        curves (once the engine is loaded)."""
+        """Offer to resume the run in `path` (a run folder, or a model file or checkpoint in one): fill
+        the form from its recorded settings and show its curves (once the engine is loaded)."""
         if self.is_busy():
             return
         run = Path(path)
-        if run.is_file():  # a checkpoint or model file inside a run
-            run = next((p for p in run.parents if (p / "config.json").is_file()), run.parent)
+        if run.is_file():
+            containing = RunFolder.containing(run)
+            run = containing.path if containing is not None else run.parent
         self.run_edit.setText(str(run))
         self._pending_run = run
         if self._engine_ready:
@@ -500,9 +457,7 @@ class TrainingTab(QWidget):
         run, self._pending_run = self._pending_run, None
         if run is None:
             return
-        config = self._read_run_config(run)
-        if config:
-            self.apply_config(config)
+        self.apply_run(RunFolder(run))
         self._update_resume_box()
         self.load_history(run)
 
@@ -512,83 +467,66 @@ class TrainingTab(QWidget):
         if run is not None and not self.is_busy() and self.run_edit.text() == str(run):
             self.load_history(run)
 
-    def apply_config(self, config: dict[str, Any]) -> None:
-        """Fill the form from a run's config.json (a `TrainConfig` as a dict)."""
-        if config.get("data"):
-            self.dataset_edit.setText(str(config["data"]))
-        model = config.get("model") if isinstance(config.get("model"), dict) else {}
-        if model.get("name"):
-            self.model_combo.setCurrentText(str(model["name"]))
-        if model.get("preset") in PRESET_LABELS:
-            self.preset = str(model["preset"])
-        used = config.get("hyperparameters") if isinstance(config.get("hyperparameters"), dict) else {}
-        model = {**model, **{k: v for k, v in used.items() if model.get(k) is None}}
-        values = {**{k: config.get(k) for k in ("epochs", "batch_size", "max_steps", "seed")},
-                  **{k: model.get(k) for k in ("width", "lr_g", "lr_d", "beta1", "lambda_l1", "lambda_gan",
-                                               "lambda_sal", "lambda_edge")}}
+    def apply_run(self, run: RunFolder) -> None:
+        """Fill the form from a run's recorded settings (left as it is when they cannot be read)."""
+        config = run.train_config()
+        if config is None:
+            return
+        dataset = run.trained_on()
+        if dataset is not None:
+            self.dataset_edit.setText(str(dataset))
+        model = config.model
+        self.model_combo.setCurrentText(model.name)
+        if model.preset in PRESET_LABELS:
+            self.preset = model.preset
+        used = run.hyperparameters()  # what the preset gave the fields the run left unset
+        model_values = {k: getattr(model, k) for k in ("width", "lr_g", "lr_d", "beta1", "lambda_l1", "lambda_gan",
+                                                         "lambda_sal", "lambda_edge")}
+        values = {"epochs": config.epochs, "batch_size": config.batch_size, "max_steps": config.max_steps or 0,
+                  "seed": config.seed, **{k: used.get(k) if v is None else v for k, v in model_values.items()}}
         for key, attr in self._SPINS:
             value = values.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 box = getattr(self, attr)
                 box.setValue(type(box.value())(value))
-        if model.get("resnet_weights"):
-            self.resnet_combo.setCurrentText(str(model["resnet_weights"]))
-        if not config.get("max_steps"):
-            self.max_steps_spin.setValue(0)
-
-    @staticmethod
-    def _read_run_config(run: Path) -> dict[str, Any]:
-        try:
-            data = json.loads((run / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        if model.resnet_weights:
+            self.resnet_combo.setCurrentText(model.resnet_weights)
 
     def load_history(self, run: Path) -> None:
         """Draw the curves, metrics and latest samples already logged in a run folder."""
-        steps, epochs = read_history(run)
-        names = set(self.loss_plot.loss_names())
+        folder = RunFolder(run)
+        steps, evaluations = folder.steps(), folder.evaluations()
         self.loss_plot.clear()
         self.metrics_plot.clear()
-        for row in steps:
-            try:
-                losses = {k[len(LOSS_COLUMN_PREFIX):]: float(v) for k, v in row.items()
-                          if k and k.startswith(LOSS_COLUMN_PREFIX) and k[len(LOSS_COLUMN_PREFIX):] in names and v}
-                self.loss_plot.add_point(int(float(row["step"])), losses)
-            except (KeyError, ValueError):
-                continue
-        for row in epochs:
-            try:
-                metrics = {k: float(v) for k, v in row.items() if k in ("psnr", "ssim") and v}
-                self.metrics_plot.add_epoch(int(float(row["epoch"])) + 1, metrics)
-            except (KeyError, ValueError):
-                continue
-        self._show_latest_samples(run)
+        for record in steps:
+            self.loss_plot.add_point(record.step, record.losses)
+        for evaluation in evaluations:
+            self.metrics_plot.add_epoch(evaluation.epoch + 1, evaluation.metrics)
+        self._show_latest_samples(folder)
         if steps:
-            last = steps[-1]
-            self._progress_text = (
-                f"Run {run.name}: step {last.get('step', '?')}, "
-                f"{len(epochs)} epoch(s) evaluated" + (f", PSNR {float(epochs[-1]['psnr']):.2f} dB" if epochs and epochs[-1].get("psnr") else "")
-            )
+            psnr = evaluations[-1].metrics.get("psnr") if evaluations else None
+            self._progress_text = (f"Run {run.name}: step {steps[-1].step}, {len(evaluations)} epoch(s) evaluated"
+                                   + (f", PSNR {psnr:.2f} dB" if psnr is not None else ""))
             self.progress_label.setText(self._progress_text)
 
-    def _show_latest_samples(self, run: Path) -> None:
+    def _show_latest_samples(self, run: RunFolder) -> None:
         from colorcore.imageio import ImageReadError, read_image
 
-        grids = sorted((run / SAMPLES_DIR).glob("*.png"))
-        if not grids:
+        grid = run.latest_samples()
+        if grid is None:
             return
         try:
-            self.sample_view.set_image(read_image(grids[-1]))
+            self.sample_view.set_image(read_image(grid))
         except ImageReadError as exc:
-            self.status_message.emit(f"Cannot show {grids[-1]}: {exc.reason}")
+            self.status_message.emit(f"Cannot show {grid}: {exc.reason}")
 
     def _update_resume_box(self) -> None:
-        run = self.run_edit.text().strip()
-        resumable = bool(run) and (Path(run) / LAST_CHECKPOINT).is_file()
+        text = self.run_edit.text().strip()
+        run = RunFolder(text) if text else None
+        resumable = run is not None and run.can_resume()
         self.resume_box.setEnabled(resumable and not self.is_busy())
         self.resume_box.setChecked(resumable)
-        self.colourise_button.setEnabled(not self.is_busy() and bool(run) and run_model(Path(run)) is not None)
+        self.colourise_button.setEnabled(not self.is_busy() and run is not None and run.model_file() is not None)
 
     # running
     def state(self) -> str:
@@ -661,7 +599,7 @@ class TrainingTab(QWidget):
         if is_unused_folder(folder):
             return run, False
         fresh = fresh_run_folder(folder)
-        is_run = holds_run(folder)
+        is_run = RunFolder(folder).is_run()
         box = QMessageBox(QMessageBox.Icon.Question, "Start training",
                           f"{folder} already holds {'a training run' if is_run else 'other files'}.", parent=self)
         box.setInformativeText(
@@ -683,10 +621,12 @@ class TrainingTab(QWidget):
 
     def start_training(self) -> bool:
         """Start (or resume) a run with the form's settings in a worker thread."""
+        from colorcore.dataset import is_prepared_dataset
+
         if self.is_busy() or not self._engine_ready:
             return False
         dataset, run = self.dataset_edit.text().strip(), self.run_edit.text().strip()
-        if not dataset or not (Path(dataset) / "manifest.json").is_file():
+        if not dataset or not is_prepared_dataset(dataset):
             show_error(self, "Start training", f"Not a prepared dataset: {dataset or '(none chosen)'}",
                        "Prepare one in the Dataset tab or choose its folder.")
             return False
@@ -775,7 +715,7 @@ class TrainingTab(QWidget):
     def request_colourise(self) -> None:
         """Ask the window to colourise with the run in the run folder (the Colourise tab)."""
         run = Path(self.run_edit.text().strip())
-        if self.is_busy() or run_model(run) is None:
+        if self.is_busy() or RunFolder(run).model_file() is None:
             return
         self.colourise_requested.emit(str(run))
 
@@ -825,7 +765,7 @@ class TrainingTab(QWidget):
         self._rate_window.append((now, event.step))
         while len(self._rate_window) > 2 and now - self._rate_window[0][0] > ETA_WINDOW_S:
             self._rate_window.popleft()
-        self.loss_plot.add_point(event.step, {k.removeprefix(LOSS_COLUMN_PREFIX): v for k, v in event.losses.items()})
+        self.loss_plot.add_point(event.step, {k.removeprefix(LOSS_PREFIX): v for k, v in event.losses.items()})
         self._progress_text = self._step_text(event, format_eta(self.eta_s(event.step, event.total_steps)))
         if self.state() == "paused":
             self.progress_label.setText(f"<b>Paused</b> ({self._step_text(event, None)}).<br>Press Resume to go on.")
