@@ -1,4 +1,5 @@
-"""Score a model on a prepared dataset split: per-image PSNR/SSIM/colourfulness, means, a sample grid.
+"""Score a model on a prepared dataset split: per-image PSNR/SSIM/colourfulness, means, a sample grid,
+and on request every prediction with its predicted maps (the GUI's Results tab shows them).
 
 Used by `colorcore evaluate`, `colorcore compare`, the Trainer's per-epoch validation and the GUI's
 Results tab. Works for every registered model (it only calls `predict` and `visuals`).
@@ -8,22 +9,26 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from colorcore.device import flushed_denormals
 from colorcore.events import ProgressEvent, StopFlag, emit
 from colorcore.metrics import MetricAccumulator
 from colorcore.models.base import ColorModel
-from colorcore.tensors import batch_from_uint8, gray_input, image_grid, to_uint8_images
+from colorcore.tensors import batch_from_uint8, gray_input, image_grid, maps_to_uint8, to_uint8_images
 
 DEFAULT_GRID_COUNT = 8
 
 
 @dataclass
 class EvaluationResult:
-    """Per-image metrics (in split order), their means, and a gray | fake | real grid of the first images."""
+    """Per-image metrics (in split order), their means, a gray | fake | real grid of the first images and,
+    when asked for, the predictions: `fake` (N, S, S, 3) uint8 and `maps`, each auxiliary output the
+    model predicts ("saliency", "edge") as (N, S, S) uint8."""
 
     split: str
     files: list[str]
@@ -31,7 +36,12 @@ class EvaluationResult:
     summary: dict[str, float]
     grid: np.ndarray | None = None
     stopped: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    fake: np.ndarray | None = None
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def metric(self, name: str) -> np.ndarray:
+        """One metric ("psnr", "ssim" or "colourfulness") of every image scored, in split order."""
+        return np.array([values[name] for values in self.per_image], dtype=np.float64)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able summary and per-image table (with file names)."""
@@ -81,11 +91,13 @@ def evaluate_model(
     grid_count: int = DEFAULT_GRID_COUNT,
     callbacks: Sequence[object] = (),
     stop: StopFlag | None = None,
+    keep_predictions: bool = False,
 ) -> EvaluationResult:
     """Predict the first `limit` images (all when None) of `split` and score them against the originals.
 
-    `dataset` is a `PreparedDataset` or its folder. Emits `on_progress` per batch; a stop request
-    ends early with the images scored so far (`stopped=True`).
+    `dataset` is a `PreparedDataset` or its folder. `keep_predictions` keeps every colourised image and
+    predicted map in the result. Emits `on_progress` per batch; a stop request ends early with the
+    images scored so far (`stopped=True`).
     """
     from colorcore.dataset import PreparedDataset, load_prepared
 
@@ -94,6 +106,8 @@ def evaluate_model(
     total = len(arrays) if limit is None else min(limit, len(arrays))
     dev = torch.device(device) if device is not None else _model_device(model)
     acc = MetricAccumulator()
+    fakes: list[np.ndarray] = []
+    maps: dict[str, list[np.ndarray]] = {}
     was_training = model.training
     model.eval()
     stopped = False
@@ -105,9 +119,15 @@ def evaluate_model(
                     stopped = True
                     break
             real = np.array(arrays.rgb[start:min(start + batch_size, total)], dtype=np.uint8)
-            with torch.no_grad():
-                fake = model.predict(gray_input(torch.from_numpy(real).to(dev)))["rgb"]
-            acc.add(to_uint8_images(fake), real)
+            with torch.no_grad(), flushed_denormals():
+                out = model.predict(gray_input(torch.from_numpy(real).to(dev)))
+            fake = to_uint8_images(out["rgb"])
+            acc.add(fake, real)
+            if keep_predictions:
+                fakes.append(fake)
+                for key, value in out.items():
+                    if key != "rgb":
+                        maps.setdefault(key, []).append(maps_to_uint8(value))
             emit(callbacks, "on_progress", ProgressEvent(min(start + batch_size, total), total, split))
     finally:
         model.train(was_training)
@@ -117,4 +137,37 @@ def evaluate_model(
         grid = comparison_grid(model, arrays.rgb[:count], arrays.edge[:count], arrays.saliency[:count], dev)
     per_image = acc.per_image()
     files = data.files(split)[:len(per_image)]
-    return EvaluationResult(split, files, per_image, acc.summary(), grid, stopped)
+    result = EvaluationResult(split, files, per_image, acc.summary(), grid, stopped)
+    if keep_predictions:
+        size = data.size
+        result.fake = np.concatenate(fakes) if fakes else np.zeros((0, size, size, 3), np.uint8)
+        result.maps = {key: np.concatenate(parts) for key, parts in maps.items()}
+    return result
+
+
+def evaluate_model_file(
+    path: str | os.PathLike[str],
+    dataset: Any,
+    split: str = "test",
+    device: str = "auto",
+    batch_size: int = 64,
+    grid_count: int = DEFAULT_GRID_COUNT,
+    callbacks: Sequence[object] = (),
+    stop: StopFlag | None = None,
+    keep_predictions: bool = False,
+) -> EvaluationResult:
+    """`evaluate_model` for a saved model (run folder, .pt or .safetensors) loaded onto `device`
+    ("auto", "cpu", "cuda", ...; one that is not there is a `DeviceError`). The model runs at the
+    dataset's image size when it can (`colorize.check_inference_size`: its own or a multiple of it),
+    else ValueError."""
+    from colorcore.checkpoint import load_model
+    from colorcore.colorize import check_inference_size
+    from colorcore.dataset import PreparedDataset, load_prepared
+    from colorcore.device import resolve_device
+
+    target = resolve_device(device)
+    model = load_model(Path(path), target)
+    data = dataset if isinstance(dataset, PreparedDataset) else load_prepared(os.fspath(dataset))
+    check_inference_size(model, data.size)
+    return evaluate_model(model, data, split, batch_size=batch_size, device=target, grid_count=grid_count,
+                          callbacks=callbacks, stop=stop, keep_predictions=keep_predictions)

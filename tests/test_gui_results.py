@@ -231,7 +231,7 @@ def test_the_best_device_is_chosen_and_predictions_run_on_the_chosen_one(qtbot, 
     on_cpu = predict_split_job(model_path, str(dataset), "test", "cpu")([], StopFlag())
     if torch.cuda.is_available():
         on_gpu = predict_split_job(model_path, str(dataset), "test", "cuda")([], StopFlag())
-        assert np.abs(on_gpu.psnr - on_cpu.psnr).max() < 0.5
+        assert np.abs(on_gpu.metric("psnr") - on_cpu.metric("psnr")).max() < 0.5
     else:  # the device asked for is the one used: a GPU that is not there is refused
         with pytest.raises(DeviceError, match="CUDA is not available"):
             predict_split_job(model_path, str(dataset), "test", "cuda")([], StopFlag())

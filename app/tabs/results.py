@@ -4,8 +4,10 @@ runs side by side on the same photo."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt, Signal
@@ -19,7 +21,11 @@ from app.tabs import last_folder, remember_folder
 from app.widgets.image_view import ImageView, numpy_to_qimage
 from app.widgets.sync_views import SyncGroup
 from app.workers import JobWorker
-from colorcore.events import ProgressEvent, StopFlag, emit
+from colorcore.events import ProgressEvent, StopFlag
+from colorcore.runs import dataset_of_run
+
+if TYPE_CHECKING:
+    from colorcore.evaluation import EvaluationResult
 
 JOB_NAME = "Results: predicting"
 OPEN_RUNS_KEY = "results/runs"  # restored at the next start
@@ -36,22 +42,12 @@ FIRST_METRIC_COL = 2
 
 
 @dataclass
-class RunPredictions:
-    """A model's outputs on one dataset split: uint8 fakes, maps and per-image metrics."""
-
-    fake: np.ndarray  # (N, S, S, 3)
-    maps: dict[str, np.ndarray]  # key -> (N, S, S)
-    psnr: np.ndarray  # (N,)
-    ssim: np.ndarray  # (N,)
-
-
-@dataclass
 class RunEntry:
-    """An opened run folder or model file and, once computed, its predictions."""
+    """An opened run folder or model file and, once computed, its scored predictions."""
 
     path: str
     label: str
-    predictions: RunPredictions | None = None
+    predictions: EvaluationResult | None = None
     error: str = ""
     shown: bool = True
 
@@ -68,63 +64,20 @@ class Cell:
 
 
 def predict_split_job(model_path: str, dataset_path: str, split: str, device: str = "auto"):
-    """An engine job predicting every photo of a prepared dataset split with a model on `device`;
-    returns RunPredictions (emits on_progress per batch, stops between batches)."""
+    """An engine job scoring every photo of a prepared dataset split with a model on `device` and keeping
+    its predictions (`colorcore.evaluation.evaluate_model_file`); None when stopped."""
 
-    def job(callbacks: list, stop: StopFlag) -> RunPredictions | None:
-        import torch
+    def job(callbacks: list, stop: StopFlag) -> EvaluationResult | None:
+        from colorcore.evaluation import evaluate_model_file
 
-        from colorcore.checkpoint import load_model
-        from colorcore.colorize import check_inference_size
-        from colorcore.dataset import load_prepared
-        from colorcore.device import flushed_denormals, resolve_device
-        from colorcore.metrics import psnr, ssim
-        from colorcore.tensors import gray_input, maps_to_uint8, to_uint8_images
-
-        target = resolve_device(device)
-        model = load_model(model_path, target)
-        data = load_prepared(dataset_path)
-        arrays = data.split(split)
-        check_inference_size(model, int(data.size))
-        total = len(arrays.rgb)
-        fakes, psnrs, ssims = [], [], []
-        maps: dict[str, list[np.ndarray]] = {}
-        for start in range(0, total, PREDICT_BATCH):
-            stop.wait_if_paused()
-            if stop.stop_requested:
-                return None
-            real = np.array(arrays.rgb[start:start + PREDICT_BATCH])  # a writable copy of the memmap rows
-            with torch.no_grad(), flushed_denormals():
-                out = model.predict(gray_input(torch.from_numpy(real).to(target)))
-            fake = to_uint8_images(out["rgb"])
-            fakes.append(fake)
-            psnrs.append(psnr(fake, real).numpy())
-            ssims.append(ssim(fake, real).numpy())
-            for key in MAP_KEYS:
-                if key in out:
-                    maps.setdefault(key, []).append(maps_to_uint8(out[key]))
-            emit(callbacks, "on_progress", ProgressEvent(min(start + PREDICT_BATCH, total), total, Path(model_path).name))
-        size = int(data.size)
-        return RunPredictions(
-            fake=np.concatenate(fakes) if fakes else np.zeros((0, size, size, 3), np.uint8),
-            maps={k: np.concatenate(v) for k, v in maps.items()},
-            psnr=np.concatenate(psnrs) if psnrs else np.zeros(0, np.float32),
-            ssim=np.concatenate(ssims) if ssims else np.zeros(0, np.float32),
-        )
+        result = evaluate_model_file(model_path, dataset_path, split, device=device, batch_size=PREDICT_BATCH,
+                                     grid_count=0, callbacks=callbacks, stop=stop, keep_predictions=True)
+        return None if result.stopped else result
 
     return job
 
 
-def dataset_of_run(run_path: str) -> str | None:
-    """The prepared dataset a run (folder, checkpoint or exported model inside it) was trained on,
-    from its config.json (None if unknown)."""
-    from colorcore.compare import dataset_of_run as trained_on
-
-    data = trained_on(Path(run_path))
-    return str(Path(data).resolve()) if data else None
-
-
-def same_folder(a: str | None, b: str | None) -> bool:
+def same_folder(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
     """True when two paths name the same folder."""
     return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
 
@@ -370,9 +323,11 @@ class ResultsTab(QWidget):
             remember_folder(self._settings, "model", resolved)
         self.run_list.setCurrentRow(self.run_list.count() - 1)
         self._save_open()
+        from colorcore.dataset import is_prepared_dataset
+
         own = dataset_of_run(resolved)
-        if own is not None and Path(own, "manifest.json").is_file() and not same_folder(own, self._dataset_path):
-            self.open_dataset(own)  # a run is scored on the photos it was trained on by default
+        if own is not None and is_prepared_dataset(own) and not same_folder(own, self._dataset_path):
+            self.open_dataset(str(own.resolve()))  # a run is scored on the photos it was trained on by default
             return
         self._rebuild_views()
         self._start_next()
@@ -421,7 +376,7 @@ class ResultsTab(QWidget):
         for run in self._runs:
             own = dataset_of_run(run.path)
             if own is not None and self._dataset_path is not None and not same_folder(own, self._dataset_path):
-                out.append((run, own))
+                out.append((run, str(own.resolve())))
         return out
 
     def request_colourise(self) -> None:
@@ -434,6 +389,8 @@ class ResultsTab(QWidget):
 
     def engine_ready(self) -> None:
         """List the devices (the best chosen), then reopen the runs and dataset of the last session (once)."""
+        from colorcore.dataset import is_prepared_dataset
+
         if self._restored:
             return
         self._restored = True
@@ -444,7 +401,7 @@ class ResultsTab(QWidget):
         for path in runs:
             if Path(path).exists() and not any(run.path == path for run in self._runs):
                 self.open_run(path)
-        if dataset and Path(dataset, "manifest.json").is_file() and not same_folder(dataset, self._dataset_path):
+        if dataset and is_prepared_dataset(dataset) and not same_folder(dataset, self._dataset_path):
             self.open_dataset(dataset)  # the dataset last shown, even when the user had chosen another one
 
     def _save_open(self) -> None:
@@ -585,10 +542,10 @@ class ResultsTab(QWidget):
             if error is not None:
                 run.error = str(error)
                 self._say(f"Cannot show {run.path}: {error}")
-            elif isinstance(result, RunPredictions):
+            elif result is not None:
                 run.predictions = result
-                self._say(f"{run.label}: mean PSNR {np.mean(result.psnr):.2f} dB, SSIM {np.mean(result.ssim):.3f} "
-                          f"on {len(result.psnr)} {self._split} photos.")
+                self._say(f"{run.label}: mean PSNR {result.summary['psnr']:.2f} dB, SSIM {result.summary['ssim']:.3f} "
+                          f"on {len(result.per_image)} {self._split} photos.")
             # a stopped or stale job (the dataset changed) leaves the run pending
             current = self.current_photo()
             self._reset_order()
@@ -613,7 +570,7 @@ class ResultsTab(QWidget):
         if mode == "dataset" or primary is None:
             self._order = list(range(count))
         else:
-            ranked = np.argsort(primary.predictions.psnr, kind="stable")
+            ranked = np.argsort(primary.predictions.metric("psnr"), kind="stable")
             self._order = [int(i) for i in (ranked[::-1] if mode == "best" else ranked)]
 
     def _fill_table(self, select: int = 0) -> None:
@@ -623,6 +580,7 @@ class ResultsTab(QWidget):
             suffix = f" {run.label}" if len(runs) > 1 else ""
             headers += [f"PSNR{suffix}", f"SSIM{suffix}"]
         files = self._files()
+        scores = [(run.predictions.metric("psnr"), run.predictions.metric("ssim")) for run in runs]
         self.table.blockSignals(True)
         self.table.clear()
         self.table.setColumnCount(len(headers))
@@ -634,15 +592,15 @@ class ResultsTab(QWidget):
             name_item = QTableWidgetItem(name)
             name_item.setToolTip(files[index] if index < len(files) else "")
             self.table.setItem(row, COL_NAME, name_item)
-            for r, run in enumerate(runs):
+            for r, (psnr, ssim) in enumerate(scores):
                 col = FIRST_METRIC_COL + 2 * r
-                self.table.setItem(row, col, QTableWidgetItem(f"{run.predictions.psnr[index]:.2f}"))
-                self.table.setItem(row, col + 1, QTableWidgetItem(f"{run.predictions.ssim[index]:.3f}"))
+                self.table.setItem(row, col, QTableWidgetItem(f"{psnr[index]:.2f}"))
+                self.table.setItem(row, col + 1, QTableWidgetItem(f"{ssim[index]:.3f}"))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.blockSignals(False)
         self._position = -1
         self.summary_label.setText("\n".join(
-            f"{run.label}: mean PSNR {np.mean(run.predictions.psnr):.2f} dB, SSIM {np.mean(run.predictions.ssim):.3f}"
+            f"{run.label}: mean PSNR {run.predictions.summary['psnr']:.2f} dB, SSIM {run.predictions.summary['ssim']:.3f}"
             for run in runs))
         if self._order:
             self.table.setCurrentCell(min(select, len(self._order) - 1), COL_NAME)
@@ -679,7 +637,7 @@ class ResultsTab(QWidget):
         cells = [Cell("gray (input)", images["gray"], 0, 0)]
         for col, run in enumerate(runs, start=1):
             pred = run.predictions
-            metrics = f" {pred.psnr[index]:.2f} dB" if pred is not None else ""
+            metrics = f" {pred.metric('psnr')[index]:.2f} dB" if pred is not None else ""
             cells.append(Cell(f"fake: {run.label}{metrics}", pred.fake[index] if pred is not None else None, 0, col,
                               run.error or run.path))
         cells.append(Cell("real", images["real"], 0, len(runs) + 1))
@@ -735,9 +693,11 @@ class ResultsTab(QWidget):
         elif not self._runs:
             hint = "Add a run or model file to see its colourisations next to the real photos."
         else:
+            from colorcore.dataset import is_prepared_dataset
+
             notes = [f"{run.label}: {run.error}" for run in self._runs if run.error]
             notes += [f"{run.label} was trained on {Path(own).name}; it is scored here on {Path(self._dataset_path).name}"
-                      + ("" if Path(own, "manifest.json").is_file() else f" ({own} is gone)")
+                      + ("" if is_prepared_dataset(own) else f" ({own} is gone)")
                       for run, own in self.scored_elsewhere()]
             hint = "; ".join(notes)
         self.hint_label.setText(hint)
