@@ -148,3 +148,28 @@ def test_crops_per_photo_reach_the_dataset_split_by_photo(qtbot, main_window: Ma
     photos = len(manifest["photos"]["train"]) + len(manifest["photos"]["test"])
     assert manifest["splits"]["train"] + manifest["splits"]["test"] == 4 * photos
     assert not set(manifest["photos"]["train"]) & set(manifest["photos"]["test"])
+
+
+def test_replacing_is_offered_only_for_a_folder_that_holds_a_prepared_dataset(
+    qtbot, main_window: MainWindow, photo_folder: Path, prepared_dataset: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *args, **kwargs: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    tab = main_window.dataset_tab
+    tab.set_source_folder(str(photo_folder))
+    tab.output_edit.setText(str(prepared_dataset))
+    assert not tab.start_prepare()  # "No": the prepared dataset is kept
+    assert len(asked) == 1 and "already holds a prepared dataset" in asked[0] and not tab.is_busy()
+
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "manifest.json").write_text("{half a manifest", encoding="utf-8")
+    tab.output_edit.setText(str(damaged))
+    assert tab.start_prepare()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=SETTLE_MS)
+    assert len(asked) == 1  # never asked to replace what is no prepared dataset ...
+    assert "is not a prepared dataset" in tab.summary_label.text()  # ... the engine says why it is left alone
+    assert (damaged / "manifest.json").read_text(encoding="utf-8") == "{half a manifest"

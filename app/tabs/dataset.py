@@ -423,6 +423,8 @@ class DatasetTab(QWidget):
 
     def start_prepare(self) -> bool:
         """Prepare the chosen folder with the current settings (in a worker thread)."""
+        from colorcore.dataset import is_prepared_dataset
+
         if self.is_busy():
             return False
         source, output = self.source_edit.text().strip(), self.output_edit.text().strip()
@@ -433,7 +435,7 @@ class DatasetTab(QWidget):
             show_error(self, "Prepare dataset", "No output folder chosen.", "Choose where the prepared dataset goes.")
             return False
         overwrite = False
-        if (Path(output) / "manifest.json").is_file():
+        if is_prepared_dataset(output):
             answer = QMessageBox.question(
                 self, "Prepare dataset", f"{output} already holds a prepared dataset.\n\nReplace it?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
@@ -520,13 +522,13 @@ class DatasetTab(QWidget):
     def open_prepared(self, path: str) -> bool:
         """Show the summary and skipped files of a prepared dataset; False (with a message) if
         `path` is not one."""
-        from colorcore.dataset import load_prepared
+        from colorcore.dataset import MANIFEST_NAME, load_prepared
 
         try:
             manifest = load_prepared(path).manifest
         except Exception as exc:  # any unreadable dataset is a user error here
             show_error(self, "Open prepared dataset", f"{path} is not a usable prepared dataset: {exc}",
-                       "Choose a folder written by Prepare (it holds manifest.json).")
+                       f"Choose a folder written by Prepare (it holds {MANIFEST_NAME}).")
             return False
         remember_folder(self.settings, "dataset", str(Path(path).parent))
         if not self.is_busy():
