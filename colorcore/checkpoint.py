@@ -20,14 +20,13 @@ from torch import nn
 
 from colorcore import __version__
 from colorcore.atomic import atomic_write
+from colorcore.calibration import CalibrationError, ChromaCalibration
+from colorcore.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME  # noqa: F401 (re-exported)
 from colorcore.models.base import ColorModel, ModelConfig, build_model
 
 CHECKPOINT_FORMAT = "colorcore-checkpoint"
 CHECKPOINT_VERSION = 1
 METADATA_KEY = "colorcore"
-MODEL_FILE_NAME = "model.safetensors"
-CHECKPOINT_DIR = "checkpoints"
-LAST_CHECKPOINT = "last.pt"
 EPOCH_CHECKPOINT_PATTERN = "epoch_{:04d}.pt"
 EPOCH_CHECKPOINT_GLOB = "epoch_*.pt"
 
@@ -161,19 +160,6 @@ def _read_safetensors(file: Path) -> tuple[dict[str, Any], dict[str, torch.Tenso
     return meta, tensors
 
 
-MAX_CHROMA_SCALE = 4.0
-
-
-def _chroma_scale(meta: dict[str, Any], file: Path) -> float:
-    """The model file's `inference.chroma_scale` (1.0 when absent); CheckpointError when unusable."""
-    inference = meta.get("inference") or {}
-    value = inference.get("chroma_scale", 1.0) if isinstance(inference, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_CHROMA_SCALE:
-        raise CheckpointError(f"{file}: inference.chroma_scale must be a number in (0, {MAX_CHROMA_SCALE:g}], "
-                              f"got {value!r}")
-    return float(value)
-
-
 def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel:
     """A ready model (eval mode, on `device`) from a run folder, a `.pt` checkpoint or a `.safetensors` file."""
     file = resolve_model_path(path)
@@ -181,7 +167,10 @@ def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel
         meta, tensors = _read_safetensors(file)
         model = _build(_model_config(meta.get("model_config"), file), file)
         _load_state(model.generator, tensors, file, "generator")
-        model.chroma_scale = _chroma_scale(meta, file)
+        try:
+            model.calibration = ChromaCalibration.from_metadata(meta.get("inference"), file)
+        except CalibrationError as exc:
+            raise CheckpointError(str(exc)) from None
     else:
         state = load_checkpoint(file)
         model = _build(_model_config(state.get("model_config"), file), file)

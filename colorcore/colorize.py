@@ -162,7 +162,7 @@ def predict_chroma(
     """Lab chroma (h, w, 2) float32 (a, b) the model predicts for a full-resolution uint8 luma image.
 
     The result covers the whole photo at the network's resolution (the letterbox border removed),
-    multiplied by the model's `chroma_scale` (1 unless its model file sets it).
+    calibrated as the model's file says (`colorcore.calibration`; unchanged for models without one).
     """
     if fit not in FITS:
         raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
@@ -173,10 +173,7 @@ def predict_chroma(
         raise ValueError(f"model {model.name!r} gave {tuple(rgb.shape[-2:])} for a {size}x{size} input")
     rgb01 = ((rgb[0].float().clamp(-1, 1) + 1.0) * 0.5).permute(1, 2, 0).cpu().numpy()
     lab = cv2.cvtColor(np.ascontiguousarray(rgb01[top:top + ch, left:left + cw]), cv2.COLOR_RGB2Lab)
-    chroma = np.ascontiguousarray(lab[:, :, 1:3])
-    if model.chroma_scale != 1.0:
-        chroma *= model.chroma_scale
-    return chroma
+    return model.calibration.apply(np.ascontiguousarray(lab[:, :, 1:3]))
 
 
 def _box(x: np.ndarray, radius: int) -> np.ndarray:

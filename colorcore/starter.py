@@ -75,58 +75,96 @@ def export_starter(checkpoint: Path, out: Path, corpus: Path, dataset: Any, lice
 
 
 CALIBRATION_MAX_SIDE = 768  # photos are reduced to this long side for calibration, as bench_quality scores them
+CALIBRATION_SIGMAS = (0.0, 1.0, 2.0, 3.0, 4.0)  # chroma blurs tried, in pixels of the network's output;
+# more than 4 px (1/16 of a 64 px output) lets colour bleed across objects
+CALIBRATION_SCALES = tuple(round(0.05 * step, 2) for step in range(1, 21))  # 0.05 .. 1.0
+# the least colour a calibrated model keeps, as a share of the real photos' colourfulness: below it a
+# colourised photo reads as gray (PSNR alone would pick that on photos the network knows little about)
+MIN_COLOURFULNESS_RATIO = 0.4
 
 
-def calibrate_chroma_scale(model: Any, photos: list[Path], max_side: int = CALIBRATION_MAX_SIDE) -> float:
-    """The chroma multiplier that minimises the squared Lab a*b* error of `model`'s colourised photos.
+def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION_MAX_SIDE,
+                     sigmas: tuple[float, ...] = CALIBRATION_SIGMAS,
+                     scales: tuple[float, ...] = CALIBRATION_SCALES,
+                     min_colourfulness: float = MIN_COLOURFULNESS_RATIO) -> tuple[Any, dict[str, Any]]:
+    """The `ChromaCalibration` (blur, scale) under which `model`'s colourised photos score the best mean
+    PSNR while keeping at least `min_colourfulness` of the real photos' colourfulness.
 
-    Each photo is reduced to `max_side`, turned gray and colourised as `colorcore colorize` does it
-    (guided chroma, scale 1); with p the predicted and t the real chroma, the least-squares scale is
-    sum(mean(p*t)) / sum(mean(p*p)) over the photos (each photo weighted equally). A network unsure of
-    a photo's colours predicts plausible but often wrong chroma; shrinking it towards gray by this
-    factor is what lowers the error on photos it never saw (docs/starter-model.md). Photos that cannot
-    be read raise `colorcore.imageio.ImageReadError`.
+    Each photo is reduced to `max_side`, turned gray and colourised exactly as `colorcore colorize` does
+    it (guided chroma, the photo's luminance kept) from the network's uncalibrated prediction, blurred by
+    each of `sigmas` and multiplied by each of `scales`; among the pairs whose outputs keep on average at
+    least `min_colourfulness` of the real photos' colourfulness (Hasler & Suesstrunk), the one with the
+    highest PSNR against the real photos, averaged over the photos, wins (the gray photo's own PSNR is
+    reported beside it; with no pair colourful enough, the most colourful scale). A network
+    unsure of a photo's colours predicts plausible but often wrong, speckled chroma; smoothing it and
+    shrinking it towards gray is what raises the score on photos it never saw (docs/starter-model.md).
+    Returns (calibration, report). Unreadable photos raise `colorcore.imageio.ImageReadError`.
     """
     import cv2
     import numpy as np
 
-    from colorcore.colorize import _network_size, guided_chroma, lab_l8, luma, predict_chroma
+    from colorcore.calibration import ChromaCalibration
+    from colorcore.colorize import _network_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
+    from colorcore.metrics import colourfulness, psnr
+
     from colorcore.imageio import read_image
 
-    saved, model.chroma_scale = model.chroma_scale, 1.0
-    cross = power = 0.0
+    saved, model.calibration = model.calibration, ChromaCalibration()
+    scores = np.zeros((len(sigmas), len(scales)))
+    colour = np.zeros((len(sigmas), len(scales)))
+    gray_score = 0.0
     try:
         for path in photos:
             real = read_image(path, min_size=max_side)
-            scale = max_side / max(real.shape[:2])
-            if scale < 1:
-                real = cv2.resize(real, (max(1, round(real.shape[1] * scale)), max(1, round(real.shape[0] * scale))),
+            factor = max_side / max(real.shape[:2])
+            if factor < 1:
+                real = cv2.resize(real, (max(1, round(real.shape[1] * factor)), max(1, round(real.shape[0] * factor))),
                                   interpolation=cv2.INTER_AREA)
             gray = luma(real)
-            chroma = guided_chroma(lab_l8(gray), predict_chroma(gray, model, size=_network_size(model, None)))
-            target = cv2.resize(real, chroma.shape[1::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-            truth = cv2.cvtColor(target, cv2.COLOR_RGB2Lab)[:, :, 1:]
-            cross += float((chroma * truth).mean())
-            power += float((chroma * chroma).mean())
+            l8 = lab_l8(gray)
+            raw = predict_chroma(gray, model, size=_network_size(model, None))
+            out = np.empty_like(real)
+            gray_score += float(psnr(np.repeat(gray[None, ..., None], 3, axis=3), real[None]).item())
+            real_colour = max(float(colourfulness(real[None]).item()), 1e-6)
+            for i, sigma in enumerate(sigmas):
+                chroma = guided_chroma(l8, ChromaCalibration(sigma=sigma).apply(raw))
+                for j, scale in enumerate(scales):
+                    recombine(l8, chroma_u8(chroma * scale), out)
+                    scores[i, j] += float(psnr(out[None], real[None]).item())
+                    colour[i, j] += float(colourfulness(out[None]).item()) / real_colour
     finally:
-        model.chroma_scale = saved
-    if power <= 0 or cross <= 0:
-        raise ValueError("the model's chroma does not correlate with the photos' chroma: no scale helps")
-    return cross / power
+        model.calibration = saved
+    scores /= max(1, len(photos))
+    colour /= max(1, len(photos))
+    allowed = np.where(colour >= min_colourfulness, scores, -np.inf)
+    if np.isfinite(allowed).any():
+        best_i, best_j = np.unravel_index(int(np.argmax(allowed)), scores.shape)
+    else:
+        best_i, best_j = np.unravel_index(int(np.argmax(colour)), colour.shape)
+    report = {"photos": [Path(p).name for p in photos], "max_side": max_side,
+              "rule": (f"the blur and scale whose colourised photos score the best mean PSNR while keeping at "
+                       f"least {min_colourfulness:g} of the real photos' colourfulness"),
+              "gray_psnr": round(gray_score / max(1, len(photos)), 3),
+              "tried": [{"chroma_sigma": float(sigma), "best_chroma_scale": float(scales[int(np.argmax(row))]),
+                         "psnr": round(float(row.max()), 3),
+                         "colourfulness_ratio": round(float(colour_row[int(np.argmax(row))]), 3),
+                         "psnr_at_scale_1": round(float(row[-1]), 3)}
+                        for sigma, row, colour_row in zip(sigmas, allowed, colour)]}
+    return ChromaCalibration(scale=float(scales[best_j]), sigma=float(sigmas[best_i])), report
 
 
-def write_chroma_scale(file: Path, scale: float, calibration: dict[str, Any]) -> Path:
-    """Rewrite the model file `file` (atomically, tensors untouched) with `inference.chroma_scale` =
-    `scale` and a record of how it was found (`calibration`) in its metadata."""
+def write_calibration(file: Path, calibration: Any, report: dict[str, Any]) -> Path:
+    """Rewrite the model file `file` (atomically, tensors untouched) with `calibration` and the
+    `report` of how it was found under "inference" in its metadata."""
     from safetensors.torch import load_file, save
 
     from colorcore.atomic import atomic_write
-    from colorcore.checkpoint import MAX_CHROMA_SCALE, METADATA_KEY, read_metadata
+    from colorcore.calibration import ChromaCalibration
+    from colorcore.checkpoint import METADATA_KEY, read_metadata
 
-    if not 0 < scale <= MAX_CHROMA_SCALE:
-        raise ValueError(f"chroma scale must be in (0, {MAX_CHROMA_SCALE:g}], got {scale}")
+    ChromaCalibration.from_metadata(calibration.to_metadata(), file)  # refuses values load_model would refuse
     meta = read_metadata(file)
-    meta["inference"] = {"chroma_scale": scale, "calibration": calibration}
+    meta["inference"] = {**calibration.to_metadata(), "calibration": report}
     data = save(load_file(str(file)), metadata={METADATA_KEY: json.dumps(meta)})
     atomic_write(file, lambda handle: handle.write(data))
     return file

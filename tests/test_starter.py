@@ -18,7 +18,9 @@ from colorcore.dataset import prepare
 from colorcore.imageio import read_image, write_image
 from colorcore.models import ModelConfig
 from colorcore.resources import samples_dir
-from colorcore.starter import ATTRIBUTION_FILES, calibrate_chroma_scale, starter_model_path, write_chroma_scale
+from colorcore.calibration import ChromaCalibration
+from colorcore.starter import (ATTRIBUTION_FILES, CALIBRATION_SIGMAS, MIN_COLOURFULNESS_RATIO, calibrate_chroma,
+                              starter_model_path, write_calibration)
 from colorcore.training import TrainConfig, Trainer
 from tests.gui_fixtures import *  # noqa: F401,F403
 from tests.gui_fixtures import make_main_window
@@ -100,58 +102,81 @@ def test_the_colourise_tab_has_the_starter_model_chosen_at_first_start(qtbot, gu
 
 
 
-def test_the_starter_model_carries_its_calibrated_chroma_scale() -> None:
+def test_the_starter_model_carries_its_chroma_calibration() -> None:
     inference = read_metadata(starter_model_path())["inference"]
     assert 0 < inference["chroma_scale"] < 1  # shrunk towards gray: calibrated on held-out photos
-    assert inference["calibration"]["photos"] and inference["calibration"]["max_side"] == 768
-    assert load_model(starter_model_path()).chroma_scale == inference["chroma_scale"]
+    assert inference["chroma_sigma"] in CALIBRATION_SIGMAS
+    report = inference["calibration"]
+    assert report["photos"] and report["max_side"] == 768 and len(report["tried"]) == len(CALIBRATION_SIGMAS)
+    chosen = max(report["tried"], key=lambda row: row["psnr"])
+    assert (chosen["chroma_sigma"], chosen["best_chroma_scale"]) == (inference["chroma_sigma"],
+                                                                     inference["chroma_scale"])
+    assert chosen["colourfulness_ratio"] >= MIN_COLOURFULNESS_RATIO
+    assert load_model(starter_model_path()).calibration == ChromaCalibration(inference["chroma_scale"],
+                                                                             inference["chroma_sigma"])
 
 
-def test_the_chroma_scale_multiplies_the_predicted_chroma(tmp_path: Path) -> None:
+def test_the_calibration_blurs_then_scales_the_predicted_chroma(tmp_path: Path) -> None:
+    import cv2
+
     gray = luma(read_image(samples_dir() / "chelsea.jpg"))
-    scaled = tmp_path / "scaled.safetensors"
-    scaled.write_bytes(starter_model_path().read_bytes())
-    write_chroma_scale(scaled, 0.5, {"rule": "test"})
-    full = load_model(starter_model_path())
-    full.chroma_scale = 1.0
-    half = load_model(scaled)
-    assert half.chroma_scale == 0.5 and read_metadata(scaled)["inference"]["calibration"] == {"rule": "test"}
-    np.testing.assert_allclose(predict_chroma(gray, half, size=64), 0.5 * predict_chroma(gray, full, size=64),
-                               atol=1e-4)
+    calibrated = tmp_path / "calibrated.safetensors"
+    calibrated.write_bytes(starter_model_path().read_bytes())
+    write_calibration(calibrated, ChromaCalibration(scale=0.5, sigma=2.0), {"rule": "test"})
+    raw_model = load_model(starter_model_path())
+    raw_model.calibration = ChromaCalibration()
+    model = load_model(calibrated)
+    assert model.calibration == ChromaCalibration(0.5, 2.0)
+    assert read_metadata(calibrated)["inference"]["calibration"] == {"rule": "test"}
+    raw = predict_chroma(gray, raw_model, size=64)
+    expected = 0.5 * cv2.GaussianBlur(raw, (0, 0), 2.0, borderType=cv2.BORDER_REFLECT)
+    np.testing.assert_allclose(predict_chroma(gray, model, size=64), expected, atol=1e-4)
 
 
-@pytest.mark.parametrize("value", ["x", 0, -1, 10, True])
-def test_an_unusable_chroma_scale_is_refused_naming_the_file(tmp_path: Path, value: object) -> None:
+@pytest.mark.parametrize("inference", [{"chroma_scale": "x"}, {"chroma_scale": 0}, {"chroma_scale": -1},
+                                       {"chroma_scale": 10}, {"chroma_scale": True}, {"chroma_sigma": -1},
+                                       {"chroma_sigma": 100}, [1, 2]])
+def test_an_unusable_calibration_is_refused_naming_the_file(tmp_path: Path, inference: object) -> None:
     from safetensors.torch import load_file, save_file
 
     meta = read_metadata(starter_model_path())
-    meta["inference"] = {"chroma_scale": value}
+    meta["inference"] = inference
     bad = tmp_path / "bad.safetensors"
     save_file(load_file(str(starter_model_path())), str(bad), metadata={METADATA_KEY: json.dumps(meta)})
-    with pytest.raises(CheckpointError, match="bad.safetensors.*chroma_scale"):
+    with pytest.raises(CheckpointError, match="bad.safetensors.*inference"):
         load_model(bad)
 
 
-def test_calibration_finds_the_least_squares_chroma_scale(tmp_path: Path) -> None:
+def test_calibration_picks_the_best_mean_psnr_that_keeps_colour(tmp_path: Path) -> None:
     import cv2
+
+    from colorcore.colorize import colorize_array
+    from colorcore.metrics import colourfulness, psnr
 
     photos = [samples_dir() / "chelsea.jpg", samples_dir() / "coffee.jpg"]
     model = load_model(starter_model_path())
-    model.chroma_scale = 0.7
-    scale = calibrate_chroma_scale(model, photos, max_side=256)
-    assert model.chroma_scale == 0.7  # restored
-    model.chroma_scale = 1.0
+    before = model.calibration
+    scales = (0.2, 0.4, 0.6, 0.8, 1.0)
+    calibration, report = calibrate_chroma(model, photos, max_side=256, sigmas=(0.0, 2.0), scales=scales)
+    assert model.calibration == before  # restored
+    reals = []
+    for path in photos:
+        real = read_image(path)
+        reals.append(cv2.resize(real, (256, round(real.shape[0] * 256 / real.shape[1])), interpolation=cv2.INTER_AREA))
 
-    def squared_error(factor: float) -> float:
-        total = 0.0
-        for path in photos:
-            real = read_image(path)
-            real = cv2.resize(real, (256, round(real.shape[0] * 256 / real.shape[1])), interpolation=cv2.INTER_AREA)
-            gray = luma(real)
-            chroma = guided_chroma(lab_l8(gray), predict_chroma(gray, model, size=64))
-            target = cv2.resize(real, chroma.shape[1::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-            total += float(((factor * chroma - cv2.cvtColor(target, cv2.COLOR_RGB2Lab)[:, :, 1:]) ** 2).mean())
-        return total
+    def scores(candidate: ChromaCalibration) -> tuple[float, float]:
+        """(mean PSNR, mean colourfulness ratio) of the photos colourised as `colorcore colorize` does."""
+        model.calibration = candidate
+        outs = [colorize_array(luma(real), model) for real in reals]
+        return (float(np.mean([psnr(o[None], r[None]).item() for o, r in zip(outs, reals)])),
+                float(np.mean([colourfulness(o[None]).item() / colourfulness(r[None]).item()
+                               for o, r in zip(outs, reals)])))
 
-    assert 0 < scale
-    assert squared_error(scale) < min(squared_error(scale * 0.9), squared_error(scale * 1.1), squared_error(1.0))
+    best_psnr, best_colour = scores(calibration)
+    chosen = next(row for row in report["tried"] if row["chroma_sigma"] == calibration.sigma)
+    assert best_psnr == pytest.approx(chosen["psnr"], abs=0.02)  # the report is what colorize gives
+    assert best_colour >= MIN_COLOURFULNESS_RATIO
+    for sigma in (0.0, 2.0):
+        for scale in scales:
+            other_psnr, other_colour = scores(ChromaCalibration(scale, sigma))
+            assert other_colour < MIN_COLOURFULNESS_RATIO or other_psnr <= best_psnr + 0.02

@@ -19,6 +19,7 @@ from typing import Any, Callable, ClassVar, ContextManager, Iterator
 import torch
 from torch import Tensor, nn
 
+from colorcore.calibration import ChromaCalibration
 from colorcore.presets import PRESETS
 
 Batch = dict[str, Tensor]
@@ -106,9 +107,9 @@ class ColorModel(nn.Module):
         weights are about to be loaded from a checkpoint or model file)."""
         super().__init__()
         self.config = config
-        # multiplier on the Lab chroma this model predicts when it colourises photos and videos
+        # smoothing and shrink of the chroma this model predicts when it colourises photos and videos
         # (`colorize.predict_chroma`); a model file's metadata may set it (`checkpoint.load_model`)
-        self.chroma_scale = 1.0
+        self.calibration = ChromaCalibration()
 
     @classmethod
     def preset_epochs(cls, preset: str) -> int:

@@ -13,9 +13,9 @@ Steps (each is skipped when its result is already there, so a stopped job contin
 4. export the best epoch's generator as fp16 `.safetensors` with metadata (architecture, data summary,
    weights licence, metrics) to `--out`, copy the corpus attribution beside it, and write
    WORK/record.json (command, seed, steps, time, machine);
-5. calibrate the chroma scale on the held-out photos (`colorcore.starter.calibrate_chroma_scale`:
-   the least-squares shrink of the predicted chroma at 768 px) and store it in the file's metadata.
-   `--calibrate-only` redoes this step alone on an exported `--out`.
+5. calibrate the predicted chroma on the held-out photos (`colorcore.starter.calibrate_chroma`: the
+   blur and shrink towards gray whose colourised photos score the best mean PSNR at 768 px while keeping
+   at least 40 % of the real photos' colourfulness) and store it in the file's metadata. `--calibrate-only` redoes this step alone on an exported `--out`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from colorcore.checkpoint import CHECKPOINT_DIR, EPOCH_CHECKPOINT_PATTERN, load_
 from colorcore.dataset import is_prepared_dataset, load_prepared, prepare  # noqa: E402
 from colorcore.events import StopFlag  # noqa: E402
 from colorcore.models import ModelConfig  # noqa: E402
-from colorcore.starter import (CALIBRATION_MAX_SIDE, STARTER_FILE, calibrate_chroma_scale,  # noqa: E402
-                               export_starter, write_chroma_scale)
+from colorcore.starter import STARTER_FILE, calibrate_chroma, export_starter, write_calibration  # noqa: E402
 from colorcore.training import TrainConfig, Trainer  # noqa: E402
 
 SEED = 0
@@ -148,12 +147,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def calibrate(model_file: Path, corpus: Path, dataset: Any) -> int:
-    """Step 5: store the held-out photos' least-squares chroma scale in `model_file`."""
+    """Step 5: store the chroma calibration that scores best on the held-out photos in `model_file`."""
     held_out = [corpus / "photos" / name for name in dataset.manifest["photos"]["test"]]
-    scale = round(calibrate_chroma_scale(load_model(model_file), held_out), 3)
-    write_chroma_scale(model_file, scale, {"photos": [p.name for p in held_out], "max_side": CALIBRATION_MAX_SIDE,
-                                           "rule": "least squares on Lab a*b* of the colourised held-out photos"})
-    print(f"chroma scale {scale} (least squares on {len(held_out)} held-out photos at {CALIBRATION_MAX_SIDE} px)")
+    calibration, report = calibrate_chroma(load_model(model_file), held_out)
+    write_calibration(model_file, calibration, report)
+    for row in report["tried"]:
+        print(f"  blur {row['chroma_sigma']:g} px: best scale {row['best_chroma_scale']:g}, PSNR {row['psnr']:.3f} dB, "
+              f"colourfulness {row['colourfulness_ratio']:.2f} (scale 1: {row['psnr_at_scale_1']:.3f} dB; "
+              f"gray photo {report['gray_psnr']:.3f} dB)")
+    print(f"chroma calibration: blur {calibration.sigma:g} px, scale {calibration.scale} "
+          f"({len(held_out)} held-out photos at {report['max_side']} px)")
     return 0
 
 

@@ -1,0 +1,70 @@
+"""How a model's predicted chroma is calibrated before it colours a photo: smoothed, then shrunk.
+
+A network trained on few photos predicts plausible but often wrong, speckled chroma on photos it never
+saw. Two numbers, fitted on held-out photos and stored in a model file's metadata under "inference",
+correct that: `sigma`, a Gaussian blur (in pixels of the network's output) that removes speckle, and
+`scale`, the least-squares shrink towards gray (`colorcore.starter.calibrate_chroma`). A model without
+them (every model a user trains) uses the neutral calibration: its chroma as predicted.
+No torch import here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAX_CHROMA_SCALE = 4.0
+MAX_CHROMA_SIGMA = 16.0
+
+
+class CalibrationError(ValueError):
+    """A model file's calibration values are unusable."""
+
+
+@dataclass(frozen=True)
+class ChromaCalibration:
+    """Predicted chroma -> `scale` * Gaussian(`sigma`)(chroma); the default changes nothing."""
+
+    scale: float = 1.0
+    sigma: float = 0.0
+
+    @property
+    def neutral(self) -> bool:
+        """True when `apply` returns its input unchanged."""
+        return self.scale == 1.0 and self.sigma == 0.0
+
+    def apply(self, chroma: np.ndarray) -> np.ndarray:
+        """The calibrated copy (or `chroma` itself when neutral) of an (h, w, 2) float32 a*b* array."""
+        if self.neutral:
+            return chroma
+        import cv2
+
+        out = cv2.GaussianBlur(chroma, (0, 0), self.sigma, borderType=cv2.BORDER_REFLECT) if self.sigma > 0 else chroma.copy()
+        if self.scale != 1.0:
+            out *= self.scale
+        return out
+
+    def to_metadata(self) -> dict[str, float]:
+        """The values as stored under a model file's "inference" metadata."""
+        return {"chroma_scale": self.scale, "chroma_sigma": self.sigma}
+
+    @classmethod
+    def from_metadata(cls, inference: Any, file: Path | str) -> "ChromaCalibration":
+        """Read a model file's "inference" metadata (None: neutral); CalibrationError names `file`."""
+        if inference is None:
+            return cls()
+        if not isinstance(inference, dict):
+            raise CalibrationError(f"{file}: its inference metadata is not an object")
+        values = {}
+        for key, default, low, high in (("chroma_scale", 1.0, 0.0, MAX_CHROMA_SCALE),
+                                         ("chroma_sigma", 0.0, -1.0, MAX_CHROMA_SIGMA)):
+            value = inference.get(key, default)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low < value <= high
+            if not ok or (key == "chroma_sigma" and value < 0):
+                lower = "(0" if key == "chroma_scale" else "[0"
+                raise CalibrationError(f"{file}: inference.{key} must be a number in {lower}, {high:g}], got {value!r}")
+            values[key] = float(value)
+        return cls(scale=values["chroma_scale"], sigma=values["chroma_sigma"])
