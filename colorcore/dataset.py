@@ -23,22 +23,18 @@ import hashlib
 import json
 import math
 import os
-import platform
 import shutil
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-import cv2
 import numpy as np
 from numpy.lib.format import open_memmap
 
-from colorcore import __version__
 from colorcore.atomic import atomic_write_bytes, fsync_dir
 from colorcore.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
 from colorcore.guidance import CANNY_SIGMA, SALIENCY_METHODS, storage_maps
@@ -50,6 +46,7 @@ from colorcore.imageio import (
     read_image,
     to_square,
 )
+from colorcore.provenance import collect_provenance
 
 if TYPE_CHECKING:
     import torch
@@ -499,18 +496,8 @@ def _manifest(
         "skipped": skipped,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(seconds, 3),
-        "versions": _versions(),
+        **collect_provenance(),
     }
-
-
-def _versions() -> dict[str, str]:
-    versions = {"colorcore": __version__, "python": platform.python_version(),
-                "numpy": np.__version__, "opencv": cv2.__version__}
-    try:
-        versions["pillow"] = metadata.version("pillow")
-    except metadata.PackageNotFoundError:
-        pass
-    return versions
 
 
 def _install(staging: Path, target: Path, overwrite: bool) -> None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import platform
 import sys
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
+
+from colorcore import __version__
+from colorcore.provenance import installed_versions
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -120,42 +125,12 @@ def describe_device(device: torch.device | str | None = None, cpu_threads: int |
     return text + (", bf16" if cpu_supports_bf16() else ", no bf16")
 
 
-VERSIONED_DISTRIBUTIONS = (
-    ("torch", ("torch",)),
-    ("torchvision", ("torchvision",)),
-    ("opencv", ("opencv-contrib-python-headless", "opencv-contrib-python", "opencv-python-headless",
-                "opencv-python")),
-    ("numpy", ("numpy",)),
-    ("pillow", ("pillow",)),
-    ("safetensors", ("safetensors",)),
-    ("PySide6", ("PySide6-Essentials", "PySide6")),
-    ("pyqtgraph", ("pyqtgraph",)),
-)
-
-
-def distribution_version(names: tuple[str, ...]) -> str | None:
-    """Installed version of the first of `names` (distribution names) that is installed."""
-    from importlib import metadata
-
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
-
-
 def system_report() -> dict[str, str]:
     """Label -> value lines describing versions and compute devices (for `colorcore info`, About)."""
-    import os
-    import platform
-
-    from colorcore import __version__
-
     report = {"colorcore": __version__,
               "python": f"{platform.python_version()} ({platform.system()} {platform.machine()})"}
-    for label, names in VERSIONED_DISTRIBUTIONS:
-        report[label] = distribution_version(names) or "not installed"
+    for label, version in installed_versions().items():
+        report[label] = version or "not installed"
     report["device (auto)"] = describe_device(resolve_device("auto"))
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
