@@ -1,0 +1,45 @@
+"""Training failures as the user reads them: `TrainingError` and the table turning any exception raised
+while training into a message and a suggestion (the CLI prints both, the Training tab shows both)."""
+
+from __future__ import annotations
+
+import errno
+
+import torch
+
+from colorcore.checkpoint import CheckpointError
+from colorcore.dataset import DatasetError
+from colorcore.device import DeviceError
+from colorcore.models.generator import ResNetWeightsError
+from colorcore.train_config import TrainConfig
+
+
+class TrainingError(Exception):
+    """A user-facing training failure with a suggestion (bad dataset, resume mismatch...)."""
+
+    def __init__(self, message: str, suggestion: str = "") -> None:
+        super().__init__(message)
+        self.suggestion = suggestion
+
+
+def error_message(exc: BaseException, config: TrainConfig) -> tuple[str, str]:
+    """A human message and a suggestion for an exception raised while training."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return (f"out of memory on {config.device} at batch size {config.batch_size}",
+                "lower --batch-size (or --width), or train on another device")
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return (f"disk full while writing to {config.run_dir}",
+                "free space or choose a run folder on another disk; the last checkpoint is kept")
+    if isinstance(exc, TrainingError):
+        return str(exc), exc.suggestion
+    if isinstance(exc, DatasetError):
+        return str(exc), "check the prepared dataset folder, or prepare it again with `colorcore prepare`"
+    if isinstance(exc, CheckpointError):
+        return str(exc), "start a new run in another folder, or train without --resume"
+    if isinstance(exc, ResNetWeightsError):
+        return str(exc), "use --resnet-weights none, or a local ResNet-18 file"
+    if isinstance(exc, DeviceError):
+        return str(exc), "use --device cpu or auto"
+    if isinstance(exc, OSError):
+        return f"cannot write in {config.run_dir}: {exc}", "check the run folder's permissions and free space"
+    return f"{type(exc).__name__}: {exc}", ""
