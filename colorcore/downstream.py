@@ -45,9 +45,7 @@ import copy
 import hashlib
 import json
 import math
-import platform
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +57,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from colorcore.cifar import NUM_CLASSES, Cifar10, SubsetIndices, file_digest, stratified_subset
+from colorcore.device import describe_device
 from colorcore.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StopFlag, emit
 from colorcore.models.generator import EncoderBlock, MultiPathGenerator, encoder_channels, xavier_init
+from colorcore.precision import autocast_factory, select_precision
+from colorcore.provenance import collect_provenance
 from colorcore.tensors import gray_input
 from colorcore.experiment_table import (
     CLASSIFIER_BLOCKS,
@@ -322,14 +323,9 @@ def subset_sha256(cifar: Cifar10, subset: SubsetIndices) -> str:
 
 
 def autocast_for(device: torch.device) -> Callable[[], ContextManager]:
-    """bf16 autocast where the hardware runs it natively (CUDA with bf16, CPUs with AVX512-BF16/AMX)."""
-    from colorcore.device import cpu_supports_bf16
-
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and cpu_supports_bf16():
-        return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
-    return lambda: torch.autocast(device.type, enabled=False)
+    """The experiment's autocast: the precision policy without fp16 (its loop has no GradScaler), so bf16
+    where the hardware runs it natively, else fp32 (benchmarks/bench_downstream.py times it too)."""
+    return autocast_factory(device, select_precision(device, amp=True, allow_fp16=False))
 
 
 def _map_batches(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
@@ -472,18 +468,6 @@ def train_classifier(
     )
 
 
-def versions() -> dict[str, str]:
-    """Versions of Python, the platform and the libraries that affect results."""
-    import torchvision
-
-    from colorcore import __version__
-
-    return {
-        "colorcore": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
-        "torch": torch.__version__, "torchvision": torchvision.__version__, "numpy": np.__version__,
-    }
-
-
 def _read_state(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
@@ -568,11 +552,9 @@ def _run(
     }
     runs = _open_out_dir(out_dir, fingerprint, overwrite)
     paper = load_paper_table()
-    from colorcore.device import describe_device
-
     write_atomic(out_dir / CONFIG_JSON, json.dumps({
-        "settings": settings.to_dict(), "fingerprint": fingerprint, "versions": versions(),
-        "device": describe_device(device), "encoder": encoder.provenance,
+        "settings": settings.to_dict(), "fingerprint": fingerprint,
+        **collect_provenance(describe_device(device)), "encoder": encoder.provenance,
         "data": {"cifar_folder": str(cifar.folder), "class_names": list(cifar.class_names),
                  "train": len(subset.train), "val": len(subset.val), "test": len(subset.test)},
         "paper_table": paper.get("source", PAPER_TABLE_RESOURCE),

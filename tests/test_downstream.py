@@ -291,6 +291,8 @@ def test_interrupted_run_resumes_and_writes_the_table(cifar, encoder, tmp_path):
     config = json.loads((out / ds.CONFIG_JSON).read_text())
     assert config["encoder"]["encoder_sha256"] == ds.blocks_sha256(encoder.blocks)
     assert config["settings"]["epochs"] == 2 and "torch" in config["versions"]
+    assert config["versions"]["torch"] == torch.__version__ and "git_commit" in config  # colorcore.provenance
+    assert config["device"].startswith("CPU")
 
     third = Recorder()
     ds.run_downstream(settings, encoder, cifar, out, callbacks=[third])
