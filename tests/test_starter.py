@@ -72,6 +72,8 @@ def test_info_names_the_starter_model(capsys: pytest.CaptureFixture) -> None:
     assert main(["info"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("starter model"))
     assert str(starter_model_path()) in line and "multipath" in line
+    scale = read_metadata(starter_model_path())["inference"]["chroma_scale"]
+    assert f"scaled by {scale:g} (calibrated on held-out photos)" in line
 
 
 def test_fine_tuning_starts_from_the_starter_weights(tmp_path: Path) -> None:

@@ -31,8 +31,11 @@ def starter_summary() -> str:
     config = meta.get("model_config", {})
     metrics = meta.get("training", {}).get("metrics", {})
     quality = f", held-out PSNR {metrics['psnr']:.2f} dB" if isinstance(metrics.get("psnr"), float) else ""
+    inference = meta.get("inference") or {}
+    calibration = (f"; chroma blurred {inference.get('chroma_sigma', 0):g} px and scaled by "
+                   f"{inference['chroma_scale']:g} (calibrated on held-out photos)") if "chroma_scale" in inference else ""
     return (f"{path} ({meta.get('architecture')} width {config.get('width')}, {config.get('image_size')} px"
-            f"{quality}; weights {meta.get('starter', {}).get('weights_licence', '?')})")
+            f"{quality}{calibration}; weights {meta.get('starter', {}).get('weights_licence', '?')})")
 
 
 def run(args: argparse.Namespace) -> int:
