@@ -13,10 +13,13 @@ import pytest
 from PIL import Image
 
 from colorcore.dataset import (
+    CROP_MIN_SCALE,
     MANIFEST_NAME,
     DatasetError,
+    halvings,
     load_prepared,
     prepare,
+    random_crops,
     split_names,
 )
 from colorcore.events import StopFlag
@@ -269,3 +272,29 @@ def test_dataset_module_does_not_import_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"
+
+
+def test_random_crops_cut_from_halvings_match_a_direct_resize() -> None:
+    """Crops are resized from the halving that still holds `size` px: the box average of a direct
+    INTER_AREA resize of the same square, up to rounding its position to that level's grid."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:600, 0:900].astype(np.float32)
+    image = np.stack([xx / 900 * 255, yy / 600 * 255, 128 + 60 * np.sin(xx / 150) * np.cos(yy / 170)], axis=2)
+    image = np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8)
+    levels = halvings(image, 64)
+    assert [lv.shape[:2] for lv in levels] == [(600, 900), (300, 450), (150, 225), (75, 112)]
+    np.testing.assert_allclose(levels[1].astype(float), cv2.resize(image, (450, 300), interpolation=cv2.INTER_AREA),
+                               atol=1)
+    crops = random_crops(image, 64, 40, np.random.default_rng(5))
+    replay = np.random.default_rng(5)
+    for crop in crops:
+        scale = np.exp(replay.uniform(np.log(CROP_MIN_SCALE), 0.0))
+        side = int(min(600, max(64, round(scale * 600))))
+        top, left = int(replay.integers(0, 600 - side + 1)), int(replay.integers(0, 900 - side + 1))
+        direct = to_square(image[top:top + side, left:left + side], 64)
+        if replay.random() < 0.5:
+            direct = direct[:, ::-1]
+        assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
+        assert np.abs(crop.astype(float) - direct).mean() < 2.0  # same content, grid-rounded position
