@@ -1,4 +1,4 @@
-"""The training benchmark runs end to end at a tiny size and prints the JSON keys the issue asks for.
+"""The training and guided-filter benchmarks run end to end at a tiny size and print the JSON they promise.
 
 No timing is asserted (shared machines are noisy); the numbers come from running the script by hand.
 """
@@ -30,3 +30,19 @@ def test_bench_train_prints_its_json_for_every_model() -> None:
         assert row["reference_img_s"] > 0 and row["trainer_img_s"] > 0 and row["speedup"] > 0
         assert 0 < row["gflop_per_step"] <= row["reference_gflop_per_step"]  # the Trainer never does more work
         assert 0 < row["peak_fraction"] < 2 and 0 < row["reference_peak_fraction"] < 2
+
+
+def test_bench_guided_compares_the_same_job_and_prints_its_json() -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_guided.py"), "--sizes", "0.05", "--rounds", "1",
+         "--photos", str(ROOT / "resources" / "samples" / "astronaut.jpg")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    (row,) = report["timing"]
+    assert all(row[f"{name}_s"] > 0 for name in ("ours", "cv2_fast", "cv2_full"))
+    summary = report["quality"]["mean_psnr_and_max_diff"]
+    assert report["quality"]["photos"] == 1 and all(summary[f"{source}_ours_psnr"] > 15 for source in ("model", "oracle"))
+    # a square 512 px photo: OpenCV's fast filter works on our very grid, so the two agree to rounding
+    assert summary["model_cv2_fast_max_abs_ab"] < 0.05 and summary["oracle_cv2_fast_max_abs_ab"] < 0.05
