@@ -11,21 +11,15 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QWidget
 
 from app import theme
 from app.refcounts import protect_singletons
-from app.tabs import gui_words, last_folder, remember_folder
+from app.tabs import Tab, gui_words, last_folder, remember_folder
+from app.tabs.colorize import ColorizeTab
 from app.tabs.dataset import DatasetTab
+from app.tabs.downstream import ExperimentTab
+from app.tabs.results import ResultsTab
 from app.tabs.training import TrainingTab
 from app.workers import JobWorker
 
@@ -44,38 +38,6 @@ PAPER_REFERENCE = (
     "Image Colourisation and Representation Learning\u201d, IIIT Delhi, 2021."
 )
 MODEL_FILTER = "Models (*.safetensors *.pt);;All files (*)"
-
-
-class _PlaceholderTab(QWidget):
-    """Stands in for a tab whose module is not installed yet (same contract, never busy)."""
-
-    status_message = Signal(str)
-    job_progress = Signal(str, int, int)
-
-    def __init__(self, settings: QSettings, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        label = QLabel(f"{title} is not available in this build.")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        QVBoxLayout(self).addWidget(label)
-
-    def is_busy(self) -> bool:
-        return False
-
-    def shutdown(self, timeout_ms: int = 10000) -> None:
-        return None
-
-
-def _part_two_tab(module: str, cls: str, title: str, settings: QSettings) -> QWidget:
-    """Build a part-2 tab, or a placeholder when its module does not exist (yet)."""
-    import importlib
-
-    try:
-        tab_class = getattr(importlib.import_module(module), cls)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return _PlaceholderTab(settings, title)
-    return tab_class(settings)
 
 
 def _load_engine(callbacks: list, stop: object) -> str:
@@ -105,9 +67,9 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.dataset_tab = DatasetTab(settings)
         self.training_tab = TrainingTab(settings)
-        self.results_tab = _part_two_tab("app.tabs.results", "ResultsTab", "Results", settings)
-        self.colorize_tab = _part_two_tab("app.tabs.colorize", "ColorizeTab", "Colourise", settings)
-        self.experiment_tab = _part_two_tab("app.tabs.downstream", "ExperimentTab", "Experiment", settings)
+        self.results_tab = ResultsTab(settings)
+        self.colorize_tab = ColorizeTab(settings)
+        self.experiment_tab = ExperimentTab(settings)
         for tab, title in zip(self.all_tabs(), TAB_TITLES):
             self.tabs.addTab(tab, title)
             tab.status_message.connect(self._show_status)
@@ -115,10 +77,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.dataset_tab.dataset_prepared.connect(self._on_dataset_prepared)
         self.training_tab.run_started.connect(lambda path: self.add_recent("run", path))
-        for tab in (self.training_tab, self.results_tab):
-            requested = getattr(tab, "colourise_requested", None)
-            if requested is not None:
-                requested.connect(self.colourise_with)
+        self.training_tab.colourise_requested.connect(self.colourise_with)
+        self.results_tab.colourise_requested.connect(self.colourise_with)
 
         self._build_status_bar()
         self._build_menus()
@@ -132,8 +92,8 @@ class MainWindow(QMainWindow):
         self._engine_loader.start()
 
     # construction
-    def all_tabs(self) -> list[QWidget]:
-        """The five tabs in display order."""
+    def all_tabs(self) -> list[Tab]:
+        """The five tabs (widgets) in display order."""
         return [self.dataset_tab, self.training_tab, self.results_tab, self.colorize_tab, self.experiment_tab]
 
     def _build_status_bar(self) -> None:
@@ -192,11 +152,7 @@ class MainWindow(QMainWindow):
     # theme, status
     def apply_theme(self, dark: bool) -> None:
         """Recolour the plots for the light or dark scheme."""
-        colours = theme.apply_pyqtgraph_defaults(dark)
-        for tab in self.all_tabs():
-            apply = getattr(tab, "apply_colours", None)
-            if apply is not None:
-                apply(colours)
+        self.training_tab.apply_colours(theme.apply_pyqtgraph_defaults(dark))  # the only tab with themed plots
 
     def _show_status(self, message: str) -> None:
         """Show a tab's message in GUI words, cut short (the whole text in the tooltip) so it never
@@ -230,10 +186,9 @@ class MainWindow(QMainWindow):
         else:
             self.device_description = str(description)
             self.device_label.setText(self.device_description)
-        for tab in self.all_tabs():
-            ready = getattr(tab, "engine_ready", None)
-            if ready is not None and error is None:
-                ready()
+        if error is None:
+            for tab in (self.training_tab, self.results_tab, self.colorize_tab, self.experiment_tab):
+                tab.engine_ready()  # the tabs that use the engine (the Dataset tab runs without torch)
         self.engine_loaded.emit(self.device_description)
 
     def is_engine_loaded(self) -> bool:
@@ -251,23 +206,23 @@ class MainWindow(QMainWindow):
         """Choose a model file, checkpoint or run folder in the Colourise tab and show its run in the
         Results tab; False when the Colourise tab refused it (its message says why)."""
         self.tabs.setCurrentWidget(self.colorize_tab)
-        self._call(self.colorize_tab, "open_model", path)
-        chosen = getattr(self.colorize_tab, "model_path", lambda: None)()
+        self.colorize_tab.open_model(path)
+        chosen = self.colorize_tab.model_path()
         if not chosen or Path(chosen) != Path(path).expanduser().resolve():
             return False
-        self._call(self.results_tab, "open_run", path)
+        self.results_tab.open_run(path)
         self.add_recent("model", path)
         return True
 
     def colourise_with(self, path: str) -> None:
         """Choose a run folder or model file in the Colourise tab and show that tab."""
-        self._call(self.colorize_tab, "open_model", path)
+        self.colorize_tab.open_model(path)
         self.add_recent("model", path)
         self.tabs.setCurrentWidget(self.colorize_tab)
 
     def open_run(self, path: str) -> None:
         """Show a run folder in the Results tab and offer it for resuming in the Training tab."""
-        self._call(self.results_tab, "open_run", path)
+        self.results_tab.open_run(path)
         self.training_tab.set_resume_run(path)
         self.add_recent("run", path)
         self.tabs.setCurrentWidget(self.results_tab)
@@ -275,7 +230,7 @@ class MainWindow(QMainWindow):
     def open_dataset(self, path: str) -> None:
         """Show a prepared dataset's summary (Dataset tab) and its images (Results tab)."""
         if self.dataset_tab.open_prepared(path):
-            self._call(self.results_tab, "open_dataset", path)
+            self.results_tab.open_dataset(path)
             self.training_tab.set_dataset(path)
             self.add_recent("dataset", path)
             self.tabs.setCurrentWidget(self.dataset_tab)
@@ -283,19 +238,11 @@ class MainWindow(QMainWindow):
     def _ask_open_photos(self) -> None:
         """File > Open photos...: the Colourise tab's file dialog, with that tab shown."""
         self.tabs.setCurrentWidget(self.colorize_tab)
-        ask = getattr(self.colorize_tab, "open_photos_dialog", None)
-        if ask is not None:
-            ask()
-
-    @staticmethod
-    def _call(tab: QWidget, method: str, path: str) -> None:
-        function = getattr(tab, method, None)
-        if function is not None:
-            function(path)
+        self.colorize_tab.open_photos_dialog()
 
     def _on_dataset_prepared(self, path: str) -> None:
         self.training_tab.set_dataset(path)
-        self._call(self.results_tab, "open_dataset", path)
+        self.results_tab.open_dataset(path)
         self.add_recent("dataset", path)
 
     def _ask_open_model(self) -> None:
@@ -364,9 +311,7 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         self.tabs.setCurrentWidget(self.colorize_tab)
-        add_paths = getattr(self.colorize_tab, "add_paths", None)
-        if add_paths is not None:
-            add_paths(paths)
+        self.colorize_tab.add_paths(paths)
 
     # help
     def open_documentation(self) -> bool:
@@ -427,10 +372,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/tab", self.tabs.currentIndex())
-        for tab in self.all_tabs():
-            save = getattr(tab, "save_settings", None)
-            if save is not None:
-                save()
+        self.dataset_tab.save_settings()  # the tabs that keep their fields between sessions
+        self.training_tab.save_settings()
         self.settings.sync()
 
     def busy_tabs(self) -> list[str]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl, SignalInstance
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.gui_fixtures import *  # noqa: F401,F403
 from tests.gui_fixtures import make_main_window
 
 from app.main_window import TAB_TITLES, MainWindow
+from app.tabs import Tab
 from app.theme import DARK, LIGHT
 
 
@@ -29,6 +31,24 @@ def test_window_has_the_five_tabs_menus_and_device(main_window: MainWindow) -> N
     # idle: training can start, not pause or stop; no job shown
     assert main_window.start_action.isEnabled() and not main_window.stop_action.isEnabled()
     assert main_window.job_label.isHidden()
+
+
+def test_every_tab_meets_the_tab_protocol_and_reaches_the_status_bar(main_window: MainWindow) -> None:
+    assert not isinstance(QWidget(), Tab)  # a widget without the members is no Tab
+    tabs = main_window.all_tabs()
+    assert [main_window.tabs.indexOf(tab) for tab in tabs] == list(range(len(TAB_TITLES)))
+    for tab, title in zip(tabs, TAB_TITLES):
+        assert isinstance(tab, Tab), title
+        assert isinstance(tab.status_message, SignalInstance) and isinstance(tab.job_progress, SignalInstance)
+        inspect.signature(tab.shutdown).bind(1000)  # takes the window's timeout_ms
+        assert tab.is_busy() is False
+        tab.shutdown(0)  # idle: returns at once
+        tab.status_message.emit(f"Hello from {title}")
+        assert main_window.statusBar().toolTip() == f"Hello from {title}"
+        tab.job_progress.emit(f"{title} job", 2, 5)
+        assert main_window.job_label.text() == f"{title} job" and main_window.job_progress_bar.maximum() == 5
+        tab.job_progress.emit("", 0, 0)
+    assert not main_window.busy_tabs()
 
 
 def test_about_names_versions_and_the_paper(main_window: MainWindow) -> None:

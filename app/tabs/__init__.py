@@ -1,16 +1,32 @@
-"""The main window's tabs, and small helpers they share: remembered folders, folder dialogs that start
-at a field's path, error dialogs in GUI words, revealing files."""
+"""The main window's tabs: the `Tab` protocol every tab meets, and small helpers they share: remembered
+folders, folder dialogs that start at a field's path, error dialogs in GUI words, revealing files."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, Qt, QUrl, SignalInstance
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 FOLDERS_GROUP = "folders"
+
+
+@runtime_checkable
+class Tab(Protocol):
+    """What the main window uses on each of its five tabs (QWidgets): its messages and job progress for
+    the status bar, whether a job runs, and stopping that job when the window closes."""
+
+    status_message: SignalInstance  # (message): shown in the status bar
+    job_progress: SignalInstance  # (job name, done, total): the status bar's job; "" when none runs
+
+    def is_busy(self) -> bool:
+        """True while a job of this tab runs."""
+
+    def shutdown(self, timeout_ms: int) -> None:
+        """Ask the tab's job to stop and wait up to `timeout_ms` for it."""
 
 # the engine's messages name command-line flags; a GUI user sees the controls that do the same
 # (longest phrases first: they are replaced before the bare flags inside them)
