@@ -1,14 +1,23 @@
 """`TrainConfig`: every setting of a training run, saved as config.json in the run folder.
 
-Its own module so that readers of run folders can use it without importing the Trainer.
+Its own module so that readers of run folders can use it without importing the Trainer. Importing it
+imports no torch (the command line and the Training tab read its defaults before the engine is
+loaded); building one imports the models for its `ModelConfig`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
-from colorcore.models.base import ModelConfig
+if TYPE_CHECKING:
+    from colorcore.models.base import ModelConfig
+
+
+def _default_model() -> "ModelConfig":
+    from colorcore.models.base import ModelConfig
+
+    return ModelConfig()
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,7 @@ class TrainConfig:
 
     data: str
     run_dir: str
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=_default_model)
     epochs: int | None = None
     batch_size: int = 64
     device: str = "auto"
@@ -53,6 +62,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):  # from JSON
+            from colorcore.models.base import ModelConfig
+
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
         checks = {
             "epochs": self.epochs is None or self.epochs >= 1, "batch_size": self.batch_size >= 1,
@@ -67,7 +78,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (the model config nested under "model")."""
-        return asdict(self)
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "model": self.model.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":

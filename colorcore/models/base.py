@@ -13,67 +13,133 @@ grids need no per-model code. Batches are dicts of tensors on the model's device
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, ClassVar, ContextManager, Iterator
 
 import torch
 from torch import Tensor, nn
 
+from colorcore import losses
 from colorcore.calibration import ChromaCalibration
+from colorcore.options import OptionSpec, option, option_specs
 from colorcore.presets import PRESETS
 
 Batch = dict[str, Tensor]
 HYPERPARAMETERS = ("lr_g", "lr_d", "beta1", "lr_warmup_steps")  # ModelConfig fields a preset fills in
 
 
+def _at_least_zero(value: float) -> str:
+    return "" if value >= 0 else "must be 0 or more"
+
+
 @dataclass(frozen=True)
+class ModelOptions:
+    """A model's own options: none here. A model declares its own in a subclass (fields made with
+    `colorcore.options.option`) named by its `ColorModel.options_class`; the `colorcore train` flags,
+    the Training tab's form and the saved `ModelConfig` follow from that one declaration."""
+
+
+@dataclass(frozen=True)
+class GANOptions(ModelOptions):
+    """The options every GAN model of ours takes (`GANColorModel`)."""
+
+    gan_loss: str = option("paper", "adversarial loss", label="GAN loss", choices=losses.GAN_LOSSES)
+    lambda_l1: float = option(1.0, "weight of the L1 colour loss", label="\u03bb L1",
+                              low=0.0, high=100.0, step=0.1, decimals=3)
+    lambda_gan: float = option(0.5, "weight of the adversarial loss", label="\u03bb GAN",
+                               low=0.0, high=100.0, step=0.1, decimals=3)
+
+
+@dataclass(frozen=True, init=False)
 class ModelConfig:
     """Everything needed to rebuild a model; saved in config.json and in exported model files.
 
-    `preset` picks the optimisation values a field left at None takes: "default" (ours: values that
-    learn at small batches, measured by benchmarks/bench_learning.py) or "paper" (the paper's own
-    values where it states them). `lr_g`, `lr_d`, `beta1` and `lr_warmup_steps` override the preset.
-    `width` is the first encoder level's channel count (the paper's 64); tests and the demo use
-    smaller widths. `resnet_weights` ("auto", "imagenet", "none" or a file) is resolved to a concrete
-    source before training ("auto": ImageNet when it can be had, else "none"); with "none" the
-    multipath ResNet-18 path is left out unless `finetune_resnet` trains it from random weights.
+    The fields are the settings every model shares; `options` holds the model's own (its
+    `ColorModel.options_class`, e.g. the multipath loss weights and ResNet-18 path), also readable as
+    attributes (`config.lambda_sal` is `config.options.lambda_sal`). `preset` picks the optimisation
+    values a field left at None takes: "default" (ours: values that learn at small batches, measured by
+    benchmarks/bench_learning.py) or "paper" (the paper's own values where it states them). `lr_g`,
+    `lr_d`, `beta1` and `lr_warmup_steps` override the preset. `width` is the first encoder level's
+    channel count (the paper's 64); tests and the demo use smaller widths.
     """
 
     name: str = "multipath"
     image_size: int = 64
-    width: int = 64
+    width: int = option(64, "first encoder level's channels", label="Width", low=4, high=256)
     preset: str = "default"
-    resnet_weights: str = "auto"
-    finetune_resnet: bool = False
-    gan_loss: str = "paper"
-    lambda_l1: float = 1.0
-    lambda_gan: float = 0.5
-    lambda_sal: float = 0.5
-    lambda_edge: float = 0.05
-    lr_g: float | None = None
-    lr_d: float | None = None
-    beta1: float | None = None
+    lr_g: float | None = option(None, "generator learning rate", label="LR G", low=1e-6, high=1.0, step=1e-4,
+                                decimals=6)
+    lr_d: float | None = option(None, "discriminator learning rate", label="LR D", low=1e-6, high=1.0,
+                                step=1e-5, decimals=6)
+    beta1: float | None = option(None, "Adam beta1", label="Adam beta1", low=0.0, high=0.999, step=0.05,
+                                 decimals=3)
     beta2: float = 0.999
-    lr_warmup_steps: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    lr_warmup_steps: int | None = option(None, "steps over which the learning rates rise linearly from 0",
+                                         label="LR warm-up steps", low=0, high=10**6, check=_at_least_zero)
+    options: ModelOptions = field(default_factory=ModelOptions)
 
-    def __post_init__(self) -> None:
+    def __init__(self, **settings: Any) -> None:
+        """Shared settings and the model's options by name (or its options as `options=`). An option
+        that another registered model declares but this one does not is dropped: files written before
+        the options were per model carry the multipath ones for every model. Other names: TypeError."""
+        given = settings.pop("options", None)
+        for f in _shared_fields():
+            object.__setattr__(self, f.name, settings.pop(f.name, f.default))
+        unknown = set(settings) - _declared_option_names()
+        if unknown:
+            raise TypeError(f"ModelConfig got unknown setting(s): {', '.join(sorted(unknown))}")
+        if given is not None:
+            settings = {**_as_dict(given), **settings}
+        options_class = _options_class(self.name)
+        own = {f.name for f in fields(options_class)}
+        object.__setattr__(self, "options", options_class(**{k: v for k, v in settings.items() if k in own}))
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
 
+    def __getattr__(self, name: str) -> Any:
+        """A model option by name; None for an option only other models declare (it does not apply)."""
+        options = self.__dict__.get("options")
+        if options is not None and name in _as_dict(options):
+            return getattr(options, name)
+        if not name.startswith("__") and name in _declared_option_names():
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return asdict(self)
+        """Plain JSON-able dict: the shared settings and the model's options side by side."""
+        return {**{f.name: getattr(self, f.name) for f in _shared_fields()}, **_as_dict(self.options)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        """Inverse of `to_dict`; unknown keys are ignored so older/newer files still load."""
-        known = {f.name for f in fields(cls)}
+        """Inverse of `to_dict`; unknown keys, and options the model does not take, are ignored so
+        older/newer files still load."""
+        known = {f.name for f in _shared_fields()} | _declared_option_names()
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def with_(self, **changes: Any) -> "ModelConfig":
-        """A copy with some fields changed."""
-        return replace(self, **changes)
+        """A copy with some settings or options changed (a new `name` keeps the options both models take)."""
+        kept = self.to_dict()
+        if "options" in changes:
+            kept = {k: v for k, v in kept.items() if k not in _as_dict(self.options)}
+        return ModelConfig(**{**kept, **changes})
+
+
+def _shared_fields() -> tuple[Any, ...]:
+    return tuple(f for f in fields(ModelConfig) if f.name != "options")
+
+
+def _as_dict(options: ModelOptions) -> dict[str, Any]:
+    return {f.name: getattr(options, f.name) for f in fields(options)}
+
+
+def _options_class(name: str) -> type[ModelOptions]:
+    """The options class of the registered model `name` (none for an unknown name: `build_model` says so)."""
+    model_class = MODEL_REGISTRY.get(name)
+    return model_class.options_class if model_class is not None else ModelOptions
+
+
+def _declared_option_names() -> set[str]:
+    return {f.name for model_class in MODEL_REGISTRY.values() for f in fields(model_class.options_class)}
 
 
 @dataclass
@@ -101,6 +167,7 @@ class ColorModel(nn.Module):
     # (the training length a run gets when it asks for none); docs/hyperparameters.md lists their sources
     presets: ClassVar[dict[str, dict[str, float]]] = {}
     uses_resnet: ClassVar[bool] = False  # has a ResNet-18 path whose `resnet_weights` are resolved
+    options_class: ClassVar[type[ModelOptions]] = ModelOptions  # the model's own options (`ModelConfig.options`)
 
     def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
         """`pretrained=False` builds the architecture without fetching pretrained parts (their
@@ -120,6 +187,16 @@ class ColorModel(nn.Module):
     def preset_values(cls, preset: str) -> dict[str, float]:
         """The hyperparameters `preset` gives this model."""
         return dict(cls.presets[preset])
+
+    @classmethod
+    def declared_options(cls) -> tuple[OptionSpec, ...]:
+        """The options this model takes: the shared `ModelConfig` ones it uses (a preset-filled one
+        only when its presets give it a value: lr_d and beta1 belong to the models with an Adam-trained
+        discriminator), then its own (`options_class`)."""
+        preset_keys = {key for values in cls.presets.values() for key in values}
+        shared = [spec for spec in option_specs(ModelConfig)
+                  if spec.name not in HYPERPARAMETERS or spec.name in preset_keys]
+        return (*shared, *option_specs(cls.options_class))
 
     def hyperparameter(self, key: str) -> float:
         """The value in use for a `HYPERPARAMETERS` field: the config's, else its preset's."""
@@ -169,6 +246,7 @@ class GANColorModel(ColorModel):
     Subclasses build `self.generator` and `self.discriminator` in `__init__` and write `training_step`.
     """
 
+    options_class: ClassVar[type[ModelOptions]] = GANOptions
     generator: nn.Module
     discriminator: nn.Module
 
@@ -238,6 +316,17 @@ def register(cls: type[ColorModel]) -> type[ColorModel]:
         raise ValueError(f"{cls.__qualname__} has no name")
     MODEL_REGISTRY[cls.name] = cls
     return cls
+
+
+def registered_options() -> dict[str, dict[str, OptionSpec]]:
+    """Every option the registered models take: option name -> {model name: that model's spec}
+    (defaults may differ between models), shared options first: what the `colorcore train` flags
+    and the Training tab's controls are made from."""
+    table: dict[str, dict[str, OptionSpec]] = {}
+    for model_name in sorted(MODEL_REGISTRY):
+        for spec in MODEL_REGISTRY[model_name].declared_options():
+            table.setdefault(spec.name, {})[model_name] = spec
+    return table
 
 
 def build_model(config: ModelConfig, pretrained: bool = True) -> ColorModel:

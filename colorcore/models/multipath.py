@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import torch
 from torch import Tensor
 
 from colorcore import losses
-from colorcore.models.base import Batch, GANColorModel, ModelConfig, StepContext, optimizer_step, register
+from colorcore.models.base import (
+    Batch,
+    GANColorModel,
+    GANOptions,
+    ModelConfig,
+    StepContext,
+    optimizer_step,
+    register,
+)
 from colorcore.models.discriminator import PatchDiscriminator
-from colorcore.models.generator import MultiPathGenerator, init_generator, xavier_init
+from colorcore.models.generator import RESNET_SOURCES, MultiPathGenerator, init_generator, xavier_init
+from colorcore.options import option
+
+
+def _resnet_weights_problem(value: str) -> str:
+    if value in RESNET_SOURCES or Path(value).is_file():
+        return ""
+    return f"{value}: file not found (use {', '.join(RESNET_SOURCES)} or a file)"
+
+
+@dataclass(frozen=True)
+class MultiPathOptions(GANOptions):
+    """The paper's guidance-loss weights (section 5) and the ResNet-18 path's weights.
+
+    `resnet_weights` ("auto", "imagenet", "none" or a file) is resolved to a concrete source before
+    training ("auto": ImageNet when it can be had, else "none"); with "none" the ResNet-18 path is left
+    out unless `finetune_resnet` trains it from random weights.
+    """
+
+    lambda_sal: float = option(0.5, "weight of the saliency-guided loss", label="\u03bb saliency",
+                               low=0.0, high=100.0, step=0.1, decimals=3)
+    lambda_edge: float = option(0.05, "weight of the edge-guided loss", label="\u03bb edge",
+                                low=0.0, high=100.0, step=0.01, decimals=3)
+    resnet_weights: str = option(
+        "auto", "ResNet-18 path weights: auto (ImageNet when cached or downloadable, else none) | imagenet | "
+        "none (the path is left out, unless --finetune-resnet trains it from random weights) | a local "
+        "weights file", label="ResNet-18", choices=RESNET_SOURCES, other_values=True, check=_resnet_weights_problem)
+    finetune_resnet: bool = option(False, "train the ResNet-18 path too (frozen by default)",
+                                   label="Train ResNet-18")
+
 
 @register
 class MultiPathGAN(GANColorModel):
@@ -20,6 +59,7 @@ class MultiPathGAN(GANColorModel):
     loss_names: ClassVar[tuple[str, ...]] = ("g", "l1", "gan", "sal", "edge", "d")
     visual_names: ClassVar[tuple[str, ...]] = ("gray", "fake", "real")
     uses_resnet: ClassVar[bool] = True
+    options_class: ClassVar[type[MultiPathOptions]] = MultiPathOptions
     # the paper (section 5) states lr G 1e-3, D 1e-4; not beta1 nor the epochs: ours in both presets (beta1
     # pix2pix's 0.5; 100 epochs, baseline 1's count). Our lr G 2e-4: 1e-3 diverges at batch 8 (docs/learning.md)
     presets: ClassVar[dict[str, dict[str, float]]] = {
@@ -31,12 +71,13 @@ class MultiPathGAN(GANColorModel):
         super().__init__(config)
         if config.image_size % 64:
             raise ValueError(f"multipath needs an image size that is a multiple of 64, got {config.image_size}")
-        self.generator = MultiPathGenerator(config.width, config.resnet_weights, config.finetune_resnet,
+        options = config.options
+        self.generator = MultiPathGenerator(config.width, options.resnet_weights, options.finetune_resnet,
                                             pretrained=pretrained)
         self.discriminator = PatchDiscriminator(config.width)
         init_generator(self.generator)
         xavier_init(self.discriminator)
-        self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(config.gan_loss)
+        self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(options.gan_loss)
 
     def _d(self, rgb: Tensor, gray: Tensor) -> Tensor:
         return self.discriminator(rgb, gray, logits=self._uses_logits)
@@ -44,7 +85,7 @@ class MultiPathGAN(GANColorModel):
     def training_step(
         self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], ctx: StepContext
     ) -> dict[str, Tensor]:
-        cfg = self.config
+        options = self.config.options
         gray, rgb = batch["gray"], batch["rgb"]
         n = rgb.shape[0]
         with ctx.autocast():
@@ -55,7 +96,7 @@ class MultiPathGAN(GANColorModel):
             # real and fake in one D call: the same result as two calls (D has no batch statistics)
             d_both = self._d(torch.cat([rgb, fake.detach()]), torch.cat([gray, gray]))
             loss_d = self._d_loss(d_both[:n].float(), d_both[n:].float())
-        if cfg.gan_loss == "wgan-gp":
+        if options.gan_loss == "wgan-gp":
             loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
                 lambda x: self.plain_discriminator(x, gray, logits=True), rgb, fake.detach().float()
             )
@@ -68,10 +109,10 @@ class MultiPathGAN(GANColorModel):
             )
             gan = self._g_adv(d_fake_g.float())
             loss_g = (
-                cfg.lambda_l1 * terms["l1"]
-                + cfg.lambda_gan * gan
-                + cfg.lambda_sal * terms["sal"]
-                + cfg.lambda_edge * terms["edge"]
+                options.lambda_l1 * terms["l1"]
+                + options.lambda_gan * gan
+                + options.lambda_sal * terms["sal"]
+                + options.lambda_edge * terms["edge"]
             )
         optimizer_step(loss_g, optimizers["g"], ctx.scaler)
         if ctx.scaler is not None:

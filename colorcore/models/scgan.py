@@ -117,7 +117,7 @@ class SCGANBaseline(GANColorModel):
         self.discriminator = PatchDiscriminator(config.width, in_channels=4)
         xavier_init(self.generator)
         xavier_init(self.discriminator)
-        self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(config.gan_loss)
+        self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(config.options.gan_loss)
 
     def _d(self, rgb: Tensor, gray1: Tensor, logits: bool | None = None) -> Tensor:
         return self.discriminator(rgb, gray1, logits=self._uses_logits if logits is None else logits)
@@ -125,7 +125,7 @@ class SCGANBaseline(GANColorModel):
     def training_step(
         self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], ctx: StepContext
     ) -> dict[str, Tensor]:
-        cfg = self.config
+        options = self.config.options
         gray1, rgb = batch["gray"][:, :1], batch["rgb"]
         with ctx.autocast():
             fake = self.generator(gray1)
@@ -133,7 +133,7 @@ class SCGANBaseline(GANColorModel):
             # real and fake in one D call: the same result as two calls (D has no batch statistics)
             d_both = self._d(torch.cat([rgb, fake.detach()]), torch.cat([gray1, gray1]))
             loss_d = self._d_loss(d_both[:n].float(), d_both[n:].float())
-        if cfg.gan_loss == "wgan-gp":
+        if options.gan_loss == "wgan-gp":
             loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
                 lambda x: self.plain_discriminator(x, gray1, logits=True), rgb, fake.detach().float()
             )
@@ -142,7 +142,7 @@ class SCGANBaseline(GANColorModel):
         with self.frozen_discriminator() as plain_d, ctx.autocast():
             gan = self._g_adv(plain_d(fake, gray1, logits=self._uses_logits).float())
             l1 = losses.l1_loss(fake.float(), rgb)
-            loss_g = cfg.lambda_l1 * l1 + cfg.lambda_gan * gan
+            loss_g = options.lambda_l1 * l1 + options.lambda_gan * gan
         optimizer_step(loss_g, optimizers["g"], ctx.scaler)
         if ctx.scaler is not None:
             ctx.scaler.update()
