@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from colorcore.training import TrainConfig
+    from colorcore.train_config import TrainConfig
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv"
@@ -146,7 +146,7 @@ class RunFolder:
     def train_config(self) -> "TrainConfig | None":
         """The run's settings as a `TrainConfig` (None when config.json is missing, damaged or holds
         settings this version rejects). Imports the engine (torch)."""
-        from colorcore.training import TrainConfig
+        from colorcore.train_config import TrainConfig
 
         data = self._config_data()
         if not data:
