@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +82,13 @@ def test_user_errors_are_one_line_with_exit_code_2(
     assert main(["train", str(prepared_dataset), str(tmp_path / "r4"), "--resnet-weights", str(weights)]) == 2
     assert f"--resnet-weights {weights}: file not found" in capsys.readouterr().err
 
+    assert main(["train", str(prepared_dataset), str(tmp_path / "r5"), "--model", "zhang", "--lr-d", "1e-3"]) == 2
+    assert "--lr-d does not apply to the zhang model (only to multipath, scgan)" in capsys.readouterr().err
+    assert main(["train", str(prepared_dataset), str(tmp_path / "r6"), "--model", "scgan", "--finetune-resnet"]) == 2
+    assert "--finetune-resnet does not apply to the scgan model (only to multipath)" in capsys.readouterr().err
+    assert main(["train", str(prepared_dataset), str(tmp_path / "r7"), "--lr-warmup-steps", "-1"]) == 2
+    assert "--lr-warmup-steps must be 0 or more" in capsys.readouterr().err
+
     assert train(prepared_dataset, tmp_path / "r3", "--resume") == 2
     assert "nothing to resume" in capsys.readouterr().err
 
@@ -112,6 +121,14 @@ def test_demo_prepares_trains_and_writes_a_before_after_image(tmp_path: Path, ca
     image = read_image(before_after)
     assert image.shape[1] > 2 * image.shape[0]  # gray | colourised | original side by side
     assert (out / "run" / "checkpoints" / "last.pt").is_file() and (out / "data" / "manifest.json").is_file()
+
+
+def test_building_the_parser_imports_no_torch() -> None:
+    """The train flags come from the model registry (torch): they are added only when `train` is parsed,
+    so `colorcore --help` and the other commands start without torch."""
+    code = "import sys; from colorcore.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "False"
 
 
 def test_train_help_names_every_registered_model(capsys) -> None:

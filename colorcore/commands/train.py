@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from colorcore.cli import CLIError
+from colorcore.options import field_default
 from colorcore.presets import PRESETS, SHORT_EPOCH_STEPS
-
-DEFAULT_MODEL = "multipath"
+from colorcore.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, RunFolder, is_unused_folder
+from colorcore.train_config import TrainConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register the `train` command."""
+    """Register the `train` command (its arguments are added when it is parsed: `TrainParser`)."""
     p = subparsers.add_parser(
         "train",
         help="train a colourisation model on a prepared dataset",
@@ -29,66 +30,122 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "checkpoint; --resume continues exactly where it stopped. Under `torchrun --nproc_per_node=N "
         "-m colorcore train ...` it trains with DistributedDataParallel (--batch-size per process).",
     )
+    p.__class__ = TrainParser  # the subparsers action builds plain parsers; this one adds its arguments late
+    p.set_defaults(func=run)
+
+
+class TrainParser(argparse.ArgumentParser):
+    """The `train` parser. Its model options come from the model registry, which imports torch, so its
+    arguments are added when `train` is parsed or its help shown, never when another command runs."""
+
+    arguments_added = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[argparse.Namespace, list[str]]:
+        self._add_arguments_once()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._add_arguments_once()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._add_arguments_once()
+        return super().format_usage()
+
+    def _add_arguments_once(self) -> None:
+        if not self.arguments_added:
+            self.arguments_added = True
+            add_arguments(self)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The `train` arguments: the run's settings, then every registered model's declared options."""
+    from colorcore.models import MODEL_REGISTRY, ModelConfig
+
+    def default(name: str) -> Any:
+        return field_default(TrainConfig, name)
+
     p.add_argument("data", help="prepared dataset folder (from `colorcore prepare`)")
     p.add_argument("run", help="run folder to create (or to continue with --resume)")
-    p.add_argument("--model", default=DEFAULT_MODEL,
+    p.add_argument("--model", default=field_default(ModelConfig, "name"),
                    help="registered model: multipath (the paper's), scgan (U-Net GAN baseline: its depth follows "
                    "the prepared image size, one level per halving, at most 7: 7 down/7 up at 128 px as in the "
                    "paper, 6 at 64 px) or zhang (313 ab bins baseline). Every model trains at the prepared "
                    "dataset's image size (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="epochs (default: the model's: scgan 100 and zhang 200 as in the paper, sections 6.1 "
-                        "and 6.2; multipath 100, ours: the paper does not state it)")
-    p.add_argument("--batch-size", type=int, default=64,
+    epochs = ", ".join(f"{name} {cls.preset_epochs('default')}" for name, cls in sorted(MODEL_REGISTRY.items()))
+    p.add_argument("--epochs", type=int, default=default("epochs"),
+                   help=f"epochs (default: the model's preset's: {epochs}; docs/hyperparameters.md gives their sources)")
+    p.add_argument("--batch-size", type=int, default=default("batch_size"),
                    help="batch size (default: %(default)s, the paper's, section 5)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: %(default)s)")
+    p.add_argument("--device", default=default("device"), help="auto | cpu | cuda | cuda:N | mps (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.pt")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in RUN as a whole (it is set aside and deleted only once the "
                         "new run has started without error); without it an existing run is never touched")
-    p.add_argument("--init", default=None, metavar="starter|MODEL",
+    p.add_argument("--init", default=default("init"), metavar="starter|MODEL",
                    help="start from trained weights: 'starter' (the bundled starter model) or a run folder, .pt "
                         "or .safetensors model; its architecture (model, width, ResNet path) is used")
-    p.add_argument("--max-steps", type=int, default=None,
+    p.add_argument("--max-steps", type=int, default=default("max_steps"),
                    help="train exactly this many steps in total, through as many epochs as it takes "
                         "(when given, --epochs does not cap it)")
-    p.add_argument("--preset", default="default", choices=PRESETS,
+    p.add_argument("--preset", default=field_default(ModelConfig, "preset"), choices=PRESETS,
                    help="optimisation values for what you leave unset: default (ours, learns at small batches: "
-                        "multipath lr G 2e-4 instead of the paper's 1e-3, scgan lr D 2e-4 instead of 1e-3) or "
-                        "paper (the paper's learning rates and baseline epochs; Adam beta1 0.5 and the multipath "
-                        "epochs stay ours, as the paper does not state them) (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+                        f"{preset_differences(MODEL_REGISTRY)}) or paper (the paper's values where it states them; "
+                        "what it leaves open stays ours: Adam beta1, the multipath epochs) "
+                        "(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=default("seed"), help="random seed (default: %(default)s)")
     p.add_argument("--deterministic", action="store_true",
                    help="deterministic kernels: two CPU runs give bitwise identical weights (slower)")
-    p.add_argument("--resnet-weights", default="auto",
-                   help="ResNet-18 path weights: auto (ImageNet when cached or downloadable, else none) | "
-                        "imagenet | none (the path is left out, unless --finetune-resnet trains it from "
-                        "random weights) | PATH (default: %(default)s)")
-    p.add_argument("--finetune-resnet", action="store_true", help="train the ResNet-18 path too (frozen by default)")
-    p.add_argument("--gan-loss", default="paper", choices=("paper", "lsgan", "wgan-gp", "bce"),
-                   help="adversarial loss (default: %(default)s)")
-    p.add_argument("--lr-g", type=float, default=None, help="generator learning rate (default: the preset's)")
-    p.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default: the preset's)")
-    p.add_argument("--beta1", type=float, default=None,
-                   help="Adam beta1 (default: 0.5 in both presets, ours: the paper does not state it)")
-    p.add_argument("--lr-warmup-steps", type=int, default=None, metavar="N",
-                   help="raise the learning rates linearly over the first N steps (default: the preset's)")
-    p.add_argument("--width", type=int, default=64, help="first encoder level's channels (default: %(default)s)")
-    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+    add_model_options(p)
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=default("amp"),
                    help="mixed precision where the device supports it (bf16; fp16 + scaler on older GPUs)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=default("channels_last"),
                    help="channels_last memory format where it has fast kernels")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the networks (where it cannot run here, a notice says why and training "
                         "runs without it; measured on a 2-core AVX2 CPU: see benchmarks/bench_train.py --compile)")
-    p.add_argument("--keep", type=int, default=3, help="epoch checkpoints to keep (default: %(default)s)")
-    p.add_argument("--eval-subset", type=int, default=256,
+    p.add_argument("--keep", type=int, default=default("keep_checkpoints"),
+                   help="epoch checkpoints to keep (default: %(default)s)")
+    p.add_argument("--eval-subset", type=int, default=default("eval_subset"),
                    help="test images scored after every epoch (default: %(default)s)")
-    p.add_argument("--min-epoch-interval", type=float, default=0.0, metavar="SECONDS",
+    p.add_argument("--min-epoch-interval", type=float, default=default("min_epoch_interval_s"), metavar="SECONDS",
                    help="for datasets whose epochs take a few steps: validate and write checkpoints at an "
                         "epoch end only when SECONDS have passed since the last time (the last epoch and a "
                         "stop always get them; default: %(default)s, after every epoch)")
-    p.set_defaults(func=run)
+
+
+def preset_differences(registry: dict[str, Any]) -> str:
+    """Where our default preset leaves the paper's values, e.g. "multipath --lr-g 0.0002 instead of 0.001"."""
+    changes = [f"{name} --{key.replace('_', '-')} {value:g} instead of {cls.presets['paper'][key]:g}"
+               for name, cls in sorted(registry.items())
+               for key, value in cls.presets["default"].items() if cls.presets["paper"].get(key) != value]
+    return ", ".join(changes) or "the paper's values"
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """One flag per option a registered model declares (`ColorModel.declared_options`). A flag is only
+    in the namespace when given: the chosen model's own default applies otherwise."""
+    from colorcore.models import MODEL_REGISTRY, registered_options
+
+    group = p.add_argument_group("model options", "each applies to every model unless its help names them; "
+                                 "one left out takes the chosen model's default")
+    for name, by_model in registered_options().items():
+        spec = next(iter(by_model.values()))
+        defaults = {model: model_spec.default for model, model_spec in by_model.items()}
+        if all(value is None for value in defaults.values()):
+            shown = "the preset's"
+        elif len({repr(value) for value in defaults.values()}) == 1:
+            shown = str(spec.default)
+        else:
+            shown = ", ".join(f"{model} {value}" for model, value in defaults.items())
+        models = "" if len(by_model) == len(MODEL_REGISTRY) else f"{', '.join(by_model)}; "
+        text = f"{spec.help} ({models}default: {shown})".replace("%", "%%")
+        if spec.kind is bool:
+            group.add_argument(spec.flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
+        else:
+            closed = bool(spec.choices) and not spec.other_values
+            group.add_argument(spec.flag, type=spec.kind, default=argparse.SUPPRESS, help=text,
+                               choices=spec.choices if closed else None, metavar=None if closed else name.upper())
 
 
 class ProgressBar:
@@ -140,41 +197,42 @@ class ProgressBar:
 
 
 def model_config_from_args(args: argparse.Namespace) -> Any:
-    """The ModelConfig the arguments describe (unknown model names are a CLIError)."""
-    from colorcore.models import MODEL_REGISTRY, ModelConfig
+    """The ModelConfig the arguments describe: the chosen model with the options given. An unknown
+    model, an option the model does not take or a value its option refuses is a CLIError."""
+    from colorcore.models import MODEL_REGISTRY, ModelConfig, registered_options
 
-    from colorcore.models.generator import RESNET_SOURCES
-
-    if args.resnet_weights not in RESNET_SOURCES and not Path(args.resnet_weights).is_file():
-        raise CLIError(f"--resnet-weights {args.resnet_weights}: file not found (use auto, imagenet, none or a file)")
-    if args.lr_warmup_steps is not None and args.lr_warmup_steps < 0:
-        raise CLIError("--lr-warmup-steps must be 0 or more")
     if args.model not in MODEL_REGISTRY:
         raise CLIError(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODEL_REGISTRY))}")
-    return ModelConfig(name=args.model, width=args.width, resnet_weights=args.resnet_weights,
-                       finetune_resnet=args.finetune_resnet, gan_loss=args.gan_loss, preset=args.preset,
-                       lr_g=args.lr_g, lr_d=args.lr_d, beta1=args.beta1, lr_warmup_steps=args.lr_warmup_steps)
+    takes = {spec.name: spec for spec in MODEL_REGISTRY[args.model].declared_options()}
+    given = {name: getattr(args, name) for name in registered_options() if hasattr(args, name)}
+    for name, value in given.items():
+        if name not in takes:
+            owners = registered_options()[name]
+            flag = next(iter(owners.values())).flag
+            raise CLIError(f"{flag} does not apply to the {args.model} model (only to {', '.join(owners)}); "
+                           "drop it or choose one of those with --model")
+        problem = takes[name].problem(value)
+        if problem:
+            raise CLIError(f"{takes[name].flag} {problem}")
+    return ModelConfig(name=args.model, preset=args.preset, **given)
 
 
 def check_paths(data: Path, run: Path, resume: bool, overwrite: bool = False) -> None:
     """CLIError when DATA is not a prepared dataset or RUN cannot be used as asked."""
-    from colorcore.checkpoint import CHECKPOINT_DIR, LAST_CHECKPOINT
     from colorcore.dataset import is_prepared_dataset
 
     if not is_prepared_dataset(data):
         raise CLIError(f"{data}: not a prepared dataset (no manifest.json); run `colorcore prepare` first")
-    last = run / CHECKPOINT_DIR / LAST_CHECKPOINT
-    if resume and not last.is_file():
+    resumable = RunFolder(run).can_resume()
+    if resume and not resumable:
         raise CLIError(f"{run}: nothing to resume (no {CHECKPOINT_DIR}/{LAST_CHECKPOINT}); drop --resume to start")
     if resume and overwrite:
         raise CLIError("--resume continues the run and --overwrite replaces it: choose one")
-    if not resume and not overwrite and last.is_file():
+    if not resume and not overwrite and resumable:
         raise CLIError(f"{run}: already holds a run ({CHECKPOINT_DIR}/{LAST_CHECKPOINT}); "
                        "add --resume to continue it, --overwrite to replace it, or choose another folder")
-    if not resume and not overwrite and run.is_dir() and any(run.iterdir()):
+    if not resume and not overwrite and run.is_dir() and not is_unused_folder(run):
         raise CLIError(f"{run}: folder is not empty; choose a new or empty run folder (or --overwrite)")
-
-
 
 
 def short_epoch_hint(n_train: int, batch_size: int, min_epoch_interval: float) -> str:
@@ -191,7 +249,7 @@ def short_epoch_hint(n_train: int, batch_size: int, min_epoch_interval: float) -
 def run(args: argparse.Namespace) -> int:
     """Train; Ctrl-C once stops at the next step with a checkpoint, twice aborts."""
     from colorcore.events import StopFlag
-    from colorcore.training import TrainConfig, train_replacing
+    from colorcore.training import train_replacing
 
     data, run_dir = Path(args.data), Path(args.run)
     check_paths(data, run_dir, args.resume, args.overwrite)
