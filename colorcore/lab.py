@@ -1,6 +1,8 @@
 """CIE Lab <-> sRGB in torch (D65, float32) and the 313 quantised ab bins of Zhang et al. (ECCV 2016).
 
 Tensors are (B, 3, H, W): RGB in [0, 1]; Lab with L in [0, 100] and a, b roughly in [-110, 110].
+Ours, not kornia.color (benchmarks/bench_kornia.py): as fast (0.98 vs 1.01 s for 16 x 256 px both ways),
+within 0.005 of it and of scikit-image, the same 313 bins; kornia would add two packages for 40 lines.
 
 The ab bins are computed, not downloaded. Zhang et al. quantise ab into a grid of step 10 and keep
 "the 313 in-gamut" pairs. Checking only whether a grid point itself is an sRGB colour for some L keeps

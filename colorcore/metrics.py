@@ -4,6 +4,8 @@ All functions take uint8 tensors or arrays shaped (B, H, W, 3) and return one va
 the same code serves per-image tables (GUI, evaluate --json) and aggregates (mean over images).
 PSNR and SSIM follow scikit-image's definitions (data range 255; SSIM with an 11x11 Gaussian window,
 sigma 1.5, K1 0.01, K2 0.03, averaged over channels); the tests check them against scikit-image.
+Ours, not kornia.metrics.ssim (benchmarks/bench_kornia.py): in float64 both give the same values in the
+same time (4.3 vs 4.6 s, four 256 px images); kornia's float32 is 10x faster but 5e-6 off scikit-image.
 """
 
 from __future__ import annotations
@@ -38,20 +40,21 @@ def psnr(fake: Tensor | np.ndarray, real: Tensor | np.ndarray) -> Tensor:
     return out.clamp(max=PSNR_CAP_DB).float().cpu()
 
 
-def _gaussian_window(device: torch.device, dtype: torch.dtype) -> Tensor:
+def _gaussian_taps(device: torch.device, dtype: torch.dtype) -> Tensor:
+    """The 1-D Gaussian window (SSIM_WIN taps, sigma SSIM_SIGMA, sum 1); the 2-D window is its outer product."""
     x = torch.arange(SSIM_WIN, device=device, dtype=dtype) - SSIM_WIN // 2
     g = torch.exp(-(x**2) / (2 * SSIM_SIGMA**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).expand(3, 1, SSIM_WIN, SSIM_WIN).contiguous()
+    return g / g.sum()
 
 
 def ssim(fake: Tensor | np.ndarray, real: Tensor | np.ndarray) -> Tensor:
     """Per-image SSIM of (B, H, W, 3) uint8 images (needs H, W >= 11)."""
     a, b = _as_float_nchw(fake), _as_float_nchw(real)
-    win = _gaussian_window(a.device, a.dtype)
+    taps = _gaussian_taps(a.device, a.dtype)
+    column, row = taps.view(1, 1, -1, 1).repeat(3, 1, 1, 1), taps.view(1, 1, 1, -1).repeat(3, 1, 1, 1)
 
-    def filt(x: Tensor) -> Tensor:
-        return F.conv2d(x, win, groups=3)
+    def filt(x: Tensor) -> Tensor:  # the Gaussian window as two 1-D passes: 2 x 11 taps instead of 121
+        return F.conv2d(F.conv2d(x, column, groups=3), row, groups=3)
 
     c1, c2 = (SSIM_K1 * DATA_RANGE) ** 2, (SSIM_K2 * DATA_RANGE) ** 2
     mu_a, mu_b = filt(a), filt(b)
