@@ -132,7 +132,7 @@ def test_decode_face_dat_round_trips_raw_rgb() -> None:
 def test_quality_problem_flags_small_and_grayscale() -> None:
     colourful = Image.open(io.BytesIO(_jpeg((640, 480), (200, 80, 40))))
     assert bc.quality_problem(colourful) is None
-    assert "too small" in bc.quality_problem(colourful.resize((500, 359)))
+    assert "too small" in bc.quality_problem(colourful.resize((500, 399)))
     assert "grayscale" in bc.quality_problem(colourful.convert("L").convert("RGB"))
 
 

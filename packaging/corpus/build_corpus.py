@@ -50,7 +50,7 @@ COPYLEFT_LICENCES = frozenset(
     {"CC-BY-SA-2.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0", "LGPL-3.0-only", "LGPL-3.0-or-later"}
 )
 
-MIN_SHORT_SIDE = 360  # enough for 64 px multi-scale crops (the Scratch photos are 480x360)
+MIN_SHORT_SIDE = 400
 #: Mean YCbCr chroma (distance of (Cb, Cr) from grey) below which a photo
 #: counts as near-grayscale.
 MIN_MEAN_CHROMA = 5.0
