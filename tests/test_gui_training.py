@@ -34,21 +34,27 @@ def test_presets_reset_the_form_to_the_models_values(main_window: MainWindow) ->
 
     tab = main_window.training_tab
     tab.batch_spin.setValue(3)
-    tab.lambda_edge_spin.setValue(2.0)
-    tab.lr_g_spin.setValue(0.5)
+    tab.option_widget("lambda_edge").setValue(2.0)
+    tab.option_widget("lr_g").setValue(0.5)
     tab.paper_button.click()
-    assert tab.batch_spin.value() == 64 and tab.lambda_edge_spin.value() == 0.05 and tab.epochs_spin.value() == 100
-    assert tab.lr_g_spin.value() == MODEL_REGISTRY["multipath"].preset_values("paper")["lr_g"] == 1e-3
+    assert tab.batch_spin.value() == 64 and tab.option_widget("lambda_edge").value() == 0.05 and tab.epochs_spin.value() == 100
+    assert tab.option_widget("lr_g").value() == MODEL_REGISTRY["multipath"].preset_values("paper")["lr_g"] == 1e-3
     assert tab.train_config().model.preset == "paper"
     tab.defaults_button.click()
-    assert tab.lr_g_spin.value() == MODEL_REGISTRY["multipath"].preset_values("default")["lr_g"]
+    assert tab.option_widget("lr_g").value() == MODEL_REGISTRY["multipath"].preset_values("default")["lr_g"]
     assert tab.train_config().model.preset == "default" and tab.train_config().model.resnet_weights == "auto"
     tab.model_combo.setCurrentText("zhang")
     tab.paper_button.click()
     assert tab.epochs_spin.value() == 200  # the paper's, section 6.2
+    # only the chosen model's options are shown: zhang has no discriminator, loss weights or ResNet path
+    shown = {name for name in ("width", "lr_g", "lr_d", "beta1", "lambda_l1", "resnet_weights")
+             if not tab.option_widget(name).isHidden()}
+    assert shown == {"width", "lr_g"}
+    assert "lambda_l1" not in tab.train_config().model.to_dict()
     tab.model_combo.setCurrentText("scgan")
-    assert tab.epochs_spin.value() == 100 and tab.lr_d_spin.value() == 1e-3  # section 6.1
+    assert tab.epochs_spin.value() == 100 and tab.option_widget("lr_d").value() == 1e-3  # section 6.1
     tab.model_combo.setCurrentText("multipath")
+    assert not tab.option_widget("lambda_sal").isHidden() and not tab.resnet_combo.isHidden()
     assert [tab.model_combo.itemText(i) for i in range(tab.model_combo.count())] == sorted(MODEL_REGISTRY)
     assert tab.loss_plot.loss_names() == list(MODEL_REGISTRY["multipath"].loss_names)
     assert tab.device_combo.count() >= 1 and tab.device_combo.itemData(tab.device_combo.count() - 1) == "cpu"
@@ -176,8 +182,8 @@ def test_a_run_that_is_not_learning_shows_a_warning_beside_the_curves(
 ) -> None:
     tab = main_window.training_tab
     _fill_tiny_run(tab, prepared_dataset, tmp_path / "run")
-    tab.lr_g_spin.setValue(1.0)
-    tab.lr_d_spin.setValue(1.0)
+    tab.option_widget("lr_g").setValue(1.0)
+    tab.option_widget("lr_d").setValue(1.0)
     tab.max_steps_spin.setValue(30)
     assert tab.notice_label.isHidden()
     assert tab.start_training()
@@ -275,6 +281,6 @@ def test_opening_a_runs_checkpoint_fills_the_form_with_the_settings_it_was_train
     assert tab.dataset_edit.text() == str(prepared_dataset)
     assert tab.model_combo.currentText() == "scgan" and tab.preset == "paper"
     assert (tab.width_spin.value(), tab.batch_spin.value(), tab.seed_spin.value(), tab.max_steps_spin.value()) == (4, 3, 5, 1)
-    assert tab.lambda_l1_spin.value() == 2.0
-    assert tab.lr_g_spin.value() == MODEL_REGISTRY["scgan"].preset_values("paper")["lr_g"]  # the preset's, recorded
+    assert tab.option_widget("lambda_l1").value() == 2.0
+    assert tab.option_widget("lr_g").value() == MODEL_REGISTRY["scgan"].preset_values("paper")["lr_g"]  # the preset's, recorded
     assert tab.train_config().model.lambda_l1 == 2.0 and tab.train_config().data == str(prepared_dataset)

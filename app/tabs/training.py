@@ -8,7 +8,6 @@ import math
 import sys
 import time
 from collections import deque
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,9 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -37,32 +36,22 @@ from app.devices import detected_devices, gui_torch_threads
 from app.tabs import ask_folder, dialog_start, gui_words, last_folder, remember_folder, show_error
 from app.theme import PlotColours
 from app.widgets.image_view import ImageView
+from app.widgets.option_controls import OptionControl
 from app.widgets.plots import LossPlot, MetricsPlot
 from app.workers import JobWorker
+from colorcore.options import OptionSpec, field_default
 from colorcore.presets import SHORT_EPOCH_STEPS
 from colorcore.runs import LOSS_PREFIX, RunFolder, fresh_run_folder, is_unused_folder
+from colorcore.train_config import TrainConfig
 
 JOB_NAME = "Training"
 SETTINGS_GROUP = "training"
 SHORT_EPOCH_INTERVAL_S = 30.0  # ... so their epoch-end work runs at most this often by default
 ETA_WINDOW_S = 60.0  # the ETA follows the step rate of the last minute of running (pauses left out)
-RESNET_CHOICES = ("auto", "imagenet", "none")
-
-# the form's values that both presets share: batch 64 and the loss weights are the paper's (section 5),
-# width 64 our reading of its figure 2 (DESIGN.md section 3); the learning rates, Adam's beta1 (ours in
-# both presets: the paper does not state it) and the epochs come from each model's preset
-# (ModelConfig.preset: "default" or "paper"); docs/hyperparameters.md gives every value's source
-FORM_DEFAULTS: dict[str, Any] = {
-    "batch_size": 64,
-    "width": 64,
-    "lambda_l1": 1.0,
-    "lambda_gan": 0.5,
-    "lambda_sal": 0.5,
-    "lambda_edge": 0.05,
-    "seed": 0,
-    "max_steps": 0,
-    "resnet_weights": "auto",
-}
+OPTION_COLUMNS = 2  # model options side by side in each row of the form
+# the form's values come from the engine's declarations: the run's from TrainConfig's defaults, the
+# model's from its declared options (`ColorModel.declared_options`), the learning rates and epochs from
+# its preset; docs/hyperparameters.md gives every value's source
 PRESET_LABELS = {"default": "Default settings", "paper": "Paper settings"}
 
 ERROR_HINTS = (
@@ -159,14 +148,6 @@ class TrainingTab(QWidget):
                 layout.addWidget(widget)
             return box
 
-        def spin(low: float, high: float, decimals: int, step: float, tip: str) -> QDoubleSpinBox:
-            box = QDoubleSpinBox()
-            box.setRange(low, high)
-            box.setDecimals(decimals)
-            box.setSingleStep(step)
-            box.setToolTip(tip)
-            return box
-
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setPlaceholderText("A prepared dataset folder (Dataset tab)")
         browse_dataset = QPushButton("Browse\u2026")
@@ -183,16 +164,6 @@ class TrainingTab(QWidget):
         self.max_steps_spin.setSpecialValueText("no limit")
         self.max_steps_spin.setToolTip("Train exactly this many steps, over as many epochs as it takes "
                                        "(no limit: train for the epochs above)")
-        self.width_spin = QSpinBox()
-        self.width_spin.setRange(4, 256)
-        self.width_spin.setToolTip("Channels of the first encoder level (the paper: 64)")
-        self.lr_g_spin = spin(1e-6, 1.0, 6, 1e-4, "Generator learning rate")
-        self.lr_d_spin = spin(1e-6, 1.0, 6, 1e-5, "Discriminator learning rate")
-        self.beta1_spin = spin(0.0, 0.999, 3, 0.05, "Adam beta1")
-        self.lambda_l1_spin = spin(0.0, 100.0, 3, 0.1, "Weight of the L1 colour loss")
-        self.lambda_gan_spin = spin(0.0, 100.0, 3, 0.1, "Weight of the adversarial loss")
-        self.lambda_sal_spin = spin(0.0, 100.0, 3, 0.1, "Weight of the saliency-guided loss")
-        self.lambda_edge_spin = spin(0.0, 100.0, 3, 0.01, "Weight of the edge-guided loss")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.epoch_interval_spin = QSpinBox()
@@ -202,11 +173,12 @@ class TrainingTab(QWidget):
         self.epoch_interval_spin.setToolTip(
             "Validate and write a checkpoint after every epoch, or, for small photo folders whose epochs "
             "last a step or two, at most every N seconds (the last epoch and Stop always write one)")
-        self.resnet_combo = QComboBox()
-        self.resnet_combo.setEditable(True)
-        self.resnet_combo.addItems(RESNET_CHOICES)
-        self.resnet_combo.setToolTip("ResNet-18 path weights: auto (ImageNet when cached or downloadable, "
-                                     "else none), imagenet, none (the path is left out), or a local weights file")
+        # one control per option any registered model declares, made once the engine is loaded; the
+        # chosen model's are shown (`_show_model_options`)
+        self.options_box = QWidget()
+        self.options_grid = QGridLayout(self.options_box)
+        self.options_grid.setContentsMargins(0, 0, 0, 0)
+        self._option_controls: dict[str, OptionControl] = {}
         self.starter_box = QCheckBox("From the starter model")
         self.starter_box.setToolTip("Fine-tune the bundled starter model on these photos instead of training "
                                     "from scratch (its architecture is used: multipath, its width, no ResNet path)")
@@ -237,13 +209,8 @@ class TrainingTab(QWidget):
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Max steps", self.max_steps_spin)
-        form.addRow("Width", self.width_spin)
-        form.addRow("LR G / D", row(self.lr_g_spin, self.lr_d_spin))
-        form.addRow("Adam beta1", self.beta1_spin)
-        form.addRow("\u03bb L1 / GAN", row(self.lambda_l1_spin, self.lambda_gan_spin))
-        form.addRow("\u03bb saliency / edge", row(self.lambda_sal_spin, self.lambda_edge_spin))
         form.addRow("Seed / save every", row(self.seed_spin, self.epoch_interval_spin))
-        form.addRow("ResNet-18", self.resnet_combo)
+        form.addRow(self.options_box)
         form.addRow("Device", self.device_combo)
         form.addRow("Run folder", row(self.run_edit, browse_run))
         form.addRow("", row(self.resume_box, self.starter_box))
@@ -312,14 +279,17 @@ class TrainingTab(QWidget):
         if self._engine_ready:
             return
         self._engine_ready = True
-        from colorcore.models import MODEL_REGISTRY
+        from colorcore.models import MODEL_REGISTRY, ModelConfig, registered_options
 
-        wanted_model = self.settings.value(f"{SETTINGS_GROUP}/model", "multipath", type=str)
+        wanted_model = self.settings.value(f"{SETTINGS_GROUP}/model", field_default(ModelConfig, "name"), type=str)
         self.model_combo.blockSignals(True)
         self.model_combo.addItems(sorted(MODEL_REGISTRY))
-        self.model_combo.blockSignals(False)
         if wanted_model in MODEL_REGISTRY:
             self.model_combo.setCurrentText(wanted_model)
+        self.model_combo.blockSignals(False)
+        self._make_option_controls(registered_options())
+        self._apply_option_defaults(self._model_class())
+        self._restore_option_values()
         self._on_model_changed(self.model_combo.currentText(), keep_learning_rates=self._rates_restored)
         for name, label in detected_devices():
             self.device_combo.addItem(label, name)
@@ -332,38 +302,86 @@ class TrainingTab(QWidget):
 
         return MODEL_REGISTRY.get(self.model_combo.currentText())
 
+    # the model's options
+    def _make_option_controls(self, options: dict[str, dict[str, OptionSpec]]) -> None:
+        """One control per declared option (`registered_options()`: name -> {model: spec}), showing its
+        first model's default until the chosen model's are applied."""
+        specs = [next(iter(by_model.values())) for by_model in options.values()]
+        for spec in specs:
+            control = OptionControl(spec, self._option_tooltip(spec, specs), self.options_box)
+            if spec.default is not None:
+                control.set_value(spec.default)
+            self._option_controls[spec.name] = control
+
+    @staticmethod
+    def _option_tooltip(spec: OptionSpec, specs: list[OptionSpec]) -> str:
+        """The option's help in GUI words (the flags it names become the controls' labels)."""
+        text = spec.help
+        for other in specs:
+            text = text.replace(other.flag, f"\u201c{other.label}\u201d")
+        return gui_words(text[:1].upper() + text[1:])
+
+    def option_widget(self, name: str) -> QWidget:
+        """The control of a declared model option (e.g. "lambda_l1")."""
+        return self._option_controls[name].widget
+
+    @property
+    def width_spin(self) -> QSpinBox:
+        """The Width control (the models' shared `width` option)."""
+        return self.option_widget("width")
+
+    @property
+    def resnet_combo(self) -> QComboBox:
+        """The ResNet-18 weights control (the multipath model's `resnet_weights` option)."""
+        return self.option_widget("resnet_weights")
+
+    def _show_model_options(self, model_class: Any) -> None:
+        """Lay out the controls of the options `model_class` takes; hide the others."""
+        for control in self._option_controls.values():
+            for widget in (control.label, control.widget):
+                self.options_grid.removeWidget(widget)
+                widget.setVisible(False)
+        for index, spec in enumerate(model_class.declared_options()):
+            control = self._option_controls[spec.name]
+            row, column = divmod(index, OPTION_COLUMNS)
+            self.options_grid.addWidget(control.label, row, 2 * column)
+            self.options_grid.addWidget(control.widget, row, 2 * column + 1)
+            control.label.setVisible(True)
+            control.widget.setVisible(True)
+
+    def _apply_option_defaults(self, model_class: Any) -> None:
+        """Set the options `model_class` takes to its declared defaults (the preset fills the rest)."""
+        if model_class is None:
+            return
+        for spec in model_class.declared_options():
+            if spec.default is not None:
+                self._option_controls[spec.name].set_value(spec.default)
+
     def _on_model_changed(self, name: str, keep_learning_rates: bool = False) -> None:
         model_class = self._model_class() if self._engine_ready else None
         if model_class is None:
             return
         self.loss_plot.set_loss_names(model_class.loss_names)
+        self._show_model_options(model_class)
         if not keep_learning_rates:
             self._set_learning_rates(model_class)
 
     def _set_learning_rates(self, model_class: Any) -> None:
-        values = model_class.preset_values(self.preset)
+        """The epochs and the options the preset fills in (learning rates, beta1...)."""
         self.epochs_spin.setValue(model_class.preset_epochs(self.preset))
-        self.lr_g_spin.setValue(values.get("lr_g", self.lr_g_spin.value()))
-        self.lr_d_spin.setValue(values.get("lr_d", self.lr_d_spin.value()))
-        self.lr_d_spin.setEnabled("lr_d" in values)
-        self.beta1_spin.setValue(values.get("beta1", self.beta1_spin.value()))
-        self.beta1_spin.setEnabled("beta1" in values)
+        for key, value in model_class.preset_values(self.preset).items():
+            if key in self._option_controls:
+                self._option_controls[key].set_value(value)
 
     def apply_preset(self, preset: str, announce: bool = True) -> None:
         """Set every hyperparameter to `preset`'s values ("default" or "paper") for the chosen model."""
         self.preset = preset
-        d = FORM_DEFAULTS
-        self.batch_spin.setValue(d["batch_size"])
-        self.width_spin.setValue(d["width"])
-        self.lambda_l1_spin.setValue(d["lambda_l1"])
-        self.lambda_gan_spin.setValue(d["lambda_gan"])
-        self.lambda_sal_spin.setValue(d["lambda_sal"])
-        self.lambda_edge_spin.setValue(d["lambda_edge"])
-        self.seed_spin.setValue(d["seed"])
-        self.max_steps_spin.setValue(d["max_steps"])
-        self.resnet_combo.setCurrentText(d["resnet_weights"])
+        self.batch_spin.setValue(field_default(TrainConfig, "batch_size"))
+        self.seed_spin.setValue(field_default(TrainConfig, "seed"))
+        self.max_steps_spin.setValue(field_default(TrainConfig, "max_steps") or 0)  # 0: "no limit"
         model_class = self._model_class() if self._engine_ready else None
         if model_class is not None:
+            self._apply_option_defaults(model_class)
             self._set_learning_rates(model_class)
         if announce:
             self.status_message.emit(f"{PRESET_LABELS[preset]} applied")
@@ -371,10 +389,7 @@ class TrainingTab(QWidget):
     # settings
     _SPINS = (
         ("epochs", "epochs_spin"), ("batch_size", "batch_spin"), ("max_steps", "max_steps_spin"),
-        ("width", "width_spin"), ("lr_g", "lr_g_spin"), ("lr_d", "lr_d_spin"), ("beta1", "beta1_spin"),
-        ("lambda_l1", "lambda_l1_spin"), ("lambda_gan", "lambda_gan_spin"),
-        ("lambda_sal", "lambda_sal_spin"), ("lambda_edge", "lambda_edge_spin"), ("seed", "seed_spin"),
-        ("min_epoch_interval_s", "epoch_interval_spin"),
+        ("seed", "seed_spin"), ("min_epoch_interval_s", "epoch_interval_spin"),
     )
 
     def _restore_settings(self) -> None:
@@ -387,7 +402,6 @@ class TrainingTab(QWidget):
             value = s.value(f"{g}/{key}")
             if value is not None:
                 box.setValue(type(box.value())(value))
-        self.resnet_combo.setCurrentText(s.value(f"{g}/resnet_weights", FORM_DEFAULTS["resnet_weights"], type=str))
         self.starter_box.setChecked(s.value(f"{g}/init_starter", False, type=bool))
         self.dataset_edit.setText(s.value(f"{g}/dataset", "", type=str))
         self.run_edit.setText(s.value(f"{g}/run", "", type=str))
@@ -395,12 +409,26 @@ class TrainingTab(QWidget):
         if self.run_edit.text() and RunFolder(run).is_run():
             self._last_session_run = run
 
+    def _restore_option_values(self) -> None:
+        """The model options remembered by `save_settings` (once their controls exist)."""
+        s, g = self.settings, SETTINGS_GROUP
+        for name, control in self._option_controls.items():
+            key = f"{g}/{name}"
+            if s.value(key) is None:
+                continue
+            kind = control.spec.kind
+            try:
+                control.set_value(s.value(key, type=bool) if kind is bool else kind(s.value(key)))
+            except (TypeError, ValueError):
+                continue  # a remembered value this version cannot read: the default stays
+
     def save_settings(self) -> None:
         """Remember the form."""
         s, g = self.settings, SETTINGS_GROUP
         for key, attr in self._SPINS:
             s.setValue(f"{g}/{key}", getattr(self, attr).value())
-        s.setValue(f"{g}/resnet_weights", self.resnet_combo.currentText())
+        for name, control in self._option_controls.items():
+            s.setValue(f"{g}/{name}", control.value())
         s.setValue(f"{g}/preset", self.preset)
         s.setValue(f"{g}/init_starter", self.starter_box.isChecked())
         s.setValue(f"{g}/dataset", self.dataset_edit.text())
@@ -479,18 +507,20 @@ class TrainingTab(QWidget):
         self.model_combo.setCurrentText(model.name)
         if model.preset in PRESET_LABELS:
             self.preset = model.preset
-        used = run.hyperparameters()  # what the preset gave the fields the run left unset
-        model_values = {k: getattr(model, k) for k in ("width", "lr_g", "lr_d", "beta1", "lambda_l1", "lambda_gan",
-                                                         "lambda_sal", "lambda_edge")}
         values = {"epochs": config.epochs, "batch_size": config.batch_size, "max_steps": config.max_steps or 0,
-                  "seed": config.seed, **{k: used.get(k) if v is None else v for k, v in model_values.items()}}
+                  "seed": config.seed}
         for key, attr in self._SPINS:
             value = values.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                box = getattr(self, attr)
-                box.setValue(type(box.value())(value))
-        if model.resnet_weights:
-            self.resnet_combo.setCurrentText(model.resnet_weights)
+            if isinstance(value, int) and not isinstance(value, bool):
+                getattr(self, attr).setValue(value)
+        used = run.hyperparameters()  # what the preset gave the options the run left unset
+        recorded = model.to_dict()
+        model_class = self._model_class()
+        for spec in model_class.declared_options() if model_class is not None else ():
+            value = recorded.get(spec.name)
+            value = used.get(spec.name) if value is None else value
+            if value is not None:
+                self._option_controls[spec.name].set_value(value)
 
     def load_history(self, run: Path) -> None:
         """Draw the curves, metrics and latest samples already logged in a run folder."""
@@ -554,23 +584,15 @@ class TrainingTab(QWidget):
         and write their checkpoint at most every SHORT_EPOCH_INTERVAL_S unless "save every" says
         otherwise, and keep only the last checkpoint (what resuming needs)."""
         from colorcore.models import ModelConfig
-        from colorcore.training import TrainConfig
 
-        model_class = self._model_class()
-        values = model_class.preset_values(self.preset)
-        model = ModelConfig(
-            name=self.model_combo.currentText(),
-            preset=self.preset,
-            width=self.width_spin.value(),
-            resnet_weights=self.resnet_combo.currentText().strip() or "auto",
-            lambda_l1=self.lambda_l1_spin.value(),
-            lambda_gan=self.lambda_gan_spin.value(),
-            lambda_sal=self.lambda_sal_spin.value(),
-            lambda_edge=self.lambda_edge_spin.value(),
-            lr_g=self.lr_g_spin.value(),
-            lr_d=self.lr_d_spin.value() if "lr_d" in values else None,
-            beta1=self.beta1_spin.value() if "beta1" in values else None,
-        )
+        options = {}
+        for spec in self._model_class().declared_options():
+            value = self._option_controls[spec.name].value()
+            problem = spec.problem(value)
+            if problem:
+                raise ValueError(gui_words(f"{spec.label} {problem}"))
+            options[spec.name] = value
+        model = ModelConfig(name=self.model_combo.currentText(), preset=self.preset, **options)
         interval = float(self.epoch_interval_spin.value())
         short = self.short_epochs() is not None
         values = {
@@ -588,8 +610,7 @@ class TrainingTab(QWidget):
         }
         if short:
             values["keep_checkpoints"] = 0
-        known = {f.name for f in fields(TrainConfig)}
-        return TrainConfig(**{k: v for k, v in values.items() if k in known})
+        return TrainConfig(**values)
 
     def _choose_run_folder(self, run: str) -> tuple[str, bool] | None:
         """For a new run: the folder to write it into and whether the run there is replaced; None
@@ -729,10 +750,6 @@ class TrainingTab(QWidget):
             for widget in self.settings_box.findChildren(kind):
                 widget.setEnabled(state == "idle")  # a run uses the settings it started with
         if state == "idle":
-            if self._engine_ready and self._model_class() is not None:
-                values = self._model_class().preset_values(self.preset)
-                self.lr_d_spin.setEnabled("lr_d" in values)
-                self.beta1_spin.setEnabled("beta1" in values)
             self._update_resume_box()
         else:
             self.resume_box.setEnabled(False)
