@@ -36,7 +36,8 @@ def parse_args(argv: Sequence[str] | None = None):
     parser.add_argument("--source", metavar="DIR", help="photo folder for the Dataset tab's previews")
     parser.add_argument("--model", metavar="FILE", help="open a model file (Colourise, Results)")
     parser.add_argument("--photos", metavar="FILE", nargs="+", help="photos to queue in the Colourise tab")
-    parser.add_argument("--experiment", metavar="DIR", help="CIFAR-10 experiment output folder to show")
+    parser.add_argument("--downstream", "--experiment", metavar="DIR", dest="downstream",
+                        help="CIFAR-10 experiment output folder to show in the Downstream tab")
     parser.add_argument(SELF_TEST_FLAG, action="store_true", help="check the installation and exit "
                         "(see `--self-test --help`)")
     parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
@@ -63,10 +64,11 @@ def _wait_until_settled(app, window, tab, timeout_s: float) -> bool:
 
 
 def tab_index(name: str) -> int | None:
-    """Index of the tab called `name` (case-insensitive; "colorize"/"downstream" accepted)."""
+    """Index of the tab called `name` (case-insensitive; "colorize" and the Downstream tab's old name
+    "experiment" accepted)."""
     from app.main_window import TAB_TITLES
 
-    aliases = {"colorize": "colourise", "downstream": "experiment"}
+    aliases = {"colorize": "colourise", "experiment": "downstream"}
     key = aliases.get(name.lower(), name.lower())
     titles = [title.lower() for title in TAB_TITLES]
     return titles.index(key) if key in titles else None
@@ -88,8 +90,8 @@ def _screenshot(app, window, args) -> int:
         add_paths = getattr(window.colorize_tab, "add_paths", None)
         if add_paths is not None:
             add_paths(list(args.photos))
-    if args.experiment:
-        window.experiment_tab.open_results(args.experiment)
+    if args.downstream:
+        window.downstream_tab.open_results(args.downstream)
     window.tabs.setCurrentIndex(index)
     tab = window.tabs.currentWidget()
     if not _wait_until_settled(app, window, tab, SCREENSHOT_TIMEOUT_S):

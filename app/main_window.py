@@ -18,14 +18,14 @@ from app.refcounts import protect_singletons
 from app.tabs import Tab, gui_words, last_folder, remember_folder
 from app.tabs.colorize import ColorizeTab
 from app.tabs.dataset import DatasetTab
-from app.tabs.downstream import ExperimentTab
+from app.tabs.downstream import DownstreamTab
 from app.tabs.results import ResultsTab
 from app.tabs.training import TrainingTab
 from app.workers import JobWorker
 
 APP_NAME = "ColorCore Studio"
 ORGANISATION = "ColorCore"
-TAB_TITLES = ("Dataset", "Training", "Results", "Colourise", "Experiment")
+TAB_TITLES = ("Dataset", "Training", "Results", "Colourise", "Downstream")
 RECENT_KEY = "recent/entries"
 MAX_RECENT = 10
 STATUS_MESSAGE_MS = 6000
@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self.training_tab = TrainingTab(settings)
         self.results_tab = ResultsTab(settings)
         self.colorize_tab = ColorizeTab(settings)
-        self.experiment_tab = ExperimentTab(settings)
+        self.downstream_tab = DownstreamTab(settings)
         for tab, title in zip(self.all_tabs(), TAB_TITLES):
             self.tabs.addTab(tab, title)
             tab.status_message.connect(self._show_status)
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
     # construction
     def all_tabs(self) -> list[Tab]:
         """The five tabs (widgets) in display order."""
-        return [self.dataset_tab, self.training_tab, self.results_tab, self.colorize_tab, self.experiment_tab]
+        return [self.dataset_tab, self.training_tab, self.results_tab, self.colorize_tab, self.downstream_tab]
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
             self.device_description = str(description)
             self.device_label.setText(self.device_description)
         if error is None:
-            for tab in (self.training_tab, self.results_tab, self.colorize_tab, self.experiment_tab):
+            for tab in (self.training_tab, self.results_tab, self.colorize_tab, self.downstream_tab):
                 tab.engine_ready()  # the tabs that use the engine (the Dataset tab runs without torch)
         self.engine_loaded.emit(self.device_description)
 

@@ -17,7 +17,7 @@ Choices (the paper does not state them):
   colouriser's training size) as an option. At 32 px the fifth block outputs 8*width x 1 x 1.
 - head: hidden sizes 256 and 128 with ReLU, dropout 0.5; Xavier init.
 - training: Adam (lr 1e-3), batch 64, no augmentation. The paper's protocol (the default, `PROTOCOLS`
-  in colorcore.experiment_table): train until the validation accuracy has not improved for `patience`
+  in colorcore.downstream_table): train until the validation accuracy has not improved for `patience`
   (5) epochs, at most `epochs` (100); the "quick" protocol, 5 epochs, is a CPU budget, not the paper's.
   The weights of the epoch with the best validation accuracy are evaluated on the test images (the
   test set selects nothing). Train accuracy is that epoch's running accuracy over its batches in
@@ -63,7 +63,7 @@ from colorcore.models.generator import EncoderBlock, MultiPathGenerator, encoder
 from colorcore.precision import autocast_factory, select_precision
 from colorcore.provenance import collect_provenance
 from colorcore.tensors import gray_input
-from colorcore.experiment_table import (
+from colorcore.downstream_table import (
     CLASSIFIER_BLOCKS,
     CONFIG_JSON,
     CONFIG_NAMES,

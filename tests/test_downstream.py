@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from colorcore import downstream as ds
-from colorcore import experiment_table
+from colorcore import downstream_table
 from colorcore.cifar import (
     CIFAR_FOLDER, NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, CifarError, load_cifar10, read_batch,
     stratified_subset,
@@ -187,8 +187,8 @@ def test_default_is_the_papers_protocol_and_quick_says_it_is_not() -> None:
     assert paper.patience > 0 and paper.epochs > paper.patience
     quick = ds.DownstreamSettings.for_protocol("quick")
     assert quick.protocol == "quick" and quick.patience == 0 and quick.epochs < paper.epochs
-    assert "NOT the paper's" in experiment_table.markdown_table([], quick)
-    assert "the paper's protocol" in experiment_table.markdown_table([], paper)
+    assert "NOT the paper's" in downstream_table.markdown_table([], quick)
+    assert "the paper's protocol" in downstream_table.markdown_table([], paper)
     with pytest.raises(ds.DownstreamError, match="unknown protocol"):
         ds.DownstreamSettings.for_protocol("fast")
 
@@ -310,10 +310,10 @@ def test_other_settings_in_the_same_folder_are_refused(cifar, encoder, tmp_path)
 
 
 def test_paired_interval_and_summary_statistics():
-    mean, low, high = experiment_table.paired_interval([3.0, 4.0, 5.0], [2.0, 2.0, 2.0])
+    mean, low, high = downstream_table.paired_interval([3.0, 4.0, 5.0], [2.0, 2.0, 2.0])
     half = 4.303 * 1.0 / math.sqrt(3)
     assert mean == 2.0 and low == pytest.approx(2.0 - half) and high == pytest.approx(2.0 + half)
-    assert experiment_table.t_quantile_975(40) == pytest.approx(2.021, abs=1e-3)
+    assert downstream_table.t_quantile_975(40) == pytest.approx(2.021, abs=1e-3)
     runs = [{"config": c, "seed": s, "train_acc": 50.0 + s, "val_acc": 40.0, "test_acc": t + s}
             for c, t in (("1", 60.0), (ds.SCRATCH, 55.0)) for s in (0, 1)]
     row = ds.summarise(runs, ("1", ds.SCRATCH), seeds=2)[0]

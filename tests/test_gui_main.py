@@ -22,7 +22,7 @@ def test_window_has_the_five_tabs_menus_and_device(main_window: MainWindow) -> N
     from colorcore.device import describe_device
 
     titles = [main_window.tabs.tabText(i) for i in range(main_window.tabs.count())]
-    assert titles == list(TAB_TITLES) == ["Dataset", "Training", "Results", "Colourise", "Experiment"]
+    assert titles == list(TAB_TITLES) == ["Dataset", "Training", "Results", "Colourise", "Downstream"]
     menus = [action.text().replace("&", "") for action in main_window.menuBar().actions()]
     assert menus == ["File", "Training", "Help"]
     assert main_window.quit_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
@@ -175,6 +175,13 @@ def test_screenshot_flag_renders_a_tab_to_png_and_refuses_unknown_tabs(tmp_path:
                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown tab 'Nope'" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_downstream_tab_answers_to_its_old_name_too() -> None:
+    from app.main import parse_args, tab_index
+
+    assert tab_index("Downstream") == tab_index("experiment") == TAB_TITLES.index("Downstream")
+    assert parse_args(["--downstream", "OUT"]).downstream == parse_args(["--experiment", "OUT"]).downstream == "OUT"
 
 
 def test_pyside_calls_cannot_run_the_none_and_true_refcounts_down(main_window: MainWindow) -> None:

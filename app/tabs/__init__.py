@@ -44,7 +44,7 @@ CLI_TO_GUI = (
     ("or run again with --download", "or tick \u201cDownload if missing\u201d and run again"),
     ("(--download after deleting the folder)", "(delete the folder, then run with \u201cDownload if missing\u201d)"),
     ("or pass --no-verify to use files", "or untick \u201cCheck official checksums\u201d to use files"),
-    # the Experiment tab replaces no results: its "Output folder" is the way out
+    # the Downstream tab replaces no results: its "Output folder" is the way out
     ("use another --out folder, or --overwrite to discard them",
      "choose another Output folder (the results there stay as they are)"),
     ("use another --out or --overwrite", "choose another Output folder"),

@@ -1,4 +1,4 @@
-"""Experiment tab: the CIFAR-10 representation-learning experiment (paper Table 1) with live
+"""Downstream tab: the CIFAR-10 representation-learning experiment (paper Table 1) with live
 accuracy curves and the table filling in as configurations finish, beside the paper's numbers."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from app.workers import JobWorker
 from colorcore.events import StopFlag
 
 JOB_NAME = "CIFAR-10 experiment"
-SETTINGS_PREFIX = "experiment/"
+SETTINGS_PREFIX = "experiment/"  # the tab's old name, kept: users' saved settings live under it
 # configurations offered, in the paper's order ("0" = every block fine-tuned, an extra)
 CONFIG_CHOICES = ("1", "2", "3", "4", "5", "scratch", "0")
 DEFAULT_CONFIG_CHOICES = ("1", "2", "3", "4", "5", "scratch")
@@ -37,7 +37,7 @@ CUSTOM_PROTOCOL = "custom"
 PROGRESS_FORMAT = "%v / %m epochs  {}"
 
 
-def experiment_job(settings: Any, cifar_root: str, download: bool, verify: bool, encoder_path: str,
+def downstream_job(settings: Any, cifar_root: str, download: bool, verify: bool, encoder_path: str,
                    out_dir: str, device: str = "auto"):
     """An engine job: load CIFAR-10 and the encoder, then run the experiment into `out_dir` on `device`."""
 
@@ -78,7 +78,7 @@ def _spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
     return box
 
 
-class ExperimentTab(QWidget):
+class DownstreamTab(QWidget):
     """Runs the CIFAR-10 experiment off the GUI thread; curves and table update as it goes."""
 
     status_message = Signal(str)
@@ -86,7 +86,7 @@ class ExperimentTab(QWidget):
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from colorcore.experiment_table import DownstreamSettings, load_paper_table
+        from colorcore.downstream_table import DownstreamSettings, load_paper_table
 
         self._settings = settings
         self._defaults = DownstreamSettings()
@@ -152,7 +152,7 @@ class ExperimentTab(QWidget):
         self.patience.setSpecialValueText("never")
         self.patience.setToolTip("Stop a run when its validation accuracy has not improved for this many epochs "
                                  "(the best validation epoch is evaluated)")
-        from colorcore.experiment_table import PROTOCOL_LABELS
+        from colorcore.downstream_table import PROTOCOL_LABELS
 
         self.protocol_combo = QComboBox()
         for name, label in PROTOCOL_LABELS.items():
@@ -184,7 +184,7 @@ class ExperimentTab(QWidget):
             training_row.addWidget(widget)
         training_row.addStretch(1)
 
-        from colorcore.experiment_table import config_label
+        from colorcore.downstream_table import config_label
 
         self.config_checks: dict[str, QCheckBox] = {}
         configs_row = QGridLayout()
@@ -290,7 +290,7 @@ class ExperimentTab(QWidget):
 
     def _apply_protocol(self, name: str) -> None:
         """Set the epochs and patience to protocol `name`'s ("paper", "quick"; "custom" keeps them)."""
-        from colorcore.experiment_table import PROTOCOLS
+        from colorcore.downstream_table import PROTOCOLS
 
         if name in PROTOCOLS:
             self.set_sizes(train=self.train_size.value(), val=self.val_size.value(), test=self.test_size.value(),
@@ -298,7 +298,7 @@ class ExperimentTab(QWidget):
 
     def _sync_protocol(self) -> None:
         """Show the protocol the epochs and patience amount to."""
-        from colorcore.experiment_table import PROTOCOLS
+        from colorcore.downstream_table import PROTOCOLS
 
         name = next((n for n, v in PROTOCOLS.items()
                      if (self.epochs.value(), self.patience.value()) == (v["epochs"], v["patience"])), CUSTOM_PROTOCOL)
@@ -313,9 +313,9 @@ class ExperimentTab(QWidget):
         """The ticked configurations in the paper's order."""
         return tuple(name for name in CONFIG_CHOICES if self.config_checks[name].isChecked())
 
-    def experiment_settings(self):
+    def downstream_settings(self):
         """The DownstreamSettings the form describes (DownstreamError when invalid)."""
-        from colorcore.experiment_table import DownstreamSettings
+        from colorcore.downstream_table import DownstreamSettings
 
         settings = DownstreamSettings(
             train_size=self.train_size.value(), val_size=self.val_size.value(), test_size=self.test_size.value(),
@@ -328,7 +328,7 @@ class ExperimentTab(QWidget):
 
     def start(self) -> bool:
         """Start the experiment with the form's settings; False (with a message) if they are unusable."""
-        from colorcore.experiment_table import DownstreamError
+        from colorcore.downstream_table import DownstreamError
 
         if self.is_busy():
             return False
@@ -342,7 +342,7 @@ class ExperimentTab(QWidget):
         if not self.selected_configs():
             problems.append("tick at least one configuration")
         try:
-            settings = self.experiment_settings() if self.selected_configs() else None
+            settings = self.downstream_settings() if self.selected_configs() else None
         except DownstreamError as exc:
             problems.append(gui_words(str(exc)))
             settings = None
@@ -352,7 +352,7 @@ class ExperimentTab(QWidget):
         self._save()
         self._next_settings = settings  # the table shown stays until the output folder is accepted
         self._progress = None
-        job = experiment_job(settings, self.cifar_edit.text().strip(), self.download_check.isChecked(),
+        job = downstream_job(settings, self.cifar_edit.text().strip(), self.download_check.isChecked(),
                              self.verify_check.isChecked(), self.encoder_edit.text().strip(),
                              self.out_edit.text().strip(), self.device_combo.device())
         worker = JobWorker(job, JOB_NAME, self, torch_threads=gui_torch_threads())
@@ -378,7 +378,7 @@ class ExperimentTab(QWidget):
     def open_results(self, folder: str) -> bool:
         """Show the table and curves an earlier run wrote to `folder` (False, with a message, when it
         holds none); the form takes that run's settings, so Run resumes it."""
-        from colorcore.experiment_table import CONFIG_JSON, RUNS_JSON, DownstreamSettings, curves_path
+        from colorcore.downstream_table import CONFIG_JSON, RUNS_JSON, DownstreamSettings, curves_path
 
         out = Path(folder).expanduser()
         try:
@@ -422,12 +422,12 @@ class ExperimentTab(QWidget):
 
     def export(self, path: str, fmt: str) -> None:
         """Write the table as CSV (`fmt` "csv") or Markdown ("md") atomically."""
-        from colorcore.experiment_table import markdown_table, results_csv, write_atomic
+        from colorcore.downstream_table import markdown_table, results_csv, write_atomic
 
         rows = self.result_rows()
         if not rows:
             raise ValueError("no finished configuration to export yet")
-        text = results_csv(rows) if fmt == "csv" else markdown_table(rows, self._run_settings or self.experiment_settings())
+        text = results_csv(rows) if fmt == "csv" else markdown_table(rows, self._run_settings or self.downstream_settings())
         write_atomic(Path(path), text)
         self._say(f"Saved the table to {path}.")
 
@@ -468,7 +468,7 @@ class ExperimentTab(QWidget):
     def _add_point(self, config: str, seed: int, epoch: float, accuracy: float) -> None:
         key = (config, seed)
         if key not in self._curves:
-            from colorcore.experiment_table import config_label
+            from colorcore.downstream_table import config_label
 
             colours = plot_colours().curves
             colour = colours[CONFIG_CHOICES.index(config) % len(colours)] if config in CONFIG_CHOICES else colours[0]
@@ -533,7 +533,7 @@ class ExperimentTab(QWidget):
         return list(self._run_settings.configs if self._run_settings is not None else self.selected_configs())
 
     def _reset_table(self) -> None:
-        from colorcore.experiment_table import config_label
+        from colorcore.downstream_table import config_label
 
         self._rows.clear()
         self._seed_runs.clear()
@@ -552,7 +552,7 @@ class ExperimentTab(QWidget):
     def _summary_rows(self) -> list[dict[str, Any]]:
         """Rows for every finished configuration; the paired difference to scratch needs scratch's
         seeds, so rows finished before scratch are recomputed when it finishes."""
-        from colorcore.experiment_table import summarise
+        from colorcore.downstream_table import summarise
 
         settings = self._run_settings
         runs = [run for config_runs in self._seed_runs.values() for run in config_runs]
@@ -650,7 +650,7 @@ class ExperimentTab(QWidget):
             self._reset_table()
 
     def _show_remembered_results(self) -> None:
-        from colorcore.experiment_table import RUNS_JSON
+        from colorcore.downstream_table import RUNS_JSON
 
         out = self.out_edit.text().strip()
         if out and (Path(out).expanduser() / RUNS_JSON).is_file():

@@ -11,7 +11,7 @@ DEFAULT_OUT = "downstream-results"
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `downstream` command."""
-    from colorcore.experiment_table import (DEFAULT_CONFIGS, DEFAULT_PROTOCOL, IMAGE_SIZES, INPUT_MODES, PROTOCOLS,
+    from colorcore.downstream_table import (DEFAULT_CONFIGS, DEFAULT_PROTOCOL, IMAGE_SIZES, INPUT_MODES, PROTOCOLS,
                                             DownstreamSettings)
 
     d = DownstreamSettings()
@@ -102,7 +102,7 @@ class TqdmProgress:
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore downstream`."""
     from colorcore import downstream as ds
-    from colorcore import experiment_table
+    from colorcore import downstream_table
     from colorcore.cifar import CifarError, load_cifar10
     from colorcore.cli import CLIError
     from colorcore.device import DeviceError, describe_device, resolve_device
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         settings = ds.DownstreamSettings.for_protocol(
             args.preset, train_size=args.train_size, val_size=args.val_size, test_size=args.test_size,
             data_seed=args.data_seed, seeds=args.seeds, **lengths,
-            configs=experiment_table.parse_configs(args.configs),
+            configs=downstream_table.parse_configs(args.configs),
             input=args.input, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr,
         )
         settings.validate()

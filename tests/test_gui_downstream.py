@@ -1,4 +1,4 @@
-"""The Experiment tab runs the real CIFAR-10 experiment on tiny synthetic CIFAR-format batch files
+"""The Downstream tab runs the real CIFAR-10 experiment on tiny synthetic CIFAR-format batch files
 with a tiny real encoder, draws live curves and fills the Table 1 rows beside the paper's numbers."""
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ def cifar_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tab(qtbot, gui_settings, tmp_path, cifar_root, tiny_model_file):  # noqa: F811 (fixtures)
-    from app.tabs.downstream import ExperimentTab
+    from app.tabs.downstream import DownstreamTab
 
-    widget = ExperimentTab(gui_settings)
+    widget = DownstreamTab(gui_settings)
     qtbot.addWidget(widget)
     widget.set_cifar_folder(str(cifar_root), verify=False)
     widget.set_encoder(str(tiny_model_file))
-    widget.set_output_dir(str(tmp_path / "experiment"))
+    widget.set_output_dir(str(tmp_path / "downstream"))
     widget.set_sizes(train=200, val=50, test=100, seeds=2, epochs=2)
     yield widget
     widget.shutdown()
@@ -58,7 +58,7 @@ def test_a_tiny_run_fills_its_table_row_and_exports(qtbot, tab, tmp_path):
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
     texts = row_texts(tab, 0)
     assert texts[0] == "frozen through block 1" and texts[1] == "2"
-    runs = json.loads((tmp_path / "experiment" / "runs.json").read_text(encoding="utf-8"))["runs"]
+    runs = json.loads((tmp_path / "downstream" / "runs.json").read_text(encoding="utf-8"))["runs"]
     for split, cell in zip(("train", "val", "test"), texts[2:5]):  # mean ± sample std over the two seeds
         accuracies = [run[f"{split}_acc"] for run in runs if run["config"] == "1"]
         assert len(accuracies) == 2
@@ -78,7 +78,7 @@ def test_a_tiny_run_fills_its_table_row_and_exports(qtbot, tab, tmp_path):
 
 
 def test_protocol_choice_sets_the_training_length_and_the_best_device_is_chosen(qtbot, tab):
-    from colorcore.experiment_table import PROTOCOLS
+    from colorcore.downstream_table import PROTOCOLS
 
     def choose(name: str) -> None:
         index = tab.protocol_combo.findData(name)
@@ -89,12 +89,12 @@ def test_protocol_choice_sets_the_training_length_and_the_best_device_is_chosen(
     assert tab.protocol_combo.currentData() == "custom"  # the fixture's 2 epochs
     choose("quick")
     assert (tab.epochs.value(), tab.patience.value()) == (PROTOCOLS["quick"]["epochs"], 0)
-    assert tab.experiment_settings().protocol == "quick" and "not the paper" in tab.protocol_combo.currentText()
+    assert tab.downstream_settings().protocol == "quick" and "not the paper" in tab.protocol_combo.currentText()
     choose("paper")
     assert (tab.epochs.value(), tab.patience.value()) == (PROTOCOLS["paper"]["epochs"], PROTOCOLS["paper"]["patience"])
-    assert tab.experiment_settings().protocol == "paper"
+    assert tab.downstream_settings().protocol == "paper"
     tab.patience.setValue(2)
-    assert tab.protocol_combo.currentData() == "custom" and tab.experiment_settings().patience == 2
+    assert tab.protocol_combo.currentData() == "custom" and tab.downstream_settings().patience == 2
     tab.engine_ready()
     assert tab.device_combo.currentIndex() == 0 and tab.device_combo.itemData(tab.device_combo.count() - 1) == "cpu"
 
@@ -141,7 +141,7 @@ def test_missing_cifar_and_bad_settings_give_messages_not_tracebacks(qtbot, tab,
 
 
 def test_an_earlier_runs_results_come_back_in_a_new_tab(qtbot, tab, gui_settings):  # noqa: F811 (fixture)
-    from app.tabs.downstream import ExperimentTab
+    from app.tabs.downstream import DownstreamTab
 
     tab.set_configs(["2", "scratch"])
     tab.set_sizes(train=200, val=50, test=100, seeds=2, epochs=1)
@@ -149,7 +149,7 @@ def test_an_earlier_runs_results_come_back_in_a_new_tab(qtbot, tab, gui_settings
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT_MS)
     shown = [row_texts(tab, row) for row in range(tab.table.rowCount())]
 
-    again = ExperimentTab(gui_settings)  # the output folder is remembered: its results are shown
+    again = DownstreamTab(gui_settings)  # the output folder is remembered: its results are shown
     qtbot.addWidget(again)
     assert [row_texts(again, row) for row in range(again.table.rowCount())] == shown
     assert again.selected_configs() == ("2", "scratch") and again.seeds.value() == 2
@@ -164,11 +164,11 @@ def test_progress_and_a_refused_start_tell_the_truth_in_the_window(qtbot, main_w
     """Issue 15: the bar counts the epochs asked for and says how the run ended; a start the engine
     refuses (the Output folder holds other settings' results) keeps the table and curves shown and
     says what to do in the tab's words, cut short before the status bar's device label."""
-    tab = main_window.experiment_tab
+    tab = main_window.downstream_tab
     main_window.tabs.setCurrentWidget(tab)
     tab.set_cifar_folder(str(cifar_root), verify=False)
     tab.set_encoder(str(tiny_model_file))
-    tab.set_output_dir(str(tmp_path / "experiment"))
+    tab.set_output_dir(str(tmp_path / "downstream"))
     tab.set_configs(["1"])
     tab.set_sizes(train=200, val=50, test=100, seeds=1, epochs=3)
     assert tab.start()

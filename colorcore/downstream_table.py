@@ -1,6 +1,8 @@
 """Settings, statistics and tables of the CIFAR-10 experiment: the torch-free half of
-`colorcore.downstream`, so the CLI's parser and the GUI's Experiment tab can use them without
-importing torch. See `colorcore.downstream` for the experiment itself and the choices it makes.
+`colorcore.downstream`, so the CLI's parser and the GUI's Downstream tab can use them without
+importing torch. `colorcore.downstream` re-exports `DownstreamSettings` and `DownstreamError` (they
+are defined here so that importing them needs no torch). See `colorcore.downstream` for the
+experiment itself and the choices it makes.
 """
 
 from __future__ import annotations
