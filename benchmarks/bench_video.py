@@ -155,13 +155,20 @@ def load(args: argparse.Namespace) -> tuple[torch.nn.Module, str]:
             f"multipath width {args.width}, random weights"
     path = resolve_model_argument(args.model)
     model = load_model(path, "cpu")
-    return model, f"{args.model or 'starter'}: {path.name} ({model.name}, width {model.config.width})"
+    if args.uncalibrated:
+        from colorcore.calibration import ChromaCalibration
+
+        model.calibration = ChromaCalibration()
+    return model, (f"{args.model or 'starter'}: {path.name} ({model.name}, width {model.config.width}, "
+                   f"chroma calibration {model.calibration})")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None,
                         help="model file, run folder or checkpoint (default: the bundled starter model)")
+    parser.add_argument("--uncalibrated", action="store_true",
+                        help="use the network's own chroma, without the model file's calibration (docs/video.md)")
     parser.add_argument("--width", type=int, default=None,
                         help="an untrained multipath model of this width instead (for a quick smoke run)")
     parser.add_argument("--frames", type=int, default=48, help="frames of each speed clip (default %(default)s)")
