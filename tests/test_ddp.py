@@ -47,7 +47,7 @@ def torchrun_train(data: Path, run: Path, *options: str) -> None:
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--nnodes=1",
         "--master_addr=127.0.0.1", f"--master_port={free_port()}",
         "-m", "colorcore", "train", str(data), str(run),
-        "--width", "8", "--resnet-weights", "none", "--batch-size", "3", "--device", "cpu", "--seed", "1",
+        "--width", "8", "--batch-size", "3", "--device", "cpu", "--seed", "1",
         *options,
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
@@ -60,7 +60,8 @@ def test_torchrun_two_processes_with_gloo(prepared_dataset: Path, tmp_path: Path
     create_graph) that DDP does not support: it runs on the unwrapped discriminator, and its weight
     gradients are averaged with the D loss's in the one backward."""
     run = tmp_path / "run"
-    torchrun_train(prepared_dataset, run, "--epochs", "2", "--eval-subset", "2", "--gan-loss", "wgan-gp")
+    torchrun_train(prepared_dataset, run, "--resnet-weights", "none", "--epochs", "2", "--eval-subset", "2",
+                   "--gan-loss", "wgan-gp")
 
     config = json.loads((run / "config.json").read_text())
     assert config["world_size"] == 2
