@@ -56,6 +56,45 @@ class BatchResult:
     failed: int
 
 
+def find_inputs(paths: Sequence[Path], *, skip_suffix: str = OUTPUT_SUFFIX
+                ) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+    """The photos and videos named by `paths`, for the CLI and the Colourise tab alike.
+
+    Returns ([(file, the folder it was found in, or None for a file named directly)], one problem per
+    bad path). Folders are searched recursively, leaving out earlier outputs (names ending with
+    `skip_suffix`); a file named twice, directly or through folders, comes once; a missing path, an
+    empty folder and a file that is neither a photo nor a video are problems that name the path.
+    """
+    from colorcore.imageio import IMAGE_EXTENSIONS, list_images
+    from colorcore.video import VIDEO_SUFFIXES, is_video, list_videos
+
+    found: list[tuple[Path, Path | None]] = []
+    problems: list[str] = []
+    seen: set[Path] = set()
+
+    def add(file: Path, root: Path | None) -> None:
+        if file.resolve() not in seen:
+            seen.add(file.resolve())
+            found.append((file, root))
+
+    for path in map(Path, paths):
+        if path.is_dir():
+            inside = [Path(p) for p in sorted([*list_images(path), *list_videos(path)])
+                      if not (skip_suffix and Path(p).stem.endswith(skip_suffix))]
+            if not inside:
+                problems.append(f"{path}: no photos or videos in this folder")
+            for file in inside:
+                add(file, path)
+        elif not path.exists():
+            problems.append(f"{path}: no such file or folder")
+        elif path.suffix.lower() in IMAGE_EXTENSIONS or is_video(path):
+            add(path, None)
+        else:
+            known = ", ".join(sorted(IMAGE_EXTENSIONS | set(VIDEO_SUFFIXES)))
+            problems.append(f"{path}: not a photo or video (expected one of {known})")
+    return found, problems
+
+
 def output_extension(source: Path, fmt: str = "same") -> str:
     """The output extension of `source` under `fmt` ("same", "png" or "jpg"); a video keeps its own."""
     from colorcore.colorize import JPEG_SUFFIXES

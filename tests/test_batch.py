@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from colorcore.batch import (
-    OUTPUT_SUFFIX, BatchItem, colorize_many, latest_hints_file, output_extension, output_path,
+    OUTPUT_SUFFIX, BatchItem, colorize_many, find_inputs, latest_hints_file, output_extension, output_path,
     unused_output_path,
 )
 from colorcore.events import ItemEvent, StopFlag
@@ -199,3 +199,26 @@ def test_a_video_reports_its_frames_and_a_stop_inside_it_leaves_no_file(model, t
     assert recorder.items() == [(0, "started"), (0, "stopped")]
     assert "no file" in recorder.events("on_item")[-1].message
     assert not any((tmp_path / "again").iterdir())  # neither the video nor its temporary file
+
+
+def test_find_inputs_is_one_rule_for_the_cli_and_the_tab(tmp_path: Path) -> None:
+    """Folders are searched recursively without earlier outputs, a file comes once however it is named,
+    and each bad path is a problem naming it."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    image = np.full((40, 60, 3), 120, np.uint8)
+    for name in ("a.jpg", "sub/b.png", "a_colour.jpg"):
+        cv2.imwrite(str(folder / name), image)
+    (folder / "notes.txt").write_text("not a photo")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    found, problems = find_inputs([folder, folder / "a.jpg", folder / "notes.txt", empty, tmp_path / "gone.jpg"])
+    assert found == [(folder / "a.jpg", folder), (folder / "sub" / "b.png", folder)]
+    assert problems[0].startswith(f"{folder / 'notes.txt'}: not a photo or video (expected one of ")
+    assert ".jpg" in problems[0] and ".mp4" in problems[0]
+    assert problems[1:] == [f"{empty}: no photos or videos in this folder", f"{tmp_path / 'gone.jpg'}: no such file or folder"]
+    direct, _ = find_inputs([folder / "sub" / "b.png"])
+    assert direct == [(folder / "sub" / "b.png", None)]

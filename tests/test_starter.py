@@ -13,7 +13,7 @@ from safetensors import safe_open
 
 from colorcore.checkpoint import METADATA_KEY, CheckpointError, load_model, read_metadata
 from colorcore.cli import main
-from colorcore.colorize import guided_chroma, lab_l8, luma, predict_chroma
+from colorcore.colorize import lab_l8, luma, predict_chroma
 from colorcore.dataset import prepare
 from colorcore.imageio import read_image, write_image
 from colorcore.models import ModelConfig

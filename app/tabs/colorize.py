@@ -24,8 +24,8 @@ from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
 from app.widgets.hint_view import HintView
 from app.workers import Job, JobWorker
-from colorcore.batch import (BatchItem, BatchResult, colorize_many, latest_hints_file, result_previews,
-                             unused_output_path)
+from colorcore.batch import (BatchItem, BatchResult, colorize_many, find_inputs, latest_hints_file,
+                             result_previews, unused_output_path)
 from colorcore.events import ItemEvent, ProgressEvent, StopFlag, emit
 from colorcore.hints import Hints, HintsError, hints_path_for, load_hints
 from colorcore.runs import RunFolder
@@ -343,26 +343,8 @@ class ColorizeTab(QWidget):
 
         Returns how many files were queued.
         """
-        from colorcore.imageio import IMAGE_EXTENSIONS, list_images
-        from colorcore.video import VIDEO_SUFFIXES, list_videos
-
-        photos: list[Path] = []
-        refused: list[str] = []
-        for raw in paths:
-            path = Path(raw)
-            if path.is_dir():
-                found = sorted([Path(p) for p in list_images(path)] + list_videos(path))
-                if found:
-                    photos.extend(found)
-                else:
-                    refused.append(f"{path}: folder has no photos or videos")
-            elif not path.exists():
-                refused.append(f"{path}: no such file")
-            elif path.suffix.lower() in IMAGE_EXTENSIONS or is_video_file(path):
-                photos.append(path)
-            else:
-                known = ", ".join(sorted(IMAGE_EXTENSIONS | set(VIDEO_SUFFIXES)))
-                refused.append(f"{path.name}: not a photo or video (expected one of {known})")
+        found, refused = find_inputs([Path(raw) for raw in paths])
+        photos = [file for file, _ in found]
         taken = {item.out_path for item in self._items}
         out_dir = self.output_dir()
         parts = []

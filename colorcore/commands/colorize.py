@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from colorcore.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, output_path
+from colorcore.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, find_inputs, output_path
 from colorcore.events import ItemEvent, ProgressEvent
 
 if TYPE_CHECKING:
@@ -68,36 +68,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def collect_items(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -> tuple[list[BatchItem], list[str]]:
-    """Photos and videos to colourise (files as given, folders searched recursively) with their
-    outputs, and one problem per bad input.
-
-    Inside folders, files whose name already ends with `suffix` (earlier outputs) are left out; a
-    photo named twice (directly or through folders) is colourised once.
-    """
-    from colorcore.imageio import list_images
-    from colorcore.video import list_videos
-
-    items: list[BatchItem] = []
-    problems: list[str] = []
-    seen: set[Path] = set()
-
-    def add(photo: Path, folder: Path) -> None:
-        if photo.resolve() not in seen:
-            seen.add(photo.resolve())
-            items.append(BatchItem(photo, output_path(photo, folder, suffix=suffix, fmt=fmt)))
-
-    for item in inputs:
-        if item.is_dir():
-            found = [p for p in sorted(list_images(item) + list_videos(item))
-                     if not (suffix and p.stem.endswith(suffix))]
-            if not found:
-                problems.append(f"{item}: no photos found in this folder")
-            for photo in found:
-                add(photo, (out / photo.parent.relative_to(item)) if out is not None else photo.parent)
-        elif item.exists():
-            add(item, out if out is not None else item.parent)
+    """Photos and videos to colourise (`colorcore.batch.find_inputs`: files as given, folders searched
+    recursively without earlier outputs) with their outputs (a folder's files keep their sub-folders
+    under `--out`), and one problem per bad input."""
+    found, problems = find_inputs(inputs, skip_suffix=suffix)
+    items = []
+    for file, root in found:
+        if root is None:
+            folder = out if out is not None else file.parent
         else:
-            problems.append(f"{item}: no such file or folder")
+            folder = (out / file.parent.relative_to(root)) if out is not None else file.parent
+        items.append(BatchItem(file, output_path(file, folder, suffix=suffix, fmt=fmt)))
     return items, problems
 
 
