@@ -74,6 +74,15 @@ def atomic_write_text(path: PathLike, text: str) -> Path:
     return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
+def atomic_copy(source: PathLike, path: PathLike) -> Path:
+    """Copy the file `source` to `path` (streamed: a video may be large; parent folders made) so that
+    `path` is either its old file or the complete copy."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(source, "rb") as handle:
+        return atomic_write(target, lambda out: shutil.copyfileobj(handle, out))
+
+
 def atomic_link(source: PathLike, path: PathLike) -> Path:
     """Make `path` a copy of the finished file `source`, atomically: a hard link where the file
     system has them (no data written), else a byte copy (fsync'ed). `source` is left as it is.

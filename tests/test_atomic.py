@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from colorcore.atomic import atomic_link, atomic_write, atomic_write_bytes, atomic_write_text
+from colorcore.atomic import atomic_copy, atomic_link, atomic_write, atomic_write_bytes, atomic_write_text
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
@@ -58,3 +58,23 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
 
     path = atomic_write_bytes(tmp_path / "photo.png", b"data")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~UMASK
+
+
+def test_atomic_copy_streams_into_new_folders_and_keeps_the_old_file_on_failure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(bytes(range(256)) * 4096)  # 1 MiB
+    target = tmp_path / "new" / "folder" / "copy.mp4"
+    assert atomic_copy(source, target) == target
+    assert target.read_bytes() == source.read_bytes()
+    target.write_bytes(b"old")
+
+    def broken(src, dst, *args, **kwargs):
+        dst.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr("shutil.copyfileobj", broken)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_copy(source, target)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["copy.mp4"]  # no temporary file left

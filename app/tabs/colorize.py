@@ -24,6 +24,7 @@ from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
 from app.widgets.hint_view import HintView
 from app.workers import Job, JobWorker
+from colorcore.atomic import atomic_copy
 from colorcore.batch import (BatchItem, BatchResult, colorize_many, find_inputs, latest_hints_file,
                              result_previews, unused_output_path)
 from colorcore.events import ItemEvent, ProgressEvent, StopFlag, emit
@@ -108,18 +109,6 @@ class QueueItem:
     @property
     def is_video(self) -> bool:
         return is_video_file(self.path)
-
-
-def copy_atomic(src: Path, dst: Path) -> None:
-    """Copy a file (streamed: a video may be large) so that `dst` is either the old file or the
-    complete new one."""
-    import shutil
-
-    from colorcore.atomic import atomic_write
-
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with src.open("rb") as source:
-        atomic_write(dst, lambda target: shutil.copyfileobj(source, target))
 
 
 def batch_item(item: QueueItem) -> BatchItem:
@@ -409,7 +398,7 @@ class ColorizeTab(QWidget):
         for item in self._items:
             if item.status == DONE:
                 try:
-                    copy_atomic(item.out_path, target / item.out_path.name)
+                    atomic_copy(item.out_path, target / item.out_path.name)
                     saved += 1
                 except OSError as exc:
                     self._say(f"Could not save {item.out_path.name} to {target}: {exc.strerror or exc}")
@@ -696,10 +685,10 @@ class ColorizeTab(QWidget):
             self.colour_tools.apply(copy_to=Path(path))  # the edited colours, written at full size first
             return
         try:
-            copy_atomic(item.out_path, Path(path))
+            atomic_copy(item.out_path, Path(path))
             hints = hints_path_for(item.out_path)
             if hints.is_file():
-                copy_atomic(hints, hints_path_for(Path(path)))
+                atomic_copy(hints, hints_path_for(Path(path)))
             self._say(f"Saved {path}.")
         except OSError as exc:
             self._say(f"Could not save {path}: {exc.strerror or exc}")
