@@ -155,6 +155,7 @@ def evaluate_model_file(
     callbacks: Sequence[object] = (),
     stop: StopFlag | None = None,
     keep_predictions: bool = False,
+    limit: int | None = None,
 ) -> EvaluationResult:
     """`evaluate_model` for a saved model (run folder, .pt or .safetensors) loaded onto `device`
     ("auto", "cpu", "cuda", ...; one that is not there is a `DeviceError`). The model runs at the
@@ -170,4 +171,4 @@ def evaluate_model_file(
     data = dataset if isinstance(dataset, PreparedDataset) else load_prepared(os.fspath(dataset))
     check_inference_size(model, data.size)
     return evaluate_model(model, data, split, batch_size=batch_size, device=target, grid_count=grid_count,
-                          callbacks=callbacks, stop=stop, keep_predictions=keep_predictions)
+                          callbacks=callbacks, stop=stop, keep_predictions=keep_predictions, limit=limit)

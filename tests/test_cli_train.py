@@ -48,6 +48,8 @@ def test_train_evaluate_export(prepared_dataset: Path, tmp_path: Path, capsys: p
     assert main(["evaluate", str(model_file), str(prepared_dataset), "--split", "train"]) == 0
     assert "on train (6 images)" in capsys.readouterr().out
     assert (tmp_path / "evaluation_train.png").is_file()
+    assert main(["evaluate", str(model_file), str(prepared_dataset), "--split", "train", "--limit", "2"]) == 0
+    assert "on train (2 images)" in capsys.readouterr().out
 
 
 def test_short_epochs_get_a_hint_and_the_interval_skips_their_checkpoints(

@@ -32,24 +32,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the means, write the JSON and the grid."""
     from colorcore.atomic import atomic_write_text
-    from colorcore.checkpoint import CheckpointError, load_model
-    from colorcore.dataset import DatasetError, load_prepared
-    from colorcore.device import DeviceError, resolve_device
-    from colorcore.evaluation import evaluate_model
+    from colorcore.checkpoint import CheckpointError
+    from colorcore.dataset import DatasetError
+    from colorcore.device import DeviceError
+    from colorcore.evaluation import evaluate_model_file
     from colorcore.imageio import write_image
 
     source = Path(args.model)
     try:
-        device = resolve_device(args.device)
-        model = load_model(source, device)
-        dataset = load_prepared(args.data)
-        if dataset.size != model.config.image_size:
-            raise CLIError(f"{args.data}: images are {dataset.size} px, the model was trained at "
-                           f"{model.config.image_size} px")
-        result = evaluate_model(model, dataset, args.split, batch_size=args.batch_size, device=device,
-                                limit=args.limit)
+        result = evaluate_model_file(source, args.data, args.split, device=args.device, batch_size=args.batch_size,
+                                     limit=args.limit)
     except (CheckpointError, DatasetError, DeviceError) as exc:
         raise CLIError(str(exc)) from None
+    except ValueError as exc:  # the model cannot run at the dataset's image size
+        raise CLIError(f"{args.data}: {exc}") from None
     if not result.per_image:
         raise CLIError(f"{args.data}: split {args.split!r} has no images")
     s = result.summary
