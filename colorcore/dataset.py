@@ -38,7 +38,7 @@ from numpy.lib.format import open_memmap
 
 from colorcore.atomic import atomic_write_bytes, fsync_dir
 from colorcore.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
-from colorcore.guidance import CANNY_SIGMA, SALIENCY_METHODS, storage_maps
+from colorcore.guidance import CANNY_SIGMA, SALIENCY_METHODS, luma_u8, storage_maps
 from colorcore.imageio import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
@@ -444,6 +444,31 @@ def random_crops(image: np.ndarray, size: int, count: int, rng: np.random.Genera
         crop = to_square(levels[level][top:top + side, left:left + side], size)
         crops.append(np.ascontiguousarray(crop[:, ::-1]) if rng.random() < 0.5 else crop)
     return crops
+
+
+def preview_samples(
+    photos: Sequence[tuple[str, np.ndarray]], size: int, canny: tuple[float, float] | None, saliency: str
+) -> list[tuple[str, list[np.ndarray]]]:
+    """For each (name, decoded RGB photo): [its centre sample, that sample's gray, Canny edges,
+    saliency] as uint8, made from that decode exactly as `prepare` makes a photo's first sample (what the Dataset tab
+    previews). `canny` None derives the thresholds from each sample's median."""
+    low, high = canny if canny is not None else (None, None)
+    rows = []
+    for name, rgb in photos:
+        square = to_square(rgb, size)
+        edges, sal = storage_maps(square, saliency=saliency, canny_low=low, canny_high=high)
+        rows.append((name, [square, luma_u8(square), edges, sal]))
+    return rows
+
+
+def describe_canny(canny: object) -> str:
+    """A manifest's Canny setting in words: "auto (image median)" or "low 50, high 150"."""
+    if isinstance(canny, dict):
+        low, high = canny.get("low"), canny.get("high")
+        if low is None and high is None:
+            return "auto (image median)"
+        return f"low {'auto' if low is None else low}, high {'auto' if high is None else high}"
+    return str(canny)
 
 
 def _process_chunk(

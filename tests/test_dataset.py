@@ -16,9 +16,11 @@ from colorcore.dataset import (
     CROP_MIN_SCALE,
     MANIFEST_NAME,
     DatasetError,
+    describe_canny,
     halvings,
     load_prepared,
     prepare,
+    preview_samples,
     random_crops,
     split_names,
 )
@@ -298,3 +300,22 @@ def test_random_crops_cut_from_halvings_match_a_direct_resize() -> None:
             direct = direct[:, ::-1]
         assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
         assert np.abs(crop.astype(float) - direct).mean() < 2.0  # same content, grid-rounded position
+
+
+def test_the_preview_is_the_first_sample_prepare_writes(photo_folder: Path, tmp_path: Path) -> None:
+    """What the Dataset tab previews for a photo is byte for byte its centre sample in the dataset."""
+    data = prepare(photo_folder, tmp_path / "data", size=48, test_fraction=0.0, seed=0, saliency="spectral")
+    assert data.n_train > 0
+    dataset = load_prepared(tmp_path / "data")
+    names = dataset.files("train")
+    split = dataset.split("train")
+    for index, name in enumerate(names[:3]):
+        photo = read_image(photo_folder / name, min_size=48)  # the reduced decode prepare uses
+        [(shown_name, (rgb, gray, edges, saliency))] = preview_samples([(name, photo)], 48, None, "spectral")
+        assert shown_name == name
+        np.testing.assert_array_equal(rgb, split.rgb[index])
+        np.testing.assert_array_equal(edges, split.edge[index])
+        np.testing.assert_array_equal(saliency, split.saliency[index])
+        assert gray.shape == (48, 48) and gray.dtype == np.uint8
+    assert describe_canny({"low": None, "high": None}) == "auto (image median)"
+    assert describe_canny({"low": 50, "high": None}) == "low 50, high auto"

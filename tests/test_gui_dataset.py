@@ -13,7 +13,8 @@ from PySide6.QtGui import QDesktopServices
 from tests.gui_fixtures import *  # noqa: F401,F403
 
 from app.main_window import MainWindow
-from app.tabs.dataset import PREVIEW_PHOTOS, preview_tiles
+from app.tabs.dataset import PREVIEW_PHOTOS
+from colorcore.dataset import preview_samples
 
 SETTLE_MS = 60000
 
@@ -49,7 +50,7 @@ def test_moving_settings_quickly_ends_with_the_preview_of_the_last_settings(qtbo
     tab.size_spin.setValue(96)
     _settle(qtbot, tab)
     photos = [(path, tab._decoded[path]) for path, _ in tab.preview_rows]
-    expected = preview_tiles(photos, 96, (190, 250 - 190 // 4), tab.saliency_combo.currentText())
+    expected = preview_samples(photos, 96, (190, 250 - 190 // 4), tab.saliency_combo.currentText())
     assert tab.canny_thresholds() == (190, 250 - 190 // 4)
     for (_, shown), (_, wanted) in zip(tab.preview_rows, expected):
         for shown_tile, wanted_tile in zip(shown, wanted):

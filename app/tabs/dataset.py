@@ -52,33 +52,6 @@ SETTINGS_GROUP = "dataset"
 JOB_NAME = "Preparing dataset"
 
 
-def preview_tiles(
-    photos: list[tuple[str, np.ndarray]], size: int, canny: tuple[int, int] | None, saliency: str
-) -> list[tuple[str, list[np.ndarray]]]:
-    """For each decoded photo: the square `size` image, its gray, Canny edges and saliency (uint8),
-    exactly as the prepared dataset will hold them."""
-    from colorcore.guidance import luma_u8, storage_maps
-    from colorcore.imageio import to_square
-
-    low, high = canny if canny is not None else (None, None)
-    rows = []
-    for path, rgb in photos:
-        square = to_square(rgb, size)
-        edges, sal = storage_maps(square, saliency=saliency, canny_low=low, canny_high=high)
-        rows.append((path, [square, luma_u8(square), edges, sal]))
-    return rows
-
-
-def describe_canny(canny: object) -> str:
-    """A manifest's Canny setting in words: "auto (image median)" or "low 50, high 150"."""
-    if isinstance(canny, dict):
-        low, high = canny.get("low"), canny.get("high")
-        if low is None and high is None:
-            return "auto (image median)"
-        return f"low {'auto' if low is None else low}, high {'auto' if high is None else high}"
-    return str(canny)
-
-
 class DatasetTab(QWidget):
     """Prepare a photo folder into a dataset (see colorcore.dataset), with live guidance previews."""
 
@@ -364,6 +337,7 @@ class DatasetTab(QWidget):
         decoded, errors = self._decoded, self._decode_errors
 
         def job(callbacks: list, stop: Any) -> list[tuple[str, list[np.ndarray]]]:
+            from colorcore.dataset import preview_samples
             from colorcore.imageio import ImageReadError, read_image
 
             photos = []
@@ -377,7 +351,7 @@ class DatasetTab(QWidget):
                         errors[path] = exc.reason
                 if path in decoded:
                     photos.append((path, decoded[path]))
-            return [] if stop.stop_requested else preview_tiles(photos, size, canny, saliency)
+            return [] if stop.stop_requested else preview_samples(photos, size, canny, saliency)
 
         self._preview_worker = JobWorker(job, "Preview", self)
         self._preview_worker.finished.connect(self._on_preview_done)
@@ -562,6 +536,8 @@ class DatasetTab(QWidget):
 
     def show_summary(self, path: str, manifest: dict[str, Any]) -> None:
         """Fill the summary text and the skipped list from a manifest."""
+        from colorcore.dataset import describe_canny
+
         splits = manifest.get("splits", {})
         skipped = manifest.get("skipped", [])
         canny_text = describe_canny(manifest.get("canny"))
