@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Sequence
 
-from colorcore.events import EndEvent, ItemEvent, ProgressEvent, StopFlag, emit
+from colorcore.events import EndEvent, ItemEvent, ProgressEvent, StopFlag, emit, should_stop
 from colorcore.hints import hints_path_for, save_hints
 
 if TYPE_CHECKING:
@@ -251,11 +251,9 @@ def colorize_many(
     done = failed = 0
     stopped = False
     for index, item in enumerate(items):
-        if stop is not None:
-            stop.wait_if_paused()
-            if stop.stop_requested:
-                stopped = True
-                break
+        if should_stop(stop):
+            stopped = True
+            break
         emit(callbacks, "on_item", ItemEvent(index, ItemEvent.STARTED, item.source, item.target))
         message = refusal(item, written, overwrite)
         previews = (None, None)

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from colorcore.events import ProgressEvent, StopFlag, emit
+from colorcore.events import ProgressEvent, StopFlag, emit, should_stop
 from colorcore.runs import RunFolder, dataset_of_run
 
 TABLE_COLUMNS = ("run", "model", "params", "psnr", "ssim", "colourfulness", "img_per_s", "epochs")
@@ -158,11 +158,9 @@ def compare_runs(
     skipped: list[tuple[str, str]] = []
     stopped = False
     for index, path in enumerate(paths):
-        if stop is not None:
-            stop.wait_if_paused()
-            if stop.stop_requested:
-                stopped = True
-                break
+        if should_stop(stop):
+            stopped = True
+            break
         emit(callbacks, "on_progress", ProgressEvent(index, len(paths), f"evaluating {path}"))
         try:
             model = load_model(starter_model_path() if str(path) == STARTER else path, dev)

@@ -58,7 +58,7 @@ from torch import Tensor, nn
 
 from colorcore.cifar import NUM_CLASSES, Cifar10, SubsetIndices, file_digest, stratified_subset
 from colorcore.device import describe_device
-from colorcore.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StopFlag, emit
+from colorcore.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StopFlag, emit, should_stop
 from colorcore.models.generator import EncoderBlock, MultiPathGenerator, encoder_channels, xavier_init
 from colorcore.precision import autocast_factory, select_precision
 from colorcore.provenance import collect_provenance
@@ -429,10 +429,8 @@ def train_classifier(
         model.train()
         loss_sum, correct, seen = 0.0, 0, 0
         for idx in epoch_batches(torch.randperm(splits.train_x.shape[0], generator=order_rng), settings.batch_size):
-            if stop is not None:
-                stop.wait_if_paused()
-                if stop.stop_requested:
-                    return None
+            if should_stop(stop):
+                return None
             idx = idx.to(splits.train_x.device)
             x, y = splits.train_x[idx], splits.train_y[idx]
             with autocast():
@@ -581,11 +579,9 @@ def _run(
         pending = [s for s in range(settings.seeds) if (config, s) not in finished]
         cached: SplitTensors | None = None
         for seed in pending:
-            if stop is not None:
-                stop.wait_if_paused()
-                if stop.stop_requested:
-                    status = "stopped"
-                    break
+            if should_stop(stop):
+                status = "stopped"
+                break
             model = build_classifier(encoder, config, seed, settings).to(device, memory_format=torch.channels_last)
             if cached is None:
                 cached = cache_frozen_features(model, splits, autocast)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from colorcore.device import flushed_denormals
-from colorcore.events import ProgressEvent, StopFlag, emit
+from colorcore.events import ProgressEvent, StopFlag, emit, should_stop
 from colorcore.metrics import MetricAccumulator
 from colorcore.models.base import ColorModel
 from colorcore.tensors import batch_from_uint8, gray_input, image_grid, maps_to_uint8, to_uint8_images
@@ -113,11 +113,9 @@ def evaluate_model(
     stopped = False
     try:
         for start in range(0, total, max(1, batch_size)):
-            if stop is not None:
-                stop.wait_if_paused()
-                if stop.stop_requested:
-                    stopped = True
-                    break
+            if should_stop(stop):
+                stopped = True
+                break
             real = np.array(arrays.rgb[start:min(start + batch_size, total)], dtype=np.uint8)
             with torch.no_grad(), flushed_denormals():
                 out = model.predict(gray_input(torch.from_numpy(real).to(dev)))

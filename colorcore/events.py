@@ -173,3 +173,11 @@ class StopFlag:
     def wait_if_paused(self, timeout: float | None = None) -> None:
         """Block while paused (returns at once when not paused or when stopped)."""
         self._running.wait(timeout)
+
+
+def should_stop(stop: StopFlag | None) -> bool:
+    """A job's safe point: wait while `stop` is paused, then True when a stop was asked (False for None)."""
+    if stop is None:
+        return False
+    stop.wait_if_paused()
+    return stop.stop_requested

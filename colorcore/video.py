@@ -43,7 +43,7 @@ from colorcore.colour_control import ChromaEditor, ColourControls
 from colorcore.colorize import (
     GUIDE_SCALE, check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine,
 )
-from colorcore.events import EndEvent, ProgressEvent, StopFlag, emit
+from colorcore.events import EndEvent, ProgressEvent, StopFlag, emit, should_stop
 from colorcore.models.base import ColorModel
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
@@ -488,10 +488,8 @@ def _colorize_video(source: Path, target: Path, colorizer: VideoColorizer, callb
                     else:
                         writer.copy_packet(item)
                     continue
-                if stop is not None:
-                    stop.wait_if_paused()
-                    if stop.stop_requested:
-                        return VideoResult("stopped", None, done, cuts, time.perf_counter() - start)
+                if should_stop(stop):
+                    return VideoResult("stopped", None, done, cuts, time.perf_counter() - start)
                 matrix = writer.matrix if writer is not None else _colour_matrix(item)
                 rgb = item.to_ndarray(format="rgb24", src_colorspace=matrix, dst_colorspace=matrix,
                                       src_color_range=int(item.color_range) or AVCOL_RANGE_MPEG)

@@ -222,3 +222,23 @@ def test_find_inputs_is_one_rule_for_the_cli_and_the_tab(tmp_path: Path) -> None
     assert problems[1:] == [f"{empty}: no photos or videos in this folder", f"{tmp_path / 'gone.jpg'}: no such file or folder"]
     direct, _ = find_inputs([folder / "sub" / "b.png"])
     assert direct == [(folder / "sub" / "b.png", None)]
+
+
+def test_should_stop_waits_out_a_pause_and_reports_a_stop() -> None:
+    """Every job's safe point (`colorcore.events.should_stop`): no flag never stops; a paused flag blocks
+    until resumed (then goes on) or stopped (then stops)."""
+    import threading
+    import time
+
+    from colorcore.events import should_stop
+
+    assert should_stop(None) is False
+    flag = StopFlag()
+    assert should_stop(flag) is False
+    flag.pause()
+    threading.Timer(0.2, flag.resume).start()
+    started = time.monotonic()
+    assert should_stop(flag) is False and time.monotonic() - started >= 0.15
+    flag.pause()
+    threading.Timer(0.2, flag.request_stop).start()
+    assert should_stop(flag) is True
