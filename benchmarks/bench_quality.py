@@ -42,21 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from colorcore.checkpoint import load_model, read_metadata  # noqa: E402
 from colorcore.colorize import (chroma_u8, colorize_array, guided_chroma, lab_l8, luma,  # noqa: E402
                                 predict_chroma, recombine)
-from colorcore.imageio import list_images, read_image  # noqa: E402
+from colorcore.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
 from colorcore.metrics import SSIM_SIGMA, colourfulness, psnr  # noqa: E402
 from colorcore.starter import resolve_model_argument  # noqa: E402
 
 SHEET_HEIGHT = 160
 FIT_CHOICES = ("squash", "letterbox", "tiles")
-
-
-def reduce(image: np.ndarray, max_side: int) -> np.ndarray:
-    """`image` with its long side at most `max_side` (INTER_AREA)."""
-    h, w = image.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1:
-        return image
-    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def mean_ab(rgb: np.ndarray) -> np.ndarray:
@@ -187,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     reference = list_images(args.reference_photos) if args.reference_photos else training
     if not reference:
         parser.error("no reference photos for the mean chroma: give --reference-photos DIR")
-    ref_ab = np.mean([mean_ab(reduce(read_image(p, min_size=args.max_side), args.max_side)) for p in reference], axis=0)
+    ref_ab = np.mean([mean_ab(shrink_to_long_side(read_image(p, min_size=args.max_side), args.max_side)) for p in reference], axis=0)
     per_photo: list[dict[str, Any]] = []
     sheet_rows = []
     for path in photos:
-        real = reduce(read_image(path, min_size=args.max_side), args.max_side)
+        real = shrink_to_long_side(read_image(path, min_size=args.max_side), args.max_side)
         gray = luma(real)
         fitted = {model_row(fit, args.fit): colourise(gray, model, fit) for fit in args.fit}
         outputs = {**fitted, "gray": np.repeat(gray[..., None], 3, axis=2),

@@ -38,14 +38,11 @@ class ChromaCalibration:
 
     def apply(self, chroma: np.ndarray) -> np.ndarray:
         """The calibrated copy (or `chroma` itself when neutral) of an (h, w, 2) float32 a*b* array."""
-        if self.neutral:
-            return chroma
-        import cv2
+        if self.sigma > 0:
+            import cv2
 
-        out = cv2.GaussianBlur(chroma, (0, 0), self.sigma, borderType=cv2.BORDER_REFLECT) if self.sigma > 0 else chroma.copy()
-        if self.scale != 1.0:
-            out *= self.scale
-        return out
+            chroma = cv2.GaussianBlur(chroma, (0, 0), self.sigma, borderType=cv2.BORDER_REFLECT)
+        return chroma * np.float32(self.scale) if self.scale != 1.0 else chroma
 
     def to_metadata(self) -> dict[str, float]:
         """The values as stored under a model file's "inference" metadata."""
@@ -58,13 +55,17 @@ class ChromaCalibration:
             return cls()
         if not isinstance(inference, dict):
             raise CalibrationError(f"{file}: its inference metadata is not an object")
-        values = {}
-        for key, default, low, high in (("chroma_scale", 1.0, 0.0, MAX_CHROMA_SCALE),
-                                         ("chroma_sigma", 0.0, -1.0, MAX_CHROMA_SIGMA)):
-            value = inference.get(key, default)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low < value <= high
-            if not ok or (key == "chroma_sigma" and value < 0):
-                lower = "(0" if key == "chroma_scale" else "[0"
-                raise CalibrationError(f"{file}: inference.{key} must be a number in {lower}, {high:g}], got {value!r}")
-            values[key] = float(value)
-        return cls(scale=values["chroma_scale"], sigma=values["chroma_sigma"])
+        scale = _number(inference, "chroma_scale", 1.0, file)
+        if not 0 < scale <= MAX_CHROMA_SCALE:
+            raise CalibrationError(f"{file}: inference.chroma_scale must be in (0, {MAX_CHROMA_SCALE:g}], got {scale:g}")
+        sigma = _number(inference, "chroma_sigma", 0.0, file)
+        if not 0 <= sigma <= MAX_CHROMA_SIGMA:
+            raise CalibrationError(f"{file}: inference.chroma_sigma must be in [0, {MAX_CHROMA_SIGMA:g}], got {sigma:g}")
+        return cls(scale=scale, sigma=sigma)
+
+
+def _number(inference: dict[str, Any], key: str, default: float, file: Path | str) -> float:
+    value = inference.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CalibrationError(f"{file}: inference.{key} must be a number, got {value!r}")
+    return float(value)

@@ -191,6 +191,16 @@ def to_square(rgb: np.ndarray, size: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # reading helpers
 
+def shrink_to_long_side(image: np.ndarray, max_side: int) -> np.ndarray:
+    """`image` with its long side reduced to at most `max_side` (INTER_AREA); smaller images unchanged."""
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
 def _resize_area(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=cv2.INTER_AREA)
 

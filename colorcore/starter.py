@@ -100,29 +100,26 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
     shrinking it towards gray is what raises the score on photos it never saw (docs/starter-model.md).
     Returns (calibration, report). Unreadable photos raise `colorcore.imageio.ImageReadError`.
     """
-    import cv2
     import numpy as np
 
     from colorcore.calibration import ChromaCalibration
-    from colorcore.colorize import _network_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
+    from colorcore.colorize import check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
+    from colorcore.imageio import read_image, shrink_to_long_side
     from colorcore.metrics import colourfulness, psnr
 
-    from colorcore.imageio import read_image
-
+    if not photos:
+        raise ValueError("calibration needs at least one photo")
+    size = check_inference_size(model, None)
     saved, model.calibration = model.calibration, ChromaCalibration()
     scores = np.zeros((len(sigmas), len(scales)))
     colour = np.zeros((len(sigmas), len(scales)))
     gray_score = 0.0
     try:
         for path in photos:
-            real = read_image(path, min_size=max_side)
-            factor = max_side / max(real.shape[:2])
-            if factor < 1:
-                real = cv2.resize(real, (max(1, round(real.shape[1] * factor)), max(1, round(real.shape[0] * factor))),
-                                  interpolation=cv2.INTER_AREA)
+            real = shrink_to_long_side(read_image(path, min_size=max_side), max_side)
             gray = luma(real)
             l8 = lab_l8(gray)
-            raw = predict_chroma(gray, model, size=_network_size(model, None))
+            raw = predict_chroma(gray, model, size=size)
             out = np.empty_like(real)
             gray_score += float(psnr(np.repeat(gray[None, ..., None], 3, axis=3), real[None]).item())
             real_colour = max(float(colourfulness(real[None]).item()), 1e-6)
@@ -134,8 +131,8 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
                     colour[i, j] += float(colourfulness(out[None]).item()) / real_colour
     finally:
         model.calibration = saved
-    scores /= max(1, len(photos))
-    colour /= max(1, len(photos))
+    scores /= len(photos)
+    colour /= len(photos)
     allowed = np.where(colour >= min_colourfulness, scores, -np.inf)
     if np.isfinite(allowed).any():
         best_i, best_j = np.unravel_index(int(np.argmax(allowed)), scores.shape)
@@ -144,12 +141,15 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
     report = {"photos": [Path(p).name for p in photos], "max_side": max_side,
               "rule": (f"the blur and scale whose colourised photos score the best mean PSNR while keeping at "
                        f"least {min_colourfulness:g} of the real photos' colourfulness"),
-              "gray_psnr": round(gray_score / max(1, len(photos)), 3),
-              "tried": [{"chroma_sigma": float(sigma), "best_chroma_scale": float(scales[int(np.argmax(row))]),
-                         "psnr": round(float(row.max()), 3),
-                         "colourfulness_ratio": round(float(colour_row[int(np.argmax(row))]), 3),
-                         "psnr_at_scale_1": round(float(row[-1]), 3)}
-                        for sigma, row, colour_row in zip(sigmas, allowed, colour)]}
+              "gray_psnr": round(gray_score / len(photos), 3), "tried": []}
+    for sigma, row, colour_row, plain_row in zip(sigmas, allowed, colour, scores):
+        best = int(np.argmax(row))  # -inf where the colourfulness floor rules a scale out
+        kept = bool(np.isfinite(row[best]))
+        report["tried"].append({"chroma_sigma": float(sigma),
+                                "best_chroma_scale": float(scales[best]) if kept else None,
+                                "psnr": round(float(row[best]), 3) if kept else None,
+                                "colourfulness_ratio": round(float(colour_row[best]), 3) if kept else None,
+                                "psnr_at_scale_1": round(float(plain_row[-1]), 3)})
     return ChromaCalibration(scale=float(scales[best_j]), sigma=float(sigmas[best_i])), report
 
 

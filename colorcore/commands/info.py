@@ -20,6 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def starter_summary() -> str:
     """One line naming the bundled starter model (file, architecture, held-out quality) or saying it is missing."""
+    from colorcore.calibration import CalibrationError, ChromaCalibration
     from colorcore.checkpoint import CheckpointError, read_metadata
     from colorcore.starter import starter_model_path
 
@@ -31,9 +32,12 @@ def starter_summary() -> str:
     config = meta.get("model_config", {})
     metrics = meta.get("training", {}).get("metrics", {})
     quality = f", held-out PSNR {metrics['psnr']:.2f} dB" if isinstance(metrics.get("psnr"), float) else ""
-    inference = meta.get("inference") or {}
-    calibration = (f"; chroma blurred {inference.get('chroma_sigma', 0):g} px and scaled by "
-                   f"{inference['chroma_scale']:g} (calibrated on held-out photos)") if "chroma_scale" in inference else ""
+    try:
+        chroma = ChromaCalibration.from_metadata(meta.get("inference"), path)
+    except CalibrationError as exc:
+        return f"unusable ({exc})"
+    calibration = "" if chroma.neutral else (f"; chroma blurred {chroma.sigma:g} px and scaled by {chroma.scale:g} "
+                                             "(calibrated on held-out photos)")
     return (f"{path} ({meta.get('architecture')} width {config.get('width')}, {config.get('image_size')} px"
             f"{quality}{calibration}; weights {meta.get('starter', {}).get('weights_licence', '?')})")
 

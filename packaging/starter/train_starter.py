@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prepared {result.n_train} train + {result.n_test} held-out samples in {result.seconds:.0f} s")
     dataset = load_prepared(data)
     if args.calibrate_only:
+        if not args.out.is_file():
+            parser.error(f"--calibrate-only: no exported model at {args.out} (give its path with --out)")
         return calibrate(args.out, args.corpus, dataset)
     n_test = len(dataset.split("test"))
     started = time.time()
@@ -152,6 +154,9 @@ def calibrate(model_file: Path, corpus: Path, dataset: Any) -> int:
     calibration, report = calibrate_chroma(load_model(model_file), held_out)
     write_calibration(model_file, calibration, report)
     for row in report["tried"]:
+        if row["psnr"] is None:
+            print(f"  blur {row['chroma_sigma']:g} px: no scale keeps the colourfulness floor")
+            continue
         print(f"  blur {row['chroma_sigma']:g} px: best scale {row['best_chroma_scale']:g}, PSNR {row['psnr']:.3f} dB, "
               f"colourfulness {row['colourfulness_ratio']:.2f} (scale 1: {row['psnr_at_scale_1']:.3f} dB; "
               f"gray photo {report['gray_psnr']:.3f} dB)")
