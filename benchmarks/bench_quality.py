@@ -19,7 +19,8 @@ side, each predicted alone and blended with tent weights.
 Needs scikit-image (the test extra) for SSIM at full resolution.
 
     python benchmarks/bench_quality.py --corpus /work/corpus [--model starter] [--photos DIR]
-        [--max-side 768] [--fit squash letterbox tiles] [--sheet contact.jpg] [--json OUT]
+        [--max-side 768] [--fit squash letterbox tiles] [--calibration none|[mirror:]BLUR:SCALE]
+        [--sheet contact.jpg] [--json OUT]
 
 Without --photos the photos are the starter model's held-out photos (named in its metadata) from
 `--corpus`. Prints JSON.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from colorcore.calibration import ChromaCalibration  # noqa: E402
 from colorcore.checkpoint import load_model, read_metadata  # noqa: E402
 from colorcore.colorize import (chroma_u8, colorize_array, guided_chroma, lab_l8, luma,  # noqa: E402
                                 predict_chroma, recombine)
@@ -147,6 +150,19 @@ def contact_sheet(rows: list[list[np.ndarray]], height: int = SHEET_HEIGHT) -> n
     return np.concatenate(padded, axis=0)
 
 
+def calibration_spec(text: str) -> ChromaCalibration:
+    """--calibration's value: "none" or [mirror:]BLUR:SCALE as a ChromaCalibration."""
+    if text == "none":
+        return ChromaCalibration()
+    parts = text.split(":")
+    flip = parts[0] == "mirror"
+    try:
+        sigma, scale = (float(v) for v in parts[1 if flip else 0:])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'none' or [mirror:]BLUR:SCALE, got {text!r}") from None
+    return ChromaCalibration(scale=scale, sigma=sigma, flip_average=flip)
+
+
 def model_row(fit: str, fits: list[str]) -> str:
     """The report's row name for the model under `fit`: "model", or "model_<fit>" when several are scored."""
     return "model" if len(fits) == 1 else f"model_{fit}"
@@ -162,12 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-side", type=int, default=768)
     parser.add_argument("--fit", nargs="+", choices=FIT_CHOICES, default=["squash"],
                         help="inference geometries to score, one model row each (default: squash)")
+    parser.add_argument("--calibration", type=calibration_spec, default=None,
+                        help="score the model under this chroma calibration instead of its file's: 'none' (the "
+                             "network as predicted) or [mirror:]BLUR:SCALE, e.g. mirror:1:0.45 or 2:0.45")
     parser.add_argument("--sheet", type=Path, default=None, help="write a gray | model | real contact sheet here")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
     model_path = resolve_model_argument(args.model)
     model = load_model(model_path, "cpu")
+    if args.calibration is not None:
+        model.calibration = args.calibration
     training: list[Path] = []
     if args.photos is not None:
         photos = list_images(args.photos)
@@ -193,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [*(model_row(fit, args.fit) for fit in args.fit), "gray", "mean_chroma"]
     average = {k: {m: round(float(np.mean([row[k][m] for row in per_photo])), 3) for m in per_photo[0][k]}
                for k in rows} if per_photo else {}
-    report = {"model": str(model_path), "max_side": args.max_side, "fits": args.fit, "photos": len(per_photo),
+    report = {"model": str(model_path), "calibration": asdict(model.calibration), "max_side": args.max_side, "fits": args.fit, "photos": len(per_photo),
               "reference_mean_ab": [round(float(v), 3) for v in ref_ab], "average": average,
               "per_photo": per_photo}
     if average:

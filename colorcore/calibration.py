@@ -1,10 +1,12 @@
-"""How a model's predicted chroma is calibrated before it colours a photo: smoothed, then shrunk.
+"""How a model's predicted chroma is calibrated before it colours a photo: averaged, smoothed, shrunk.
 
 A network trained on few photos predicts plausible but often wrong, speckled chroma on photos it never
-saw. Two numbers, fitted on held-out photos and stored in a model file's metadata under "inference",
-correct that: `sigma`, a Gaussian blur (in pixels of the network's output) that removes speckle, and
-`scale`, the least-squares shrink towards gray (`colorcore.starter.calibrate_chroma`). A model without
-them (every model a user trains) uses the neutral calibration: its chroma as predicted.
+saw. Three settings, fitted on held-out photos and stored in a model file's metadata under "inference",
+correct that: `flip_average`, the prediction averaged with the prediction for the mirrored photo
+(mirrored back; `colorize.predict_chroma` does it), `sigma`, a Gaussian blur (in pixels of the
+network's output) that removes speckle, and `scale`, the shrink towards gray
+(`colorcore.starter.calibrate_chroma`). A model without them (every model a user trains) uses the
+neutral calibration: its chroma as predicted.
 No torch import here.
 """
 
@@ -26,15 +28,17 @@ class CalibrationError(ValueError):
 
 @dataclass(frozen=True)
 class ChromaCalibration:
-    """Predicted chroma -> `scale` * Gaussian(`sigma`)(chroma); the default changes nothing."""
+    """Predicted chroma (averaged with the mirrored photo's when `flip_average`) -> `scale` *
+    Gaussian(`sigma`)(chroma); the default changes nothing."""
 
     scale: float = 1.0
     sigma: float = 0.0
+    flip_average: bool = False
 
     @property
     def neutral(self) -> bool:
-        """True when `apply` returns its input unchanged."""
-        return self.scale == 1.0 and self.sigma == 0.0
+        """True when the prediction is used as it is."""
+        return self.scale == 1.0 and self.sigma == 0.0 and not self.flip_average
 
     def apply(self, chroma: np.ndarray) -> np.ndarray:
         """The calibrated copy (or `chroma` itself when neutral) of an (h, w, 2) float32 a*b* array."""
@@ -46,7 +50,7 @@ class ChromaCalibration:
 
     def to_metadata(self) -> dict[str, float]:
         """The values as stored under a model file's "inference" metadata."""
-        return {"chroma_scale": self.scale, "chroma_sigma": self.sigma}
+        return {"chroma_scale": self.scale, "chroma_sigma": self.sigma, "flip_average": self.flip_average}
 
     @classmethod
     def from_metadata(cls, inference: Any, file: Path | str) -> "ChromaCalibration":
@@ -61,7 +65,10 @@ class ChromaCalibration:
         sigma = _number(inference, "chroma_sigma", 0.0, file)
         if not 0 <= sigma <= MAX_CHROMA_SIGMA:
             raise CalibrationError(f"{file}: inference.chroma_sigma must be in [0, {MAX_CHROMA_SIGMA:g}], got {sigma:g}")
-        return cls(scale=scale, sigma=sigma)
+        flip = inference.get("flip_average", False)
+        if not isinstance(flip, bool):
+            raise CalibrationError(f"{file}: inference.flip_average must be true or false, got {flip!r}")
+        return cls(scale=scale, sigma=sigma, flip_average=flip)
 
 
 def _number(inference: dict[str, Any], key: str, default: float, file: Path | str) -> float:

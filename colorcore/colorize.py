@@ -162,18 +162,30 @@ def predict_chroma(
     """Lab chroma (h, w, 2) float32 (a, b) the model predicts for a full-resolution uint8 luma image.
 
     The result covers the whole photo at the network's resolution (the letterbox border removed),
-    calibrated as the model's file says (`colorcore.calibration`; unchanged for models without one).
+    calibrated as the model's file says (`colorcore.calibration`: averaged with the mirrored photo's
+    prediction, blurred, scaled; unchanged for models without one).
     """
     if fit not in FITS:
         raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
     small, (top, left, ch, cw) = _model_input(gray, size, fit)
+    calibration = model.calibration
+    inputs = gray_input_from_luma(small)
+    if calibration.flip_average:  # the mirrored photo in the same forward pass
+        inputs = torch.cat([inputs, inputs.flip(-1)])
     with _eval_mode(model), flushed_denormals():
-        rgb = model.predict(gray_input_from_luma(small).to(device or model_device(model)))["rgb"]
+        rgb = model.predict(inputs.to(device or model_device(model)))["rgb"]
     if tuple(rgb.shape[-2:]) != (size, size):
         raise ValueError(f"model {model.name!r} gave {tuple(rgb.shape[-2:])} for a {size}x{size} input")
-    rgb01 = ((rgb[0].float().clamp(-1, 1) + 1.0) * 0.5).permute(1, 2, 0).cpu().numpy()
-    lab = cv2.cvtColor(np.ascontiguousarray(rgb01[top:top + ch, left:left + cw]), cv2.COLOR_RGB2Lab)
-    return model.calibration.apply(np.ascontiguousarray(lab[:, :, 1:3]))
+    chroma = _lab_chroma(rgb[0])
+    if calibration.flip_average:
+        chroma = 0.5 * (chroma + _lab_chroma(rgb[1])[:, ::-1])
+    return calibration.apply(np.ascontiguousarray(chroma[top:top + ch, left:left + cw]))
+
+
+def _lab_chroma(rgb: torch.Tensor) -> np.ndarray:
+    """Lab a*b* (h, w, 2) float32 of one predicted (3, h, w) RGB tensor in [-1, 1]."""
+    rgb01 = ((rgb.float().clamp(-1, 1) + 1.0) * 0.5).permute(1, 2, 0).cpu().numpy()
+    return cv2.cvtColor(np.ascontiguousarray(rgb01), cv2.COLOR_RGB2Lab)[:, :, 1:3]
 
 
 def _box(x: np.ndarray, radius: int) -> np.ndarray:

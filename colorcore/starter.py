@@ -86,8 +86,9 @@ MIN_COLOURFULNESS_RATIO = 0.4
 def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION_MAX_SIDE,
                      sigmas: tuple[float, ...] = CALIBRATION_SIGMAS,
                      scales: tuple[float, ...] = CALIBRATION_SCALES,
-                     min_colourfulness: float = MIN_COLOURFULNESS_RATIO) -> tuple[Any, dict[str, Any]]:
-    """The `ChromaCalibration` (blur, scale) under which `model`'s colourised photos score the best mean
+                     min_colourfulness: float = MIN_COLOURFULNESS_RATIO,
+                     flip_average: bool = True) -> tuple[Any, dict[str, Any]]:
+    """The `ChromaCalibration` (blur, scale; with `flip_average`) under which `model`'s colourised photos score the best mean
     PSNR while keeping at least `min_colourfulness` of the real photos' colourfulness.
 
     Each photo is reduced to `max_side`, turned gray and colourised exactly as `colorcore colorize` does
@@ -110,7 +111,7 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
     if not photos:
         raise ValueError("calibration needs at least one photo")
     size = check_inference_size(model, None)
-    saved, model.calibration = model.calibration, ChromaCalibration()
+    saved, model.calibration = model.calibration, ChromaCalibration(flip_average=flip_average)
     scores = np.zeros((len(sigmas), len(scales)))
     colour = np.zeros((len(sigmas), len(scales)))
     gray_score = 0.0
@@ -141,7 +142,7 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
     report = {"photos": [Path(p).name for p in photos], "max_side": max_side,
               "rule": (f"the blur and scale whose colourised photos score the best mean PSNR while keeping at "
                        f"least {min_colourfulness:g} of the real photos' colourfulness"),
-              "gray_psnr": round(gray_score / len(photos), 3), "tried": []}
+              "flip_average": flip_average, "gray_psnr": round(gray_score / len(photos), 3), "tried": []}
     for sigma, row, colour_row, plain_row in zip(sigmas, allowed, colour, scores):
         best = int(np.argmax(row))  # -inf where the colourfulness floor rules a scale out
         kept = bool(np.isfinite(row[best]))
@@ -150,7 +151,7 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
                                 "psnr": round(float(row[best]), 3) if kept else None,
                                 "colourfulness_ratio": round(float(colour_row[best]), 3) if kept else None,
                                 "psnr_at_scale_1": round(float(plain_row[-1]), 3)})
-    return ChromaCalibration(scale=float(scales[best_j]), sigma=float(sigmas[best_i])), report
+    return ChromaCalibration(scale=float(scales[best_j]), sigma=float(sigmas[best_i]), flip_average=flip_average), report
 
 
 def write_calibration(file: Path, calibration: Any, report: dict[str, Any]) -> Path:

@@ -1,4 +1,4 @@
-"""The training and guided-filter benchmarks run end to end at a tiny size and print the JSON they promise.
+"""The training, guided-filter and quality benchmarks run end to end at a tiny size and print the JSON they promise.
 
 No timing is asserted (shared machines are noisy); the numbers come from running the script by hand.
 """
@@ -46,3 +46,27 @@ def test_bench_guided_compares_the_same_job_and_prints_its_json() -> None:
     assert report["quality"]["photos"] == 1 and all(summary[f"{source}_ours_psnr"] > 15 for source in ("model", "oracle"))
     # a square 512 px photo: OpenCV's fast filter works on our very grid, so the two agree to rounding
     assert summary["model_cv2_fast_max_abs_ab"] < 0.05 and summary["oracle_cv2_fast_max_abs_ab"] < 0.05
+
+
+def test_bench_quality_scores_the_model_under_the_calibration_it_is_given(tmp_path: Path) -> None:
+    """`--calibration` replaces the model file's: the report names it, and 'none' (the raw network) colours
+    more strongly than the shipped calibration, which shrinks the chroma towards gray."""
+    reports = {}
+    for spec in ("none", "mirror:1:0.45"):
+        out = tmp_path / f"{spec.replace(':', '_')}.json"
+        run = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "bench_quality.py"), "--photos", str(ROOT / "resources" / "samples"),
+             "--reference-photos", str(ROOT / "resources" / "samples"), "--max-side", "128", "--calibration", spec,
+             "--json", str(out)],
+            capture_output=True, text=True, timeout=600, cwd=ROOT,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        reports[spec] = json.loads(out.read_text(encoding="utf-8"))
+    assert reports["none"]["calibration"] == {"scale": 1.0, "sigma": 0.0, "flip_average": False}
+    assert reports["mirror:1:0.45"]["calibration"] == {"scale": 0.45, "sigma": 1.0, "flip_average": True}
+    raw, calibrated = (reports[s]["average"]["model"] for s in ("none", "mirror:1:0.45"))
+    assert raw["colourfulness_ratio"] > 1.5 * calibrated["colourfulness_ratio"] > 0
+    assert reports["none"]["average"]["gray"] == reports["mirror:1:0.45"]["average"]["gray"]
+    bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_quality.py"), "--photos", str(tmp_path),
+                          "--calibration", "mirror:x"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert bad.returncode == 2 and "[mirror:]BLUR:SCALE" in bad.stderr

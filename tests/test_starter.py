@@ -114,8 +114,9 @@ def test_the_starter_model_carries_its_chroma_calibration() -> None:
     assert (chosen["chroma_sigma"], chosen["best_chroma_scale"]) == (inference["chroma_sigma"],
                                                                      inference["chroma_scale"])
     assert chosen["colourfulness_ratio"] >= MIN_COLOURFULNESS_RATIO
-    assert load_model(starter_model_path()).calibration == ChromaCalibration(inference["chroma_scale"],
-                                                                             inference["chroma_sigma"])
+    assert report["flip_average"] is inference["flip_average"] is True
+    assert load_model(starter_model_path()).calibration == ChromaCalibration(
+        inference["chroma_scale"], inference["chroma_sigma"], flip_average=True)
 
 
 def test_the_calibration_blurs_then_scales_the_predicted_chroma(tmp_path: Path) -> None:
@@ -135,9 +136,27 @@ def test_the_calibration_blurs_then_scales_the_predicted_chroma(tmp_path: Path) 
     np.testing.assert_allclose(predict_chroma(gray, model, size=64), expected, atol=1e-4)
 
 
+@pytest.mark.parametrize("fit", ["squash", "letterbox"])
+def test_the_flip_average_is_the_mean_of_the_photo_and_its_mirror_image(fit: str) -> None:
+    """With `flip_average` the chroma is the mean of the photo's prediction and the mirrored photo's
+    prediction mirrored back, on the photo's own area also when it is letterboxed (a 4:3 photo)."""
+    gray = luma(read_image(samples_dir() / "chelsea.jpg"))[:, :400]
+    mirrored = np.ascontiguousarray(gray[:, ::-1])
+    model = load_model(starter_model_path())
+    model.calibration = ChromaCalibration()
+    plain, of_mirror = (predict_chroma(g, model, size=64, fit=fit) for g in (gray, mirrored))
+    model.calibration = ChromaCalibration(flip_average=True)
+    averaged = predict_chroma(gray, model, size=64, fit=fit)
+    assert averaged.shape == plain.shape
+    difference = np.abs(averaged - 0.5 * (plain + of_mirror[:, ::-1]))  # mirroring before or after the
+    assert difference.mean() < 0.01 and difference.max() < 0.5  # reduction to 64 px rounds a few pixels apart
+    assert np.abs(averaged - plain).mean() > 0.1  # the mirror image's prediction does differ
+
+
 @pytest.mark.parametrize("inference", [{"chroma_scale": "x"}, {"chroma_scale": 0}, {"chroma_scale": -1},
                                        {"chroma_scale": 10}, {"chroma_scale": True}, {"chroma_sigma": -1},
-                                       {"chroma_sigma": 100}, [1, 2]])
+                                       {"chroma_sigma": 100}, {"flip_average": "yes"}, {"flip_average": 1},
+                                       [1, 2]])
 def test_an_unusable_calibration_is_refused_naming_the_file(tmp_path: Path, inference: object) -> None:
     from safetensors.torch import load_file, save_file
 
@@ -161,6 +180,7 @@ def test_calibration_picks_the_best_mean_psnr_that_keeps_colour(tmp_path: Path) 
     scales = (0.2, 0.4, 0.6, 0.8, 1.0)
     calibration, report = calibrate_chroma(model, photos, max_side=256, sigmas=(0.0, 2.0), scales=scales)
     assert model.calibration == before  # restored
+    assert calibration.flip_average and report["flip_average"]
     reals = []
     for path in photos:
         real = read_image(path)
@@ -180,5 +200,5 @@ def test_calibration_picks_the_best_mean_psnr_that_keeps_colour(tmp_path: Path) 
     assert best_colour >= MIN_COLOURFULNESS_RATIO
     for sigma in (0.0, 2.0):
         for scale in scales:
-            other_psnr, other_colour = scores(ChromaCalibration(scale, sigma))
+            other_psnr, other_colour = scores(ChromaCalibration(scale, sigma, flip_average=True))
             assert other_colour < MIN_COLOURFULNESS_RATIO or other_psnr <= best_psnr + 0.02

@@ -97,8 +97,8 @@ def test_temporal_colour_flickers_3x_less_on_a_pan_and_a_zoom(clip, coloured) ->
 
 
 def test_temporal_colour_flickers_3x_less_on_a_grainy_film_with_a_subject_walking(film, starter) -> None:
-    """The temporal step against the network's own chroma: the starter model's calibration (blur 2 px,
-    chroma x0.45) leaves so little colour that the 8-bit chroma's +-0.5 rounding, present in both paths,
+    """The temporal step against the network's own chroma: the starter model's calibration (mirror
+    average, blur 1 px, chroma x0.45) leaves so little colour that the 8-bit chroma's +-0.5 rounding, present in both paths,
     becomes a visible share of what the flicker measure counts (ratio 2.6x calibrated, 3.3x raw) while
     the calibrated film flickers less in absolute terms either way (checked below)."""
     network = copy.copy(starter)

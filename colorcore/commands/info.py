@@ -36,8 +36,9 @@ def starter_summary() -> str:
         chroma = ChromaCalibration.from_metadata(meta.get("inference"), path)
     except CalibrationError as exc:
         return f"unusable ({exc})"
-    calibration = "" if chroma.neutral else (f"; chroma blurred {chroma.sigma:g} px and scaled by {chroma.scale:g} "
-                                             "(calibrated on held-out photos)")
+    mirrored = "averaged with the mirrored photo's, " if chroma.flip_average else ""
+    calibration = "" if chroma.neutral else (f"; chroma {mirrored}blurred {chroma.sigma:g} px and scaled by "
+                                             f"{chroma.scale:g} (calibrated on held-out photos)")
     return (f"{path} ({meta.get('architecture')} width {config.get('width')}, {config.get('image_size')} px"
             f"{quality}{calibration}; weights {meta.get('starter', {}).get('weights_licence', '?')})")
 

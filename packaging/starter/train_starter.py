@@ -13,7 +13,8 @@ Steps (each is skipped when its result is already there, so a stopped job contin
 4. export the best epoch's generator as fp16 `.safetensors` with metadata (architecture, data summary,
    weights licence, metrics) to `--out`, copy the corpus attribution beside it, and write
    WORK/record.json (command, seed, steps, time, machine);
-5. calibrate the predicted chroma on the held-out photos (`colorcore.starter.calibrate_chroma`: the
+5. calibrate the predicted chroma on the held-out photos (`colorcore.starter.calibrate_chroma`: averaged
+   with the mirrored photo's prediction, the
    blur and shrink towards gray whose colourised photos score the best mean PSNR at 768 px while keeping
    at least 40 % of the real photos' colourfulness) and store it in the file's metadata. `--calibrate-only` redoes this step alone on an exported `--out`.
 """
@@ -160,7 +161,8 @@ def calibrate(model_file: Path, corpus: Path, dataset: Any) -> int:
         print(f"  blur {row['chroma_sigma']:g} px: best scale {row['best_chroma_scale']:g}, PSNR {row['psnr']:.3f} dB, "
               f"colourfulness {row['colourfulness_ratio']:.2f} (scale 1: {row['psnr_at_scale_1']:.3f} dB; "
               f"gray photo {report['gray_psnr']:.3f} dB)")
-    print(f"chroma calibration: blur {calibration.sigma:g} px, scale {calibration.scale} "
+    mirrored = "flip-averaged, " if calibration.flip_average else ""
+    print(f"chroma calibration: {mirrored}blur {calibration.sigma:g} px, scale {calibration.scale} "
           f"({len(held_out)} held-out photos at {report['max_side']} px)")
     return 0
 
