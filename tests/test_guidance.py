@@ -118,3 +118,23 @@ def test_saliency_map_any_shape_and_dtype(image: np.ndarray, method: str) -> Non
     assert sal.shape == image.shape[:2] and sal.dtype == np.float32
     assert not np.isnan(sal).any()
     assert sal.min() >= 0.0 and sal.max() <= 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.uint8, st.integers(1, 300), elements=st.integers(0, 255) | st.integers(120, 123)))
+def test_canny_thresholds_come_from_the_exact_median(values: np.ndarray) -> None:
+    """The histogram median (fast on 64 px crops) is numpy's median, odd and even counts alike."""
+    median = float(np.median(values))
+    assert canny_thresholds(values) == (max(0.0, (1 - 0.33) * median), min(255.0, (1 + 0.33) * median))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_storage_maps_are_the_float_maps_in_8_bits(seed: int) -> None:
+    """`storage_maps` (the fast path `prepare` runs for every sample) stores exactly the public float
+    maps: edges x 255 and the saliency x 255 rounded, byte for byte."""
+    image = make_photo_array(64 + 16 * seed, 64, seed=seed)
+    edges, sal = storage_maps(image)
+    assert edges.dtype == sal.dtype == np.uint8
+    assert np.array_equal(edges, (edge_map(luma_u8(image)) * 255).astype(np.uint8))
+    assert np.array_equal(sal, np.rint(saliency_map(image) * 255).astype(np.uint8))
+    assert edges.any() and sal.max() == 255
