@@ -8,5 +8,13 @@ attribute holds the numbers.
 PRESETS = ("default", "paper")
 
 # a dataset whose epochs last fewer steps than this would validate and write a checkpoint every step or
-# two: the CLI suggests --min-epoch-interval, the Training tab rate-limits that work by default
+# two: `colorcore train` (unless --min-epoch-interval is given) and the Training tab (unless "save every"
+# is set) then run that end-of-epoch work at most every SHORT_EPOCH_INTERVAL_S
 SHORT_EPOCH_STEPS = 5
+SHORT_EPOCH_INTERVAL_S = 30.0
+
+
+def short_epoch_steps(training_photos: int, batch_size: int) -> int | None:
+    """Steps per epoch when a dataset's epochs are short (< SHORT_EPOCH_STEPS), else None."""
+    steps = max(1, training_photos // max(1, batch_size))
+    return steps if steps < SHORT_EPOCH_STEPS else None

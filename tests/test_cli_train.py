@@ -52,14 +52,25 @@ def test_train_evaluate_export(prepared_dataset: Path, tmp_path: Path, capsys: p
     assert "on train (2 images)" in capsys.readouterr().out
 
 
-def test_short_epochs_get_a_hint_and_the_interval_skips_their_checkpoints(
+def test_short_epochs_validate_and_save_at_most_every_30_s_unless_told(
     prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
+    """Epochs of a step or two would write a checkpoint every step or two: by default their end-of-epoch
+    work runs at most every 30 s (a note says so, as the Training tab does); --min-epoch-interval 0 runs it
+    after every epoch, and any other value is used as given."""
     run = tmp_path / "run"  # 6 training photos, batch 3: two steps per epoch
     assert train(prepared_dataset, run, "--epochs", "3", "--keep", "5") == 0
     err = capsys.readouterr().err
-    assert "an epoch is 2 steps here (6 training photos, batch 3)" in err and "--min-epoch-interval" in err
-    assert len(list((run / "checkpoints").glob("epoch_*.pt"))) == 3
+    assert "an epoch is 2 steps here (6 training photos, batch 3)" in err and "at most every 30 s" in err
+    assert "--min-epoch-interval 0" in err
+    assert sorted(p.name for p in (run / "checkpoints").glob("epoch_*.pt")) == ["epoch_0002.pt"]
+    assert json.loads((run / "config.json").read_text())["min_epoch_interval_s"] == 30.0
+
+    every = tmp_path / "every"
+    assert train(prepared_dataset, every, "--epochs", "3", "--keep", "5", "--min-epoch-interval", "0") == 0
+    assert "an epoch is" not in capsys.readouterr().err
+    assert len(list((every / "checkpoints").glob("epoch_*.pt"))) == 3
+    assert len((every / "eval.csv").read_text().splitlines()) == 4  # header + every epoch
 
     quiet = tmp_path / "quiet"
     assert train(prepared_dataset, quiet, "--epochs", "3", "--keep", "5", "--min-epoch-interval", "3600") == 0

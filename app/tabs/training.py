@@ -40,13 +40,12 @@ from app.widgets.option_controls import OptionControl
 from app.widgets.plots import LossPlot, MetricsPlot
 from app.workers import JobWorker
 from colorcore.options import OptionSpec, field_default
-from colorcore.presets import SHORT_EPOCH_STEPS
+from colorcore.presets import SHORT_EPOCH_INTERVAL_S, short_epoch_steps
 from colorcore.runs import LOSS_PREFIX, RunFolder, fresh_run_folder, is_unused_folder
 from colorcore.train_config import TrainConfig
 
 JOB_NAME = "Training"
 SETTINGS_GROUP = "training"
-SHORT_EPOCH_INTERVAL_S = 30.0  # ... so their epoch-end work runs at most this often by default
 ETA_WINDOW_S = 60.0  # the ETA follows the step rate of the last minute of running (pauses left out)
 OPTION_COLUMNS = 2  # model options side by side in each row of the form
 # the form's values come from the engine's declarations: the run's from TrainConfig's defaults, the
@@ -576,8 +575,7 @@ class TrainingTab(QWidget):
         photos = training_photos(self.dataset_edit.text().strip())
         if photos is None:
             return None
-        steps = max(1, photos // max(1, self.batch_spin.value()))
-        return steps if steps < SHORT_EPOCH_STEPS else None
+        return short_epoch_steps(photos, self.batch_spin.value())
 
     def train_config(self) -> Any:
         """The `TrainConfig` the form describes. Small photo folders (epochs of a step or two) validate

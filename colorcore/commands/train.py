@@ -12,7 +12,7 @@ from typing import Any
 
 from colorcore.cli import CLIError
 from colorcore.options import field_default
-from colorcore.presets import PRESETS, SHORT_EPOCH_STEPS
+from colorcore.presets import PRESETS, SHORT_EPOCH_INTERVAL_S, SHORT_EPOCH_STEPS, short_epoch_steps
 from colorcore.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, RunFolder, is_unused_folder
 from colorcore.train_config import TrainConfig
 
@@ -108,10 +108,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="epoch checkpoints to keep (default: %(default)s)")
     p.add_argument("--eval-subset", type=int, default=default("eval_subset"),
                    help="test images scored after every epoch (default: %(default)s)")
-    p.add_argument("--min-epoch-interval", type=float, default=default("min_epoch_interval_s"), metavar="SECONDS",
-                   help="for datasets whose epochs take a few steps: validate and write checkpoints at an "
-                        "epoch end only when SECONDS have passed since the last time (the last epoch and a "
-                        "stop always get them; default: %(default)s, after every epoch)")
+    p.add_argument("--min-epoch-interval", type=float, default=None, metavar="SECONDS",
+                   help="validate and write checkpoints at an epoch end only when SECONDS have passed since "
+                        "the last time (the last epoch and a stop always get them; 0: after every epoch; "
+                        f"default: after every epoch, or at most every {SHORT_EPOCH_INTERVAL_S:g} s when an "
+                        f"epoch lasts fewer than {SHORT_EPOCH_STEPS} steps)")
 
 
 def preset_differences(registry: dict[str, Any]) -> str:
@@ -235,15 +236,18 @@ def check_paths(data: Path, run: Path, resume: bool, overwrite: bool = False) ->
         raise CLIError(f"{run}: folder is not empty; choose a new or empty run folder (or --overwrite)")
 
 
-def short_epoch_hint(n_train: int, batch_size: int, min_epoch_interval: float) -> str:
-    """A one-line tip when epochs last only a few steps and every epoch end would validate and write
-    a checkpoint; "" otherwise."""
-    steps = max(1, n_train // max(1, batch_size))
-    if min_epoch_interval > 0 or steps >= SHORT_EPOCH_STEPS:
-        return ""
-    return (f"note: an epoch is {steps} step{'s' if steps != 1 else ''} here ({n_train} training photos, batch "
-            f"{batch_size}), and every epoch end validates and writes a checkpoint; "
-            "--min-epoch-interval 30 does that at most every 30 s")
+def epoch_interval(n_train: int | None, batch_size: int, requested: float | None) -> tuple[float, str]:
+    """(--min-epoch-interval to use, a one-line note or ""): `requested` when given; otherwise 0, or
+    SHORT_EPOCH_INTERVAL_S when epochs last only a few steps (with a note saying so)."""
+    if requested is not None:
+        return requested, ""
+    steps = short_epoch_steps(n_train, batch_size) if n_train else None
+    if steps is None:
+        return 0.0, ""
+    return SHORT_EPOCH_INTERVAL_S, (
+        f"note: an epoch is {steps} step{'s' if steps != 1 else ''} here ({n_train} training photos, batch "
+        f"{batch_size}), so validation and checkpoints run at most every {SHORT_EPOCH_INTERVAL_S:g} s "
+        "(--min-epoch-interval 0: after every epoch)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -257,27 +261,27 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--init starts a new run; drop it with --resume (the run continues from its checkpoint)")
     if args.init and args.init != "starter" and not Path(args.init).exists():
         raise CLIError(f"--init {args.init}: not found (give 'starter', a run folder, .pt or .safetensors)")
+    from colorcore.dataset import DatasetError, load_prepared
+
+    try:
+        n_train = len(load_prepared(data).split("train"))
+    except DatasetError:
+        n_train = None  # the Trainer reports an unusable dataset itself
+    world = max(1, int(os.environ.get("WORLD_SIZE", "1")))  # under torchrun, --batch-size is per process
+    interval, note = epoch_interval(n_train, args.batch_size * world, args.min_epoch_interval)
     try:
         config = TrainConfig(
             data=str(data), run_dir=str(run_dir), model=model_config_from_args(args), epochs=args.epochs,
             batch_size=args.batch_size, device=args.device, amp=args.amp, channels_last=args.channels_last,
             seed=args.seed, deterministic=args.deterministic, max_steps=args.max_steps,
             keep_checkpoints=args.keep, eval_subset=args.eval_subset, resume=args.resume,
-            min_epoch_interval_s=args.min_epoch_interval, init=args.init, compile=args.compile,
+            min_epoch_interval_s=interval, init=args.init, compile=args.compile,
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     is_writer = int(os.environ.get("RANK", "0")) == 0
-    if is_writer:
-        from colorcore.dataset import DatasetError, load_prepared
-
-        try:
-            n_train = len(load_prepared(data).split("train"))
-        except DatasetError:
-            n_train = None  # the Trainer reports an unusable dataset itself
-        hint = short_epoch_hint(n_train, args.batch_size, args.min_epoch_interval) if n_train else ""
-        if hint:
-            print(hint, file=sys.stderr)
+    if note and is_writer:
+        print(note, file=sys.stderr)
     stop = StopFlag()
     previous = signal.getsignal(signal.SIGINT)
 
