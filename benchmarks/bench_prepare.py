@@ -10,13 +10,16 @@ reduced (DCT-scaled) decode. Usage:
 
 Each side runs `--rounds` times, alternating, and its best time counts (the machine may be
 shared). `prepare_workers1_*` shows the reduced decode alone (one thread); `*_cpu_s` is the
-process CPU time, so cpu/wall above 1 shows more than one core at work.
+process CPU time, so cpu/wall above 1 shows more than one core at work. With `--crops-per-photo`,
+`decode_ms_per_photo` and `decode_ms_per_photo_crops` are the decode alone (one thread) at the
+reduction prepare picks without and with crops (the crops' smallest scale may need a larger decode).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -30,9 +33,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore.dataset import prepare  # noqa: E402
+from colorcore.dataset import CROP_MIN_SCALE, prepare  # noqa: E402
 from colorcore.guidance import edge_map, luma_u8, saliency_map  # noqa: E402
-from colorcore.imageio import to_square  # noqa: E402
+from colorcore.imageio import read_image, to_square  # noqa: E402
 from colorcore.resources import sample_photos  # noqa: E402
 
 # (width, height) of the generated photos: 8.0, 10.0 and 12.2 megapixels
@@ -80,6 +83,14 @@ def timed(job: Callable[[], object]) -> tuple[float, float]:
     return wall, (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
 
 
+def decode_ms(paths: list[Path], min_side: int) -> float:
+    """Milliseconds per photo to decode `paths` as prepare does (reduced decode to at least `min_side`), one thread."""
+    started = time.perf_counter()
+    for path in paths:
+        read_image(path, min_size=min_side)
+    return (time.perf_counter() - started) / len(paths) * 1e3
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=40, help="number of photos (default %(default)s)")
@@ -90,6 +101,7 @@ def main() -> int:
                         help="alternating rounds; the best time of each side counts (default %(default)s)")
     args = parser.parse_args()
     times: dict[str, list[tuple[float, float]]] = {"reference": [], "prepare": [], "prepare_workers1": []}
+    decodes: dict[str, list[float]] = {"no_crops": [], "crops": []}
     if args.crops_per_photo:
         times["prepare_crops"] = []
     with tempfile.TemporaryDirectory(prefix="bench_prepare_") as tmp:
@@ -106,6 +118,8 @@ def main() -> int:
             if args.crops_per_photo:
                 times["prepare_crops"].append(timed(lambda: prepare(
                     folder, out / "crops", size=args.size, crops_per_photo=args.crops_per_photo)))
+                decodes["no_crops"].append(decode_ms(paths, args.size))
+                decodes["crops"].append(decode_ms(paths, math.ceil(args.size / CROP_MIN_SCALE)))
     count = len(paths)
     best = {name: min(runs) for name, runs in times.items()}
     result = {
@@ -125,7 +139,9 @@ def main() -> int:
         "speedup": round(best["reference"][0] / best["prepare"][0], 2),
         **({"crops_per_photo": args.crops_per_photo,
             "prepare_crops_photos_s": round(count / best["prepare_crops"][0], 2),
-            "prepare_crops_samples_s": round(count * (1 + args.crops_per_photo) / best["prepare_crops"][0], 1)}
+            "prepare_crops_samples_s": round(count * (1 + args.crops_per_photo) / best["prepare_crops"][0], 1),
+            "decode_ms_per_photo": round(min(decodes["no_crops"]), 2),
+            "decode_ms_per_photo_crops": round(min(decodes["crops"]), 2)}
            if args.crops_per_photo else {}),
         "load_average_1min": round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None,
     }

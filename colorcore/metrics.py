@@ -26,6 +26,8 @@ SSIM_K1, SSIM_K2 = 0.01, 0.03
 
 
 def _as_float_nchw(images: Tensor | np.ndarray) -> Tensor:
+    if isinstance(images, np.ndarray) and not images.flags.writeable:
+        images = np.array(images)  # e.g. a prepared dataset's read-only memmap: torch warns on those
     t = torch.as_tensor(images)
     if t.ndim == 3:
         t = t[None]
