@@ -16,6 +16,16 @@
 #   train_fp32     bench_train.py --no-amp (the Trainer in fp32, to see what mixed precision gives)
 #   train_compile  bench_train.py --compile for multipath
 #   prepare_crops  bench_prepare.py --crops-per-photo 50 on this machine's cores
+# On this workplace's lent GPU machine (python3 with CUDA torch, but opencv without the contrib
+# modules that `prepare` needs, and the contrib wheel is too large to travel beside the tree), build
+# here once, in the repo root (.devdata ignored through .git/info/exclude):
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
+#       -d /tmp/whl opencv-contrib-python-headless==4.10.0.84
+#   mkdir -p /tmp/cvx .devdata && unzip -q /tmp/whl/*.whl -d /tmp/cvx &&
+#   tar cf - -C /tmp/cvx . | xz -9 > .devdata/cv2contrib.tar.xz
+#   (about 35 MB) and put ~20 photos reduced to 1024 px in .devdata/photos20; then run, carrying .devdata:
+#   mkdir -p /tmp/site && tar xJf .devdata/cv2contrib.tar.xz -C /tmp/site && export PYTHONPATH=/tmp/site:$PWD &&
+#   PHOTOS=.devdata/photos20 OUT=$OUT bash benchmarks/gpu_checks.sh
 # ONLY="name ..." runs only those checks. CPU dry run (checks the script, not the GPU):
 #   DEVICE=cpu STEPS=3 BENCH_STEPS=1 QUICK=1 PREP_PHOTOS=3 ...
 set -u
