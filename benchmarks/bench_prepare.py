@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore.dataset import CROP_MIN_SCALE, prepare  # noqa: E402
+from colorcore.dataset import decode_min_side, prepare  # noqa: E402
 from colorcore.guidance import edge_map, luma_u8, saliency_map  # noqa: E402
 from colorcore.imageio import read_image, to_square  # noqa: E402
 from colorcore.resources import sample_photos  # noqa: E402
@@ -118,8 +117,8 @@ def main() -> int:
             if args.crops_per_photo:
                 times["prepare_crops"].append(timed(lambda: prepare(
                     folder, out / "crops", size=args.size, crops_per_photo=args.crops_per_photo)))
-                decodes["no_crops"].append(decode_ms(paths, args.size))
-                decodes["crops"].append(decode_ms(paths, math.ceil(args.size / CROP_MIN_SCALE)))
+                decodes["no_crops"].append(decode_ms(paths, decode_min_side(args.size, 0)))
+                decodes["crops"].append(decode_ms(paths, decode_min_side(args.size, args.crops_per_photo)))
     count = len(paths)
     best = {name: min(runs) for name, runs in times.items()}
     result = {

@@ -158,9 +158,11 @@ def calibration_spec(text: str) -> ChromaCalibration:
     flip = parts[0] == "mirror"
     try:
         sigma, scale = (float(v) for v in parts[1 if flip else 0:])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'none' or [mirror:]BLUR:SCALE, got {text!r}") from None
-    return ChromaCalibration(scale=scale, sigma=sigma, flip_average=flip)
+        # the ranges a model file may hold (a negative blur, a zero or NaN scale are refused)
+        return ChromaCalibration.from_metadata({"chroma_scale": scale, "chroma_sigma": sigma, "flip_average": flip},
+                                               "--calibration")
+    except ValueError as exc:  # CalibrationError is one
+        raise argparse.ArgumentTypeError(f"expected 'none' or [mirror:]BLUR:SCALE, got {text!r} ({exc})") from None
 
 
 def model_row(fit: str, fits: list[str]) -> str:

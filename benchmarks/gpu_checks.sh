@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The GPU checks of the learning and training issues as one script (a lent GPU machine is short of time).
 #
-#   PHOTOS=DIR OUT=DIR [DEVICE=cuda] [STEPS=300] [BENCH_STEPS=20] bash benchmarks/gpu_checks.sh
+#   PHOTOS=DIR OUT=DIR [DEVICE=cuda] [STEPS=300] [BENCH_STEPS=20] [TOTAL_S=540] bash benchmarks/gpu_checks.sh
 #
-# PHOTOS: a folder of about 20 real colour photographs. Each check runs under its own time limit and
-# writes NAME.json (stdout) and NAME.log (stderr) under OUT/results; at the end OUT/results.tar.gz holds
+# PHOTOS: a folder of about 20 real colour photographs. Each check runs under its own time limit, cut
+# to what is left of TOTAL_S (a check with under 20 s left is skipped, and says so), and writes
+# NAME.out (stdout; JSON for the benchmarks) and NAME.log (stderr: bench_learning's rows as they
+# finish) under OUT/results; at the end OUT/results.tar.gz holds
 # them all and a one-line summary per check is printed. Checks, in order of importance:
 #   cuda_test      the test suite's CUDA-only tests (checkpoint RNG state on a GPU)
 #   cli_defaults   `colorcore prepare --test-fraction 0.5`, `colorcore train --max-steps STEPS
@@ -16,16 +18,8 @@
 #   train_fp32     bench_train.py --no-amp (the Trainer in fp32, to see what mixed precision gives)
 #   train_compile  bench_train.py --compile for multipath
 #   prepare_crops  bench_prepare.py --crops-per-photo 50 on this machine's cores
-# On this workplace's lent GPU machine (python3 with CUDA torch, but opencv without the contrib
-# modules that `prepare` needs, and the contrib wheel is too large to travel beside the tree), build
-# here once, in the repo root (.devdata ignored through .git/info/exclude):
-#   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
-#       -d /tmp/whl opencv-contrib-python-headless==4.10.0.84
-#   mkdir -p /tmp/cvx .devdata && unzip -q /tmp/whl/*.whl -d /tmp/cvx &&
-#   tar cf - -C /tmp/cvx . | xz -9 > .devdata/cv2contrib.tar.xz
-#   (about 35 MB) and put ~20 photos reduced to 1024 px in .devdata/photos20; then run, carrying .devdata:
-#   mkdir -p /tmp/site && tar xJf .devdata/cv2contrib.tar.xz -C /tmp/site && export PYTHONPATH=/tmp/site:$PWD &&
-#   PHOTOS=.devdata/photos20 OUT=$OUT bash benchmarks/gpu_checks.sh
+# `prepare` needs OpenCV's contrib modules (cv2.saliency): where python3 has plain opencv, unpack an
+# opencv-contrib-python-headless wheel into a folder and put it first on PYTHONPATH.
 # ONLY="name ..." runs only those checks. CPU dry run (checks the script, not the GPU):
 #   DEVICE=cpu STEPS=3 BENCH_STEPS=1 QUICK=1 PREP_PHOTOS=3 ...
 set -u
@@ -37,16 +31,22 @@ BENCH_STEPS=${BENCH_STEPS:-20}
 QUICK=${QUICK:-0}
 RESULTS="$OUT/results"
 WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+DEADLINE=$(( $(date +%s) + ${TOTAL_S:-540} ))
 mkdir -p "$RESULTS"
+shopt -s nullglob
 export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
 
 check() {  # check NAME SECONDS COMMAND...: run under a time limit, keep stdout/stderr, print one line
-    local name=$1 limit=$2 start rc
+    local name=$1 limit=$2 start rc left
     shift 2
     case " ${ONLY:-$name} " in *" $name "*) ;; *) return ;; esac
     start=$(date +%s)
-    timeout "$limit" "$@" >"$RESULTS/$name.json" 2>"$RESULTS/$name.log"
+    left=$(( DEADLINE - start ))
+    if [ "$left" -lt 20 ]; then echo "CHECK $name skipped: TOTAL_S used up"; return; fi
+    [ "$left" -lt "$limit" ] && limit=$left
+    timeout "$limit" "$@" >"$RESULTS/$name.out" 2>"$RESULTS/$name.log"
     rc=$?
     echo "CHECK $name rc=$rc seconds=$(( $(date +%s) - start ))"
     [ "$rc" = 0 ] || tail -n 5 "$RESULTS/$name.log"
@@ -81,12 +81,12 @@ check train_compile 150 $PY benchmarks/bench_train.py --device "$DEVICE" $SMALL 
     --models multipath --compile --rounds 1
 check prepare_crops 90 $PY benchmarks/bench_prepare.py --photos "${PREP_PHOTOS:-40}" --crops-per-photo 50 --rounds 1
 
-for f in "$RESULTS"/learn_b*.json; do
+for f in "$RESULTS"/learn_b*.out; do
     $PY - "$f" <<'EOF'
 import json, sys
 try:
     report = json.load(open(sys.argv[1]))
-except ValueError:
+except (OSError, ValueError):  # cut off by its time limit: its finished rows are in the .log
     sys.exit()
 gray = report["gray_photo"]
 print(sys.argv[1].rsplit("/", 1)[-1], "gray train/test PSNR", round(gray["train"]["psnr"], 2), round(gray["test"]["psnr"], 2))
@@ -99,12 +99,12 @@ done
 for f in "$RESULTS"/cli_eval_*.json; do
     $PY -c "import json,sys; s=json.load(open(sys.argv[1]))['summary']; print(sys.argv[1].rsplit('/',1)[-1], {k: round(v, 3) for k, v in s.items() if isinstance(v, float)})" "$f" 2>/dev/null
 done
-$PY - "$RESULTS"/train_*.json <<'EOF'
+$PY - "$RESULTS"/train_*.out <<'EOF'
 import json, sys
 for path in sys.argv[1:]:
     try:
         report = json.load(open(path))
-    except ValueError:
+    except (OSError, ValueError):
         continue
     for row in report["models"]:
         print(path.rsplit("/", 1)[-1], report["device"], report["precision"], row["model"], "batch", row["batch_size"],
@@ -112,4 +112,3 @@ for path in sys.argv[1:]:
               row["speedup"], "peak fraction", row["peak_fraction"], "compile x", row.get("compile_speedup"))
 EOF
 tar czf "$OUT/results.tar.gz" -C "$OUT" results
-rm -rf "$WORK"

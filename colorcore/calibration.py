@@ -48,7 +48,7 @@ class ChromaCalibration:
             chroma = cv2.GaussianBlur(chroma, (0, 0), self.sigma, borderType=cv2.BORDER_REFLECT)
         return chroma * np.float32(self.scale) if self.scale != 1.0 else chroma
 
-    def to_metadata(self) -> dict[str, float]:
+    def to_metadata(self) -> dict[str, float | bool]:
         """The values as stored under a model file's "inference" metadata."""
         return {"chroma_scale": self.scale, "chroma_sigma": self.sigma, "flip_average": self.flip_average}
 

@@ -471,13 +471,18 @@ def describe_canny(canny: object) -> str:
     return str(canny)
 
 
+def decode_min_side(size: int, crops_per_photo: int) -> int:
+    """The short side a photo is decoded to at least: `size`, or, with random crops, enough that the
+    smallest crop (CROP_MIN_SCALE of the short side) still has `size` pixels."""
+    return size if not crops_per_photo else math.ceil(size / CROP_MIN_SCALE)
+
+
 def _process_chunk(
     tasks: list[tuple[int, str, str]], settings: tuple[Any, ...]
 ) -> list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]]:
     """Read each photo once and make its samples: (index, (rgb, edge, saliency) stacked | None, reason | None)."""
     size, saliency, canny_low, canny_high, max_pixels, crops_per_photo, seed = settings
-    # the smallest random crop must still have `size` pixels: decode at least that much larger
-    min_side = size if not crops_per_photo else math.ceil(size / CROP_MIN_SCALE)
+    min_side = decode_min_side(size, crops_per_photo)
     results: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]] = []
     for index, path, name in tasks:
         try:

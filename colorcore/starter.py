@@ -88,12 +88,13 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
                      scales: tuple[float, ...] = CALIBRATION_SCALES,
                      min_colourfulness: float = MIN_COLOURFULNESS_RATIO,
                      flip_average: bool = True) -> tuple[Any, dict[str, Any]]:
-    """The `ChromaCalibration` (blur, scale; with `flip_average`) under which `model`'s colourised photos score the best mean
-    PSNR while keeping at least `min_colourfulness` of the real photos' colourfulness.
+    """The `ChromaCalibration` (blur, scale; with `flip_average`) under which `model`'s colourised
+    photos score the best mean PSNR while keeping at least `min_colourfulness` of the real photos'
+    colourfulness.
 
     Each photo is reduced to `max_side`, turned gray and colourised exactly as `colorcore colorize` does
-    it (guided chroma, the photo's luminance kept) from the network's uncalibrated prediction, blurred by
-    each of `sigmas` and multiplied by each of `scales`; among the pairs whose outputs keep on average at
+    it (guided chroma, the photo's luminance kept) from the network's prediction (averaged with the
+    mirror image's when `flip_average`, else as predicted), blurred by each of `sigmas` and multiplied by each of `scales`; among the pairs whose outputs keep on average at
     least `min_colourfulness` of the real photos' colourfulness (Hasler & Suesstrunk), the one with the
     highest PSNR against the real photos, averaged over the photos, wins (the gray photo's own PSNR is
     reported beside it; with no pair colourful enough, the most colourful scale). A network

@@ -128,13 +128,31 @@ def test_canny_thresholds_come_from_the_exact_median(values: np.ndarray) -> None
     assert canny_thresholds(values) == (max(0.0, (1 - 0.33) * median), min(255.0, (1 + 0.33) * median))
 
 
+def straightforward_storage_maps(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The storage maps computed the plain way (how earlier versions computed them): Canny with
+    thresholds from np.median, OpenCV's spectral residual on a BGR copy, normalised in float64."""
+    import cv2
+
+    gray = luma_u8(image)
+    median = float(np.median(gray))
+    edges = cv2.Canny(gray, max(0.0, (1 - 0.33) * median), min(255.0, (1 + 0.33) * median))
+    ok, raw = cv2.saliency.StaticSaliencySpectralResidual_create().computeSaliency(
+        np.ascontiguousarray(image[..., ::-1]))
+    values = np.nan_to_num(np.asarray(raw, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    sal = ((values - values.min()) / (values.max() - values.min())).astype(np.float32)
+    return ((edges > 0) * 255).astype(np.uint8), np.rint(sal * 255).astype(np.uint8)
+
+
 @pytest.mark.parametrize("seed", range(6))
-def test_storage_maps_are_the_float_maps_in_8_bits(seed: int) -> None:
-    """`storage_maps` (the fast path `prepare` runs for every sample) stores exactly the public float
-    maps: edges x 255 and the saliency x 255 rounded, byte for byte."""
+def test_storage_maps_are_byte_for_byte_the_straightforward_maps(seed: int) -> None:
+    """`storage_maps` (the fast path `prepare` runs for every sample) stores exactly what the plain
+    computation gives, so datasets prepared before and after it was made faster hold the same bytes;
+    and exactly the public float maps x 255."""
     image = make_photo_array(64 + 16 * seed, 64, seed=seed)
     edges, sal = storage_maps(image)
+    plain_edges, plain_sal = straightforward_storage_maps(image)
     assert edges.dtype == sal.dtype == np.uint8
+    assert np.array_equal(edges, plain_edges) and np.array_equal(sal, plain_sal)
     assert np.array_equal(edges, (edge_map(luma_u8(image)) * 255).astype(np.uint8))
     assert np.array_equal(sal, np.rint(saliency_map(image) * 255).astype(np.uint8))
     assert edges.any() and sal.max() == 255

@@ -65,3 +65,17 @@ def test_accumulator_means_and_per_image(pair: tuple[np.ndarray, np.ndarray]) ->
     assert len(rows) == 3
     assert acc.summary()["psnr"] == pytest.approx(float(np.mean(psnr(fake, real).numpy())), rel=1e-6)
     assert math.isnan(MetricAccumulator().summary()["ssim"])
+
+
+def test_read_only_arrays_are_scored_without_a_torch_warning(tmp_path) -> None:
+    """A prepared dataset's arrays are read-only memmaps; scoring them must not make torch warn."""
+    import warnings
+
+    images = np.lib.format.open_memmap(tmp_path / "rgb.npy", "w+", np.uint8, (2, 16, 16, 3))
+    images[:] = 100
+    images.flush()
+    read_only = np.load(tmp_path / "rgb.npy", mmap_mode="r")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert psnr(read_only, read_only).tolist() == [PSNR_CAP_DB, PSNR_CAP_DB]
+        assert float(colourfulness(read_only).max()) == 0.0

@@ -72,8 +72,9 @@ def test_info_names_the_starter_model(capsys: pytest.CaptureFixture) -> None:
     assert main(["info"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("starter model"))
     assert str(starter_model_path()) in line and "multipath" in line
-    scale = read_metadata(starter_model_path())["inference"]["chroma_scale"]
-    assert f"scaled by {scale:g} (calibrated on held-out photos)" in line
+    inference = read_metadata(starter_model_path())["inference"]
+    assert (f"chroma averaged with the mirrored photo's, blurred {inference['chroma_sigma']:g} px, scaled by "
+            f"{inference['chroma_scale']:g} (calibrated on held-out photos)") in line
 
 
 def test_fine_tuning_starts_from_the_starter_weights(tmp_path: Path) -> None:
@@ -151,6 +152,47 @@ def test_the_flip_average_is_the_mean_of_the_photo_and_its_mirror_image(fit: str
     difference = np.abs(averaged - 0.5 * (plain + of_mirror[:, ::-1]))  # mirroring before or after the
     assert difference.mean() < 0.01 and difference.max() < 0.5  # reduction to 64 px rounds a few pixels apart
     assert np.abs(averaged - plain).mean() > 0.1  # the mirror image's prediction does differ
+
+
+def test_the_flip_average_of_a_letterboxed_portrait_lines_up_with_the_photo() -> None:
+    """A 300x210 portrait is 45 px wide in the 64 px letterboxed input (a 9 px band left, 10 right):
+    the mirror image of that input has its bands the other way round, and its prediction, mirrored
+    back, must cover the photo's own columns, checked against the batch of two built by hand."""
+    import cv2
+    import torch
+
+    from colorcore.tensors import gray_input_from_luma
+
+    gray = luma(read_image(samples_dir() / "chelsea.jpg"))[:, :210]
+    model = load_model(starter_model_path())
+    model.calibration = ChromaCalibration(flip_average=True)
+    boxed = cv2.copyMakeBorder(cv2.resize(gray, (45, 64), interpolation=cv2.INTER_AREA), 0, 0, 9, 10,
+                               cv2.BORDER_REPLICATE)
+    inputs = gray_input_from_luma(boxed)
+    with torch.no_grad():
+        rgb = model.eval().predict(torch.cat([inputs, inputs.flip(-1)]))["rgb"]
+
+    def chroma(prediction: torch.Tensor) -> np.ndarray:
+        rgb01 = ((prediction.clamp(-1, 1) + 1) * 0.5).permute(1, 2, 0).numpy()
+        return cv2.cvtColor(np.ascontiguousarray(rgb01), cv2.COLOR_RGB2Lab)[:, :, 1:]
+
+    expected = (0.5 * (chroma(rgb[0]) + chroma(rgb[1])[:, ::-1]))[:, 9:54]
+    averaged = predict_chroma(gray, model, size=64, fit="letterbox")
+    assert averaged.shape == (64, 45, 2)
+    np.testing.assert_allclose(averaged, expected, atol=1e-3)
+    shifted = (0.5 * (chroma(rgb[0]) + chroma(rgb[1])[:, ::-1]))[:, 10:55]  # off by the band difference
+    assert np.abs(averaged - shifted).mean() > 0.1
+
+
+def test_a_model_file_calibrated_before_the_mirror_average_loads_without_it(tmp_path: Path) -> None:
+    """Files written before `flip_average` existed (scale and blur only) keep colouring as they did."""
+    from safetensors.torch import load_file, save_file
+
+    meta = read_metadata(starter_model_path())
+    meta["inference"] = {"chroma_scale": 0.45, "chroma_sigma": 2.0}
+    older = tmp_path / "older.safetensors"
+    save_file(load_file(str(starter_model_path())), str(older), metadata={METADATA_KEY: json.dumps(meta)})
+    assert load_model(older).calibration == ChromaCalibration(scale=0.45, sigma=2.0, flip_average=False)
 
 
 @pytest.mark.parametrize("inference", [{"chroma_scale": "x"}, {"chroma_scale": 0}, {"chroma_scale": -1},

@@ -51,7 +51,6 @@ CLI_TO_GUI = (
     ("delete it or use --overwrite", "delete it or choose another Output folder"),
     ("pass --data DATA", "open the prepared dataset in the Results tab"),
     ("(--preset default) instead of the paper's", "(the Default settings button) instead of the Paper settings"),
-    ("--min-epoch-interval 30", "\u201csave every\u201d 30 s"),
 )
 FLAG_NAMES = {
     "--batch-size": "Batch size", "--width": "Width", "--max-steps": "Max steps", "--epochs": "Epochs",

@@ -36,9 +36,14 @@ def starter_summary() -> str:
         chroma = ChromaCalibration.from_metadata(meta.get("inference"), path)
     except CalibrationError as exc:
         return f"unusable ({exc})"
-    mirrored = "averaged with the mirrored photo's, " if chroma.flip_average else ""
-    calibration = "" if chroma.neutral else (f"; chroma {mirrored}blurred {chroma.sigma:g} px and scaled by "
-                                             f"{chroma.scale:g} (calibrated on held-out photos)")
+    steps = []  # the calibration's non-neutral parts, in the order they are applied
+    if chroma.flip_average:
+        steps.append("averaged with the mirrored photo's")
+    if chroma.sigma:
+        steps.append(f"blurred {chroma.sigma:g} px")
+    if chroma.scale != 1:
+        steps.append(f"scaled by {chroma.scale:g}")
+    calibration = f"; chroma {', '.join(steps)} (calibrated on held-out photos)" if steps else ""
     return (f"{path} ({meta.get('architecture')} width {config.get('width')}, {config.get('image_size')} px"
             f"{quality}{calibration}; weights {meta.get('starter', {}).get('weights_licence', '?')})")
 

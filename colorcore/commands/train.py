@@ -236,17 +236,20 @@ def check_paths(data: Path, run: Path, resume: bool, overwrite: bool = False) ->
         raise CLIError(f"{run}: folder is not empty; choose a new or empty run folder (or --overwrite)")
 
 
-def epoch_interval(n_train: int | None, batch_size: int, requested: float | None) -> tuple[float, str]:
+def epoch_interval(n_train: int | None, batch_size: int, requested: float | None,
+                   processes: int = 1) -> tuple[float, str]:
     """(--min-epoch-interval to use, a one-line note or ""): `requested` when given; otherwise 0, or
-    SHORT_EPOCH_INTERVAL_S when epochs last only a few steps (with a note saying so)."""
+    SHORT_EPOCH_INTERVAL_S when epochs last only a few steps (with a note saying so). `batch_size` is
+    per process, `processes` the torchrun world size."""
     if requested is not None:
         return requested, ""
-    steps = short_epoch_steps(n_train, batch_size) if n_train else None
+    steps = short_epoch_steps(n_train, batch_size * processes) if n_train else None
     if steps is None:
         return 0.0, ""
+    batch = f"batch {batch_size}" + (f" x {processes} processes" if processes > 1 else "")
     return SHORT_EPOCH_INTERVAL_S, (
-        f"note: an epoch is {steps} step{'s' if steps != 1 else ''} here ({n_train} training photos, batch "
-        f"{batch_size}), so validation and checkpoints run at most every {SHORT_EPOCH_INTERVAL_S:g} s "
+        f"note: an epoch is {steps} step{'s' if steps != 1 else ''} here ({n_train} training photos, {batch}), "
+        f"so validation and checkpoints run at most every {SHORT_EPOCH_INTERVAL_S:g} s "
         "(--min-epoch-interval 0: after every epoch)")
 
 
@@ -268,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
     except DatasetError:
         n_train = None  # the Trainer reports an unusable dataset itself
     world = max(1, int(os.environ.get("WORLD_SIZE", "1")))  # under torchrun, --batch-size is per process
-    interval, note = epoch_interval(n_train, args.batch_size * world, args.min_epoch_interval)
+    interval, note = epoch_interval(n_train, args.batch_size, args.min_epoch_interval, world)
     try:
         config = TrainConfig(
             data=str(data), run_dir=str(run_dir), model=model_config_from_args(args), epochs=args.epochs,
