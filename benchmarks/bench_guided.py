@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorcore import colorize as cz  # noqa: E402
-from colorcore.imageio import list_images, read_image  # noqa: E402
+from colorcore.imageio import fit_long_side, list_images, read_image  # noqa: E402
 from colorcore.metrics import psnr  # noqa: E402
 
 SAMPLES = ROOT / "resources" / "samples"
@@ -58,7 +58,7 @@ Upsampler = Callable[[np.ndarray, np.ndarray], np.ndarray]
 def _apply_hw_and_ratio(l8: np.ndarray, chroma: np.ndarray) -> tuple[tuple[int, int], float]:
     """The apply resolution of `guided_chroma` and cv2's one subsampling factor: the larger of our
     filter grid's two ratios to it (so cv2's grid is at least as fine as ours along both axes)."""
-    apply_hw = cz._fit_long_side(l8.shape, cz.APPLY_LONG_SIDE)
+    apply_hw = fit_long_side(l8.shape, cz.APPLY_LONG_SIDE)
     ratio = max(cz.GUIDE_SCALE * chroma.shape[0] / apply_hw[0], cz.GUIDE_SCALE * chroma.shape[1] / apply_hw[1])
     return apply_hw, min(1.0, ratio)
 

@@ -55,6 +55,7 @@ from scipy.sparse.csgraph import dijkstra
 from colorcore import colour_control as cc
 from colorcore.colorize import CHROMA_OFFSET, lab_l8, luma, predict_chroma
 from colorcore.hints import Hints, PointHint, rgb_to_hex
+from colorcore.imageio import fit_long_side
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "resources" / "samples"
@@ -302,7 +303,7 @@ def solve_times(method: str, repeats: int) -> dict[str, float]:
     gray = lab_l8(read_image(SAMPLES / LATENCY_SAMPLE))
     times = {}
     for size in GRID_SIZES:
-        shape = cc._fit_long_side(gray.shape, size)
+        shape = fit_long_side(gray.shape, size)
         l8 = cv2.resize(gray, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
         solve = METHODS[method](l8)
         rng = np.random.default_rng(0)

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorcore import lab, metrics  # noqa: E402
-from colorcore.imageio import list_images, read_image  # noqa: E402
+from colorcore.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
 
 SAMPLES = ROOT / "resources" / "samples"
 HELDOUT = Path("/work/heldout")
@@ -52,12 +52,7 @@ def photos(max_side: int) -> list[np.ndarray]:
     paths = list_images(SAMPLES) + (list_images(HELDOUT) if HELDOUT.is_dir() else [])
     out = []
     for path in paths:
-        rgb = read_image(path)
-        scale = min(1.0, max_side / max(rgb.shape[:2]))
-        if scale < 1.0:
-            rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                             interpolation=cv2.INTER_AREA)
-        out.append(rgb)
+        out.append(shrink_to_long_side(read_image(path), max_side))
     return out
 
 

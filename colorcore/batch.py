@@ -162,16 +162,12 @@ def refusal(item: BatchItem, written: Collection[Path], overwrite: bool) -> str 
 
 def downscaled(image: np.ndarray, long_side: int) -> np.ndarray:
     """`image` (gray, RGB or RGBA uint8) as RGB, downscaled so that its longest side is <= `long_side`."""
-    import cv2
     import numpy as np
 
+    from colorcore.imageio import shrink_to_long_side
+
     rgb = image[:, :, :3] if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
-    h, w = rgb.shape[:2]
-    scale = long_side / max(h, w)
-    if scale >= 1.0:
-        return np.ascontiguousarray(rgb)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+    return shrink_to_long_side(np.ascontiguousarray(rgb), long_side)
 
 
 def gray_preview(image: np.ndarray, long_side: int) -> np.ndarray:

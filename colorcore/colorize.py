@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from colorcore.device import flushed_denormals
+from colorcore.imageio import fit_long_side
 from colorcore.models.base import ColorModel
 from colorcore.tensors import gray_input_from_luma
 
@@ -192,13 +193,6 @@ def _box(x: np.ndarray, radius: int) -> np.ndarray:
     return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def _fit_long_side(shape: tuple[int, int], long_side: float) -> tuple[int, int]:
-    """(h, w) scaled down so the long side is at most `long_side` (never scaled up)."""
-    h, w = shape
-    scale = min(long_side / max(h, w), 1.0)
-    return max(1, round(h * scale)), max(1, round(w * scale))
-
-
 def _resize(image: np.ndarray, hw: tuple[int, int], interpolation: int) -> np.ndarray:
     out = cv2.resize(image, (hw[1], hw[0]), interpolation=interpolation)
     return out if out.ndim == image.ndim else out[:, :, None]
@@ -217,7 +211,7 @@ def guided_chroma(
     # ours, not cv2.ximgproc.guidedFilter (benchmarks/bench_guided.py, 20 real photos): its fast form (scale=) is
     # 1.3-1.6x slower at 1/12/24 MP and 0.01 dB lower in oracle PSNR (up to 0.14 dB on 4-6 MP photos: it
     # subsamples the guide with INTER_LINEAR, not INTER_AREA), its plain form 2.7-3.7x slower
-    apply_hw = _fit_long_side(l8.shape, APPLY_LONG_SIDE)
+    apply_hw = fit_long_side(l8.shape, APPLY_LONG_SIDE)
     guide = cv2.resize(l8, apply_hw[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
     guide *= 1.0 / 255.0
     filter_hw = (min(apply_hw[0], scale * chroma.shape[0]), min(apply_hw[1], scale * chroma.shape[1]))

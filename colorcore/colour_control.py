@@ -38,10 +38,11 @@ import numpy as np
 import torch
 
 from colorcore.colorize import (
-    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, _as_image, _fit_long_side, _resize, chroma_u8, guided_chroma, lab_l8,
+    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, _as_image, _resize, chroma_u8, guided_chroma, lab_l8,
     luma, predict_chroma, recombine, _network_size,
 )
 from colorcore.hints import Hints, hex_to_rgb
+from colorcore.imageio import fit_long_side
 from colorcore.lab import D65_WHITE, LAB_DELTA, XYZ_TO_RGB
 from colorcore.models.base import ColorModel
 
@@ -75,7 +76,7 @@ class ReferenceColours:
         image = _as_image(image)
         if image.ndim == 2:
             return cls((0.0, 0.0), (0.0, 0.0))
-        small = _resize(image[:, :, :3], _fit_long_side(image.shape[:2], REFERENCE_LONG_SIDE), cv2.INTER_AREA)
+        small = _resize(image[:, :, :3], fit_long_side(image.shape[:2], REFERENCE_LONG_SIDE), cv2.INTER_AREA)
         ab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[:, :, 1:].reshape(-1, 2)
         return cls(tuple(float(v) for v in ab.mean(axis=0)), tuple(float(v) for v in ab.std(axis=0)))
 
@@ -270,8 +271,8 @@ class ChromaEditor:
         self.guided = guided
         self.guide_scale = guide_scale
         self.l8 = lab_l8(self.image)
-        self.preview_shape = _fit_long_side(self.l8.shape, preview_long_side)
-        grid_l8 = _resize(self.l8, _fit_long_side(self.l8.shape, solve_long_side), cv2.INTER_AREA)
+        self.preview_shape = fit_long_side(self.l8.shape, preview_long_side)
+        grid_l8 = _resize(self.l8, fit_long_side(self.l8.shape, solve_long_side), cv2.INTER_AREA)
         self.model_grid = self._model_chroma(grid_l8)
         if self.model_grid.shape[:2] != grid_l8.shape:
             self.model_grid = _resize(self.model_grid, grid_l8.shape, cv2.INTER_LINEAR)
@@ -321,7 +322,7 @@ class ChromaEditor:
         gain = offset = None
         if controls.reference is not None:
             gain, offset = controls.reference.transfer(self.model_grid)
-        apply_shape = _fit_long_side(l8.shape, APPLY_LONG_SIDE)
+        apply_shape = fit_long_side(l8.shape, APPLY_LONG_SIDE)
         ab = _resize(model_chroma, apply_shape, cv2.INTER_LINEAR) if model_chroma.shape[:2] != apply_shape \
             else model_chroma.copy()  # unguided: the prediction itself, enlarged
         if gain is not None:

@@ -191,14 +191,19 @@ def to_square(rgb: np.ndarray, size: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # reading helpers
 
-def shrink_to_long_side(image: np.ndarray, max_side: int) -> np.ndarray:
+def fit_long_side(shape: tuple[int, ...], long_side: float) -> tuple[int, int]:
+    """(h, w) of an image of `shape` scaled down so its long side is at most `long_side` (never up)."""
+    h, w = shape[:2]
+    scale = min(long_side / max(h, w), 1.0)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def shrink_to_long_side(image: np.ndarray, max_side: float) -> np.ndarray:
     """`image` with its long side reduced to at most `max_side` (INTER_AREA); smaller images unchanged."""
-    height, width = image.shape[:2]
-    scale = max_side / max(height, width)
-    if scale >= 1:
+    hw = fit_long_side(image.shape, max_side)
+    if hw == image.shape[:2]:
         return image
-    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                      interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, hw[::-1], interpolation=cv2.INTER_AREA)
 
 
 def _resize_area(image: np.ndarray, size: int) -> np.ndarray:

@@ -70,3 +70,29 @@ def test_bench_quality_scores_the_model_under_the_calibration_it_is_given(tmp_pa
     bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_quality.py"), "--photos", str(tmp_path),
                           "--calibration", "mirror:x"], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert bad.returncode == 2 and "[mirror:]BLUR:SCALE" in bad.stderr
+
+
+def test_gpu_checks_script_runs_its_checks_on_the_cpu_and_keeps_to_its_budget(tmp_path: Path) -> None:
+    """benchmarks/gpu_checks.sh (the GPU checks as one time-boxed script) dry-run with DEVICE=cpu:
+    a chosen check runs and is summarised, an unchosen one is not run, a check with no time left is
+    skipped and says so, and the results come back as one archive."""
+    import os
+    import shutil
+    import tarfile
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("chelsea.jpg", "coffee.jpg"):
+        shutil.copy(ROOT / "resources" / "samples" / name, photos / name)
+    env = {**os.environ, "DEVICE": "cpu", "QUICK": "1", "BENCH_STEPS": "1", "PHOTOS": str(photos),
+           "OUT": str(tmp_path / "out"), "ONLY": "train_fp32", "PYTHON": sys.executable}
+    run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_checks.sh")], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "CHECK train_fp32 rc=0" in run.stdout and "CHECK cuda_test" not in run.stdout
+    assert "train_fp32.out CPU" in run.stdout and "speedup" in run.stdout  # the one-line summary per model
+    with tarfile.open(tmp_path / "out" / "results.tar.gz") as archive:
+        assert "results/train_fp32.out" in archive.getnames()
+    late = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_checks.sh")], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT, env={**env, "TOTAL_S": "10", "OUT": str(tmp_path / "late")})
+    assert late.returncode == 0 and "CHECK train_fp32 skipped: TOTAL_S used up" in late.stdout

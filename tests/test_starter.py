@@ -244,3 +244,39 @@ def test_calibration_picks_the_best_mean_psnr_that_keeps_colour(tmp_path: Path) 
         for scale in scales:
             other_psnr, other_colour = scores(ChromaCalibration(scale, sigma, flip_average=True))
             assert other_colour < MIN_COLOURFULNESS_RATIO or other_psnr <= best_psnr + 0.02
+
+
+def test_train_starter_calibrate_only_recalibrates_an_exported_file(tmp_path: Path) -> None:
+    """`packaging/starter/train_starter.py --calibrate-only` (how the shipped file was recalibrated):
+    it prepares the corpus once, fits the calibration on the held-out photos only, and rewrites the
+    file's metadata, weights untouched; without an exported --out it is a usage error, not a traceback."""
+    import shutil
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "packaging" / "starter" / "train_starter.py"
+    corpus = tmp_path / "corpus"
+    (corpus / "photos").mkdir(parents=True)
+    for name in ("chelsea.jpg", "coffee.jpg", "sunset.jpg", "honey_bee.jpg", "dandelions.jpg"):
+        shutil.copy(samples_dir() / name, corpus / "photos" / name)
+    out = tmp_path / "starter.safetensors"
+    args = [sys.executable, str(script), "--corpus", str(corpus), "--work", str(tmp_path / "work"), "--out", str(out),
+            "--calibrate-only"]
+    missing = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert missing.returncode == 2 and f"no exported model at {out}" in missing.stderr
+    assert not (tmp_path / "work").exists()  # refused before any preparation
+    out.write_bytes(starter_model_path().read_bytes())
+    meta = read_metadata(out)
+    meta["inference"] = {"chroma_scale": 1.0, "chroma_sigma": 0.0}
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(out))
+    save_file(weights, str(out), metadata={METADATA_KEY: json.dumps(meta)})
+    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "chroma calibration: flip-averaged, blur" in run.stdout
+    inference = read_metadata(out)["inference"]
+    held_out = json.loads((tmp_path / "work" / "data" / "manifest.json").read_text())["photos"]["test"]
+    assert inference["flip_average"] is True and 0 < inference["chroma_scale"] <= 1
+    assert inference["calibration"]["photos"] == held_out and len(held_out) == 1
+    assert all(np.array_equal(load_file(str(out))[k].numpy(), v.numpy()) for k, v in weights.items())

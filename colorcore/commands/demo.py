@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from colorcore.cli import CLIError
+from colorcore.presets import SHORT_EPOCH_INTERVAL_S
 
 DEMO_WIDTH = 16  # only when the starter model is missing (then a small model trains from scratch)
 DEMO_BATCH = 8
@@ -17,7 +18,6 @@ DEMO_STEPS = 300
 DEMO_CROPS_PER_PHOTO = 8
 DEMO_TIME_BUDGET_S = 360.0  # training stops cleanly after this long, whatever the step
 DEMO_SIZE = 64
-DEMO_EPOCH_INTERVAL_S = 30.0  # one-step epochs: validate and checkpoint twice a minute, not every step
 DEMO_TEST_FRACTION = 0.2
 PREVIEW_HEIGHT = 480
 
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         model=ModelConfig(width=DEMO_WIDTH, resnet_weights="auto"), init=init,
         epochs=-(-args.steps // steps_per_epoch), batch_size=batch, device=args.device,
         max_steps=args.steps, keep_checkpoints=1, eval_subset=len(dataset.split("test")), sample_count=4,
-        log_interval_s=1.0, min_epoch_interval_s=DEMO_EPOCH_INTERVAL_S,
+        log_interval_s=1.0, min_epoch_interval_s=SHORT_EPOCH_INTERVAL_S,
     )
     print(f"training {args.steps} steps (batch {batch}) into {run_dir} ...", flush=True)
     stop = StopFlag()

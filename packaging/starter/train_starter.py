@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibrate-only", action="store_true",
                         help="only (re)calibrate the chroma scale of the exported --out on the held-out photos")
     args = parser.parse_args(argv)
+    if args.calibrate_only and not args.out.is_file():  # before preparing anything
+        parser.error(f"--calibrate-only: no exported model at {args.out} (give its path with --out)")
     data, run = args.work / "data", args.work / "run"
     if not is_prepared_dataset(data):
         result = prepare(args.corpus / "photos", data, size=SIZE, test_fraction=TEST_FRACTION, seed=SEED,
@@ -113,8 +115,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prepared {result.n_train} train + {result.n_test} held-out samples in {result.seconds:.0f} s")
     dataset = load_prepared(data)
     if args.calibrate_only:
-        if not args.out.is_file():
-            parser.error(f"--calibrate-only: no exported model at {args.out} (give its path with --out)")
         return calibrate(args.out, args.corpus, dataset)
     n_test = len(dataset.split("test"))
     started = time.time()
