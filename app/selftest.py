@@ -39,7 +39,7 @@ MIN_COLOUR_FRACTION = 0.01  # share of pixels whose chroma must exceed MIN_CHROM
 MIN_CHROMA = 2.0  # Lab a/b distance from neutral gray (8-bit scale) that counts as colour
 CLI_TIMEOUT_S = 300
 SUBPROCESS_OUTPUT_CHARS = 600
-NOT_INSTALLED = "not installed"  # how `colorcore info` reports a library it cannot find
+REQUIRED_LIBRARIES = ("torch", "torchvision", "opencv")  # `colorcore info` must report a version of each
 SALIENCY_LABEL = "opencv saliency (contrib)"
 WINDOW_SIZE = (1000, 700)
 ENGINE_LOAD_TIMEOUT_S = 120.0
@@ -312,6 +312,18 @@ def _run_cli(args: Sequence[str]) -> str:
     return proc.stdout
 
 
+def missing_libraries(info: dict[str, Any]) -> list[str]:
+    """The libraries the app needs that a `colorcore info --json` report has no version for (or no
+    OpenCV saliency, which only the contrib build has)."""
+    missing = [label for label in REQUIRED_LIBRARIES if not _is_version(info.get(label))]
+    return missing + ([SALIENCY_LABEL] if info.get(SALIENCY_LABEL) != "yes" else [])
+
+
+def _is_version(value: Any) -> bool:
+    """True for a version string such as "2.6.0+cpu" (not "not installed" or "present (...)")."""
+    return isinstance(value, str) and value[:1].isdigit()
+
+
 def check_cli(test: SelfTest) -> str:
     """The `colorcore` command line runs: --version, info, and colorize with the exported model."""
     from colorcore import __version__
@@ -321,9 +333,9 @@ def check_cli(test: SelfTest) -> str:
     if __version__ not in version:
         raise CheckFailed(f"`colorcore --version` printed {version.strip()!r}, expected {__version__}")
     info = json.loads(_run_cli(["info", "--json"]))
-    unknown = [label for label in ("torch", "torchvision", "opencv") if info.get(label) in (None, NOT_INSTALLED)]
-    if unknown or info.get(SALIENCY_LABEL) != "yes":
-        raise CheckFailed(f"`colorcore info` reports missing libraries: {', '.join(unknown) or SALIENCY_LABEL}")
+    missing = missing_libraries(info)
+    if missing:
+        raise CheckFailed(f"`colorcore info` reports missing libraries: {', '.join(missing)}")
     model_file = Path(test.state["model_source"])
     if model_file.suffix != ".safetensors":
         model_file = export_model(model_file, test.work_dir / "model.safetensors")

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from colorcore.provenance import LIBRARIES, distribution_version
+
 pytestmark = pytest.mark.packaging
 needs_pyinstaller = pytest.mark.skipif(importlib.util.find_spec("PyInstaller") is None,
                                        reason='PyInstaller is not installed (pip install -e ".[package]")')
@@ -91,8 +93,12 @@ def test_spec_ships_resources_and_our_modules() -> None:
     assert (ROOT / "resources" / "models" / "starter.safetensors").is_file()
     if list((ROOT / "colorcore" / "data").glob("*.json")):
         assert any(dest == "colorcore/data" for dest in datas.values())
-    assert any(dest.startswith("torch-") and dest.endswith(".dist-info") for dest in datas.values()), \
-        "`colorcore info` reads versions from package metadata"
+    shipped_metadata = {dest.split("-")[0].lower().replace("_", "-") for dest in datas.values()
+                        if dest.endswith(".dist-info")}
+    for label, (_, distributions) in LIBRARIES.items():  # `colorcore info` reads versions from package metadata
+        installed = [name.lower() for name in distributions if distribution_version((name,))]
+        assert not installed or installed[0] in shipped_metadata, f"{label}'s metadata is not shipped"
+    assert {"torch", "torchvision"} <= shipped_metadata
     ops = [Path(src).name for src, dest in analysis["binaries"] if dest == "torchvision"]
     assert any(name.startswith("_C") for name in ops), "torchvision's compiled ops must be shipped"
     hidden = set(analysis["hiddenimports"])

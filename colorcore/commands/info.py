@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
+
+from colorcore.provenance import LIBRARIES, distribution_version
+
+QT_MODULES = ("PySide6", "pyqtgraph")  # never imported by the engine, so never imported to read a version
+NOT_INSTALLED = "not installed"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +55,27 @@ def starter_summary() -> str:
             f"{quality}{calibration}; weights {meta.get('starter', {}).get('weights_licence', '?')})")
 
 
+def library_version(module_name: str, distributions: tuple[str, ...]) -> str:
+    """The installed distribution's version; without package metadata (a frozen app may have none) the
+    module's own `__version__`; "not installed" when the module cannot be found at all."""
+    version = distribution_version(distributions)
+    if version:
+        return version
+    try:
+        found = importlib.util.find_spec(module_name) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        return NOT_INSTALLED
+    if module_name in QT_MODULES:
+        return "present (no package metadata)"
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # a library that is there but fails to import: say so, do not crash
+        return f"present but fails to import ({type(exc).__name__}: {exc})"
+    return str(getattr(module, "__version__", "present (no version recorded)"))
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the system report."""
     import cv2
@@ -55,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     from colorcore.device import system_report
 
     report = system_report()
+    for label, (module_name, distributions) in LIBRARIES.items():
+        report[label] = library_version(module_name, distributions)
     report["opencv saliency (contrib)"] = "yes" if hasattr(cv2, "saliency") else "no (install opencv-contrib)"
     report["starter model"] = starter_summary()
     if args.json:
