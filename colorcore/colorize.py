@@ -241,8 +241,9 @@ def _lab8_to_rgb_keeping_l(lab: np.ndarray, l8: np.ndarray) -> np.ndarray:
     if cv2.countNonZero(unclipped) == unclipped.size:
         return rgb
     l_out = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, :, 0]
-    moved = cv2.compare(cv2.absdiff(l_out, l8), L_TOLERANCE, cv2.CMP_GT)
-    if not cv2.countNonZero(moved):
+    # a numpy comparison: cv2.compare takes a 1x1 array for a scalar and answers 4x1 (a 1-pixel photo)
+    moved = cv2.absdiff(l_out, l8) > L_TOLERANCE
+    if not moved.any():
         return rgb
     ys, xs = np.nonzero(moved)
     sub_lab = lab[ys, xs][:, None]

@@ -1,14 +1,17 @@
 """Robust photo reading and atomic writing.
 
-`read_image` turns any photo a user may have (JPEG, PNG, WebP, BMP, TIFF; gray, palette, RGBA/LA,
-16-bit, CMYK; EXIF-rotated; non-ASCII path) into an RGB uint8 array, or raises `ImageReadError`
-with the path and a human reason. OpenCV decodes the common cases (fast, with libjpeg's DCT
+`read_image` turns any picture Pillow can open (JPEG, PNG, WebP, BMP, TIFF, GIF, and the other
+formats in `IMAGE_EXTENSIONS`; any mode: 1-bit, gray, palette with or without transparency, RGBA/LA,
+16-bit, 32-bit integer and float, CMYK, Lab, YCbCr; EXIF-rotated; the first frame of an animated or
+multi-page file; 1x1 or 1xN; non-ASCII path) into a writable RGB uint8 array, or raises
+`ImageReadError` with the path and a human reason. OpenCV decodes the common cases (fast, with libjpeg's DCT
 scaling when only a small image is needed); Pillow reads every header first (size limit before
 any decode, EXIF orientation) and decodes what OpenCV handles badly (palette, CMYK, odd modes).
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import struct
@@ -24,9 +27,18 @@ from colorcore.atomic import atomic_write_bytes
 PathLike = Union[str, "os.PathLike[str]"]
 
 DEFAULT_MAX_PIXELS = 180_000_000
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff"}
-)
+# the picture formats Pillow reads (its registered extensions, less its identify-only stubs BUFR, GRIB,
+# HDF5 and MPEG, and the vector formats EPS/WMF that need outside programs); anything listed here that
+# a photo folder holds is read or named as unreadable, never silently left out
+IMAGE_EXTENSIONS = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".apng", ".webp", ".bmp", ".dib", ".tif", ".tiff",
+    ".gif", ".avif", ".avifs", ".jp2", ".j2k", ".j2c", ".jpc", ".jpf", ".jpx", ".ppm", ".pgm", ".pbm", ".pnm",
+    ".pfm", ".tga", ".icb", ".vda", ".vst", ".pcx", ".dcx", ".ico", ".cur", ".icns", ".qoi", ".sgi", ".rgb",
+    ".rgba", ".bw", ".dds", ".psd", ".im", ".msp", ".pcd", ".pxr", ".ras", ".xbm", ".xpm", ".fit", ".fits",
+    ".fli", ".flc", ".ftc", ".ftu", ".gbr", ".iim", ".blp",
+})
+# formats whose extra frames are frames of an animation or pages (a PSD's are layers of the first)
+MULTI_FRAME_FORMATS = frozenset({"GIF", "PNG", "WEBP", "AVIF", "FLI", "TIFF", "DCX", "MPO"})
 WRITE_FORMATS = {
     ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
     ".tif": "TIFF", ".tiff": "TIFF",
@@ -49,6 +61,8 @@ JPEG_REDUCED_FLAGS = (
 # formats OpenCV decodes well; Pillow modes it does not (these always go through Pillow)
 OPENCV_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF"})
 PILLOW_ONLY_MODES = frozenset({"P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV"})
+# Pillow modes whose pixels numpy takes as they are (others are converted to RGB or RGBA first)
+NUMPY_MODES = frozenset({"L", "RGB", "RGBA", "I", "F"})
 WHITE = 255
 UINT16_TO_UINT8 = 257.0
 # dtypes and channel counts cv2.resize(INTER_AREA) handles directly; others go through float64
@@ -113,8 +127,30 @@ def read_image(
         pixels = _decode_opencv(data, header, min_size)
     if pixels is None:
         pixels = _decode_pillow(path, header, min_size)
-    rgb = _to_rgb_u8(pixels, keep_alpha)
-    return np.ascontiguousarray(_apply_orientation(rgb, orientation))
+    if pixels.dtype.kind == "f":
+        pixels = _unit_range(pixels)
+    try:
+        rgb = _apply_orientation(_to_rgb_u8(pixels, keep_alpha), orientation)
+    except ValueError as exc:
+        raise ImageReadError(path, str(exc)) from None
+    if rgb.flags.c_contiguous and rgb.flags.writeable:
+        return rgb
+    return np.array(rgb, order="C")  # Pillow's arrays are read-only: callers may colourise in place
+
+
+def count_frames(path: PathLike) -> int:
+    """How many frames (of an animation) or pages a picture file holds; `read_image` reads the first.
+
+    1 for single pictures and for formats whose extra frames are not pictures of their own (a PSD's
+    layers). Raises `ImageReadError` for unreadable files.
+    """
+    header = _open_header(path, _read_bytes(path))
+    if header.format not in MULTI_FRAME_FORMATS:
+        return 1
+    try:
+        return max(1, int(getattr(header, "n_frames", 1)))
+    except Exception:  # a damaged later frame: the first one is what is read
+        return 1
 
 
 def read_exif(path: PathLike) -> bytes | None:
@@ -228,10 +264,13 @@ def _read_bytes(path: PathLike) -> bytes:
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        raise ImageReadError(path, "file not found") from None
+        reason = "broken symbolic link (its target does not exist)" if file.is_symlink() else "file not found"
+        raise ImageReadError(path, reason) from None
     except PermissionError:
         raise ImageReadError(path, "permission denied") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageReadError(path, "symbolic link loop (the link leads back to itself)") from None
         raise ImageReadError(path, f"cannot read file ({exc.strerror or exc})") from None
     if not data:
         raise ImageReadError(path, "empty file (0 bytes)")
@@ -281,6 +320,8 @@ def _opencv_can_decode(header: Image.Image, data: bytes) -> bool:
         return False
     if "transparency" in header.info:  # a tRNS colour key: Pillow turns it into alpha
         return False
+    if header.mode == "LA":  # OpenCV drops a gray TIFF's alpha
+        return False
     if header.format == "JPEG":
         # a JPEG without its end marker is truncated: Pillow's strict decoder reports that
         return data.rstrip(b"\x00\r\n ").endswith(JPEG_EOI)
@@ -317,22 +358,42 @@ def _decode_opencv(data: bytes, header: Image.Image, min_size: int | None) -> np
 
 
 def _decode_pillow(path: PathLike, header: Image.Image, min_size: int | None) -> np.ndarray:
+    """The first frame's pixels as gray, RGB or RGBA: uint8, uint16 (16-bit) or float."""
     image = header
     try:
         if image.format == "JPEG" and min_size:
             image.draft("RGB", (min_size, min_size))
         image.load()
         mode = image.mode
-        if mode in ("P", "PA", "LA", "La", "RGBa") or "transparency" in image.info:
+        if "transparency" in image.info or mode in ("PA", "LA", "La", "RGBa"):
             image = image.convert("RGBA")
-        elif mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
+        elif mode not in NUMPY_MODES and not mode.startswith("I;16"):  # 1, P, CMYK, LAB, YCbCr, HSV...
             image = image.convert("RGB")
         pixels = np.asarray(image)
+        return _wide_gray(pixels) if mode == "I" or mode.startswith("I;16") else pixels
     except Exception as exc:
         raise ImageReadError(path, _decode_failure_reason(header.format, exc)) from None
-    if mode == "I" or mode.startswith("I;16"):  # 16-bit gray (Pillow widens some to 32-bit "I")
-        return np.clip(pixels, 0, np.iinfo(np.uint16).max).astype(np.uint16)
-    return pixels
+
+
+def _wide_gray(pixels: np.ndarray) -> np.ndarray:
+    """Pillow's 16- or 32-bit integer gray as uint16, or uint8 when every value fits 8 bits (an "I"
+    picture converted from 8-bit gray)."""
+    top = int(pixels.max(initial=0))
+    if top <= WHITE and pixels.dtype != np.uint16 and int(pixels.min(initial=0)) >= 0:
+        return pixels.astype(np.uint8)
+    return np.clip(pixels, 0, np.iinfo(np.uint16).max).astype(np.uint16)
+
+
+def _unit_range(pixels: np.ndarray) -> np.ndarray:
+    """Float pixels in 0..1: kept when it is already there, else divided by the 8- or 16-bit maximum
+    it fits, else stretched from its own minimum to maximum (non-finite values count as 0)."""
+    values = np.nan_to_num(pixels.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
+    if low >= 0.0:
+        for top in (1.0, float(WHITE), float(np.iinfo(np.uint16).max)):
+            if high <= top:
+                return values / top
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
 def _decode_failure_reason(fmt: str | None, exc: Exception) -> str:
@@ -346,8 +407,15 @@ def _decode_failure_reason(fmt: str | None, exc: Exception) -> str:
 
 
 def _to_rgb_u8(pixels: np.ndarray, keep_alpha: bool) -> np.ndarray:
-    """Any decoded array (gray/RGB/RGBA, uint8/uint16/float/int) -> RGB or RGBA uint8."""
+    """Any decoded array (gray/RGB/RGBA, uint8/uint16/float/int) -> RGB or RGBA uint8 (ValueError for
+    another layout)."""
     values = as_uint8(pixels)
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[..., 0]
+    if not (values.ndim == 2 or (values.ndim == 3 and values.shape[2] in (2, 3, 4))):
+        raise ValueError(f"unsupported pixel layout {values.shape}")
+    if min(values.shape[:2]) < 1:
+        raise ValueError(f"no pixels ({values.shape[1]}x{values.shape[0]})")
     if values.ndim == 2:
         values = np.repeat(values[..., None], 3, axis=2)
     elif values.shape[2] == 2:  # gray + alpha
