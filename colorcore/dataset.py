@@ -10,15 +10,21 @@ the photo at the smallest sufficient reduction. Edges come from each sample's BT
 from its colour image. Photos, never crops, are split into train and test: every sample of a photo
 lands in the same split (the manifest's `files` names each sample's photo, `photos` lists them once).
 
-`prepare` builds the folder next to its destination under a hidden temporary name and renames it
-into place only when complete, so a cancelled or crashed run never leaves a folder that looks
-prepared. This module imports no torch, so `colorcore prepare` starts fast.
+`prepare` builds the folder next to its destination under a hidden temporary name
+(`.NAME.partial-*`, holding the id of the process building it) and renames it into place only when
+complete, so a cancelled or crashed run never leaves a folder that looks prepared; one left behind by a
+killed process is removed by the next `prepare` into the same destination. Every array file is
+allocated in full before it is written (never sparse: a memory-mapped write to a full disk would
+otherwise kill the process with SIGBUS), so a lack of disk space is a `DatasetError` that says so, with
+nothing left behind. The folder gets the permissions `mkdir` would give it (0777 minus the umask).
+This module imports no torch, so `colorcore prepare` starts fast.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -36,7 +42,7 @@ import cv2
 import numpy as np
 from numpy.lib.format import open_memmap
 
-from colorcore.atomic import atomic_write_bytes, fsync_dir
+from colorcore.atomic import UMASK, atomic_write_bytes, fsync_dir
 from colorcore.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
 from colorcore.guidance import CANNY_SIGMA, SALIENCY_METHODS, luma_u8, storage_maps
 from colorcore.imageio import (
@@ -65,6 +71,9 @@ MIN_SIZE = 8
 DEFAULT_MAX_WORKERS = 8
 TASKS_IN_FLIGHT_PER_WORKER = 3
 PAUSE_POLL_S = 0.2
+PARTIAL_INFIX = ".partial-"  # staging folders: f".{name}{PARTIAL_INFIX}{random}"
+OWNER_FILE = ".owner-pid"  # inside a staging folder: the id of the process building it
+NO_SPACE_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
 class DatasetError(Exception):
@@ -193,18 +202,32 @@ def prepare(
     total = len(candidates)
     emit(callbacks, "on_progress", ProgressEvent(0, total, f"found {total} photos in {source}"))
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    for stale in remove_stale_partials(target):
+        emit(callbacks, "on_progress", ProgressEvent(0, total, f"removed {stale.name}, left by an interrupted prepare"))
+    staging: Path | None = None
     try:
+        staging = _make_staging(target)
         result = _prepare_into(
             staging, source, target, candidates, names, size, test_fraction, seed, saliency,
             canny_low, canny_high, workers, callbacks, stop, overwrite, max_pixels, started, crops_per_photo,
         )
+    except OSError as exc:
+        if exc.errno not in NO_SPACE_ERRNOS:
+            raise
+        needed = _bytes_needed(total * (1 + crops_per_photo), size)
+        error = DatasetError(f"{target.parent}: not enough free disk space to prepare {target.name} "
+                             f"(it needs about {_megabytes(needed)}, {_megabytes(_free_bytes(target.parent))} "
+                             "free); free some space or choose a folder on another disk")
+        emit(callbacks, "on_error", ErrorEvent(str(error), exception=error))
+        emit(callbacks, "on_end", EndEvent("failed", {"error": str(error)}))
+        raise error from None
     except Exception as exc:
         emit(callbacks, "on_error", ErrorEvent(str(exc), exception=exc))
         emit(callbacks, "on_end", EndEvent("failed", {"error": str(exc)}))
         raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     status = "stopped" if result.cancelled else "finished"
     emit(callbacks, "on_end", EndEvent(status, {
         "out": str(result.out), "n_train": result.n_train, "n_test": result.n_test,
@@ -280,6 +303,97 @@ def _check_parameters(
         raise ValueError(f"workers must be at least 1, got {workers}")
 
 
+def _make_staging(target: Path) -> Path:
+    """A new hidden staging folder beside `target`, with the permissions `mkdir` gives (not mkdtemp's
+    0700) and this process's id inside (see `remove_stale_partials`)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{PARTIAL_INFIX}", dir=target.parent))
+    try:
+        os.chmod(staging, 0o777 & ~UMASK)
+        (staging / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _partials(target: Path) -> list[Path]:
+    return sorted(target.parent.glob(f".{target.name}{PARTIAL_INFIX}*"))
+
+
+def _owner(partial: Path) -> int | None:
+    try:
+        return int((partial / OWNER_FILE).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (assumed so where that cannot be asked)."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(target: Path) -> list[Path]:
+    """Remove the staging folders of `target` whose process is gone (a prepare killed before it could
+    clean up); those of a prepare still running are left alone. Returns the folders removed."""
+    removed = []
+    for partial in _partials(target):
+        owner = _owner(partial)
+        if partial.is_dir() and owner is not None and owner != os.getpid() and not _process_alive(owner):
+            shutil.rmtree(partial, ignore_errors=True)
+            removed.append(partial)
+    return removed
+
+
+def _bytes_needed(rows: int, size: int) -> int:
+    """Disk space a preparation of `rows` samples uses at its peak (every array twice: all, then split)."""
+    return 2 * rows * size * size * (3 + 1 + 1)
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 0
+
+
+def _megabytes(nbytes: int) -> str:
+    return f"{nbytes / 1e6:.1f} MB"
+
+
+def _allocated_memmap(path: Path, shape: tuple[int, ...]) -> np.memmap:
+    """A new uint8 .npy memmap of `shape` whose blocks are all allocated on disk: OSError (ENOSPC) now
+    when they do not fit, instead of SIGBUS at the first write to a page the disk cannot hold."""
+    array = open_memmap(path, "w+", np.uint8, shape)
+    length = path.stat().st_size
+    with open(path, "rb+") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, length)
+        except AttributeError:  # no posix_fallocate (Windows, macOS): write the zeros out
+            _write_zeros(handle, array.offset, length)
+        except OSError as exc:
+            if exc.errno in NO_SPACE_ERRNOS:
+                raise
+            _write_zeros(handle, array.offset, length)  # a file system without fallocate
+    return array
+
+
+def _write_zeros(handle: Any, start: int, end: int, chunk: int = 1 << 20) -> None:
+    """Write zeros over bytes start..end of an open file (its data after the .npy header)."""
+    handle.seek(start)
+    zeros = bytes(chunk)
+    while start < end:
+        start += handle.write(zeros[:end - start])
+    handle.flush()
+
+
 def _check_source(source: Path) -> None:
     if not source.exists():
         raise DatasetError(f"{source}: source folder not found")
@@ -316,9 +430,9 @@ def _prepare_into(
     per_photo = 1 + crops_per_photo
     rows_total = total * per_photo
     every = {
-        "rgb": open_memmap(staging / "all_rgb.npy", "w+", np.uint8, (rows_total, size, size, 3)),
-        "edge": open_memmap(staging / "all_edge.npy", "w+", np.uint8, (rows_total, size, size)),
-        "saliency": open_memmap(staging / "all_saliency.npy", "w+", np.uint8, (rows_total, size, size)),
+        "rgb": _allocated_memmap(staging / "all_rgb.npy", (rows_total, size, size, 3)),
+        "edge": _allocated_memmap(staging / "all_edge.npy", (rows_total, size, size)),
+        "saliency": _allocated_memmap(staging / "all_saliency.npy", (rows_total, size, size)),
     }
     readable = np.zeros(total, bool)
     reasons: dict[int, str] = {}
@@ -361,6 +475,7 @@ def _prepare_into(
     manifest = _manifest(source, size, saliency, canny_low, canny_high, test_fraction, seed,
                          {"train": train_names, "test": test_names}, skipped, seconds, crops_per_photo)
     atomic_write_bytes(staging / MANIFEST_NAME, json.dumps(manifest, indent=1).encode("utf-8"))
+    (staging / OWNER_FILE).unlink()
     fsync_dir(staging)
     _install(staging, target, overwrite)
     return PrepareResult(target, len(train_names) * per_photo, len(test_names) * per_photo, skipped, seconds)
@@ -508,7 +623,7 @@ def _write_rows(path: Path, source: np.ndarray, rows: np.ndarray) -> None:
     if len(rows) == 0:
         np.save(path, np.zeros(shape, np.uint8))
         return
-    target = open_memmap(path, "w+", np.uint8, shape)
+    target = _allocated_memmap(path, shape)
     step = 1024
     for start in range(0, len(rows), step):
         target[start:start + step] = source[rows[start:start + step]]
