@@ -83,7 +83,8 @@ def list_images(root: PathLike) -> list[Path]:
     """Candidate photos under `root` (recursive, sorted), by image extension, case-insensitive.
 
     Anything whose name has an image extension is a candidate, folders included: a folder named
-    `x.jpg` is listed so that reading it reports the problem instead of hiding it.
+    `x.jpg` is listed so that reading it reports the problem instead of hiding it. Hidden names
+    (".x.jpg": files being written, macOS "._x.jpg" resource forks) are left out.
     """
     base = Path(root)
     if base.is_file():
@@ -91,7 +92,7 @@ def list_images(root: PathLike) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(base):
         for name in (*dirnames, *filenames):
-            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
+            if Path(name).suffix.lower() in IMAGE_EXTENSIONS and not name.startswith("."):
                 found.append(Path(dirpath) / name)
     return sorted(found)
 

@@ -198,7 +198,7 @@ def test_a_video_reports_its_frames_and_a_stop_inside_it_leaves_no_file(model, t
     assert (result.status, result.done) == ("stopped", 0)
     assert recorder.items() == [(0, "started"), (0, "stopped")]
     assert "no file" in recorder.events("on_item")[-1].message
-    assert not any((tmp_path / "again").iterdir())  # neither the video nor its temporary file
+    assert not (tmp_path / "again").exists()  # neither the video nor its temporary file, nor the folder made for it
 
 
 def test_find_inputs_is_one_rule_for_the_cli_and_the_tab(tmp_path: Path) -> None:

@@ -67,9 +67,9 @@ def test_outputs_are_never_replaced_without_overwrite(model_files, tmp_path, cap
     target = tmp_path / "cat_colour.png"
     assert target.is_file()
     target.write_bytes(b"keep me")
-    assert main(["colorize", model, str(photo), "--format", "png"]) == 1
+    assert main(["colorize", model, str(photo), "--format", "png"]) == 2  # nothing to do: a user error
     assert "exists" in capsys.readouterr().err and target.read_bytes() == b"keep me"
-    assert main(["colorize", model, str(photo), "--suffix", ""]) == 1
+    assert main(["colorize", model, str(photo), "--suffix", ""]) == 2
     assert "replace the input" in capsys.readouterr().err and photo.read_bytes() == original_bytes
     assert main(["colorize", model, str(photo), "--format", "png", "--overwrite", "--no-guided"]) == 0
     assert read_image(target).shape == (60, 80, 3)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from colorcore.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, find_inputs, output_path
+from colorcore.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, find_inputs, output_path, refusal
 from colorcore.events import ItemEvent, ProgressEvent
+
+# the network's input side is at most this: its memory grows with the square (a 64 px model's
+# activations at 2048 px already take gigabytes), and larger sizes colour worse (docs/cli.md)
+MAX_INFERENCE_SIZE = 2048
 
 if TYPE_CHECKING:
     from colorcore.colour_control import ColourControls
@@ -27,9 +32,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "and --saturation apply to every frame after that step. Without a "
         "model the bundled starter model is used; give one as --model MODEL, or as the first argument "
         "(a run folder, .pt checkpoint or .safetensors file). Outputs go "
-        "beside each photo (or under --out, keeping sub-folders) as NAME<suffix>.EXT (videos keep their container); "
-        "existing files are never replaced without --overwrite. Exit code 0: all photos done; 1: some failed "
-        "(each is named with the reason); 2: bad arguments (no model, no photos...).",
+        "beside each photo (or under --out, keeping sub-folders) as NAME<suffix>.EXT (videos keep their container; "
+        "formats that cannot be written become PNG; NAME<suffix>_2.EXT when two inputs would share a name); folder "
+        "searches leave out earlier outputs (NAME<suffix>[_N].EXT) and hidden files. Any picture Pillow reads is "
+        "taken, whatever its mode; of an animated or multi-page file, the first frame (said on stderr). "
+        "Existing files are never replaced without --overwrite, also when another colorize run writes them "
+        "meanwhile. Exit code 0: all photos done; 1: some failed (each is named with the reason); 2: bad "
+        "arguments (no model, no photos, every output exists...).",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="[MODEL] INPUT",
                    help="photo or video files or folders, optionally after a model (run folder, .pt or .safetensors)")
@@ -64,6 +73,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="colourise each video frame on its own (no colour carried between frames: it flickers)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (and inputs)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--debug", action="store_true",
+                   help="print the traceback of an unexpected error (a bug to report) under the file it failed")
     p.set_defaults(func=run)
 
 
@@ -73,12 +84,19 @@ def collect_items(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -
     under `--out`), and one problem per bad input."""
     found, problems = find_inputs(inputs, skip_suffix=suffix)
     items = []
+    taken: set[Path] = set()
     for file, root in found:
         if root is None:
             folder = out if out is not None else file.parent
         else:
             folder = (out / file.parent.relative_to(root)) if out is not None else file.parent
-        items.append(BatchItem(file, output_path(file, folder, suffix=suffix, fmt=fmt)))
+        number = 1
+        target = output_path(file, folder, suffix=suffix, fmt=fmt)
+        while target in taken:  # anim.gif and anim.png both give anim_colour.png: the second is numbered
+            number += 1
+            target = output_path(file, folder, suffix=suffix, fmt=fmt, number=number)
+        taken.add(target)
+        items.append(BatchItem(file, target))
     return items, problems
 
 
@@ -123,6 +141,8 @@ class _Bars:
         self.close_frames()
         if event.status == ItemEvent.DONE:
             self.tqdm.write(str(event.target), file=sys.stdout)
+            if event.message:
+                self.tqdm.write(f"colorcore colorize: note: {event.source}: {event.message}", file=sys.stderr)
         else:
             self.tqdm.write(f"colorcore colorize: {event.message}", file=sys.stderr)
 
@@ -146,6 +166,24 @@ class _Bars:
         """Close both bars."""
         self.close_frames()
         self.files.close()
+
+
+class _EngineErrors(logging.Handler):
+    """The batch's log of unexpected errors (engine bugs): counted, and with --debug each traceback
+    printed on stderr under its file's failure."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__(logging.ERROR)
+        self.debug = debug
+        self.count = 0
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if self.debug:
+            from tqdm import tqdm
+
+            tqdm.write(f"colorcore colorize: {self.format(record)}", file=sys.stderr)
 
 
 def colour_controls(args: argparse.Namespace) -> ColourControls:
@@ -189,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
     items, problems = collect_items(args.inputs, args.out, args.suffix, args.format)
     if not items:
         raise CLIError("no photos to colourise: " + "; ".join(problems))
+    check_arguments(args, items)
     controls = colour_controls(args)
     try:
         device = resolve_device(args.device)
@@ -202,11 +241,15 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"cannot load model {args.model}: {exc}") from exc
     try:
         check_inference_size(model, args.inference_size)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from exc
+    except (ValueError, RuntimeError, MemoryError) as exc:  # RuntimeError, MemoryError: no memory for the trial
+        raise CLIError(f"--inference-size {args.inference_size}: {exc}") from exc
 
     for problem in problems:
         print(f"colorcore colorize: {problem}", file=sys.stderr)
+    engine_errors = _EngineErrors(args.debug)
+    batch_log = logging.getLogger("colorcore.batch")
+    batch_log.addHandler(engine_errors)
+    batch_log.propagate = False  # the traceback of an engine bug is not the user's to read, unless --debug
     bars = _Bars(len(items))
     try:
         result = colorize_many(
@@ -216,7 +259,26 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         bars.close()
+        batch_log.removeHandler(engine_errors)
+        batch_log.propagate = True
     failed = result.failed + len(problems)
     print(f"colourised {result.done} of {result.done + failed} file(s)" + (f"; {failed} failed" if failed else ""),
           file=sys.stderr)
+    if engine_errors.count and not args.debug:
+        print(f"colorcore colorize: {engine_errors.count} file(s) failed with an unexpected error (a bug: please "
+              "report it); run again with --debug to see its traceback", file=sys.stderr)
     return 1 if failed else 0
+
+
+def check_arguments(args: argparse.Namespace, items: list[BatchItem]) -> None:
+    """CLIError (exit 2) for a flag out of range, and when no file could be colourised because every
+    output exists (or would replace its input): that needs --overwrite, --suffix or --out."""
+    from colorcore.cli import CLIError
+
+    if args.inference_size is not None and not 1 <= args.inference_size <= MAX_INFERENCE_SIZE:
+        raise CLIError(f"--inference-size must be between 1 and {MAX_INFERENCE_SIZE} (a multiple of the model's "
+                       f"trained size), got {args.inference_size}")
+    refusals = [refusal(item, set(), args.overwrite) for item in items]
+    if all(refusals):
+        more = f" (and {len(refusals) - 1} more like it)" if len(refusals) > 1 else ""
+        raise CLIError(f"nothing to colourise: {refusals[0]}{more}")
