@@ -423,7 +423,7 @@ def colorize_many(
 
 
 __all__ = [
-    "BatchItem", "BatchResult", "FORMATS", "OUTPUT_SUFFIX", "colorize_many", "downscaled", "find_inputs", "gray_preview",
-    "is_output_name", "latest_hints_file", "link_problem", "output_extension", "output_path", "refusal", "resolved",
-    "result_previews", "unused_output_path",
+    "BatchItem", "BatchResult", "FORMATS", "OUTPUT_SUFFIX", "colorize_many", "downscaled", "find_inputs",
+    "gray_preview", "is_output_name", "latest_hints_file", "link_problem", "output_extension", "output_path",
+    "refusal", "resolved", "result_previews", "unused_output_path",
 ]

@@ -29,6 +29,7 @@ CHECKPOINT_VERSION = 1
 METADATA_KEY = "colorcore"
 EPOCH_CHECKPOINT_PATTERN = "epoch_{:04d}.pt"
 EPOCH_CHECKPOINT_GLOB = "epoch_*.pt"
+MAX_IMAGE_SIZE = 2048  # the largest trained size a model file may declare
 
 PathLike = str | os.PathLike[str]
 
@@ -100,7 +101,22 @@ def _model_config(data: Any, source: Path) -> ModelConfig:
     if config.name not in MODEL_REGISTRY:
         known = ", ".join(sorted(MODEL_REGISTRY))
         raise CheckpointError(f"{source}: unknown architecture {config.name!r} (known: {known})")
+    size = config.image_size
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_IMAGE_SIZE:
+        raise CheckpointError(f"{source}: its model configuration has image_size {size!r}; a model is trained at a "
+                              f"whole number of pixels from 1 to {MAX_IMAGE_SIZE}")
     return config
+
+
+def _check_finite(model: ColorModel, source: Path) -> None:
+    """CheckpointError when the generator's weights hold NaN or infinity (it would colour every photo gray)."""
+    broken = [name for name, tensor in model.generator.state_dict().items()
+              if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if broken:
+        raise CheckpointError(
+            f"{source}: {len(broken)} of the generator's weight tensors hold NaN or infinite values (first: "
+            f"{broken[0]}); the training that wrote it diverged: use an earlier checkpoint"
+        )
 
 
 def _build(config: ModelConfig, source: Path) -> ColorModel:
@@ -161,7 +177,10 @@ def _read_safetensors(file: Path) -> tuple[dict[str, Any], dict[str, torch.Tenso
 
 
 def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel:
-    """A ready model (eval mode, on `device`) from a run folder, a `.pt` checkpoint or a `.safetensors` file."""
+    """A ready model (eval mode, on `device`) from a run folder, a `.pt` checkpoint or a `.safetensors` file.
+
+    CheckpointError for anything unusable, checked here rather than mid-batch: an unsafe, damaged or
+    foreign file, weights that do not fit, an image size no model can have, NaN or infinite weights."""
     file = resolve_model_path(path)
     if file.suffix == ".safetensors":
         meta, tensors = _read_safetensors(file)
@@ -181,6 +200,7 @@ def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel
             if key not in nets:
                 raise CheckpointError(f"{file}: no weights for network {key!r}")
             _load_state(net, nets[key], file, f"network {key!r}")
+    _check_finite(model, file)
     return model.to(device).eval()
 
 

@@ -177,6 +177,8 @@ def predict_chroma(
         rgb = model.predict(inputs.to(device or model_device(model)))["rgb"]
     if tuple(rgb.shape[-2:]) != (size, size):
         raise ValueError(f"model {model.name!r} gave {tuple(rgb.shape[-2:])} for a {size}x{size} input")
+    if not bool(torch.isfinite(rgb).all()):
+        raise ValueError(f"model {model.name!r} predicted NaN or infinite colours: its weights are broken")
     chroma = _lab_chroma(rgb[0])
     if calibration.flip_average:
         chroma = 0.5 * (chroma + _lab_chroma(rgb[1])[:, ::-1])

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.lib.format import open_memmap
 
 from colorcore.atomic import UMASK, atomic_write_bytes, fsync_dir
+from colorcore.batch import is_output_name
 from colorcore.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
 from colorcore.guidance import CANNY_SIGMA, SALIENCY_METHODS, luma_u8, storage_maps
 from colorcore.imageio import (
@@ -600,6 +601,10 @@ def _process_chunk(
     min_side = decode_min_side(size, crops_per_photo)
     results: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]] = []
     for index, path, name in tasks:
+        if is_output_name(Path(path)):  # colorcore colorize writes its results beside the photos
+            results.append((index, None, "a colourised output of colorcore colorize (NAME_colour.EXT), not a photo; "
+                                         "rename it to train on it"))
+            continue
         try:
             image = read_image(path, max_pixels=max_pixels, min_size=min_side)
             samples = [to_square(image, size)]

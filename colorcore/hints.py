@@ -195,6 +195,8 @@ def load_hints(path: str | Path) -> Hints:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise HintsError(path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:  # json nests by recursion: a file of 100,000 "[" exhausts the stack
+        raise HintsError(path, "not a hints file (its JSON is nested too deeply)") from None
     return Hints.from_dict(data, path)
 
 

@@ -128,6 +128,8 @@ def read_image(
         pixels = _decode_opencv(data, header, min_size)
     if pixels is None:
         pixels = _decode_pillow(path, header, min_size)
+        if header.format == "TIFF" and EXIF_ORIENTATION_TAG not in header.tag_v2:
+            orientation = 1  # Pillow turned it while loading (and dropped the tag), as it does for most TIFFs
     if pixels.dtype.kind == "f":
         pixels = _unit_range(pixels)
     try:
@@ -323,6 +325,8 @@ def _opencv_can_decode(header: Image.Image, data: bytes) -> bool:
         return False
     if header.mode == "LA":  # OpenCV drops a gray TIFF's alpha
         return False
+    if header.format == "TIFF" and _orientation(header) != 1:  # OpenCV turns a TIFF itself, whatever the flags,
+        return False  # and Pillow some TIFFs: only Pillow says which
     if header.format == "JPEG":
         # a JPEG without its end marker is truncated: Pillow's strict decoder reports that
         return data.rstrip(b"\x00\r\n ").endswith(JPEG_EOI)

@@ -547,8 +547,8 @@ class ColorizeTab(QWidget):
         item = self._items[row]
         status = self.table.item(row, COL_STATUS)
         shows_message = item.status == FAILED or (item.status == WORKING and item.frames_total > 0)
-        status.setText(f"{item.status}: {item.message}" if item.status == FAILED else
-                       item.message if shows_message else item.status)
+        noted = item.status in (FAILED, DONE) and item.message  # why it failed; a done file's note (first frame)
+        status.setText(f"{item.status}: {item.message}" if noted else item.message if shows_message else item.status)
         status.setToolTip(item.message or str(item.out_path))
         bar = self.table.cellWidget(row, COL_PROGRESS)
         if isinstance(bar, QProgressBar):
