@@ -35,7 +35,18 @@ swings).
 a saturation change only (cached solution), and `render_full` (the full-resolution result from the
 same solution) as the reference; wall and CPU seconds, best of `--repeats`.
 
-Run: ``python benchmarks/bench_hints.py`` (``--part propagation`` or ``--part latency`` for one part).
+**quality** (the simulated user of Zhang et al. 2017 through the engine call of ``colorcore colorize
+--hints``: `ChromaEditor.from_model` + `render_full`, i.e. `colorize_array(..., controls=)`): each photo
+at `QUALITY_LONG_SIDE` px becomes its gray (BT.601 luma) version; N random points reveal the mean true
+colour of the 5x5 patch around them (`PointHint`, default width), for N in `QUALITY_COUNTS`; PSNR of the
+result against the real photo, mean over photos and draws, for the model + hints (``model``) and the
+hints alone on a gray start (``propagation``, zero model chroma); ``hint_miss_ab``: the Lab a*b*
+distance between the picked colour and the result at the hint's own pixel (p50, p95, share over 10).
+``gray``: the gray photo's PSNR; ``lab_ceiling``: the true a*b* on the gray photo's L*.
+
+Run: ``python benchmarks/bench_hints.py`` (``--part propagation``, ``--part latency`` or ``--part quality``
+for one part; ``--photos`` folders or files for quality, default /work/evalset-like folders named on the
+command line plus the bundled samples).
 """
 
 from __future__ import annotations
@@ -78,6 +89,11 @@ FGS_LAMBDA = 2000.0
 FGS_SIGMA = 8.0
 LEVIN_VARIANCE_FLOOR = 2e-6
 CANNY = (50, 150)
+QUALITY_LONG_SIDE = 512
+QUALITY_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
+QUALITY_PATCH = 5  # revealed colour: the mean of this square around the point
+MISS_LIMIT = 10.0  # a*b* units: the issue's bar for the miss at the hint's own spot
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 Propagate = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -370,19 +386,102 @@ def latency(megapixels: float, repeats: int) -> dict[str, object]:
     }
 
 
+def _photo_paths(sources: list[Path]) -> list[Path]:
+    paths: list[Path] = []
+    for source in sources:
+        paths += sorted(p for p in source.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES) if source.is_dir() \
+            else [source]
+    return paths
+
+
+def _revealed(truth: np.ndarray, count: int, rng: np.random.Generator) -> tuple[Hints, np.ndarray, np.ndarray]:
+    """`count` random points revealing the 5x5 mean true colour: (hints, their (y, x), their RGB)."""
+    h, w = truth.shape[:2]
+    half = QUALITY_PATCH // 2
+    ys, xs = rng.integers(0, h, count), rng.integers(0, w, count)
+    colours = np.array([truth[max(0, y - half):y + half + 1, max(0, x - half):x + half + 1].reshape(-1, 3).mean(axis=0)
+                        for y, x in zip(ys, xs)]).reshape(-1, 3)
+    colours = np.rint(colours).astype(np.uint8)
+    hints = Hints(tuple(PointHint((x + 0.5) / w, (y + 0.5) / h, rgb_to_hex(tuple(int(v) for v in c)))
+                        for y, x, c in zip(ys, xs, colours)))
+    return hints, np.stack([ys, xs], axis=1), colours
+
+
+def _lab_ab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[:, 0, 1:]
+
+
+def quality(sources: list[Path], seeds: int) -> dict[str, object]:
+    """The simulated-user curve: PSNR vs N revealed points, model + hints and hints alone."""
+    from colorcore.checkpoint import load_model
+    from colorcore.colorize import GRAY_TO_L8, recombine
+    from colorcore.imageio import read_image
+    from colorcore.metrics import psnr
+    from colorcore.starter import starter_model_path
+
+    model = load_model(starter_model_path(), "cpu")
+    paths = _photo_paths(sources)
+    scores: dict[str, dict[int, list[float]]] = {"model": {n: [] for n in QUALITY_COUNTS},
+                                                 "propagation": {n: [] for n in QUALITY_COUNTS}}
+    misses: dict[str, dict[int, list[np.ndarray]]] = {k: {n: [] for n in QUALITY_COUNTS} for k in scores}
+    gray_scores, ceiling_scores = [], []
+    for path in paths:
+        truth = read_image(path)[:, :, :3]
+        shape = fit_long_side(truth.shape[:2], QUALITY_LONG_SIDE)
+        truth = np.ascontiguousarray(cv2.resize(truth, shape[::-1], interpolation=cv2.INTER_AREA))
+        gray = luma(truth)
+        gray_scores.append(float(psnr(np.repeat(gray[:, :, None], 3, axis=2), truth)[0]))
+        ceiling = recombine(GRAY_TO_L8[gray], cv2.cvtColor(truth, cv2.COLOR_RGB2Lab)[:, :, 1:].copy(),
+                            np.empty_like(truth))
+        ceiling_scores.append(float(psnr(ceiling, truth)[0]))
+        editor = cc.ChromaEditor.from_model(gray, model)
+        editors = {"model": editor, "propagation": cc.ChromaEditor(gray, np.zeros_like(editor.chroma))}
+        for count in QUALITY_COUNTS:
+            for seed in range(seeds if count else 1):
+                hints, spots, picked = _revealed(truth, count, np.random.default_rng(seed))
+                for name, each in editors.items():
+                    result = each.render_full(cc.ColourControls(hints=hints))
+                    scores[name][count].append(float(psnr(result, truth)[0]))
+                    if count:
+                        got = result[spots[:, 0], spots[:, 1]]
+                        misses[name][count].append(np.linalg.norm(_lab_ab(got) - _lab_ab(picked), axis=1))
+    report: dict[str, object] = {"photos": len(paths), "long_side": QUALITY_LONG_SIDE, "draws": seeds,
+                                 "gray_psnr": round(float(np.mean(gray_scores)), 2),
+                                 "lab_ceiling_psnr": round(float(np.mean(ceiling_scores)), 2)}
+    for name in scores:
+        base = float(np.mean(scores[name][0]))
+        curve = {}
+        for count in QUALITY_COUNTS:
+            mean = float(np.mean(scores[name][count]))
+            row: dict[str, float] = {"psnr": round(mean, 2), "gain": round(mean - base, 2)}
+            if count:
+                miss = np.concatenate(misses[name][count])
+                row.update(miss_p50=round(float(np.percentile(miss, 50)), 2),
+                           miss_p95=round(float(np.percentile(miss, 95)), 2),
+                           miss_over_10=round(float((miss > MISS_LIMIT).mean()), 4))
+            curve[str(count)] = row
+        report[name] = curve
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("all", "propagation", "latency"), default="all")
+    parser.add_argument("--part", choices=("all", "propagation", "latency", "quality"), default="all")
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS), metavar="NAME",
                         help=f"propagations to compare (default all: {', '.join(METHODS)})")
+    parser.add_argument("--photos", nargs="+", type=Path, default=[SAMPLES], metavar="PATH",
+                        help="quality: photo files or folders (default: the bundled samples)")
+    parser.add_argument("--draws", type=int, default=2, help="quality: random draws of the points per N")
     args = parser.parse_args()
     report: dict[str, object] = {}
     if args.part in ("all", "propagation"):
         report["propagation"] = propagation(args.repeats, args.methods)
     if args.part in ("all", "latency"):
         report["latency"] = latency(args.megapixels, args.repeats)
+    if args.part in ("all", "quality"):
+        report["quality"] = quality(args.photos, args.draws)
     print(json.dumps(report, indent=2))
 
 

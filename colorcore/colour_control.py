@@ -9,13 +9,14 @@ safety). In order:
    at `REFERENCE_MAX_GAIN` so a nearly gray prediction is not blown up into noise.
 2. **Hints** (`colorcore.hints`): painted on a grid of `SOLVE_LONG_SIDE` px and propagated by an
    edge-aware random walk with absorption, solved exactly with a sparse LU factorisation
-   (`propagate_hints`): a pixel's confidence is the probability that a walk from it, stepping to
-   neighbours with affinity exp(-dL^2 / 2 EDGE_SIGMA^2), reaches a hint before it is absorbed (one
-   absorption length is `HINT_REACH` of the grid's long side); its colour is the hints' colour it
-   reaches. Confidence is high inside a hinted region, falls off with distance, and drops at
-   luminance edges. The result is the model's chroma plus ``confidence * (hint colour - model's)``,
-   that correction brought to full size by the guided filter of `colorize.guided_chroma`. How this
-   compares with geodesic and filter propagation is measured by ``benchmarks/bench_hints.py``.
+   (`HintPropagation`): a pixel's confidence is min(1, `CONFIDENCE_GAIN` x the probability that a walk
+   from it, stepping to neighbours with affinity exp(-dL^2 / 2 EDGE_SIGMA^2), reaches a hint before it
+   is absorbed; one absorption length is `HINT_REACH` of the grid's long side); its colour is the
+   hints' colour it reaches. A hint's colour is a luma-keeping chroma (`hint_chroma`: B - Y', R - Y'
+   of its BT.601 luma Y'), so a pixel takes the picked colour exactly where its gray value is the
+   colour's own and never changes its gray value; the colours without hints (model, reference,
+   saturation) are moved by the hints' differences from them nearby (the prior, `hint_field`) and
+   blended by confidence (`_paint_hints`), the field brought to full size edge-aware.
 3. **Saturation** 0..2 scales all chroma (0 gives exactly gray pixels of the photo's L); above 1 no pixel's chroma goes past the sRGB gamut's edge
    for its own L and hue (a table of the largest in-gamut chroma per L and hue).
 
@@ -29,7 +30,7 @@ reference, saturation 1) `render_full` is exactly `colorize.colorize_array`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,7 +39,7 @@ import numpy as np
 import torch
 
 from colorcore.colorize import (
-    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, _as_image, _resize, chroma_u8, guided_chroma, lab_l8,
+    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, TILE_ROWS, _as_image, _resize, chroma_u8, guided_chroma, lab_l8,
     luma, predict_chroma, recombine, _network_size,
 )
 from colorcore.hints import Hints, hex_to_rgb
@@ -61,6 +62,11 @@ REFERENCE_MAX_GAIN = 3.0
 REFERENCE_LONG_SIDE = 512  # the reference photo's statistics are taken at this size
 MIN_CHROMA_STD = 1.0  # a, b units: below this a channel's spread counts as this much
 SOLUTION_CACHE = 16  # hint solutions kept per editor (undo/redo without a new solve)
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601 R, G, B: the gray photo's luma (`colorize.luma`)
+PRIOR_SIGMA = 0.25  # the hints' correction of the colours without hints: Gaussian reach, of the grid's long side
+PRIOR_SHRINK = 8.0  # ... shrunk towards none as if this many unhinted pixels (weight 1 each) said 0
+PRIOR_GAIN = 20.0  # ... faded as min(1, gain * probability of reaching a hint)
+FIELD_SCALE = 16.0  # the hints' full-size field is kept as int16 in 1/16 of a unit
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,28 @@ def hint_ab(color: str) -> tuple[float, float]:
     return float(lab[1]), float(lab[2])
 
 
+def hint_chroma(color: str) -> tuple[float, float]:
+    """The luma-keeping chroma (B - Y', R - Y') of an sRGB hex colour, Y' its BT.601 luma (8-bit units).
+
+    A gray pixel of luma Y' takes the colour (Y' + R - Y', Y' + G - Y', Y' + B - Y'): exactly the picked
+    colour where the photo's luma is the colour's own (a gray photo made from it), and never a change
+    of the photo's gray value.
+    """
+    red, green, blue = (float(v) for v in hex_to_rgb(color))
+    y = LUMA_WEIGHTS[0] * red + LUMA_WEIGHTS[1] * green + LUMA_WEIGHTS[2] * blue
+    return blue - y, red - y
+
+
+def chroma_offsets(chroma: np.ndarray) -> np.ndarray:
+    """RGB offsets (..., 3) from luma of luma-keeping chroma (..., 2) (B - Y', R - Y'): their luma is 0."""
+    blue, red = chroma[..., 0], chroma[..., 1]
+    green = -(LUMA_WEIGHTS[0] * red + LUMA_WEIGHTS[2] * blue) / LUMA_WEIGHTS[1]
+    return np.stack([red, green, blue], axis=-1)
+
+
 def paint_hints(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Hints painted on an (h, w) grid: a bool mask of hinted pixels and their (a, b) float32 (h, w, 2).
+    """Hints painted on an (h, w) grid: a bool mask of hinted pixels and their luma-keeping chroma
+    (`hint_chroma`) float32 (h, w, 2).
 
     Each hint covers at least the pixel it falls on; later hints paint over earlier ones.
     """
@@ -142,11 +168,11 @@ def paint_hints(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
                 round(min(max(y * h - 0.5, 0.0), h - 1.0) * (1 << shift)))
 
     for point in hints.points:
-        colour = (*hint_ab(point.color), 1.0)
+        colour = (*hint_chroma(point.color), 1.0)
         radius = max(0, round(point.width * w / 2 * (1 << shift)))
         cv2.circle(canvas, at(point.x, point.y), radius, colour, -1, cv2.LINE_8, shift)
     for stroke in hints.strokes:
-        colour = (*hint_ab(stroke.color), 1.0)
+        colour = (*hint_chroma(stroke.color), 1.0)
         thickness = max(1, round(stroke.width * w))
         ends = [at(x, y) for x, y in stroke.points]
         for end in ends:
@@ -278,7 +304,7 @@ class ChromaEditor:
             self.model_grid = _resize(self.model_grid, grid_l8.shape, cv2.INTER_LINEAR)
         self._grid_l8 = grid_l8
         self._propagation: HintPropagation | None = None  # built at the first hints
-        self._preview: tuple[np.ndarray, np.ndarray] | None = None
+        self._preview: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._solutions: OrderedDict[Hints, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     @classmethod
@@ -305,15 +331,20 @@ class ChromaEditor:
             self._propagation = HintPropagation(self._grid_l8)
         return self._propagation
 
-    def hint_solution(self, hints: Hints) -> tuple[np.ndarray, np.ndarray]:
-        """(confidence, colour) of `hints` on the solve grid (cached; see `HintPropagation.solve`)."""
+    def _reached(self, hints: Hints) -> tuple[np.ndarray, np.ndarray]:
+        """(probability of reaching a hint, chroma reached) on the solve grid (cached per set of hints)."""
         if hints in self._solutions:
             self._solutions.move_to_end(hints)
         else:
-            self._solutions[hints] = self.propagation.solve(*paint_hints(hints, self.propagation.shape))
+            self._solutions[hints] = self.propagation.solve(*paint_hints(hints, self.propagation.shape), gain=1.0)
             while len(self._solutions) > SOLUTION_CACHE:
                 self._solutions.popitem(last=False)
         return self._solutions[hints]
+
+    def hint_solution(self, hints: Hints) -> tuple[np.ndarray, np.ndarray]:
+        """(confidence, chroma) of `hints` on the solve grid (see `HintPropagation.solve`; cached)."""
+        reached, chroma = self._reached(hints)
+        return np.minimum(reached * np.float32(CONFIDENCE_GAIN), 1.0), chroma
 
     def _chroma8(self, l8: np.ndarray, model_chroma: np.ndarray, controls: ColourControls) -> np.ndarray:
         """8-bit chroma for luminance `l8` from the model's chroma there (float32, not modified)."""
@@ -328,33 +359,90 @@ class ChromaEditor:
         if gain is not None:
             ab *= gain
             ab += offset
-        if controls.hints:
-            confidence, colour = self.hint_solution(controls.hints)
-            model = self.model_grid * gain + offset if gain is not None else self.model_grid
-            correction = confidence[:, :, None] * (colour - model)
-            ab += guided_chroma(l8, correction, scale=1)
         if controls.saturation != 1.0:
             apply_l8 = l8 if l8.shape == apply_shape else _resize(l8, apply_shape, cv2.INTER_AREA)
             saturate(apply_l8, ab, controls.saturation)
         return chroma_u8(ab)
 
-    def _render(self, l8: np.ndarray, model_chroma: np.ndarray | None, controls: ColourControls,
-                out: np.ndarray) -> np.ndarray:
-        """RGB for luminance `l8` into `out[..., :3]`; saturation 0 gives exactly gray pixels."""
+    def _render(self, l8: np.ndarray, gray: np.ndarray | None, model_chroma: np.ndarray | None,
+                controls: ColourControls, out: np.ndarray) -> np.ndarray:
+        """RGB for luminance `l8` (and luma `gray`, None: the photo's own) into `out[..., :3]`; saturation
+        0 gives exactly gray pixels. Hints are painted over the rest (`_paint_hints`)."""
         if controls.saturation == 0.0:
             out[:, :, :3] = L8_TO_GRAY[l8][:, :, None]
             return out
         if model_chroma is None:
             model_chroma = self._model_chroma(l8)
-        return recombine(l8, self._chroma8(l8, model_chroma, controls), out)
+        if not controls.hints:
+            return recombine(l8, self._chroma8(l8, model_chroma, controls), out)
+        if gray is None:
+            gray = luma(self.image)  # before `out` (maybe the image itself) is written
+        prior = replace(controls, hints=Hints())
+        recombine(l8, self._chroma8(l8, model_chroma, prior), out)
+        return self._paint_hints(l8, gray, self.hint_field(l8, controls.hints, prior), controls.saturation, out)
+
+    def _prior_chroma(self, prior: ColourControls) -> np.ndarray:
+        """The luma-keeping chroma (B - Y', R - Y') float32 (h, w, 2) of the colours without hints on
+        the solve grid."""
+        rgb = self._render(self._grid_l8, None, self.model_grid, prior, np.empty((*self._grid_l8.shape, 3), np.uint8))
+        rgb = rgb.astype(np.float32)
+        y = rgb @ np.float32(LUMA_WEIGHTS)
+        return np.stack([rgb[:, :, 2] - y, rgb[:, :, 0] - y], axis=2)
+
+    def hint_field(self, l8: np.ndarray, hints: Hints, prior: ColourControls = ColourControls()) -> np.ndarray:
+        """The hints' field float32 (h, w, 3) at the apply resolution of luminance `l8`: confidence c and
+        the chroma c * hint + (1 - c) * correction, where the correction moves the colours without
+        hints (`prior`) by what the hints say of them nearby: the hints' differences from those
+        colours, averaged with Gaussian weights (`PRIOR_SIGMA` of the grid's long side), shrunk
+        towards 0 (`PRIOR_SHRINK` hinted pixels' weight) and faded as the walk's probability of
+        reaching a hint times `PRIOR_GAIN` (so it stops at edges as the hints do, only further out).
+        Solved on the grid, brought to `l8`'s apply size edge-aware (`colorize.guided_chroma`)."""
+        reached, chroma = self._reached(hints)
+        confidence = np.minimum(reached * np.float32(CONFIDENCE_GAIN), 1.0)
+        mask, painted = paint_hints(hints, confidence.shape)
+        weight = mask.astype(np.float32)
+        difference = (painted - self._prior_chroma(prior)) * weight[:, :, None]
+        sigma = PRIOR_SIGMA * max(weight.shape)
+        spread = 2.0 * np.pi * sigma * sigma  # a blurred pixel's own weight is 1 / spread
+        blur = lambda x: cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) * np.float32(spread)  # noqa: E731
+        correction = blur(difference) / (blur(weight) + np.float32(PRIOR_SHRINK))[:, :, None]
+        correction *= np.minimum(reached * np.float32(PRIOR_GAIN), 1.0)[:, :, None]
+        c = confidence[:, :, None]
+        grid = np.concatenate([c, c * chroma + (1.0 - c) * correction], axis=2)
+        return guided_chroma(l8, grid, scale=1)
+
+    @staticmethod
+    def _paint_hints(l8: np.ndarray, gray: np.ndarray, field: np.ndarray, saturation: float,
+                     out: np.ndarray) -> np.ndarray:
+        """`out` (RGB, the colours without hints) with the hints' `field` (`hint_field`): each pixel keeps
+        its luma `gray`, its chroma is (1 - c) * its own + the field's, scaled by `saturation` and, where
+        that would leave the sRGB cube, by less (the hue kept, the gray value kept)."""
+        field = field * FIELD_SCALE
+        field = np.rint(np.clip(field, -32767, 32767)).astype(np.int16)
+        if field.shape[:2] != gray.shape:  # kept as int16: a 40 MP photo's field is 240 MB, not 480
+            field = cv2.resize(field, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+        saturation = np.float32(saturation)
+        weights = np.float32(LUMA_WEIGHTS)
+        for y0 in range(0, gray.shape[0], TILE_ROWS):
+            tile = field[y0:y0 + TILE_ROWS].astype(np.float32) * np.float32(1.0 / FIELD_SCALE)
+            confidence = np.clip(tile[:, :, :1], 0.0, 1.0)
+            rgb = out[y0:y0 + TILE_ROWS, :, :3].astype(np.float32)
+            own = rgb - (rgb @ weights)[:, :, None]  # the colour's offsets from its own luma
+            base = gray[y0:y0 + TILE_ROWS, :, None].astype(np.float32) + (1.0 - confidence) * own
+            offsets = chroma_offsets(tile[:, :, 1:])
+            with np.errstate(divide="ignore", invalid="ignore"):  # scaled, not clipped: the hue stays
+                room = np.where(offsets > 0, 255.0 - base, base) / np.abs(offsets)
+            offsets *= np.clip(np.nan_to_num(room, nan=np.inf).min(axis=2, keepdims=True), 0.0, saturation)
+            out[y0:y0 + TILE_ROWS, :, :3] = np.clip(np.rint(base + offsets), 0, 255)
+        return out
 
     def preview(self, controls: ColourControls = ColourControls()) -> np.ndarray:
         """The result at `preview_shape` as RGB uint8 (h, w, 3)."""
         if self._preview is None:  # made at the first preview: a batch render never needs it
             l8 = _resize(self.l8, self.preview_shape, cv2.INTER_AREA)
-            self._preview = l8, self._model_chroma(l8)
-        l8, model_chroma = self._preview
-        return self._render(l8, model_chroma, controls, np.empty((*self.preview_shape, 3), np.uint8))
+            self._preview = l8, _resize(luma(self.image), self.preview_shape, cv2.INTER_AREA), self._model_chroma(l8)
+        l8, gray, model_chroma = self._preview
+        return self._render(l8, gray, model_chroma, controls, np.empty((*self.preview_shape, 3), np.uint8))
 
     def render_full(self, controls: ColourControls = ColourControls(), out: np.ndarray | None = None) -> np.ndarray:
         """The result at the photo's full size: RGB (H, W, 3), or RGBA with the alpha kept for RGBA
@@ -367,7 +455,7 @@ class ChromaEditor:
             raise ValueError(f"out must be uint8 {shape}, got {out.dtype} {out.shape}")
         if shape[2] == 4 and not np.shares_memory(out, self.image):
             out[:, :, 3] = self.image[:, :, 3]
-        return self._render(self.l8, None, controls, out)
+        return self._render(self.l8, None, None, controls, out)
 
 
 __all__ = [
