@@ -33,6 +33,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -46,6 +47,7 @@ from colorcore.hints import Hints, hex_to_rgb
 from colorcore.imageio import fit_long_side
 from colorcore.lab import D65_WHITE, LAB_DELTA, XYZ_TO_RGB
 from colorcore.models.base import ColorModel
+from colorcore.reference import REFERENCE_MODES, SemanticReference, blended_chroma, has_colour
 
 # chosen with benchmarks/bench_hints.py (docs/colour-control.md): the grid by the solve's time (a 256 px
 # grid took 180 ms alone), sigma as the best trade between bleeding across edges and error on photos
@@ -94,19 +96,37 @@ class ReferenceColours:
         return gain.astype(np.float32), (np.asarray(self.mean) - mean * gain).astype(np.float32)
 
 
-def load_reference(path: str | Path) -> ReferenceColours:
-    """The chroma statistics of a reference photo file (`colorcore.imageio.ImageReadError` if unreadable)."""
+def load_reference(paths: str | Path | Sequence[str | Path], mode: str = "semantic"
+                   ) -> SemanticReference | ReferenceColours:
+    """One or several reference photo files as the colours they give: "semantic" (by what things are,
+    `colorcore.reference`) or "global" (the mean and spread of their chroma). Raises
+    `colorcore.imageio.ImageReadError` naming an unreadable or gray file, and
+    `colorcore.models.trunks.TrunkUnavailableError` when the semantic matching's network is missing."""
     from colorcore import imageio
 
-    return ReferenceColours.from_image(imageio.read_image(path))
+    if mode not in REFERENCE_MODES:
+        raise ValueError(f"reference mode must be one of {', '.join(REFERENCE_MODES)}, got {mode!r}")
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    images = []
+    for path in paths:
+        image = imageio.read_image(path)
+        if not has_colour(image):
+            raise imageio.ImageReadError(path, "a reference photo must be in colour (this one is gray)")
+        images.append(image)
+    if mode == "global":
+        return ReferenceColours.from_image(np.hstack([_resize(image, (REFERENCE_LONG_SIDE, REFERENCE_LONG_SIDE),
+                                                              cv2.INTER_AREA) for image in images])
+                                           if len(images) > 1 else images[0])
+    return SemanticReference.from_images(images)
 
 
 @dataclass(frozen=True)
 class ColourControls:
-    """What the user asked for: hints, a reference photo's colours, saturation (0 gray .. 1 as is .. 2)."""
+    """What the user asked for: hints, a reference photo's colours (by what things are, `SemanticReference`,
+    or its global statistics, `ReferenceColours`), saturation (0 gray .. 1 as is .. 2)."""
 
     hints: Hints = field(default_factory=Hints)
-    reference: ReferenceColours | None = None
+    reference: SemanticReference | ReferenceColours | None = None
     saturation: float = 1.0
 
     def __post_init__(self) -> None:
@@ -305,6 +325,7 @@ class ChromaEditor:
         self._grid_l8 = grid_l8
         self._propagation: HintPropagation | None = None  # built at the first hints
         self._preview: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._reference_base: tuple[SemanticReference, np.ndarray] | None = None
         self._solutions: OrderedDict[Hints, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     @classmethod
@@ -346,16 +367,29 @@ class ChromaEditor:
         reached, chroma = self._reached(hints)
         return np.minimum(reached * np.float32(CONFIDENCE_GAIN), 1.0), chroma
 
+    def reference_chroma(self, reference: SemanticReference) -> np.ndarray:
+        """The chroma with `reference`'s colours where it matches, the model's elsewhere, at the
+        reference matching's feature size (cached for the last reference)."""
+        if self._reference_base is None or self._reference_base[0] is not reference:
+            self._reference_base = reference, blended_chroma(luma(self.image), reference, self.chroma)
+        return self._reference_base[1]
+
     def _chroma8(self, l8: np.ndarray, model_chroma: np.ndarray, controls: ColourControls) -> np.ndarray:
         """8-bit chroma for luminance `l8` from the model's chroma there (float32, not modified)."""
         if controls.neutral:
             return chroma_u8(model_chroma)
-        gain = offset = None
-        if controls.reference is not None:
+        gain = offset = semantic = None
+        if isinstance(controls.reference, SemanticReference):
+            semantic = self.reference_chroma(controls.reference)
+        elif controls.reference is not None:
             gain, offset = controls.reference.transfer(self.model_grid)
         apply_shape = fit_long_side(l8.shape, APPLY_LONG_SIDE)
-        ab = _resize(model_chroma, apply_shape, cv2.INTER_LINEAR) if model_chroma.shape[:2] != apply_shape \
-            else model_chroma.copy()  # unguided: the prediction itself, enlarged
+        if semantic is not None:  # edge-aware at full resolution: guided by the photo's own lightness
+            ab = guided_chroma(l8, semantic, scale=1)
+        elif model_chroma.shape[:2] != apply_shape:
+            ab = _resize(model_chroma, apply_shape, cv2.INTER_LINEAR)
+        else:
+            ab = model_chroma.copy()  # unguided: the prediction itself, enlarged
         if gain is not None:
             ab *= gain
             ab += offset

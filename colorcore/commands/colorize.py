@@ -63,9 +63,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="colour hints (points and strokes, coordinates relative to the photo or frame) to apply to "
                         "every photo and to every frame of every video (at the same place on each frame: they do "
                         "not follow motion); format: docs/colour-control.md")
-    p.add_argument("--reference", type=Path, default=None, metavar="PHOTO",
-                   help="move the colours towards this reference photo's (mean and spread of its chroma); "
-                        "for videos, frame by frame")
+    p.add_argument("--reference", type=Path, action="append", default=None, metavar="PHOTO",
+                   help="colour by example: a colour photo whose colours go to the same kind of things in each "
+                        "photo (sky to sky, grass to grass; matched by an ImageNet-trained network), the model's "
+                        "colour where nothing matches; repeat for several reference photos; videos: every frame")
+    p.add_argument("--reference-mode", choices=("semantic", "global"), default="semantic",
+                   help="semantic (default): colour matched by what things are; global: only move the colours "
+                        "towards the reference's mean and spread (the same tint everywhere)")
     p.add_argument("--saturation", type=float, default=1.0, metavar="S",
                    help="scale the colour's saturation, 0 (gray) to 2, kept inside the gamut (default 1: as "
                         "predicted); photos and videos")
@@ -192,6 +196,7 @@ def colour_controls(args: argparse.Namespace) -> ColourControls:
     from colorcore.colour_control import SATURATION_MAX, ColourControls, load_reference
     from colorcore.hints import Hints, HintsError, load_hints
     from colorcore.imageio import ImageReadError
+    from colorcore.models.trunks import TrunkUnavailableError
 
     if not 0.0 <= args.saturation <= SATURATION_MAX:
         raise CLIError(f"--saturation must be between 0 and {SATURATION_MAX:g}, got {args.saturation:g}")
@@ -200,9 +205,11 @@ def colour_controls(args: argparse.Namespace) -> ColourControls:
     except HintsError as exc:
         raise CLIError(f"--hints {exc}") from None
     try:
-        reference = load_reference(args.reference) if args.reference is not None else None
+        reference = load_reference(args.reference, args.reference_mode) if args.reference else None
     except ImageReadError as exc:
         raise CLIError(f"--reference {exc.path}: {exc.reason}") from None
+    except TrunkUnavailableError as exc:
+        raise CLIError(f"--reference: {exc} (or use --reference-mode global)") from None
     return ColourControls(hints=hints, reference=reference, saturation=args.saturation)
 
 

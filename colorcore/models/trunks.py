@@ -54,7 +54,15 @@ class Conv2dSame(nn.Conv2d):
     """A convolution with TensorFlow's "same" padding: output size ceil(input / stride), the extra
     pixel of an odd total padding on the bottom/right."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # at stride 1 an odd kernel's "same" padding is symmetric: done inside the convolution (no copy)
+        self.symmetric = all(s == 1 and k % 2 == 1 for s, k in zip(self.stride, self.kernel_size))
+
     def forward(self, x: Tensor) -> Tensor:
+        if self.symmetric:
+            padding = tuple(k // 2 for k in self.kernel_size)
+            return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
         pads = []
         for size, kernel, stride in zip(x.shape[-2:], self.kernel_size, self.stride):
             total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
@@ -87,8 +95,8 @@ class InvertedResidual(nn.Module):
         self.residual = stride == 1 and in_ch == out_ch
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu6(self._bn0(self._expand_conv(x))) if self.has_expansion else x
-        h = F.relu6(self._bn1(self._depthwise_conv(h)))
+        h = F.relu6(self._bn0(self._expand_conv(x)), inplace=True) if self.has_expansion else x
+        h = F.relu6(self._bn1(self._depthwise_conv(h)), inplace=True)
         h = self._bn2(self._project_conv(h))
         return h + x if self.residual else h
 
