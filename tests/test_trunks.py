@@ -76,3 +76,56 @@ def test_a_weight_file_that_is_not_lite0_or_not_data_is_refused(tmp_path: Path) 
     torch.save(Payload(), evil)
     with pytest.raises(TrunkUnavailableError, match="not a readable weight file"):
         load_efficientnet_lite0(evil)
+
+
+def test_trunk_resolution_keeps_old_files_and_defaults_to_lite0_offline() -> None:
+    from colorcore.models.generator import resolve_trunk
+
+    assert resolve_trunk("auto", "none") == "none"  # files saved before --trunk: their ResNet path said it all
+    assert resolve_trunk("efficientnet-lite0", "none") == "efficientnet-lite0"
+    assert resolve_trunk("resnet18", "imagenet") == "resnet18"
+    from colorcore.models.generator import imagenet_weights_available
+
+    if not imagenet_weights_available():  # this machine: no ResNet-18 weights without internet
+        assert resolve_trunk("auto", "auto") == "efficientnet-lite0"
+
+
+def test_lite0_path_is_frozen_and_joined_at_the_fifth_encoder_level() -> None:
+    from colorcore.models import ModelConfig, build_model
+
+    model = build_model(ModelConfig(width=8, trunk="efficientnet-lite0"))
+    generator = model.generator
+    assert generator.trunk == "efficientnet-lite0" and generator.resnet is None
+    assert not any(p.requires_grad for p in generator.lite0.parameters())
+    assert generator.encoder_blocks[5].conv.in_channels == 8 * 8 + 320
+    generator.train()
+    assert not generator.lite0.net.training  # BatchNorm statistics stay as ImageNet left them
+    reference = load_efficientnet_lite0()
+    assert torch.equal(generator.lite0.net._blocks[3]._bn1.running_mean, reference._blocks[3]._bn1.running_mean)
+    assert "_fc.weight" not in {k.split("lite0.net.")[-1] for k in generator.state_dict()}
+
+
+def test_train_with_the_lite0_trunk_records_it_everywhere(tmp_path: Path, capsys) -> None:
+    import json
+
+    from colorcore.checkpoint import load_model, read_metadata
+    from colorcore.cli import main
+    from tests.conftest import write_photo
+
+    photos = tmp_path / "photos"
+    for i in range(4):
+        write_photo(photos / f"p{i}.jpg", 96, 80, seed=i)
+    data, run = tmp_path / "data", tmp_path / "run"
+    assert main(["prepare", str(photos), str(data), "--test-fraction", "0.25"]) == 0
+    assert main(["train", str(data), str(run), "--trunk", "efficientnet-lite0", "--max-steps", "1",
+                 "--batch-size", "2", "--width", "8"]) == 0
+    assert json.loads((run / "config.json").read_text())["model"]["trunk"] == "efficientnet-lite0"
+    assert main(["export", str(run)]) == 0
+    meta = read_metadata(run / "model.safetensors")
+    assert meta["model_config"]["trunk"] == "efficientnet-lite0" and "Apache-2.0" in meta["trunk"]["description"]
+    loaded = load_model(run / "model.safetensors", "cpu")  # the trunk's weights come back from the file
+    assert loaded.generator.lite0 is not None
+    capsys.readouterr()
+    assert main(["info", "--model", str(run / "model.safetensors")]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("model ")][0]
+    assert "trunk efficientnet-lite0" in line and "Apache-2.0" in line

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+from pathlib import Path
 
 from colorcore.provenance import LIBRARIES, distribution_version
 
@@ -22,17 +23,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(CUDA GPU, Apple MPS or CPU), whether the CPU runs bf16 natively, and the thread count.",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text lines")
+    p.add_argument("--model", type=Path, default=None, metavar="MODEL",
+                   help="also describe this model (run folder, .pt or .safetensors): architecture, pre-trained "
+                        "trunk and its licence, held-out quality")
     p.set_defaults(func=run)
 
 
 def starter_summary() -> str:
-    """One line naming the bundled starter model (file, architecture, held-out quality) or saying it is missing."""
-    from colorcore.calibration import CalibrationError, ChromaCalibration
-    from colorcore.checkpoint import CheckpointError, read_metadata
+    """One line naming the bundled starter model (file, architecture, trunk, held-out quality) or saying it is missing."""
     from colorcore.starter import starter_model_path
 
     try:
         path = starter_model_path()
+    except FileNotFoundError as exc:
+        return f"missing ({exc})"
+    return model_summary(path)
+
+
+def model_summary(path: Path) -> str:
+    """One line describing a model file or run folder: architecture, size, trunk and its licence,
+    held-out quality, calibration, weights licence (or why it cannot be read)."""
+    from colorcore.calibration import CalibrationError, ChromaCalibration
+    from colorcore.checkpoint import CheckpointError, read_metadata
+
+    try:
         meta = read_metadata(path)
     except (FileNotFoundError, CheckpointError) as exc:
         return f"missing ({exc})"
@@ -51,8 +65,31 @@ def starter_summary() -> str:
     if chroma.scale != 1:
         steps.append(f"scaled by {chroma.scale:g}")
     calibration = f"; chroma {', '.join(steps)} (calibrated on held-out photos)" if steps else ""
+    licence = meta.get("starter", {}).get("weights_licence")
     return (f"{path} ({meta.get('architecture')} width {config.get('width')}, {config.get('image_size')} px"
-            f"{quality}{calibration}; weights {meta.get('starter', {}).get('weights_licence', '?')})")
+            f"{trunk_summary(config)}{quality}{calibration}"
+            f"{f'; weights {licence}' if licence else ''})")
+
+
+def trunk_summary(config: dict) -> str:
+    """", trunk NAME (its weights and licence)" for a multipath model's saved config, else ""."""
+    from colorcore.models.generator import resolve_trunk
+    from colorcore.models.trunks import TRUNK_DESCRIPTIONS
+
+    if config.get("name", "multipath") != "multipath":
+        return ""
+    trunk = resolve_trunk(config.get("trunk", "auto"), config.get("resnet_weights", "none"))
+    return f", trunk {trunk} ({TRUNK_DESCRIPTIONS[trunk]})"
+
+
+def imagenet_trunk() -> str:
+    """The EfficientNet-Lite0 trunk's weight file and licence, or why it is missing."""
+    from colorcore.models.trunks import TRUNK_DESCRIPTIONS, TrunkUnavailableError, efficientnet_lite0_weights_path
+
+    try:
+        return f"{efficientnet_lite0_weights_path()} ({TRUNK_DESCRIPTIONS['efficientnet-lite0']})"
+    except TrunkUnavailableError as exc:
+        return f"missing ({exc})"
 
 
 def library_version(module_name: str, distributions: tuple[str, ...]) -> str:
@@ -87,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
         report[label] = library_version(module_name, distributions)
     report["opencv saliency (contrib)"] = "yes" if hasattr(cv2, "saliency") else "no (install opencv-contrib)"
     report["starter model"] = starter_summary()
+    report["ImageNet trunk"] = imagenet_trunk()
+    if args.model is not None:
+        report["model"] = model_summary(args.model)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0

@@ -1,10 +1,14 @@
-"""The paper's multi-path generator: a U-Net-like encoder/decoder plus a ResNet-18 path.
+"""The paper's multi-path generator: a U-Net-like encoder/decoder plus a pre-trained trunk path.
 
 Encoder: six groups Conv3x3 -> LeakyReLU(0.2) -> AvgPool2 -> BatchNorm (64 -> 1 px at 64 px input).
 ResNet-18 path: torchvision's trunk (conv1..layer4) on the same input, ImageNet-normalised; its
 512-channel map has the size of the 5th encoder output and is concatenated with it before the 6th conv.
 Without pretrained weights ("none") the path is left out, unless it is trained (`finetune`): a
 frozen random trunk only adds 512 channels of fixed noise (measured in benchmarks/bench_learning.py).
+EfficientNet-Lite0 path (`trunk="efficientnet-lite0"`, the default where the ResNet-18 weights cannot
+be had; its ImageNet weights install with the engine): the gray input enlarged to at least
+`TRUNK_INPUT_SIZE` px (where it recognises things), its last stage (320 channels, stride 32) averaged
+down to the 5th encoder output's size and joined where the paper joins ResNet-18; frozen.
 Decoder: six Upsample x2 -> concat skip of the same size -> Conv3x3 -> LeakyReLU stages; the last stage
 has tanh and five output channels (RGB, saliency, edge), all in [-1, 1].
 Any input size that is a multiple of 64 works (the network is fully convolutional).
@@ -16,6 +20,7 @@ import os
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from colorcore.models.init import xavier_init
@@ -23,6 +28,9 @@ from colorcore.models.init import xavier_init
 NEG_SLOPE = 0.2
 OUT_CHANNELS = 5
 RESNET_CHANNELS = 512
+TRUNKS = ("auto", "resnet18", "efficientnet-lite0", "none")
+LITE0_CHANNELS = 320
+TRUNK_INPUT_SIZE = 224  # px: the gray sample is enlarged to this for the EfficientNet-Lite0 path
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -135,6 +143,17 @@ def resnet_role(weights: str, finetune: bool) -> str:
     return "frozen"
 
 
+def resolve_trunk(trunk: str, resnet_weights: str, allow_download: bool = False) -> str:
+    """A concrete trunk for `trunk`: "auto" is ResNet-18 (the paper's) when its weights can be had
+    (`resolve_resnet_weights`), EfficientNet-Lite0 otherwise, and "none" when `resnet_weights` is
+    "none" (a model asked for no ImageNet path; files saved before the trunk option say so)."""
+    if trunk != "auto":
+        return trunk
+    if resnet_weights == "none":
+        return "none"
+    return "resnet18" if resolve_resnet_weights(resnet_weights, allow_download) != "none" else "efficientnet-lite0"
+
+
 def imagenet_weights_available() -> bool:
     """True when torchvision's ImageNet ResNet-18 file is already in the local cache."""
     from torchvision.models import ResNet18_Weights
@@ -173,6 +192,39 @@ class ResNetPath(nn.Module):
             return self.trunk(x)
 
 
+class EfficientNetPath(nn.Module):
+    """EfficientNet-Lite0 (stem and the seven stages, no head) on the gray input enlarged to at least
+    TRUNK_INPUT_SIZE px; its 320-channel stride-32 map averaged to `1/32` of the input's size. Frozen."""
+
+    def __init__(self, pretrained: bool = True) -> None:
+        super().__init__()
+        from colorcore.models.trunks import EfficientNetLite0, load_efficientnet_lite0
+
+        net = load_efficientnet_lite0() if pretrained else EfficientNetLite0()
+        self.net = net
+        del net._conv_head, net._bn1, net._fc  # the classifier is not used (nor saved)
+        self.net.requires_grad_(False)
+        self.net.eval()
+
+    def train(self, mode: bool = True) -> "EfficientNetPath":
+        super().train(mode)
+        self.net.eval()  # frozen means frozen: BN statistics do not move either
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        from colorcore.models.trunks import imagenet_input
+
+        h, w = x.shape[-2:]
+        scale = max(1.0, TRUNK_INPUT_SIZE / min(h, w))
+        with torch.no_grad():
+            rgb = (x.float() + 1.0) * 127.5
+            if scale > 1.0:
+                rgb = F.interpolate(rgb, size=(round(h * scale), round(w * scale)), mode="bilinear",
+                                    align_corners=False)
+            features = self.net.stages(imagenet_input(rgb))[-1]
+            return F.adaptive_avg_pool2d(features, (h // 32, w // 32))
+
+
 class MultiPathGenerator(nn.Module):
     """Gray (B, 3, S, S) in [-1, 1] -> (B, 5, S, S) in [-1, 1]: RGB, saliency, edge.
 
@@ -180,14 +232,20 @@ class MultiPathGenerator(nn.Module):
     """
 
     def __init__(self, width: int = 64, resnet_weights: str = "auto", finetune_resnet: bool = False,
-                 pretrained: bool = True):
+                 pretrained: bool = True, trunk: str = "auto"):
         super().__init__()
         ch = encoder_channels(width)
-        self.resnet_role = resnet_role(resnet_weights, finetune_resnet)
+        self.trunk = resolve_trunk(trunk, resnet_weights)
+        self.resnet_role = resnet_role(resnet_weights, finetune_resnet) if self.trunk == "resnet18" else "omitted"
         self.resnet: ResNetPath | None = None
+        self.lite0: EfficientNetPath | None = None
+        extra = 0
         if self.resnet_role != "omitted":
             self.resnet = ResNetPath(resnet_weights if pretrained else "none", finetune_resnet)
-        extra = RESNET_CHANNELS if self.resnet is not None else 0
+            extra = RESNET_CHANNELS
+        elif self.trunk == "efficientnet-lite0":
+            self.lite0 = EfficientNetPath(pretrained)
+            extra = LITE0_CHANNELS
         ins = [3, ch[0], ch[1], ch[2], ch[3], ch[4] + extra]
         self.encoder_blocks = nn.ModuleList(EncoderBlock(i, o) for i, o in zip(ins, ch))
         # decoder stage k upsamples to the size of encoder level 5-k and concatenates its output;
@@ -207,6 +265,8 @@ class MultiPathGenerator(nn.Module):
         for k, block in enumerate(self.encoder_blocks):
             if k == 5 and self.resnet is not None:
                 h = torch.cat([h, self.resnet(x).to(h.dtype)], dim=1)
+            elif k == 5 and self.lite0 is not None:
+                h = torch.cat([h, self.lite0(x).to(h.dtype)], dim=1)
             h = block(h)
             feats.append(h)
         for k, block in enumerate(self.decoder_blocks):

@@ -20,7 +20,7 @@ from colorcore.models.base import (
     register,
 )
 from colorcore.models.discriminator import PatchDiscriminator
-from colorcore.models.generator import RESNET_SOURCES, MultiPathGenerator, init_generator, xavier_init
+from colorcore.models.generator import RESNET_SOURCES, TRUNKS, MultiPathGenerator, init_generator, xavier_init
 from colorcore.options import option
 
 
@@ -32,7 +32,7 @@ def _resnet_weights_problem(value: str) -> str:
 
 @dataclass(frozen=True)
 class MultiPathOptions(GANOptions):
-    """The paper's guidance-loss weights (section 5) and the ResNet-18 path's weights.
+    """The paper's guidance-loss weights (section 5), the pre-trained trunk and the ResNet-18 path's weights.
 
     `resnet_weights` ("auto", "imagenet", "none" or a file) is resolved to a concrete source before
     training ("auto": ImageNet when it can be had, else "none"); with "none" the ResNet-18 path is left
@@ -49,6 +49,11 @@ class MultiPathOptions(GANOptions):
         "weights file", label="ResNet-18", choices=RESNET_SOURCES, other_values=True, check=_resnet_weights_problem)
     finetune_resnet: bool = option(False, "train the ResNet-18 path too (frozen by default)",
                                    label="Train ResNet-18")
+    trunk: str = option(
+        "auto", "pre-trained trunk joined where the paper joins ResNet-18: auto (resnet18 when its ImageNet weights "
+        "can be had, else efficientnet-lite0; none with --resnet-weights none) | resnet18 (the paper's) | "
+        "efficientnet-lite0 (ImageNet weights installed with ColorCore, Apache-2.0; frozen) | none",
+        label="Trunk", choices=TRUNKS)
 
 
 @register
@@ -73,7 +78,7 @@ class MultiPathGAN(GANColorModel):
             raise ValueError(f"multipath needs an image size that is a multiple of 64, got {config.image_size}")
         options = config.options
         self.generator = MultiPathGenerator(config.width, options.resnet_weights, options.finetune_resnet,
-                                            pretrained=pretrained)
+                                            pretrained=pretrained, trunk=options.trunk)
         self.discriminator = PatchDiscriminator(config.width)
         init_generator(self.generator)
         xavier_init(self.discriminator)
