@@ -21,7 +21,7 @@ from torch import nn
 from colorcore import __version__
 from colorcore.atomic import atomic_write
 from colorcore.calibration import CalibrationError, ChromaCalibration
-from colorcore.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME  # noqa: F401 (re-exported)
+from colorcore.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME, RunFolder  # noqa: F401 (re-exported)
 from colorcore.models.base import ColorModel, ModelConfig, build_model
 
 CHECKPOINT_FORMAT = "colorcore-checkpoint"
@@ -136,12 +136,13 @@ def _load_state(net: nn.Module, state: dict[str, torch.Tensor], source: Path, wh
 
 
 def resolve_model_path(path: PathLike) -> Path:
-    """The file `load_model` reads for `path`: a run folder's model.safetensors, else its last.pt."""
+    """The file `load_model` reads for `path`: a run folder's model.safetensors, else its best.pt,
+    else its last.pt (`RunFolder.model_file`)."""
     source = Path(path)
     if source.is_dir():
-        for candidate in (source / MODEL_FILE_NAME, source / CHECKPOINT_DIR / LAST_CHECKPOINT):
-            if candidate.is_file():
-                return candidate
+        found = RunFolder(source).model_file()
+        if found is not None:
+            return found
         raise CheckpointError(
             f"{source}: no {MODEL_FILE_NAME} or {CHECKPOINT_DIR}/{LAST_CHECKPOINT} in this folder "
             "(is it a run folder?)"
@@ -186,10 +187,7 @@ def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel
         meta, tensors = _read_safetensors(file)
         model = _build(_model_config(meta.get("model_config"), file), file)
         _load_state(model.generator, tensors, file, "generator")
-        try:
-            model.calibration = ChromaCalibration.from_metadata(meta.get("inference"), file)
-        except CalibrationError as exc:
-            raise CheckpointError(str(exc)) from None
+        model.calibration = _calibration(meta.get("inference"), file)
     else:
         state = load_checkpoint(file)
         model = _build(_model_config(state.get("model_config"), file), file)
@@ -200,8 +198,17 @@ def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel
             if key not in nets:
                 raise CheckpointError(f"{file}: no weights for network {key!r}")
             _load_state(net, nets[key], file, f"network {key!r}")
+        model.calibration = _calibration(state.get("inference"), file)
     _check_finite(model, file)
     return model.to(device).eval()
+
+
+def _calibration(inference: Any, file: Path) -> ChromaCalibration:
+    """The chroma calibration of a model file's or checkpoint's "inference" entry (CheckpointError)."""
+    try:
+        return ChromaCalibration.from_metadata(inference, file)
+    except CalibrationError as exc:
+        raise CheckpointError(str(exc)) from None
 
 
 def model_metadata(config: ModelConfig, summary: dict[str, Any]) -> dict[str, Any]:
@@ -220,8 +227,13 @@ def model_metadata(config: ModelConfig, summary: dict[str, Any]) -> dict[str, An
     if getattr(cls, "uses_resnet", False):
         from colorcore.models.generator import resnet_role
 
+        from colorcore.models.generator import resolve_trunk
+        from colorcore.models.trunks import TRUNK_DESCRIPTIONS
+
         meta["resnet"] = {"weights": config.resnet_weights,
                           "role": resnet_role(config.resnet_weights, config.finetune_resnet)}
+        trunk = resolve_trunk(config.trunk, config.resnet_weights)
+        meta["trunk"] = {"name": trunk, "description": TRUNK_DESCRIPTIONS[trunk]}
     return meta
 
 
@@ -234,15 +246,23 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
     config = state.get("model_config")
     if not isinstance(config, dict) or "name" not in config:
         raise CheckpointError(f"{file}: no model configuration inside")
-    return model_metadata(ModelConfig.from_dict(config), state.get("summary") or {})
+    return _with_inference(model_metadata(ModelConfig.from_dict(config), state.get("summary") or {}), state)
+
+
+def _with_inference(meta: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """`meta` with the checkpoint's "inference" entry (the chroma calibration a run started from trained
+    weights inherits from them), when it has one."""
+    inference = state.get("inference")
+    return {**meta, "inference": inference} if isinstance(inference, dict) else meta
 
 
 def export_model(src: PathLike, out: PathLike) -> Path:
-    """Write the generator of a run folder or `.pt` checkpoint to `out` (.safetensors), atomically."""
+    """Write the generator of a run folder (its `RunFolder.export_source`: best.pt, else last.pt) or of a
+    `.pt` checkpoint to `out` (.safetensors), atomically, with the checkpoint's chroma calibration."""
     from safetensors.torch import save
 
     source = Path(src)
-    file = source / CHECKPOINT_DIR / LAST_CHECKPOINT if source.is_dir() else source
+    file = RunFolder(source).export_source() if source.is_dir() else source
     if file.suffix != ".pt":
         raise CheckpointError(f"{source}: export needs a run folder or a .pt checkpoint")
     state = load_checkpoint(file)
@@ -253,6 +273,7 @@ def export_model(src: PathLike, out: PathLike) -> Path:
         raise CheckpointError(f"{file}: no generator weights inside")
     _load_state(model.generator, generator_state, file, "generator")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.generator.state_dict().items()}
-    meta = model_metadata(ModelConfig.from_dict(config_data), state.get("summary") or {})
+    meta = _with_inference(model_metadata(ModelConfig.from_dict(config_data), state.get("summary") or {}), state)
+    _calibration(meta.get("inference"), file)  # refuse what load_model would refuse
     data = save(tensors, metadata={METADATA_KEY: json.dumps(meta)})
     return atomic_write(out, lambda handle: handle.write(data))

@@ -18,3 +18,15 @@ def short_epoch_steps(training_photos: int, batch_size: int) -> int | None:
     """Steps per epoch when a dataset's epochs are short (< SHORT_EPOCH_STEPS), else None."""
     steps = max(1, training_photos // max(1, batch_size))
     return steps if steps < SHORT_EPOCH_STEPS else None
+
+# fine-tuning (a new run started from trained weights: `colorcore train --init`, the Training tab's "From
+# the starter model"): the learning rates its preset gives are multiplied by FINETUNE_LR_SCALE (a rate set
+# explicitly is used as it is), so that a few hundred steps on a handful of photos adjust the model instead
+# of overwriting what it knew; measured with benchmarks/bench_finetune.py (docs/learning.md)
+FINETUNE_LR_SCALE = 0.1
+FINETUNE_RATES = ("lr_g", "lr_d")
+
+
+def finetune_rates(preset_values: dict[str, float]) -> dict[str, float]:
+    """The learning rates a fine-tuning run uses where `preset_values` (a model's preset) gives them."""
+    return {key: preset_values[key] * FINETUNE_LR_SCALE for key in FINETUNE_RATES if key in preset_values}

@@ -4,10 +4,14 @@ A run folder, written by `colorcore.training.Trainer`, holds:
 
     config.json              the TrainConfig, the versions and device, the preset values used
     metrics.csv              one row per logged step: step, epoch, time_s, img_per_s, loss_<name>...
-    eval.csv                 one row per validation: epoch, step, psnr, ssim, colourfulness
+    eval.csv                 one row per validation: epoch, step, psnr, ssim, colourfulness; a run
+                             started from trained weights (`init`) first scores its starting model:
+                             the row with epoch -1 (START_EPOCH) and step 0
     samples/epoch_NNNN.png   gray | fake | real grids
     checkpoints/last.pt      the resumable state (and epoch_NNNN.pt copies)
-    model.safetensors        the generator, exported when the run finishes or is stopped
+    checkpoints/best.pt      the state with the best held-out PSNR so far (when validation runs)
+    model.safetensors        the generator, exported when the run finishes or is stopped: from best.pt
+                             when there is one (`keep_best`, the default), else from last.pt
 
 `RunFolder` reads a run for the command line (compare), the GUI tabs and any other tool. The module
 imports neither torch nor Qt (the GUI reads runs before the engine is loaded), so the file names are
@@ -36,6 +40,8 @@ SAMPLE_PATTERN = "epoch_{:04d}.png"
 LOSS_PREFIX = "loss_"
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.pt"
+BEST_CHECKPOINT = "best.pt"
+START_EPOCH = -1  # eval.csv's epoch for the starting model's score (a run started from trained weights)
 MODEL_FILE_NAME = "model.safetensors"
 RUN_MARKERS = (CONFIG_FILE, METRICS_FILE, CHECKPOINT_DIR, MODEL_FILE_NAME)  # any of them makes a folder a run
 SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
@@ -126,14 +132,25 @@ class RunFolder:
         """model.safetensors, written when the run finishes or is stopped."""
         return self.path / MODEL_FILE_NAME
 
+    @property
+    def best_checkpoint(self) -> Path:
+        """checkpoints/best.pt, the state with the best held-out PSNR (what is exported by default)."""
+        return self.path / CHECKPOINT_DIR / BEST_CHECKPOINT
+
     def can_resume(self) -> bool:
         """True when the run has a last checkpoint to continue from."""
         return self.last_checkpoint.is_file()
 
+    def export_source(self) -> Path:
+        """The checkpoint `colorcore export` and the end of training write the model from: best.pt
+        when it exists, else last.pt (which may not exist yet)."""
+        return self.best_checkpoint if self.best_checkpoint.is_file() else self.last_checkpoint
+
     def model_file(self) -> Path | None:
-        """The file to colourise or evaluate with: the exported model, else the last checkpoint
-        (None: neither exists yet)."""
-        return next((f for f in (self.exported_model, self.last_checkpoint) if f.is_file()), None)
+        """The file to colourise or evaluate with: the exported model, else the best checkpoint, else
+        the last one (None: none exists yet)."""
+        candidates = (self.exported_model, self.best_checkpoint, self.last_checkpoint)
+        return next((f for f in candidates if f.is_file()), None)
 
     # -- config.json ------------------------------------------------------------------------------
     def _config_data(self) -> dict[str, Any]:
@@ -222,6 +239,11 @@ class RunFolder:
                        if k and value is not None}
             records.append(EvalRecord(int(epoch), int(step), metrics))
         return records
+
+    def starting_score(self) -> EvalRecord | None:
+        """The starting model's held-out score (eval.csv's START_EPOCH row), for a run started from
+        trained weights; None otherwise."""
+        return next((record for record in self.evaluations() if record.epoch == START_EPOCH), None)
 
     def latest_samples(self) -> Path | None:
         """The sample grid of the latest epoch (None when there is none yet)."""

@@ -37,7 +37,11 @@ class TrainConfig:
     model ("starter", a run folder, .pt or .safetensors): its architecture (model, width, ResNet path)
     replaces `model`'s, the optimisation settings stay `model`'s. `compile` compiles the networks' forward
     with torch.compile where it runs (`precision.compile_unavailable_reason`), else a notice says why and
-    training runs eagerly; measured with benchmarks/bench_train.py --compile.
+    training runs eagerly; measured with benchmarks/bench_train.py --compile. A run with `init` fine-tunes:
+    the learning rates its preset gives are scaled by `presets.FINETUNE_LR_SCALE` (rates set in `model`
+    are used as they are) and the starting model is scored on the held-out images before the first step.
+    `keep_best`: every validation whose PSNR beats the run's best so far is kept as checkpoints/best.pt,
+    and the model file is exported from it (False: from the last checkpoint).
     """
 
     data: str
@@ -59,6 +63,7 @@ class TrainConfig:
     resume: bool = False
     init: str | None = None
     compile: bool = False
+    keep_best: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):  # from JSON

@@ -4,7 +4,11 @@ Pure engine (no Qt). Progress goes to callbacks (`colorcore.events`): `on_step` 
 the trainer's own clock, plus the last step), `on_epoch_end` (validation metrics on a fixed subset of
 the test split), `on_samples` (a gray | fake | real grid), `on_checkpoint`, `on_error`, `on_end`.
 A run folder holds config.json, metrics.csv, eval.csv, samples/ and checkpoints/ (DESIGN.md s. 2), and
-model.safetensors (the generator, exported when a run finishes or is stopped).
+model.safetensors (the generator, exported when a run finishes or is stopped: from checkpoints/best.pt,
+the validation with the best held-out PSNR, when `keep_best`). A run started from trained weights
+(`init`) first scores them on the held-out images (eval.csv's START_EPOCH row, an `on_epoch_end` event
+with that epoch), fine-tunes at its preset's learning rates x `presets.FINETUNE_LR_SCALE` unless rates
+are given, and keeps their chroma calibration for its model file.
 
 The data stays uint8 (on the GPU when it fits); each epoch visits a permutation seeded by
 (seed, epoch), so a checkpoint's (epoch, position) is enough to continue exactly where it stopped.
@@ -77,7 +81,8 @@ from colorcore.imageio import write_image
 from colorcore.metrics import psnr
 from colorcore.models import MODEL_REGISTRY
 from colorcore.models.base import HYPERPARAMETERS, ColorModel, ModelConfig, StepContext, build_model
-from colorcore.models.generator import resnet_role, resolve_resnet_weights
+from colorcore.models.generator import resnet_role, resolve_resnet_weights, resolve_trunk
+from colorcore.models.trunks import TRUNK_DESCRIPTIONS
 from colorcore.precision import (
     autocast_factory,
     channels_last_pays_off,
@@ -92,7 +97,18 @@ from colorcore.reproducibility import (
     set_deterministic,
     set_rng_state,
 )
-from colorcore.runs import CONFIG_FILE, EVAL_FILE, LOSS_PREFIX, METRICS_FILE, SAMPLE_PATTERN, SAMPLES_DIR
+from colorcore.presets import FINETUNE_LR_SCALE, finetune_rates
+from colorcore.runs import (
+    BEST_CHECKPOINT,
+    CONFIG_FILE,
+    EVAL_FILE,
+    LOSS_PREFIX,
+    METRICS_FILE,
+    SAMPLE_PATTERN,
+    SAMPLES_DIR,
+    START_EPOCH,
+    RunFolder,
+)
 from colorcore.starter import resolve_model_argument
 from colorcore.tensors import batch_from_uint8, gray_input, to_uint8_images
 from colorcore.train_config import TrainConfig
@@ -110,7 +126,7 @@ EVAL_SPLIT = "test"
 GPU_DATA_FRACTION = 0.5  # the dataset goes to the GPU when it needs at most this share of free memory
 DDP_STOP_CHECK_STEPS = 10  # under DDP the ranks agree on a stop request every this many steps
 STATUS_FINISHED, STATUS_STOPPED, STATUS_FAILED = "finished", "stopped", "failed"
-ARCHITECTURE_FIELDS = ("name", "image_size", "width", "resnet_weights", "finetune_resnet")  # taken from `init`
+ARCHITECTURE_FIELDS = ("name", "image_size", "width", "resnet_weights", "finetune_resnet", "trunk")  # taken from `init`
 
 
 @dataclass
@@ -128,6 +144,8 @@ class TrainResult:
     elapsed_s: float = 0.0
     img_per_s: float = 0.0
     error: str | None = None
+    start_metrics: dict[str, float] = field(default_factory=dict)  # the starting model's score (init runs)
+    best: dict[str, float] = field(default_factory=dict)  # {"step", "epoch", "psnr"} of checkpoints/best.pt
 
 
 def gather_rows(source: Tensor, idx: Tensor, pinned: bool) -> Tensor:
@@ -176,6 +194,10 @@ class Trainer:
         self.last_metrics: dict[str, float] = {}
         self.last_checkpoint: str | None = None
         self.model_file: str | None = None
+        self.start_metrics: dict[str, float] = {}
+        self.best: dict[str, float] = {}
+        self.inference: dict[str, Any] | None = None  # the chroma calibration inherited from `init`
+        self._elapsed_before = 0.0  # seconds the run had trained before this session (a resumed run)
         self._images_done = 0
         self._start_time = 0.0
         self._paused_s = 0.0
@@ -198,7 +220,8 @@ class Trainer:
             with flushed_denormals():
                 status = self._run()
             if self.dist.is_writer and self.last_checkpoint is not None:
-                self.model_file = str(export_model(self.run_dir, self.run_dir / MODEL_FILE_NAME))
+                source = RunFolder(self.run_dir).export_source() if self.config.keep_best else self.last_checkpoint
+                self.model_file = str(export_model(source, self.run_dir / MODEL_FILE_NAME))
         except Exception as exc:  # every failure becomes an ErrorEvent; the run folder stays usable
             message, suggestion = error_message(exc, self.config)
             self._emit("on_error", ErrorEvent(message, suggestion, exc))
@@ -218,6 +241,7 @@ class Trainer:
             losses=dict(self.last_losses), metrics=dict(self.last_metrics), checkpoint=self.last_checkpoint,
             model_file=self.model_file, elapsed_s=elapsed,
             img_per_s=self._images_done / elapsed if elapsed > 0 else 0.0, error=error,
+            start_metrics=dict(self.start_metrics), best=dict(self.best),
         )
 
     # -- setup ----------------------------------------------------------------------------------
@@ -239,7 +263,11 @@ class Trainer:
         else:
             init_model = self._init_model() if cfg.init else None
             if init_model is not None:
-                model_config = model_config.with_(**{k: getattr(init_model.config, k) for k in ARCHITECTURE_FIELDS})
+                architecture = {k: getattr(init_model.config, k, None) for k in ARCHITECTURE_FIELDS}
+                model_config = model_config.with_(**{k: v for k, v in architecture.items() if v is not None})
+                model_config = self._finetune_config(model_config)
+                if not init_model.calibration.neutral:
+                    self.inference = init_model.calibration.to_metadata()
             model_config = self._resolve_pretrained(model_config)
 
         self.dataset = load_prepared(cfg.data)
@@ -295,6 +323,8 @@ class Trainer:
         if self.dist.is_writer:
             self._prepare_run_folder(resume_state is not None)
             self.gray_psnr = self._gray_psnr()
+            if resume_state is None and cfg.init:
+                self._score_start()
 
     def _compile_networks(self) -> None:
         """torch.compile each network's forward in place (parameter names unchanged), or say why not.
@@ -319,10 +349,42 @@ class Trainer:
             raise TrainingError(f"cannot start from {self.config.init}: {exc}",
                                 "give a run folder, .pt or .safetensors model, or 'starter'") from None
 
+    def _finetune_config(self, config: ModelConfig) -> ModelConfig:
+        """`config` with the fine-tuning learning rates (the preset's x FINETUNE_LR_SCALE) where it
+        leaves them unset; a notice says which rates the run uses."""
+        cls = MODEL_REGISTRY[config.name]
+        rates = {k: v for k, v in finetune_rates(cls.preset_values(config.preset)).items()
+                 if getattr(config, k) is None}
+        if rates:
+            shown = ", ".join(f"{k} {v:g}" for k, v in rates.items())
+            self._emit("on_notice", NoticeEvent(
+                "finetune", f"fine-tuning {self.config.init}: learning rates x{FINETUNE_LR_SCALE:g} of the "
+                f"{config.preset} preset's ({shown})", "", 0))
+        return config.with_(**rates)
+
+    def _score_start(self) -> None:
+        """Score the starting model (`init`) on the held-out images before the first step: eval.csv's
+        START_EPOCH row and an `on_epoch_end` event with that epoch."""
+        if not self.config.eval_subset:
+            return
+        split = EVAL_SPLIT if len(self.dataset.split(EVAL_SPLIT)) else "train"
+        with self._plain_model() as model:
+            result = evaluate_model(model, self.dataset, split, batch_size=self.batch_size, device=self.device,
+                                    limit=self.config.eval_subset, grid_count=0)
+        self.start_metrics = dict(result.summary)
+        self.eval_log.append({"epoch": START_EPOCH, "step": self.step, **result.summary})
+        self._emit("on_epoch_end", EpochEvent(START_EPOCH, self.step, dict(result.summary)))
+
     def _resolve_pretrained(self, config: ModelConfig) -> ModelConfig:
         """Resolve resnet_weights "auto" (ImageNet when cached or downloadable, else none) and say which."""
         if not getattr(MODEL_REGISTRY.get(config.name), "uses_resnet", False):
             return config
+        trunk = resolve_trunk(config.trunk, config.resnet_weights, allow_download=True)
+        if trunk != "resnet18":
+            text = {"efficientnet-lite0": "Pre-trained trunk: " + TRUNK_DESCRIPTIONS[trunk] + ", frozen",
+                    "none": "Pre-trained trunk: none"}[trunk]
+            self._emit("on_notice", NoticeEvent("resnet", text, "", 0))
+            return config.with_(trunk=trunk, resnet_weights=resolve_resnet_weights(config.resnet_weights))
         weights = resolve_resnet_weights(config.resnet_weights, allow_download=True)
         role = resnet_role(weights, config.finetune_resnet)
         source = {"imagenet": "ImageNet weights", "none": "random weights"}.get(weights, f"weights from {weights}")
@@ -331,7 +393,7 @@ class Trainer:
                 "omitted": "ResNet-18 path: left out (no ImageNet weights on this machine; a frozen random "
                            "network would only add noise)"}[role]
         self._emit("on_notice", NoticeEvent("resnet", text, "", 0))
-        return config.with_(resnet_weights=weights)
+        return config.with_(resnet_weights=weights, trunk=trunk)
 
     def _gray_psnr(self) -> float:
         """Mean PSNR of the gray photos of the validation images: the floor a model must beat."""
@@ -360,6 +422,10 @@ class Trainer:
         if state.get("rng") is not None and int(state.get("world_size", 1)) == self.dist.world_size:
             set_rng_state(state["rng"], self.device)
         self.last_metrics = dict(state.get("summary", {}).get("metrics", {}))
+        self.start_metrics = dict(state.get("start_metrics") or {})
+        self.best = dict(state.get("best") or {})
+        self.inference = state.get("inference")
+        self._elapsed_before = float(state.get("elapsed_s", 0.0))
 
     def _data_on_device(self, tensors: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         if self.device.type == "cpu":
@@ -473,7 +539,8 @@ class Trainer:
         running = elapsed - self._paused_s
         rate = (self.step - self._first_step) / running if running > 0 else 0.0  # this session's steps only
         eta = (self.total_steps - self.step) / rate if rate > 0 else None
-        row = {"step": self.step, "epoch": self.epoch, "time_s": round(elapsed, 3), "img_per_s": img_per_s,
+        row = {"step": self.step, "epoch": self.epoch, "time_s": round(self._elapsed_before + elapsed, 3),
+               "img_per_s": img_per_s,
                **{LOSS_PREFIX + k: v for k, v in values.items()}}
         self.metrics_log.append(row)
         self._emit("on_step", StepEvent(self.step, self.epoch, self.total_steps,
@@ -485,8 +552,11 @@ class Trainer:
     # -- end of epoch: validation, samples, checkpoints -------------------------------------------
     def _end_of_epoch(self, epoch: int, epoch_done: bool = True) -> None:
         if self.dist.is_writer:
-            self._validate(epoch)
+            improved = self._validate(epoch)
             self._save_last()
+            if improved and self.config.keep_best:
+                folder = self.run_dir / CHECKPOINT_DIR
+                atomic_link(folder / LAST_CHECKPOINT, folder / BEST_CHECKPOINT)
             if epoch_done:
                 self._save_epoch_checkpoint(epoch)
         self._last_epoch_work = time.perf_counter()
@@ -506,8 +576,11 @@ class Trainer:
             for key, net in wrapped.items():
                 self.model.set_network(key, net)
 
-    def _validate(self, epoch: int) -> None:
+    def _validate(self, epoch: int) -> bool:
+        """Score the held-out images (eval.csv, `on_epoch_end`), write the sample grid; True when the
+        PSNR is the best of the run so far (`self.best` then names this step)."""
         cfg = self.config
+        improved = False
         split = EVAL_SPLIT if len(self.dataset.split(EVAL_SPLIT)) else "train"
         grid = None
         with self._plain_model() as model:
@@ -516,6 +589,10 @@ class Trainer:
                                         limit=cfg.eval_subset, grid_count=cfg.sample_count)
                 grid = result.grid
                 self.last_metrics = dict(result.summary)
+                score = float(result.summary.get("psnr", math.nan))
+                improved = math.isfinite(score) and score > self.best.get("psnr", -math.inf)
+                if improved:
+                    self.best = {"step": self.step, "epoch": epoch, "psnr": score}
                 self.eval_log.append({"epoch": epoch, "step": self.step, **result.summary})
                 self._emit("on_epoch_end", EpochEvent(epoch, self.step, dict(result.summary)))
                 notice = self.monitor.on_validation(self.step, result.summary["psnr"], self.gray_psnr,
@@ -530,6 +607,7 @@ class Trainer:
             path = self.run_dir / SAMPLES_DIR / SAMPLE_PATTERN.format(epoch)
             write_image(path, grid)
             self._emit("on_samples", SamplesEvent(epoch, self.step, grid, str(path)))
+        return improved
 
     def _saturation(self, model: ColorModel, split: str) -> float:
         """Share of the colour outputs beyond +/-SATURATION_LEVEL on the first validation images."""
@@ -543,6 +621,9 @@ class Trainer:
     def _checkpoint_state(self) -> dict[str, Any]:
         summary = {"epochs": self.epoch, "steps": self.step, "losses": dict(self.last_losses),
                    "metrics": dict(self.last_metrics)}
+        if self.config.init:
+            summary["starting_model"] = {"init": self.config.init, "metrics": dict(self.start_metrics)}
+        extra: dict[str, Any] = {"inference": self.inference} if self.inference else {}
         return make_checkpoint(
             self.model, self.optimizers,
             train_config=self.config.to_dict(),
@@ -551,6 +632,9 @@ class Trainer:
             step=self.step, epoch=self.epoch, epoch_pos=self.epoch_pos,
             world_size=self.dist.world_size,
             summary=summary,
+            start_metrics=dict(self.start_metrics), best=dict(self.best),
+            elapsed_s=self._elapsed_before + time.perf_counter() - self._start_time,
+            **extra,
         )
 
     def _save_last(self) -> None:

@@ -4,6 +4,8 @@ while training into a message and a suggestion (the CLI prints both, the Trainin
 from __future__ import annotations
 
 import errno
+import shutil
+from pathlib import Path
 
 import torch
 
@@ -11,7 +13,11 @@ from colorcore.checkpoint import CheckpointError
 from colorcore.dataset import DatasetError
 from colorcore.device import DeviceError
 from colorcore.models.generator import ResNetWeightsError
+from colorcore.runs import CHECKPOINT_DIR, LAST_CHECKPOINT
 from colorcore.train_config import TrainConfig
+
+# what torch.save's zip writer says when a write fails (it raises RuntimeError, not OSError)
+TORCH_WRITER_FAILURES = ("PytorchStreamWriter", "inline_container", "unexpected pos")
 
 
 class TrainingError(Exception):
@@ -28,8 +34,12 @@ def error_message(exc: BaseException, config: TrainConfig) -> tuple[str, str]:
         return (f"out of memory on {config.device} at batch size {config.batch_size}",
                 "lower --batch-size (or --width), or train on another device")
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return (f"disk full while writing to {config.run_dir}",
-                "free space or choose a run folder on another disk; the last checkpoint is kept")
+        return (f"the disk is full: cannot write in {config.run_dir} ({_free_space(config.run_dir)})",
+                f"free some space, or choose a run folder on another disk; {_what_is_kept(config)}")
+    if isinstance(exc, RuntimeError) and any(text in str(exc) for text in TORCH_WRITER_FAILURES):
+        return (f"cannot write a checkpoint in {Path(config.run_dir) / CHECKPOINT_DIR}: the disk is full or "
+                f"failing ({_free_space(config.run_dir)})",
+                f"free some space, or choose a run folder on another disk; {_what_is_kept(config)}")
     if isinstance(exc, TrainingError):
         return str(exc), exc.suggestion
     if isinstance(exc, DatasetError):
@@ -43,3 +53,17 @@ def error_message(exc: BaseException, config: TrainConfig) -> tuple[str, str]:
     if isinstance(exc, OSError):
         return f"cannot write in {config.run_dir}: {exc}", "check the run folder's permissions and free space"
     return f"{type(exc).__name__}: {exc}", ""
+
+
+def _free_space(folder: str) -> str:
+    try:
+        return f"{shutil.disk_usage(folder).free / 1e6:.1f} MB free"
+    except OSError:
+        return "free space unknown"
+
+
+def _what_is_kept(config: TrainConfig) -> str:
+    """Whether a checkpoint survives the failure (--resume continues from it) or none was written yet."""
+    if (Path(config.run_dir) / CHECKPOINT_DIR / LAST_CHECKPOINT).is_file():
+        return f"the last checkpoint written ({CHECKPOINT_DIR}/{LAST_CHECKPOINT}) is kept: --resume continues from it"
+    return "no checkpoint had been written yet, so the run starts again from the beginning"

@@ -27,7 +27,7 @@ def test_train_evaluate_export(prepared_dataset: Path, tmp_path: Path, capsys: p
     assert "finished at step 2" in out and str(run) in out
     assert (run / "checkpoints" / "last.pt").is_file()
 
-    assert train(prepared_dataset, run, "--epochs", "2", "--resume") == 0
+    assert train(prepared_dataset, run, "--max-steps", "4", "--resume") == 0
     assert "finished at step 4" in capsys.readouterr().out
 
     report = tmp_path / "eval.json"

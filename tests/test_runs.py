@@ -111,7 +111,9 @@ def test_a_moved_run_falls_back_to_the_working_folder_and_loses_what_is_deleted(
     assert run.trained_on() == Path("data")  # relative to the working folder, as recorded
 
     (moved / "model.safetensors").unlink()
-    assert run.model_file() == moved / "checkpoints" / "last.pt"
+    assert run.model_file() == moved / "checkpoints" / "best.pt" == run.export_source()
+    (moved / "checkpoints" / "best.pt").unlink()
+    assert run.model_file() == moved / "checkpoints" / "last.pt" == run.export_source()
     shutil.rmtree(moved / "checkpoints")
     assert run.model_file() is None and not run.can_resume()
     shutil.rmtree(moved / "samples")

@@ -79,7 +79,7 @@ def test_a_run_writes_the_run_folder_and_emits_every_event(prepared_dataset: Pat
     evals = read_csv(run / "eval.csv")
     assert list(evals[0]) == ["epoch", "step", "psnr", "ssim", "colourfulness"] and len(evals) == 2
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0000.png", "epoch_0001.png"]
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0001.pt", "last.pt"]  # keep 1
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "epoch_0001.pt", "last.pt"]  # keep 1
     last = load_checkpoint(run / "checkpoints" / "last.pt")
     assert (last["step"], last["epoch"], last["epoch_pos"]) == (4, 2, 0)
 
@@ -88,7 +88,8 @@ def test_epoch_checkpoints_are_snapshots_of_last_pt(prepared_dataset: Path, tmp_
     run = tmp_path / "run"
     assert Trainer(config(prepared_dataset, run, epochs=3, keep_checkpoints=3)).run().status == "finished"
     folder = run / "checkpoints"
-    assert sorted(p.name for p in folder.iterdir()) == ["epoch_0000.pt", "epoch_0001.pt", "epoch_0002.pt", "last.pt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["best.pt", "epoch_0000.pt", "epoch_0001.pt", "epoch_0002.pt",
+                                                        "last.pt"]
     assert (folder / "epoch_0002.pt").read_bytes() == (folder / "last.pt").read_bytes()
     steps = [load_checkpoint(folder / f"epoch_{k:04d}.pt")["step"] for k in range(3)]
     assert steps == [2, 4, 6]  # a later last.pt never changes an earlier epoch's file
@@ -104,7 +105,7 @@ def test_min_epoch_interval_skips_end_of_epoch_work_for_short_epochs(
     assert result.status == "finished" and result.step == 8
     assert [e.epoch for e in rec.of("on_epoch_end")] == [3]  # only the last epoch: an hour never passed
     assert len(read_csv(run / "eval.csv")) == 1
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0003.pt", "last.pt"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "epoch_0003.pt", "last.pt"]
     assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 8
     with pytest.raises(ValueError, match="min_epoch_interval_s"):
         config(prepared_dataset, run, min_epoch_interval_s=-1.0)

@@ -12,9 +12,27 @@ from typing import Any
 
 from colorcore.cli import CLIError
 from colorcore.options import field_default
-from colorcore.presets import PRESETS, SHORT_EPOCH_INTERVAL_S, SHORT_EPOCH_STEPS, short_epoch_steps
+from colorcore.starter import STARTER
+from colorcore.presets import (
+    FINETUNE_LR_SCALE,
+    PRESETS,
+    SHORT_EPOCH_INTERVAL_S,
+    SHORT_EPOCH_STEPS,
+    short_epoch_steps,
+)
 from colorcore.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, RunFolder, is_unused_folder
 from colorcore.train_config import TrainConfig
+
+EXIT_FAILED = 1  # training started and failed (disk full, out of memory...); user errors exit 2
+EXIT_INTERRUPTED = 130  # stopped with Ctrl-C (a checkpoint is saved; --resume continues)
+# the run settings a resumed run keeps from its config.json unless the flag is given: flag dest -> field
+# (not the device: config.json records the machine's, and a run may move to another machine)
+RESUMED_SETTINGS = {
+    "epochs": "epochs", "batch_size": "batch_size", "max_steps": "max_steps", "seed": "seed",
+    "amp": "amp", "channels_last": "channels_last", "deterministic": "deterministic",
+    "keep": "keep_checkpoints", "eval_subset": "eval_subset", "min_epoch_interval": "min_epoch_interval_s",
+    "compile": "compile", "keep_best": "keep_best",
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +60,14 @@ class TrainParser(argparse.ArgumentParser):
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[argparse.Namespace, list[str]]:
         self._add_arguments_once()
-        return super().parse_known_args(args, namespace)
+        parsed, extras = super().parse_known_args(args, namespace)
+        # which flags were given (a resumed run keeps its own settings for the others): parse again into
+        # a namespace whose every value is a marker that only a given flag replaces
+        unset = object()
+        probe = argparse.Namespace(**{a.dest: unset for a in self._actions if a.dest != argparse.SUPPRESS})
+        super().parse_known_args(args, probe)
+        parsed.given = {dest for dest, value in vars(probe).items() if value is not unset}
+        return parsed, extras
 
     def format_help(self) -> str:
         self._add_arguments_once()
@@ -83,8 +108,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="replace the run already in RUN as a whole (it is set aside and deleted only once the "
                         "new run has started without error); without it an existing run is never touched")
     p.add_argument("--init", default=default("init"), metavar="starter|MODEL",
-                   help="start from trained weights: 'starter' (the bundled starter model) or a run folder, .pt "
-                        "or .safetensors model; its architecture (model, width, ResNet path) is used")
+                   help="fine-tune trained weights: 'starter' (the bundled starter model) or a run folder, .pt "
+                        "or .safetensors model; its architecture (model, width, ResNet path) and chroma "
+                        "calibration are used, the preset's learning rates are scaled by "
+                        f"{FINETUNE_LR_SCALE:g} (unless --lr-g/--lr-d are given), and it is scored on the "
+                        "held-out images first, so the end says whether the run beats it")
     p.add_argument("--max-steps", type=int, default=default("max_steps"),
                    help="train exactly this many steps in total, through as many epochs as it takes "
                         "(when given, --epochs does not cap it)")
@@ -108,6 +136,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="epoch checkpoints to keep (default: %(default)s)")
     p.add_argument("--eval-subset", type=int, default=default("eval_subset"),
                    help="test images scored after every epoch (default: %(default)s)")
+    p.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=default("keep_best"),
+                   help="keep the validation with the best held-out PSNR as checkpoints/best.pt and export the "
+                        "model from it (--no-keep-best: from the last checkpoint) (default: %(default)s)")
     p.add_argument("--min-epoch-interval", type=float, default=None, metavar="SECONDS",
                    help="validate and write checkpoints at an epoch end only when SECONDS have passed since "
                         "the last time (the last epoch and a stop always get them; 0: after every epoch; "
@@ -155,6 +186,13 @@ class ProgressBar:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.bar: Any = None
+        self.error: Any = None
+
+    def failure(self) -> str | None:
+        """The failure reported by `on_error`, with its suggestion (the command prints it once, at the end)."""
+        if self.error is None:
+            return None
+        return self.error.message + (f" ({self.error.suggestion})" if self.error.suggestion else "")
 
     def _ensure(self, total: int, first_step: int) -> Any:
         if self.bar is None:
@@ -174,15 +212,17 @@ class ProgressBar:
         bar.refresh()
 
     def on_epoch_end(self, event: Any) -> None:
+        from colorcore.runs import START_EPOCH
+
         text = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
-        self._write(f"epoch {event.epoch + 1}: {text}")
+        self._write(f"starting model: {text}" if event.epoch == START_EPOCH else f"epoch {event.epoch + 1}: {text}")
 
     def on_notice(self, event: Any) -> None:
         self._write(("warning: " if event.kind == "learning" else "") + event.message
                     + (f"; try: {event.suggestion}" if event.suggestion else ""))
 
     def on_error(self, event: Any) -> None:
-        self._write(f"error: {event.message}" + (f" ({event.suggestion})" if event.suggestion else ""))
+        self.error = event
 
     def on_end(self, event: Any) -> None:
         if self.bar is not None:
@@ -253,8 +293,77 @@ def epoch_interval(n_train: int | None, batch_size: int, requested: float | None
         "(--min-epoch-interval 0: after every epoch)")
 
 
+def resumed_settings(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    """With --resume: the run's own settings (config.json) for every flag in RESUMED_SETTINGS not given,
+    written into `args`; returns "--flag recorded -> given" for the given ones that change the run. A
+    model option other than the run's is refused: the run continues with its own model (CLIError)."""
+    from colorcore.models import registered_options
+
+    recorded = RunFolder(run_dir).train_config()
+    if recorded is None:
+        raise CLIError(f"{run_dir}: its config.json is missing or unreadable, so the run's settings are unknown; "
+                       "start a new run instead")
+    given = getattr(args, "given", set())
+    model = recorded.model.to_dict()
+    differing = [next(iter(specs.values())).flag for name, specs in registered_options().items()
+                 if name in given and getattr(args, name) != model.get(name)]
+    differing += [f"--{name}" for name in ("model", "preset") if name in given and getattr(args, name) != model.get(name)]
+    if differing:
+        raise CLIError(f"{', '.join(differing)}: a resumed run continues with its own model and settings "
+                       f"({recorded.model.name}, preset {recorded.model.preset}); start a new run to change them "
+                       "(--init RUN starts from this one's weights)")
+    changes = []
+    for dest, name in RESUMED_SETTINGS.items():
+        before = getattr(recorded, name)
+        if dest not in given:
+            setattr(args, dest, before)
+        elif getattr(args, dest) != before:
+            changes.append(f"--{dest.replace('_', '-')} {_shown(before)} -> {_shown(getattr(args, dest))}")
+    return changes
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def check_init(init: str) -> None:
+    """CLIError (exit 2) when --init names no readable model."""
+    from colorcore.checkpoint import CheckpointError, load_model
+    from colorcore.starter import resolve_model_argument
+
+    if init != STARTER and not Path(init).exists():
+        raise CLIError(f"--init {init}: not found (give 'starter', a run folder, .pt or .safetensors)")
+    try:
+        load_model(resolve_model_argument(init))
+    except (CheckpointError, FileNotFoundError) as exc:
+        raise CLIError(f"--init: cannot start from {exc}") from None
+
+
+def finishing_text(result: Any, init: str | None) -> str:
+    """The end of a run in words: where it stopped and, for a fine-tuned run, whether its model beats
+    the starting one (offering the starting model when it does not)."""
+    metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
+    lines = [f"{result.status} at step {result.step} (epoch {result.epoch}), {result.img_per_s:.1f} img/s"
+             + (f"; {metrics}" if metrics else "")]
+    best = result.best.get("psnr")
+    if result.best and result.model_file:
+        lines.append(f"model: {result.model_file}, from step {int(result.best['step'])} "
+                     f"(the best held-out PSNR, {best:.2f} dB)")
+    start = result.start_metrics.get("psnr")
+    if init and start is not None:
+        if best is None:
+            lines.append(f"the starting model scored {start:.2f} dB; this run has no held-out score yet")
+        elif best > start:
+            lines.append(f"better than the starting model: {best:.2f} dB vs {start:.2f} dB held-out PSNR "
+                         f"(+{best - start:.2f} dB)")
+        else:
+            lines.append(f"NOT better than the starting model: {best:.2f} dB vs {start:.2f} dB held-out PSNR; "
+                         f"keep colourising with it (--model {init}), or train longer or on more photos")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Train; Ctrl-C once stops at the next step with a checkpoint, twice aborts."""
+    """Train; Ctrl-C once stops at the next step with a checkpoint (exit 130), twice aborts."""
     from colorcore.events import StopFlag
     from colorcore.training import train_replacing
 
@@ -262,8 +371,9 @@ def run(args: argparse.Namespace) -> int:
     check_paths(data, run_dir, args.resume, args.overwrite)
     if args.init and args.resume:
         raise CLIError("--init starts a new run; drop it with --resume (the run continues from its checkpoint)")
-    if args.init and args.init != "starter" and not Path(args.init).exists():
-        raise CLIError(f"--init {args.init}: not found (give 'starter', a run folder, .pt or .safetensors)")
+    if args.init:
+        check_init(args.init)
+    changes = resumed_settings(args, run_dir) if args.resume else []
     from colorcore.dataset import DatasetError, load_prepared
 
     try:
@@ -278,13 +388,17 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, device=args.device, amp=args.amp, channels_last=args.channels_last,
             seed=args.seed, deterministic=args.deterministic, max_steps=args.max_steps,
             keep_checkpoints=args.keep, eval_subset=args.eval_subset, resume=args.resume,
-            min_epoch_interval_s=interval, init=args.init, compile=args.compile,
+            min_epoch_interval_s=interval, init=args.init, compile=args.compile, keep_best=args.keep_best,
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     is_writer = int(os.environ.get("RANK", "0")) == 0
-    if note and is_writer:
-        print(note, file=sys.stderr)
+    if is_writer:
+        if args.resume:
+            print("resuming with the run's own settings" + (f"; changed: {', '.join(changes)}" if changes else ""),
+                  file=sys.stderr)
+        if note:
+            print(note, file=sys.stderr)
     stop = StopFlag()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -295,17 +409,16 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:
-        result = train_replacing(config, callbacks=[ProgressBar(is_writer)], stop=stop, replace=args.overwrite)
+        progress = ProgressBar(is_writer)
+        result = train_replacing(config, callbacks=[progress], stop=stop, replace=args.overwrite)
     finally:
         signal.signal(signal.SIGINT, previous)
     if args.overwrite and result.status == "failed" and result.step == 0:
         print(f"the old run in {run_dir} was kept", file=sys.stderr)
     if result.status == "failed":
-        raise CLIError(result.error or "training failed", 1)
+        raise CLIError(progress.failure() or result.error or "training failed", EXIT_FAILED)
     if is_writer:
-        metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
-        print(f"{result.status} at step {result.step} (epoch {result.epoch}), {result.img_per_s:.1f} img/s"
-              + (f"; {metrics}" if metrics else "") + f"\nrun folder: {run_dir}")
+        print(finishing_text(result, args.init) + f"\nrun folder: {run_dir}")
         if result.status == "stopped":
             print(f"resume with: colorcore train {data} {run_dir} --resume")
-    return 0
+    return EXIT_INTERRUPTED if result.status == "stopped" else 0
