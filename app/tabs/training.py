@@ -40,8 +40,8 @@ from app.widgets.option_controls import OptionControl
 from app.widgets.plots import LossPlot, MetricsPlot
 from app.workers import JobWorker
 from colorcore.options import OptionSpec, field_default
-from colorcore.presets import SHORT_EPOCH_INTERVAL_S, short_epoch_steps
-from colorcore.runs import LOSS_PREFIX, RunFolder, fresh_run_folder, is_unused_folder
+from colorcore.presets import FINETUNE_LR_SCALE, SHORT_EPOCH_INTERVAL_S, finetune_rates, short_epoch_steps
+from colorcore.runs import LOSS_PREFIX, START_EPOCH, RunFolder, fresh_run_folder, is_unused_folder
 from colorcore.train_config import TrainConfig
 
 JOB_NAME = "Training"
@@ -52,10 +52,13 @@ OPTION_COLUMNS = 2  # model options side by side in each row of the form
 # model's from its declared options (`ColorModel.declared_options`), the learning rates and epochs from
 # its preset; docs/hyperparameters.md gives every value's source
 PRESET_LABELS = {"default": "Default settings", "paper": "Paper settings"}
+STARTING_MODEL_LABEL = "starting model"  # the metrics plot's line for a fine-tuned run's starting score
+# the options a run started from the starter model takes from it (the Trainer's ARCHITECTURE_FIELDS)
+STARTER_ARCHITECTURE = ("width", "resnet_weights", "finetune_resnet", "trunk")
 
 ERROR_HINTS = (
     ("out of memory", "Lower the batch size or the model width, or train on the CPU."),
-    ("no space left", "Free disk space or choose a run folder on another disk; the last checkpoint is kept."),
+    ("no space left", "Free disk space or choose a run folder on another disk."),
     ("manifest", "Prepare the dataset again in the Dataset tab."),
 )
 
@@ -179,8 +182,12 @@ class TrainingTab(QWidget):
         self.options_grid.setContentsMargins(0, 0, 0, 0)
         self._option_controls: dict[str, OptionControl] = {}
         self.starter_box = QCheckBox("From the starter model")
-        self.starter_box.setToolTip("Fine-tune the bundled starter model on these photos instead of training "
-                                    "from scratch (its architecture is used: multipath, its width, no ResNet path)")
+        self.starter_box.setToolTip(
+            "Fine-tune the bundled starter model on these photos instead of training from scratch: its "
+            "architecture is used (multipath, its width, no ResNet path, shown in the form), the learning "
+            f"rates are {FINETUNE_LR_SCALE:g} of the preset's, it is scored on the held-out photos first (a "
+            "dashed line in the validation plot) and the run keeps its checkpoint with the best held-out PSNR")
+        self.starter_box.toggled.connect(self._on_starter_toggled)
         self.device_combo = QComboBox()
         self.device_combo.setToolTip("Devices detected on this machine")
         self.run_edit = QLineEdit()
@@ -229,11 +236,16 @@ class TrainingTab(QWidget):
         self.colourise_button = QPushButton("Colourise with this model")
         self.colourise_button.setToolTip("Colourise photos with this run's model: opens the Colourise tab with it chosen")
         self.colourise_button.clicked.connect(self.request_colourise)
+        self.starting_model_button = QPushButton("Colourise with the starting model")
+        self.starting_model_button.setToolTip("This run did not beat the model it started from: colourise with that one")
+        self.starting_model_button.clicked.connect(self.request_starting_model)
+        self.starting_model_button.setVisible(False)
 
         left = QVBoxLayout()
         left.addWidget(settings_box)
         left.addWidget(row(self.start_button, self.pause_button, self.stop_button, self.colourise_button))
         left.addWidget(self.progress_label)
+        left.addWidget(self.starting_model_button)
         left.addStretch(1)
         left_widget = QWidget()
         left_widget.setLayout(left)
@@ -290,6 +302,7 @@ class TrainingTab(QWidget):
         self._apply_option_defaults(self._model_class())
         self._restore_option_values()
         self._on_model_changed(self.model_combo.currentText(), keep_learning_rates=self._rates_restored)
+        self._apply_starter_architecture()
         for name, label in detected_devices():
             self.device_combo.addItem(label, name)
         self._update_buttons()
@@ -366,11 +379,53 @@ class TrainingTab(QWidget):
             self._set_learning_rates(model_class)
 
     def _set_learning_rates(self, model_class: Any) -> None:
-        """The epochs and the options the preset fills in (learning rates, beta1...)."""
+        """The epochs and the options the preset fills in (learning rates, beta1...); fine-tuning from
+        the starter model scales the learning rates as the engine does (`presets.finetune_rates`)."""
         self.epochs_spin.setValue(model_class.preset_epochs(self.preset))
-        for key, value in model_class.preset_values(self.preset).items():
+        values = model_class.preset_values(self.preset)
+        if self.starter_box.isChecked():
+            values.update(finetune_rates(values))
+        for key, value in values.items():
             if key in self._option_controls:
                 self._option_controls[key].set_value(value)
+
+    @staticmethod
+    def starter_config() -> dict[str, Any]:
+        """The starter model's architecture ({} when this installation lacks it)."""
+        from colorcore.checkpoint import CheckpointError, read_metadata
+        from colorcore.starter import starter_model_path
+
+        from colorcore.models import ModelConfig
+
+        try:
+            config = read_metadata(starter_model_path()).get("model_config")
+            return ModelConfig.from_dict(config).to_dict()  # with the options the file leaves at their defaults
+        except (CheckpointError, FileNotFoundError, AttributeError, TypeError, ValueError):
+            return {}
+
+    def _on_starter_toggled(self, checked: bool) -> None:
+        if not self._engine_ready:
+            return
+        if not checked:  # back to training from scratch: the model's own defaults
+            self._apply_option_defaults(self._model_class())
+        self._apply_starter_architecture()
+        self._set_learning_rates(self._model_class())
+
+    def _apply_starter_architecture(self) -> None:
+        """With "From the starter model": show the architecture that trains (the starter's model, width and
+        ResNet path) and lock those controls; without it, unlock them."""
+        starter = self.starter_config() if self.starter_box.isChecked() and self._engine_ready else {}
+        locked = bool(starter) and self.state() == "idle"
+        if starter and self.model_combo.currentText() != starter.get("name"):
+            self.model_combo.setCurrentText(str(starter.get("name")))
+        for name in STARTER_ARCHITECTURE:
+            control = self._option_controls.get(name)
+            if control is None:
+                continue
+            if starter.get(name) is not None:
+                control.set_value(starter[name])
+            control.widget.setEnabled(not locked and self.state() == "idle")
+        self.model_combo.setEnabled(not locked and self.state() == "idle")
 
     def apply_preset(self, preset: str, announce: bool = True) -> None:
         """Set every hyperparameter to `preset`'s values ("default" or "paper") for the chosen model."""
@@ -381,6 +436,7 @@ class TrainingTab(QWidget):
         model_class = self._model_class() if self._engine_ready else None
         if model_class is not None:
             self._apply_option_defaults(model_class)
+            self._apply_starter_architecture()
             self._set_learning_rates(model_class)
         if announce:
             self.status_message.emit(f"{PRESET_LABELS[preset]} applied")
@@ -530,7 +586,10 @@ class TrainingTab(QWidget):
         for record in steps:
             self.loss_plot.add_point(record.step, record.losses)
         for evaluation in evaluations:
-            self.metrics_plot.add_epoch(evaluation.epoch + 1, evaluation.metrics)
+            if evaluation.epoch == START_EPOCH:
+                self.metrics_plot.set_reference(evaluation.metrics, STARTING_MODEL_LABEL)
+            else:
+                self.metrics_plot.add_epoch(evaluation.epoch + 1, evaluation.metrics)
         self._show_latest_samples(folder)
         if steps:
             psnr = evaluations[-1].metrics.get("psnr") if evaluations else None
@@ -676,6 +735,7 @@ class TrainingTab(QWidget):
         self.last_result = None
         self.last_checkpoint = None
         self.notice_label.setVisible(False)
+        self.starting_model_button.setVisible(False)
         self.steps_seen = 0
         self._last_step = None
         self._rate_window.clear()
@@ -738,6 +798,15 @@ class TrainingTab(QWidget):
             return
         self.colourise_requested.emit(str(run))
 
+    def request_starting_model(self) -> None:
+        """Ask the window to colourise with the starter model (a fine-tuned run that did not beat it)."""
+        from colorcore.starter import starter_model_path
+
+        try:
+            self.colourise_requested.emit(str(starter_model_path().resolve()))
+        except FileNotFoundError as exc:
+            self.status_message.emit(str(exc))
+
     def _update_buttons(self) -> None:
         state = self.state()
         self.start_button.setEnabled(state == "idle" and self._engine_ready)
@@ -749,6 +818,7 @@ class TrainingTab(QWidget):
                 widget.setEnabled(state == "idle")  # a run uses the settings it started with
         if state == "idle":
             self._update_resume_box()
+            self._apply_starter_architecture()
         else:
             self.resume_box.setEnabled(False)
         if state != "idle":
@@ -789,8 +859,12 @@ class TrainingTab(QWidget):
         self.job_progress.emit(JOB_NAME, event.step, event.total_steps or 0)
 
     def _on_epoch_end(self, event: Any) -> None:
-        self.metrics_plot.add_epoch(event.epoch + 1, event.metrics)
         shown = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items() if isinstance(v, float) and math.isfinite(v))
+        if event.epoch == START_EPOCH:
+            self.metrics_plot.set_reference(event.metrics, STARTING_MODEL_LABEL)
+            self.status_message.emit("The starting model scored" + (f" {shown}" if shown else " nothing"))
+            return
+        self.metrics_plot.add_epoch(event.epoch + 1, event.metrics)
         self.status_message.emit(f"Epoch {event.epoch + 1} done" + (f": {shown}" if shown else ""))
 
     def _on_samples(self, event: Any) -> None:
@@ -835,7 +909,27 @@ class TrainingTab(QWidget):
             return (f"Training finished: nothing left to train, the run had already reached step {step}. "
                     "Raise Epochs or Max steps to train it further.")
         model = getattr(result, "model_file", None)
-        return f"Training finished{at}." + (" Its model is ready to colourise." if model else "")
+        return f"Training finished{at}." + (f" {self.comparison_text(result)}" if model else "")
+
+    def comparison_text(self, result: Any) -> str:
+        """Which checkpoint the run's model is, and for a fine-tuned run whether it beats its starting
+        model (the "Colourise with the starting model" button is offered when it does not)."""
+        best = getattr(result, "best", {}) or {}
+        start = (getattr(result, "start_metrics", {}) or {}).get("psnr")
+        text = (f"Its model is the step {int(best['step'])} checkpoint, the best held-out PSNR "
+                f"({best['psnr']:.2f} dB), ready to colourise." if best.get("psnr") is not None
+                else "Its model is ready to colourise.")
+        if start is None:
+            return text
+        if best.get("psnr") is None:
+            return text + f" The starting model scored {start:.2f} dB; this run has no held-out score yet."
+        if best["psnr"] > start:
+            return text + (f"<br>It <b>beats the starting model</b>: {best['psnr']:.2f} vs {start:.2f} dB "
+                           f"(+{best['psnr'] - start:.2f} dB).")
+        self.starting_model_button.setVisible(True)
+        return text + (f"<br>It does <b>not beat the starting model</b> ({best['psnr']:.2f} vs {start:.2f} dB "
+                       "held-out PSNR): keep colourising with the starting model, or train longer or on more "
+                       "photos.")
 
     def _on_finished(self, result: object, error: object) -> None:
         worker = self._worker

@@ -218,6 +218,7 @@ class MetricsPlot(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._series: dict[str, _Series] = {}
+        self.reference_lines: dict[str, pg.InfiniteLine] = {}
         colours = plot_colours()
         for i, name in enumerate(metric_names):
             plot = self.layout_widget.addPlot(row=0, col=i, title=METRIC_TITLES.get(name, name))
@@ -238,11 +239,36 @@ class MetricsPlot(QWidget):
                 series.append(float(epoch), float(value))
                 self.curves[name].setData(*series.data())
 
+    def set_reference(self, metrics: Mapping[str, float], label: str) -> None:
+        """A dashed horizontal line per metric at `metrics`' value (e.g. the starting model's score),
+        labelled `label` (NaN values get none)."""
+        self.clear_reference()
+        colour = plot_colours().foreground
+        for name, value in metrics.items():
+            if name in self.plots and math.isfinite(float(value)):
+                line = pg.InfiniteLine(pos=float(value), angle=0, label=label,
+                                       pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
+                                       labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)], "color": colour})
+                self.plots[name].addItem(line)
+                self.reference_lines[name] = line
+
+    def reference(self, name: str) -> float | None:
+        """The value of the reference line of one metric (None: no line)."""
+        line = self.reference_lines.get(name)
+        return None if line is None else float(line.value())
+
+    def clear_reference(self) -> None:
+        """Remove the reference lines."""
+        for name, line in self.reference_lines.items():
+            self.plots[name].removeItem(line)
+        self.reference_lines = {}
+
     def clear(self) -> None:
-        """Remove all data."""
+        """Remove all data (and the reference lines)."""
         for name, curve in self.curves.items():
             self._series[name] = _Series()
             curve.setData([], [])
+        self.clear_reference()
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Epochs and values of one metric."""
@@ -259,3 +285,5 @@ class MetricsPlot(QWidget):
             colour = colours.curves[i % len(colours.curves)]
             self.curves[name].setPen(pg.mkPen(colour, width=2))
             self.curves[name].setSymbolBrush(colour)
+            if name in self.reference_lines:
+                self.reference_lines[name].setPen(pg.mkPen(colours.foreground, width=1, style=Qt.PenStyle.DashLine))

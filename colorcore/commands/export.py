@@ -13,8 +13,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export",
         help="export a trained model to .safetensors",
-        description="Write the generator of a run folder (its checkpoints/last.pt) or of a .pt checkpoint to a "
-        ".safetensors model file with JSON metadata (architecture, image size, colour space, training summary).",
+        description="Write the generator of a run folder (its checkpoints/best.pt, the validation with the best "
+        "held-out PSNR, else its checkpoints/last.pt) or of a .pt checkpoint to a .safetensors model file with "
+        "JSON metadata (architecture, image size, colour space, training summary, the chroma calibration a "
+        "fine-tuned run keeps from its starting model).",
     )
     p.add_argument("run", help="run folder or .pt checkpoint")
     p.add_argument("out", nargs="?", help="output .safetensors file (default: RUN/model.safetensors)")
