@@ -397,21 +397,39 @@ class MainWindow(QMainWindow):
                     tab.shutdown(SHUTDOWN_POLL_MS)
         self._engine_loader.wait(timeout_ms)
 
+    def quit_question(self) -> str:
+        """What quitting now would lose, in words ("" when nothing): each running job's unfinished work
+        and the colour edits not applied yet."""
+        parts = []
+        for tab, title in zip(self.all_tabs(), TAB_TITLES):
+            if not tab.is_busy():
+                continue
+            if tab is self.training_tab:
+                parts.append("Training stops: the run saves its last checkpoint first and can be resumed later.")
+            elif tab is self.colorize_tab:
+                parts.append(f"Colourising stops. {self.colorize_tab.unfinished_work()}".strip())
+            else:
+                parts.append(f"The {title} job stops.")
+        unapplied = self.colorize_tab.unapplied_edits()
+        if unapplied:
+            parts.append(f"Colour edits not applied to {', '.join(unapplied)} are lost (Apply writes them).")
+        return "\n\n".join(parts)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
-        busy = self.busy_tabs()
-        if busy:
+        question = self.quit_question()
+        if question:
             answer = QMessageBox.question(
                 self,
                 "Quit ColorCore Studio?",
-                f"A job is running in: {', '.join(busy)}.\n\nStop it and quit? "
-                "A training run saves its last checkpoint first and can be resumed later.",
+                f"{question}\n\nQuit anyway?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
             )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-            self._show_status("Stopping jobs\u2026")
+            if self.busy_tabs():
+                self._show_status("Stopping jobs\u2026")
         self.save_settings()
         self.shutdown(SHUTDOWN_TIMEOUT_MS)
         event.accept()

@@ -284,3 +284,80 @@ def test_apply_on_a_video_colours_the_whole_clip_again_as_a_new_file(qtbot, wind
     assert len(chroma) == 12 and max(chroma) < 1.0 and np.mean(before) > 3.0  # gray now, coloured before
     assert sorted(p.name for p in out_dir.iterdir()) == ["clip_colour.mp4", "clip_colour_2.hints.json",
                                                          "clip_colour_2.mp4"]
+
+
+def test_quit_asks_before_unapplied_hints_are_lost_and_the_split_comes_back_after_hints(
+        qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    tab, tools = colourised(qtbot, window, tmp_path)
+    assert tab.table.item(0, 3).text() == "Starter model (bundled)"  # which model made the row
+    tab.view.set_split(0.4)
+    tools.paint_action.setChecked(True)
+    assert tab.view.split() == 0.0  # the whole result while painting
+    tools.set_colour(BLUE)
+    click(qtbot, tab.view, 0.25, 0.5)
+    wait_preview(qtbot, tools)
+    tools.paint_action.setChecked(False)
+    assert tab.view.split() == 0.4  # the before/after split where it was
+
+    answers = [QMessageBox.StandardButton.No]
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args[2]) or answers.pop(0))
+    window.quit_action.trigger()  # Ctrl+Q
+    assert window.isVisible() and len(asked) == 1
+    assert "not applied to photo_colour.png" in asked[0] and "checkpoint" not in asked[0]
+    assert tools.state().hints  # "No": nothing lost
+    tools.apply()
+    qtbot.waitUntil(lambda: not tools.saving(), timeout=TIMEOUT_MS)
+    assert window.quit_question() == ""  # applied: nothing to ask
+
+
+def test_reference_dialog_starts_where_the_photo_or_the_last_reference_is(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    tab, tools = colourised(qtbot, window, tmp_path)
+    references = tmp_path / "references"
+    references.mkdir()
+    chosen = references / "warm.png"
+    cv2.imwrite(str(chosen), np.full((40, 40, 3), (40, 120, 230), np.uint8))
+    starts = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda parent, title, start, *rest: starts.append(start) or (str(chosen), "")))
+    tools.reference_action.trigger()
+    qtbot.waitUntil(lambda: tools.state().reference is not None, timeout=TIMEOUT_MS)
+    tools.clear_reference()
+    tools.reference_action.trigger()
+    assert starts == [str(tmp_path / "in"), str(references)]  # the photo's folder, then the last one used
+
+
+def test_add_run_folder_starts_in_the_last_folder_used(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    runs = tmp_path / "runs"
+    (runs / "not_a_run").mkdir(parents=True)
+    starts = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda parent, title, start, *rest: starts.append(start) or str(runs / "not_a_run")))
+    window.results_tab._browse_run_folder()
+    window.results_tab._browse_run_folder()
+    assert starts[1] == str(runs)
+
+
+def test_a_video_moves_the_status_bar_and_the_quit_prompt_names_it(qtbot, window, tmp_path, monkeypatch):
+    from tests.video_clips import camera_clip, write_clip
+
+    tab = window.colorize_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.set_output_dir(str(tmp_path / "out"))
+    (tmp_path / "in").mkdir()
+    source = write_clip(tmp_path / "in" / "clip.mp4", camera_clip().frames[:40])
+    seen, questions = [], []
+    tab.job_progress.connect(lambda name, done, total: seen.append((name, done, total)))
+    tab._on_frame = lambda event, frame=tab._on_frame: (frame(event), questions.append(window.quit_question()))
+    assert tab.add_paths([str(source)]) == 1
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=TIMEOUT_MS)
+    assert tab.items()[0].status == "Done"
+    moving = [done / total for name, done, total in seen if name and total and 0 < done < total]
+    assert moving and window.job_progress_bar.maximum() >= 0  # the frames moved the job's progress
+    assert questions and "The video clip.mp4 stops at frame" in questions[0] and "checkpoint" not in questions[0]

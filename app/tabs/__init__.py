@@ -69,10 +69,12 @@ def gui_words(text: str) -> str:
     return FLAG.sub(lambda match: FLAG_NAMES.get(match.group(0), match.group(0).lstrip("-").replace("-", " ")), text)
 
 
-def last_folder(settings: QSettings, kind: str) -> str:
-    """The folder last used for `kind` (e.g. "photos", "run"), or the home folder."""
-    value = settings.value(f"{FOLDERS_GROUP}/{kind}", "", type=str)
-    return value if value and Path(value).is_dir() else str(Path.home())
+def last_folder(settings: QSettings, kind: str, fallback: str = "") -> str:
+    """The folder last used for `kind` (e.g. "photos", "run"), else `fallback` (a folder), else the home folder."""
+    for value in (settings.value(f"{FOLDERS_GROUP}/{kind}", "", type=str), fallback):
+        if value and Path(value).is_dir():
+            return value
+    return str(Path.home())
 
 
 def remember_folder(settings: QSettings, kind: str, path: str) -> None:

@@ -74,7 +74,8 @@ def model_label(path: str) -> str:
 QUEUED, WORKING, DONE, FAILED, CANCELLED = "Queued", "Colourising...", "Done", "Error", "Cancelled"
 ITEM_STATUS = {ItemEvent.STARTED: WORKING, ItemEvent.DONE: DONE, ItemEvent.FAILED: FAILED,
                ItemEvent.STOPPED: CANCELLED}
-COL_PHOTO, COL_STATUS, COL_PROGRESS = range(3)
+COL_PHOTO, COL_STATUS, COL_PROGRESS, COL_MODEL = range(4)
+PROGRESS_STEPS = 1000  # the status bar's job progress per file: a video's frames move it within its file
 
 
 def is_video_file(path: Path) -> bool:
@@ -163,6 +164,7 @@ class ColorizeTab(QWidget):
         self._batch: list[int] = []
         self._shown_index: int | None = None
         self._working_index: int | None = None
+        self._files_done = 0  # files of the running batch finished (the status bar's progress)
         self._build()
         self._load_recent_models()
         self._update_state()
@@ -217,9 +219,11 @@ class ColorizeTab(QWidget):
                                      "colour tools' preview runs on the CPU)")
         out_row.addWidget(self.device_combo)
 
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Photo or video", "Status", "Progress"])
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Photo or video", "Status", "Progress", "Model"])
         self.table.horizontalHeader().setSectionResizeMode(COL_PHOTO, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(COL_MODEL, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(COL_MODEL, 130)
         self.table.horizontalHeader().setSectionResizeMode(COL_STATUS, QHeaderView.ResizeMode.Interactive)
         self.table.setColumnWidth(COL_STATUS, 230)
         self.table.setColumnWidth(COL_PROGRESS, 90)
@@ -454,7 +458,8 @@ class ColorizeTab(QWidget):
         self._worker = worker
         self.progress_bar.setRange(0, len(queued))
         self.progress_bar.setValue(0)
-        self.job_progress.emit(JOB_NAME, 0, len(queued))
+        self._files_done = 0
+        self.job_progress.emit(JOB_NAME, 0, len(queued) * PROGRESS_STEPS)
         worker.start()
         self._update_state()
 
@@ -481,6 +486,9 @@ class ColorizeTab(QWidget):
         left = f", {duration_text(event.eta_s)} left" if event.eta_s is not None and item.frames_done < event.total else ""
         item.message = f"frame {item.frames_done} of {event.total}, {event.fps:.1f} fps{left}"
         self._refresh_row(index)
+        within = round(PROGRESS_STEPS * item.frames_done / event.total) if event.total else 0
+        self.job_progress.emit(JOB_NAME, self._files_done * PROGRESS_STEPS + min(within, PROGRESS_STEPS),
+                               len(self._batch) * PROGRESS_STEPS)
         if self._may_show(index):
             cut = " (new shot)" if event.cut else ""
             self._show_images(index, event.gray, event.colour, f"{item.path.name}: {item.message}{cut}")
@@ -501,7 +509,8 @@ class ColorizeTab(QWidget):
     def _on_progress(self, event: ProgressEvent) -> None:
         self.progress_bar.setRange(0, event.total)
         self.progress_bar.setValue(event.done)
-        self.job_progress.emit(JOB_NAME, event.done, event.total)
+        self._files_done = event.done
+        self.job_progress.emit(JOB_NAME, event.done * PROGRESS_STEPS, event.total * PROGRESS_STEPS)
 
     def _on_finished(self, result: object, error: object) -> None:
         worker, self._worker = self._worker, None
@@ -535,8 +544,9 @@ class ColorizeTab(QWidget):
         row = self.table.rowCount()
         self.table.insertRow(row)
         name = QTableWidgetItem(item.path.name)
-        name.setToolTip(str(item.path))
+        name.setToolTip(f"{item.path}\n-> {item.out_path}")
         self.table.setItem(row, COL_PHOTO, name)
+        self.table.setItem(row, COL_MODEL, QTableWidgetItem())
         self.table.setItem(row, COL_STATUS, QTableWidgetItem())
         bar = QProgressBar()
         bar.setTextVisible(False)
@@ -545,6 +555,9 @@ class ColorizeTab(QWidget):
 
     def _refresh_row(self, row: int) -> None:
         item = self._items[row]
+        model = self.table.item(row, COL_MODEL)
+        model.setText(model_label(item.model_path) if item.model_path else "")
+        model.setToolTip(f"{item.model_path}\n-> {item.out_path}" if item.model_path else str(item.out_path))
         status = self.table.item(row, COL_STATUS)
         shows_message = item.status == FAILED or (item.status == WORKING and item.frames_total > 0)
         noted = item.status in (FAILED, DONE) and item.message  # why it failed; a done file's note (first frame)
@@ -631,6 +644,27 @@ class ColorizeTab(QWidget):
         self._append_row(self._items[-1])
         self._say(f"Colouring {source.path.name} again with the new colours into {out_path.name}.")
         self._start_next()
+
+    def unapplied_edits(self) -> list[str]:
+        """Names of the results whose colour edits (hints, reference, saturation) are not applied yet."""
+        return [item.out_path.name for item in self._items if self.colour_tools.has_unapplied(item.out_path)]
+
+    def unfinished_work(self) -> str:
+        """What stopping the running job now leaves undone, in a sentence ("" when none runs)."""
+        if not self.is_busy():
+            return ""
+        working = self._items[self._working_index] if self._working_index is not None else None
+        waiting = sum(self._items[i].status == QUEUED for i in self._batch if i < len(self._items))
+        parts = []
+        if working is not None and working.is_video:
+            parts.append(f"The video {working.path.name} stops at frame {working.frames_done} of "
+                         f"{working.frames_total or '?'}: no partial file is kept, so it must be coloured again.")
+        elif working is not None:
+            parts.append(f"The photo {working.path.name} being colourised is not written.")
+        if waiting:
+            parts.append(f"{waiting} more file{'s' if waiting != 1 else ''} in the queue stay{'' if waiting != 1 else 's'} "
+                         "uncoloured.")
+        return " ".join(parts)
 
     def previews_pending(self) -> bool:
         """True while the selected finished photo's preview is being read."""

@@ -745,6 +745,7 @@ class ResultsTab(QWidget):
     def _browse_run_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open run folder", last_folder(self._settings, "run"))
         if folder:
+            remember_folder(self._settings, "run", str(Path(folder).parent))  # the folder that holds the runs
             self.open_run(folder)
 
     def _browse_dataset(self) -> None:

@@ -62,6 +62,7 @@ class ColourToolBar(QToolBar):
         self._requested: EditState | None = None  # the latest preview asked for
         self._shown: EditState | None = None  # the state of the preview on view
         self._colour = str(settings.value(COLOUR_KEY, DEFAULT_COLOUR))
+        self._split_before: float | None = None  # the view's before/after split while a tool hides it
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self._build()
         view.point_placed.connect(self.add_point)
@@ -327,15 +328,21 @@ class ColourToolBar(QToolBar):
     def _tool_changed(self) -> None:
         tool = PAINT if self.paint_action.isChecked() else EYEDROPPER if self.eyedropper_action.isChecked() else ""
         if tool and self.view.split() > 0.0:
+            self._split_before = self.view.split()
             self.view.set_split(0.0)  # the whole result, where the hints go
+        elif not tool and self._split_before is not None:
+            if self.view.split() == 0.0:  # the before/after split comes back where it was
+                self.view.set_split(self._split_before)
+            self._split_before = None
         self.view.set_tool(tool)
 
     def _browse_reference(self) -> None:
         from colorcore.imageio import IMAGE_EXTENSIONS
 
         photos = " ".join(f"*{s}" for s in sorted(IMAGE_EXTENSIONS))
-        path, _ = QFileDialog.getOpenFileName(self, "Reference photo: colour like this one",
-                                              last_folder(self._settings, "reference"),
+        start = last_folder(self._settings, "reference", last_folder(self._settings, "photos",
+                                                                     str(self._photo[0].parent) if self._photo else ""))
+        path, _ = QFileDialog.getOpenFileName(self, "Reference photo: colour like this one", start,
                                               f"Photos ({photos});;All files (*)")
         if path:
             remember_folder(self._settings, "reference", path)
