@@ -380,6 +380,8 @@ def colorize_many(
                             emit(callbacks, "on_item", ItemEvent(index, ItemEvent.STOPPED, item.source, item.target,
                                                                  "stopped: no file written"))
                             break
+                        if video.missing is not None:  # a truncated or damaged video: what decodes is kept
+                            note = video.missing.describe()
                     else:
                         colorize_file(item.source, model, destination, guided=guided, inference_size=inference_size,
                                       quality=quality, fit=fit, controls=item.controls)

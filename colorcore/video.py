@@ -25,8 +25,11 @@ end, so a cancelled or failed run leaves no partial file.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -78,6 +81,11 @@ SWS_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
 SWS_BT709, SWS_BT601 = 1, 5
 HD_HEIGHT = 720  # untagged video at least this tall is BT.709, as players assume
 AVCOL_RANGE_MPEG = 1
+# a container that declares no frame count (Matroska, WebM): frames are missing when the decoded ones end
+# this much before its declared duration (an audio track may outlast the picture by a frame or two)
+MISSING_TAIL_S = 0.5
+DAMAGED_TIMES_SHOWN = 3
+TERMINATION_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class VideoError(Exception):
@@ -87,6 +95,36 @@ class VideoError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class MissingFrames:
+    """Frames of a video that could not be decoded: the count its container declares (or its duration
+    implies), how many were decoded, where the decoded ones stop short of the end (None: they reach it)
+    and when the data that failed to decode was due."""
+
+    declared: int
+    decoded: int
+    tail_from_s: float | None = None
+    damaged_s: tuple[float, ...] = ()
+
+    def describe(self) -> str:
+        """One sentence naming the missing frames, e.g. "only 50 of its 100 frames could be decoded;
+        frames 51-100 (from 2.08 s on) are missing: the file looks truncated; the 50 frames that decode
+        were colourised"."""
+        parts = []
+        if self.declared > self.decoded:
+            parts.append(f"only {self.decoded} of its {self.declared} frames could be decoded")
+        if self.tail_from_s is not None:
+            first = self.decoded + 1
+            last = max(self.declared, first)
+            frames = f"frame {first}" if first == last else f"frames {first}-{last}"
+            parts.append(f"{frames} (from {self.tail_from_s:.2f} s on) are missing: the file looks truncated")
+        if self.damaged_s:
+            times = ", ".join(f"{t:.2f} s" for t in self.damaged_s[:DAMAGED_TIMES_SHOWN])
+            more = f" and {len(self.damaged_s) - DAMAGED_TIMES_SHOWN} more" if len(self.damaged_s) > DAMAGED_TIMES_SHOWN else ""
+            parts.append(f"damaged data at {times}{more} could not be decoded")
+        return "; ".join([*parts, f"the {self.decoded} frames that decode were colourised"])
 
 
 @dataclass(frozen=True)
@@ -117,13 +155,15 @@ class FrameEvent:
 
 @dataclass(frozen=True)
 class VideoResult:
-    """How a video job ended: `status` "finished" (`path` written) or "stopped" (nothing written)."""
+    """How a video job ended: `status` "finished" (`path` written) or "stopped" (nothing written);
+    `missing`: the frames a finished one lacks because they could not be decoded (None: none)."""
 
     status: str
     path: Path | None
     frames: int
     cuts: int
     seconds: float
+    missing: MissingFrames | None = None
 
 
 def is_video(path: str | Path) -> bool:
@@ -387,6 +427,7 @@ class _Writer:
         self.matrix = matrix
         self.range = stream.codec_context.color_range
         self.time_base = in_stream.time_base  # of the input timestamps, and of the encoder
+        self.fps = fps
         self._frame_ticks = max(1, round(1 / (fps * self.time_base)))  # a frame's duration in those units
         self._next_pts = 0  # for frames without a timestamp: the previous one's plus its duration
 
@@ -416,19 +457,92 @@ def _temp_path(target: Path) -> Path:
     return Path(name)
 
 
-def _decoded(container: av.container.InputContainer, path: Path) -> Iterator[av.Packet | av.VideoFrame]:
-    """Decoded video frames and raw audio packets, in file order (the demuxer's final empty packet flushes
-    the decoder); VideoError on a broken stream."""
-    video = _video_stream(container)
-    video.thread_type = "AUTO"
+class _Frames:
+    """Decoded video frames and raw audio packets of an input, in file order, as an iterator.
+
+    Nothing decodable is lost to damage: a packet that fails to decode is skipped (its time kept in
+    `damaged_s`, the first reason in `first_error`), data that cannot be read ends the stream there with
+    the decoder flushed, and frames are decoded without frame threads (those drop the frames in flight
+    when a packet fails: a half-truncated MP4 lost two more frames than it had to).
+    """
+
+    def __init__(self, container: av.container.InputContainer) -> None:
+        self.container = container
+        self.video = _video_stream(container)
+        self.video.thread_type = "SLICE"
+        self.damaged_s: list[float] = []
+        self.first_error = ""
+
+    def _damaged(self, packet: av.Packet | None, exc: av.FFmpegError) -> None:
+        time_base = packet.time_base if packet is not None and packet.pts is not None else None
+        when = float(packet.pts * time_base) if time_base else (self.damaged_s[-1] if self.damaged_s else 0.0)
+        self.damaged_s.append(when)
+        self.first_error = self.first_error or _reason(exc)
+
+    def __iter__(self) -> Iterator[av.Packet | av.VideoFrame]:
+        packets = self.container.demux(self.video, *self.container.streams.audio)
+        flushed = False  # the demuxer ends each stream with an empty packet, which flushes its decoder
+        while True:
+            try:
+                packet = next(packets, None)
+            except av.FFmpegError as exc:  # unreadable from here on: what was read is still decoded
+                self._damaged(None, exc)
+                packet = None
+            if packet is None:
+                break
+            if packet.stream.type != "video":
+                if packet.dts is not None:
+                    yield packet
+                continue
+            flushed = flushed or packet.size == 0
+            try:
+                frames = packet.decode()
+            except av.FFmpegError as exc:
+                self._damaged(packet, exc)
+                continue
+            yield from frames
+        if not flushed:
+            with contextlib.suppress(av.FFmpegError, EOFError):
+                yield from self.video.codec_context.decode(None)
+
+
+def _missing_frames(container: av.container.InputContainer, decoded: int, played_s: float,
+                    damaged_s: Sequence[float]) -> MissingFrames | None:
+    """What the container declares and the decoded frames (`decoded`, from the first's start to the
+    last's end `played_s` seconds) lack; None when nothing is missing."""
+    stream = _video_stream(container)
+    fps = _frame_rate(stream)
+    if stream.duration is not None and stream.time_base is not None:
+        duration_s = float(stream.duration * stream.time_base)
+    else:
+        duration_s = (container.duration or 0) / av.time_base
+    short_tail = duration_s - played_s > max(MISSING_TAIL_S if not stream.frames else 0.0, 1.5 / fps)
+    declared = stream.frames or (round(duration_s * fps) if short_tail else decoded)
+    if declared <= decoded and not short_tail and not damaged_s:
+        return None
+    return MissingFrames(max(declared, decoded), decoded, played_s if short_tail else None, tuple(damaged_s))
+
+
+@contextlib.contextmanager
+def _termination_cleans_up() -> Iterator[None]:
+    """While a video is written: SIGTERM or SIGHUP (where they would kill the process outright) exits
+    through Python instead (SystemExit 128 + signal), so the temporary file is removed. Main thread only;
+    a handler someone else installed is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def exit_cleanly(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {}
+    for number in TERMINATION_SIGNALS:
+        if signal.getsignal(number) == signal.SIG_DFL:
+            previous[number] = signal.signal(number, exit_cleanly)
     try:
-        for packet in container.demux(video, *container.streams.audio):
-            if packet.stream.type == "video":
-                yield from packet.decode()
-            elif packet.dts is not None:
-                yield packet
-    except av.FFmpegError as exc:
-        raise VideoError(path, f"cannot decode the video ({_reason(exc)})") from None
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def colorize_video(
@@ -454,13 +568,17 @@ def colorize_video(
     `preview_interval_s` and for the last frame, and `on_end(EndEvent)` ("finished", "stopped" or
     "failed"). `stop` is checked (and a pause waited out) before each frame; a stop, an error or
     Ctrl-C removes the temporary file and leaves `target` untouched.
+    Frames the container declares that cannot be decoded (a truncated or damaged file) do not stop
+    the job: every frame that decodes is written and the result's `missing` names the others.
     Raises VideoError for an unreadable, broken or unsupported video, OSError when writing fails.
+    SIGTERM and SIGHUP during the run exit through SystemExit, so no temporary file is left behind.
     """
     source, target = Path(source), Path(target)
     colorizer = VideoColorizer(model, guided=guided, inference_size=inference_size, fit=fit, device=device,
                                temporal=temporal, controls=controls)
     try:
-        result = _colorize_video(source, target, colorizer, callbacks, stop, preview_interval_s)
+        with _termination_cleans_up():
+            result = _colorize_video(source, target, colorizer, callbacks, stop, preview_interval_s)
     except Exception as exc:
         emit(callbacks, "on_end", EndEvent("failed", {"error": str(exc)}))
         raise
@@ -480,8 +598,11 @@ def _colorize_video(source: Path, target: Path, colorizer: VideoColorizer, callb
         pending: list[av.Packet] = []
         done = cuts = 0
         last_preview = -float("inf")
+        frames = _Frames(container)
+        first_s: float | None = None  # when the first decoded frame starts and the last one ends
+        end_s: float | None = None
         try:
-            for item in _decoded(container, source):
+            for item in frames:
                 if isinstance(item, av.Packet):
                     if writer is None:
                         pending.append(item)
@@ -502,6 +623,9 @@ def _colorize_video(source: Path, target: Path, colorizer: VideoColorizer, callb
                 writer.write_frame(colour, item)
                 done += 1
                 cuts += colorizer.last_cut
+                if item.time is not None:
+                    first_s = item.time if first_s is None else first_s
+                    end_s = item.time + float(item.duration * item.time_base if item.duration else 1 / writer.fps)
                 total = max(total, done)
                 emit(callbacks, "on_progress", ProgressEvent(done, total, f"frame {done} of {total}"))
                 now = time.perf_counter()
@@ -511,9 +635,12 @@ def _colorize_video(source: Path, target: Path, colorizer: VideoColorizer, callb
                     emit(callbacks, "on_frame", FrameEvent(done - 1, total, luma(rgb), colour, fps,
                                                            (total - done) / fps, colorizer.last_cut))
             if writer is None:
-                raise VideoError(source, "no frame could be decoded")
-            if done != total:  # the container's frame count was an estimate
+                reason = f" ({frames.first_error})" if frames.first_error else ""
+                raise VideoError(source, f"no frame could be decoded{reason}")
+            if done != total:  # the container's frame count was an estimate, or frames are missing
                 emit(callbacks, "on_progress", ProgressEvent(done, done, f"frame {done} of {done}"))
+            played_s = end_s - first_s if end_s is not None and first_s is not None else 0.0
+            missing = _missing_frames(container, done, played_s, frames.damaged_s)
             writer.finish()
             writer = None
             with open(temp, "rb+") as written:  # on disk before it takes the target's name
@@ -521,7 +648,7 @@ def _colorize_video(source: Path, target: Path, colorizer: VideoColorizer, callb
             os.chmod(temp, DEFAULT_FILE_MODE & ~UMASK)  # a plain new file's permissions, not mkstemp's 0600
             os.replace(temp, target)
             fsync_dir(target.parent)
-            return VideoResult("finished", target, done, cuts, time.perf_counter() - start)
+            return VideoResult("finished", target, done, cuts, time.perf_counter() - start, missing)
         except av.FFmpegError as exc:
             raise VideoError(source, f"cannot write {target.name} ({_reason(exc)})") from None
         finally:
@@ -539,6 +666,6 @@ def _open_writer(temp: Path, target: Path, container: av.container.InputContaine
 
 
 __all__ = [
-    "FrameEvent", "TemporalChroma", "VIDEO_SUFFIXES", "VideoColorizer", "VideoError", "VideoInfo", "VideoResult",
+    "FrameEvent", "MissingFrames", "TemporalChroma", "VIDEO_SUFFIXES", "VideoColorizer", "VideoError", "VideoInfo", "VideoResult",
     "chroma_flicker", "colorize_video", "is_video", "list_videos", "probe_video", "read_video_frame",
 ]
