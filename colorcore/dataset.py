@@ -219,7 +219,8 @@ def prepare(
         error = DatasetError(f"{target.parent}: not enough free disk space to prepare {target.name} "
                              f"(it needs about {_megabytes(needed)}, {_megabytes(_free_bytes(target.parent))} "
                              "free); free some space or choose a folder on another disk")
-        emit(callbacks, "on_error", ErrorEvent(str(error), exception=error))
+        emit(callbacks, "on_error", ErrorEvent(str(error), "Free some space or choose a folder on another disk.",
+                                               error))
         emit(callbacks, "on_end", EndEvent("failed", {"error": str(error)}))
         raise error from None
     except Exception as exc:

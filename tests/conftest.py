@@ -17,8 +17,12 @@ Fixtures other test modules may use (kept stable):
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -172,3 +176,34 @@ def mixed_photo_folder(tmp_path: Path) -> Path:
         write_photo(folder / f"photo{index}.jpg", 96, 80, seed=30 + index)
     write_problem_photos(folder)
     return folder
+
+
+SMALL_DISK_SIZE = "3m"
+
+
+def mount_tmpfs(folder: Path) -> str | None:
+    """Mount a SMALL_DISK_SIZE tmpfs on `folder`; the reason when this machine does not allow it."""
+    if not sys.platform.startswith("linux"):
+        return "tmpfs mounts need Linux"
+    if os.geteuid() != 0:
+        return "mounting a tmpfs needs root"
+    if shutil.which("mount") is None:
+        return "no mount command"
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK_SIZE}", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    return None if done.returncode == 0 else f"cannot mount a tmpfs here: {done.stderr.strip()}"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An empty 3 MB file system (a tmpfs) for disk-full tests; skipped, with the reason, where it
+    cannot be mounted (not Linux, not root)."""
+    folder = tmp_path / "small_disk"
+    folder.mkdir()
+    reason = mount_tmpfs(folder)
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

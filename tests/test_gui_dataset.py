@@ -174,3 +174,18 @@ def test_replacing_is_offered_only_for_a_folder_that_holds_a_prepared_dataset(
     assert len(asked) == 1  # never asked to replace what is no prepared dataset ...
     assert "is not a prepared dataset" in tab.summary_label.text()  # ... the engine says why it is left alone
     assert (damaged / "manifest.json").read_text(encoding="utf-8") == "{half a manifest"
+
+
+def test_preparing_onto_a_disk_too_small_shows_one_dialog_naming_the_lack_of_space(
+        qtbot, main_window: MainWindow, photo_folder: Path, small_disk: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    tab = main_window.dataset_tab
+    tab.set_source_folder(str(photo_folder))
+    tab.size_spin.setValue(256)  # 8 photos x 256 px x 5 bytes, twice: about 5 MB for a 3 MB disk
+    tab.output_edit.setText(str(small_disk / "prepared"))
+    assert tab.start_prepare()
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=120000)
+    boxes = [box for box in tab.findChildren(QMessageBox) if box.isVisible()]
+    assert len(boxes) == 1 and "not enough free disk space" in boxes[0].text()
+    assert list(small_disk.iterdir()) == []  # no partial folder left

@@ -1,15 +1,11 @@
-"""`colorcore prepare` when things go wrong around it: a full disk, a prepare killed earlier, the umask."""
+"""`colorcore prepare` when things go wrong around it: a full disk (conftest's `small_disk`, a 3 MB tmpfs),
+a prepare killed earlier, the umask."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
-
-import pytest
 
 from colorcore.atomic import UMASK
 from colorcore.dataset import OWNER_FILE, PARTIAL_INFIX, is_prepared_dataset, prepare
@@ -17,34 +13,6 @@ from colorcore.dataset import OWNER_FILE, PARTIAL_INFIX, is_prepared_dataset, pr
 from tests.conftest import write_photo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TMPFS_SIZE = "3m"
-
-
-def mount_tmpfs(folder: Path) -> str | None:
-    """Mount a TMPFS_SIZE tmpfs on `folder`; the reason when this machine does not allow it."""
-    if not sys.platform.startswith("linux"):
-        return "tmpfs mounts need Linux"
-    if os.geteuid() != 0:
-        return "mounting a tmpfs needs root"
-    if shutil.which("mount") is None:
-        return "no mount command"
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(folder)],
-                          capture_output=True, text=True)
-    return None if done.returncode == 0 else f"cannot mount a tmpfs here: {done.stderr.strip()}"
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 3 MB tmpfs (skipped, with the reason, where it cannot be mounted)."""
-    folder = tmp_path / "small_disk"
-    folder.mkdir()
-    reason = mount_tmpfs(folder)
-    if reason is not None:
-        pytest.skip(reason)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def run_prepare(*args: object) -> subprocess.CompletedProcess[str]:

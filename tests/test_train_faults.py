@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from colorcore.cli import main
 from colorcore.training import TrainConfig, Trainer
 from colorcore.models import ModelConfig
 
-from tests.test_prepare_faults import REPO_ROOT, small_disk  # noqa: F401 (the 3 MB tmpfs fixture)
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 TINY = ["--width", "8", "--resnet-weights", "none", "--device", "cpu", "--eval-subset", "2"]
 
@@ -68,7 +67,7 @@ def test_a_bad_init_is_a_user_error_said_once(prepared_dataset: Path, tmp_path: 
         assert err.count("error") == 1, err
 
 
-def test_a_full_disk_at_the_first_checkpoint_is_worded(prepared_dataset: Path, small_disk: Path,  # noqa: F811
+def test_a_full_disk_at_the_first_checkpoint_is_worded(prepared_dataset: Path, small_disk: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     # a width-32 multipath checkpoint (weights, both optimisers) is far larger than the 3 MB disk
     code, _, err = cli(capsys, prepared_dataset, small_disk / "run", "--width", "32", "--resnet-weights", "none",

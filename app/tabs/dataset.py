@@ -433,10 +433,17 @@ class DatasetTab(QWidget):
         def job(callbacks: list, stop: Any) -> Any:
             from colorcore.dataset import DatasetError, prepare
 
+            reported: list[Any] = []  # an error the engine reports itself is shown once, as it words it
+
+            class Reported:
+                def on_error(self, event: Any) -> None:
+                    reported.append(event)
+
             try:
-                return prepare(source, output, callbacks=callbacks, stop=stop, **options)
+                return prepare(source, output, callbacks=[*callbacks, Reported()], stop=stop, **options)
             except (DatasetError, ValueError) as exc:
-                emit(callbacks, "on_error", ErrorEvent(str(exc), "Check the photo and output folders.", exc))
+                if not reported:
+                    emit(callbacks, "on_error", ErrorEvent(str(exc), "Check the photo and output folders.", exc))
                 raise
 
         self.skipped_list.clear()
