@@ -77,6 +77,7 @@ class ReferenceColours:
 
     mean: tuple[float, float]
     std: tuple[float, float]
+    paths: tuple[str, ...] = ()  # the reference photo files, when read from files (saved with hints)
 
     @classmethod
     def from_image(cls, image: np.ndarray) -> ReferenceColours:
@@ -113,11 +114,13 @@ def load_reference(paths: str | Path | Sequence[str | Path], mode: str = "semant
         if not has_colour(image):
             raise imageio.ImageReadError(path, "a reference photo must be in colour (this one is gray)")
         images.append(image)
+    sources = tuple(str(path) for path in paths)
     if mode == "global":
-        return ReferenceColours.from_image(np.hstack([_resize(image, (REFERENCE_LONG_SIDE, REFERENCE_LONG_SIDE),
-                                                              cv2.INTER_AREA) for image in images])
-                                           if len(images) > 1 else images[0])
-    return SemanticReference.from_images(images)
+        colours = ReferenceColours.from_image(np.hstack([_resize(image, (REFERENCE_LONG_SIDE, REFERENCE_LONG_SIDE),
+                                                                 cv2.INTER_AREA) for image in images])
+                                              if len(images) > 1 else images[0])
+        return replace(colours, paths=sources)
+    return replace(SemanticReference.from_images(images), paths=sources)
 
 
 @dataclass(frozen=True)

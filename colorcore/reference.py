@@ -119,6 +119,7 @@ class SemanticReference:
     lightness: np.ndarray  # (cells,) mean L* 0..100
     ab_sums: np.ndarray  # (cells, L_BINS, 2) sums of a*b* per lightness bin (soft counts)
     counts: np.ndarray  # (cells, L_BINS) soft pixel counts per bin
+    paths: tuple[str, ...] = ()  # the reference photo files, when read from files (saved with hints)
 
     @classmethod
     def from_images(cls, images: Sequence[np.ndarray]) -> SemanticReference:

@@ -129,3 +129,18 @@ def test_train_with_the_lite0_trunk_records_it_everywhere(tmp_path: Path, capsys
     assert main(["info", "--model", str(run / "model.safetensors")]) == 0
     line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("model ")][0]
     assert "trunk efficientnet-lite0" in line and "Apache-2.0" in line
+
+
+def test_a_trunkless_generator_widened_with_lite0_starts_out_computing_the_same() -> None:
+    from colorcore.models.generator import MultiPathGenerator, load_widened
+
+    torch.manual_seed(0)
+    old = MultiPathGenerator(8, "none", trunk="none").eval()
+    new = MultiPathGenerator(8, "none", trunk="efficientnet-lite0").eval()
+    widened = load_widened(new, old.state_dict())
+    assert widened == ["encoder_blocks.5.conv.weight"]
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(new(x), old(x))
+    with pytest.raises(ValueError, match="does not fit"):
+        load_widened(MultiPathGenerator(16, "none", trunk="none"), old.state_dict())

@@ -7,7 +7,7 @@ Without pretrained weights ("none") the path is left out, unless it is trained (
 frozen random trunk only adds 512 channels of fixed noise (measured in benchmarks/bench_learning.py).
 EfficientNet-Lite0 path (`trunk="efficientnet-lite0"`, the default where the ResNet-18 weights cannot
 be had; its ImageNet weights install with the engine): the gray input enlarged to at least
-`TRUNK_INPUT_SIZE` px (where it recognises things), its last stage (320 channels, stride 32) averaged
+`TRUNK_INPUT_SIZE` px (where it recognises the most of a 64 px sample: benchmarks/bench_trunk_input.py), its last stage (320 channels, stride 32) averaged
 down to the 5th encoder output's size and joined where the paper joins ResNet-18; frozen.
 Decoder: six Upsample x2 -> concat skip of the same size -> Conv3x3 -> LeakyReLU stages; the last stage
 has tanh and five output channels (RGB, saliency, edge), all in [-1, 1].
@@ -30,7 +30,7 @@ OUT_CHANNELS = 5
 RESNET_CHANNELS = 512
 TRUNKS = ("auto", "resnet18", "efficientnet-lite0", "none")
 LITE0_CHANNELS = 320
-TRUNK_INPUT_SIZE = 224  # px: the gray sample is enlarged to this for the EfficientNet-Lite0 path
+TRUNK_INPUT_SIZE = 128  # px: the gray sample is enlarged to this for the EfficientNet-Lite0 path (bench_trunk_input.py)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -272,6 +272,30 @@ class MultiPathGenerator(nn.Module):
         for k, block in enumerate(self.decoder_blocks):
             h = block(h, feats[5 - k])
         return h
+
+
+def load_widened(gen: MultiPathGenerator, state: dict[str, Tensor]) -> list[str]:
+    """Load a generator's weights saved without `gen`'s trunk (or with a narrower one) into `gen`: every
+    tensor of the same shape is copied; the conv that takes the trunk's channels keeps the old
+    weights for the encoder's channels and zeros for the trunk's, so `gen` starts out computing what
+    the old generator did and learns to use the trunk. The trunk keeps its own (pre-trained) weights.
+    Returns the names of the widened tensors; ValueError for weights of another architecture."""
+    own = gen.state_dict()
+    widened = []
+    for name, value in state.items():
+        if name not in own:
+            raise ValueError(f"{name}: not a weight of this generator")
+        target = own[name]
+        if value.shape == target.shape:
+            target.copy_(value)
+        elif value.dim() == 4 and value.shape[0] == target.shape[0] and value.shape[1] < target.shape[1] \
+                and value.shape[2:] == target.shape[2:]:
+            target.zero_()
+            target[:, : value.shape[1]].copy_(value)
+            widened.append(name)
+        else:
+            raise ValueError(f"{name}: shape {tuple(value.shape)} does not fit {tuple(target.shape)}")
+    return widened
 
 
 def init_generator(gen: MultiPathGenerator) -> None:

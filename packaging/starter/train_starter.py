@@ -103,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patience", type=int, default=3, help="epochs without held-out gain before stopping")
     parser.add_argument("--resume", action="store_true", help="continue WORK/run")
     parser.add_argument("--export-only", action="store_true", help="export WORK/run's best checkpoint and exit")
+    parser.add_argument("--trunk", choices=("none", "efficientnet-lite0"), default="none",
+                        help="pre-trained trunk of the multipath generator (default: none, the shipped starter's)")
+    parser.add_argument("--widen", type=Path, default=None, metavar="MODEL",
+                        help="with --trunk: start from this trunk-less model file (e.g. the shipped starter), its "
+                             "weights kept and the trunk's new input weights zero, so training starts where it is")
+    parser.add_argument("--lr-g", type=float, default=None,
+                        help="generator learning rate (default: the preset's; x0.1 when starting from --widen)")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="only (re)calibrate the chroma scale of the exported --out on the held-out photos")
     args = parser.parse_args(argv)
@@ -119,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     n_test = len(dataset.split("test"))
     started = time.time()
     if not args.export_only:
+        init = str(widened_init(args.widen, args.trunk, args.work)) if args.widen is not None else None
         config = TrainConfig(
-            data=str(data), run_dir=str(run), model=ModelConfig(width=WIDTH, resnet_weights="none"),
+            data=str(data), run_dir=str(run), init=init,
+            model=ModelConfig(width=WIDTH, resnet_weights="none", trunk=args.trunk, lr_g=args.lr_g),
             epochs=MAX_EPOCHS, batch_size=BATCH, device="cpu", seed=SEED, eval_subset=n_test, sample_count=8,
             keep_checkpoints=2, log_interval_s=10.0, resume=args.resume and (run / CHECKPOINT_DIR / "last.pt").is_file(),
         )
@@ -147,6 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(args.work / "record.json", json.dumps(record, indent=1) + "\n")
     print(f"starter model: {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return calibrate(out, args.corpus, dataset)
+
+
+def widened_init(model_file: Path, trunk: str, work: Path) -> Path:
+    """A checkpoint WORK/widened.pt: `model_file`'s generator with `trunk` added (`load_widened`)."""
+    from colorcore.checkpoint import make_checkpoint, save_checkpoint
+    from colorcore.models import build_model
+    from colorcore.models.generator import load_widened
+
+    old = load_model(model_file)
+    model = build_model(old.config.with_(trunk=trunk))
+    load_widened(model.generator, old.generator.state_dict())
+    return save_checkpoint(work / "widened.pt", make_checkpoint(model, model.make_optimizers()))
 
 
 def calibrate(model_file: Path, corpus: Path, dataset: Any) -> int:
