@@ -37,12 +37,12 @@ TRAIN_WIDTH = 8
 PREPARE_WORKERS = 2  # worker processes: proves that multiprocessing starts inside a frozen app
 MIN_COLOUR_FRACTION = 0.01  # share of pixels whose chroma must exceed MIN_CHROMA
 MIN_CHROMA = 2.0  # Lab a/b distance from neutral gray (8-bit scale) that counts as colour
-CLI_TIMEOUT_S = 300
+CLI_TIMEOUT_S = 1800  # a hang guard, not a speed check: a loaded machine may take minutes
 SUBPROCESS_OUTPUT_CHARS = 600
 REQUIRED_LIBRARIES = ("torch", "torchvision", "opencv")  # `colorcore info` must report a version of each
 SALIENCY_LABEL = "opencv saliency (contrib)"
 WINDOW_SIZE = (1000, 700)
-ENGINE_LOAD_TIMEOUT_S = 120.0
+ENGINE_LOAD_TIMEOUT_S = 900.0  # likewise
 EVENT_POLL_S = 0.02
 
 

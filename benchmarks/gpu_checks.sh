@@ -20,8 +20,9 @@
 #   prepare_crops  bench_prepare.py --crops-per-photo 50 on this machine's cores
 # `prepare` needs OpenCV's contrib modules (cv2.saliency): where python3 has plain opencv, unpack an
 # opencv-contrib-python-headless wheel into a folder and put it first on PYTHONPATH.
-# ONLY="name ..." runs only those checks. CPU dry run (checks the script, not the GPU):
-#   DEVICE=cpu STEPS=3 BENCH_STEPS=1 QUICK=1 PREP_PHOTOS=3 ...
+# ONLY="name ..." runs only those checks. CHECK_LIMIT_S=N gives every check N seconds instead of its own
+# limit (0: none but what is left of TOTAL_S). CPU dry run (checks the script, not the GPU; a busy machine
+# needs no limits there): DEVICE=cpu STEPS=3 BENCH_STEPS=1 QUICK=1 PREP_PHOTOS=3 CHECK_LIMIT_S=0 TOTAL_S=86400 ...
 set -u
 OUT=${OUT:?OUT: folder for the results}
 PHOTOS=${PHOTOS:?PHOTOS: folder of real colour photographs}
@@ -39,13 +40,13 @@ export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
 
 check() {  # check NAME SECONDS COMMAND...: run under a time limit, keep stdout/stderr, print one line
-    local name=$1 limit=$2 start rc left
+    local name=$1 limit=${CHECK_LIMIT_S:-$2} start rc left
     shift 2
     case " ${ONLY:-$name} " in *" $name "*) ;; *) return ;; esac
     start=$(date +%s)
     left=$(( DEADLINE - start ))
     if [ "$left" -lt 20 ]; then echo "CHECK $name skipped: TOTAL_S used up"; return; fi
-    [ "$left" -lt "$limit" ] && limit=$left
+    if [ "$limit" = 0 ] || [ "$left" -lt "$limit" ]; then limit=$left; fi
     timeout "$limit" "$@" >"$RESULTS/$name.out" 2>"$RESULTS/$name.log"
     rc=$?
     echo "CHECK $name rc=$rc seconds=$(( $(date +%s) - start ))"

@@ -236,9 +236,9 @@ def test_should_stop_waits_out_a_pause_and_reports_a_stop() -> None:
     flag = StopFlag()
     assert should_stop(flag) is False
     flag.pause()
+    started = time.monotonic()  # before the timer starts: it resumes no sooner than 0.2 s from here
     threading.Timer(0.2, flag.resume).start()
-    started = time.monotonic()
-    assert should_stop(flag) is False and time.monotonic() - started >= 0.15
+    assert should_stop(flag) is False and time.monotonic() - started >= 0.2
     flag.pause()
     threading.Timer(0.2, flag.request_stop).start()
     assert should_stop(flag) is True

@@ -391,7 +391,7 @@ def test_the_queue_worker_passes_every_item_event_and_coalesces_a_files_own_prog
     items, frames = [], []
     worker.item.connect(items.append)
     worker.event.connect(lambda hook, event: frames.append(event.done) if hook == "on_item_progress" else None)
-    with qtbot.waitSignal(worker.finished, timeout=10000):
+    with qtbot.waitSignal(worker.finished, timeout=QUEUE_TIMEOUT_MS):
         worker.start()
     assert [event.status for event in items] == ["started", "done"]
     assert frames == [1, 1000]  # the first at once, the latest flushed before the item's end

@@ -261,7 +261,7 @@ def test_results_tab_scores_a_run_on_its_own_dataset_and_colourises_with_it(
     window.save_settings()
     again = make_main_window(qtbot, window.settings)
     try:
-        qtbot.waitUntil(lambda: bool(again.results_tab.runs()), timeout=30000)
+        qtbot.waitUntil(lambda: bool(again.results_tab.runs()), timeout=120000)
         assert [r.path for r in again.results_tab.runs()] == [str(run.resolve())]
         assert Path(again.results_tab.dataset_edit.text()) == other.resolve()
     finally:
@@ -309,7 +309,7 @@ def test_colourise_tab_run_folders_failures_and_new_output_folders(
         new_folder_button = dialog.findChild(QToolButton, "newFolderButton")
         assert new_folder_button is not None and new_folder_button.isVisible() and new_folder_button.isEnabled()
         new_folder_button.click()
-        qtbot.waitUntil(lambda: any(p.is_dir() for p in (tmp_path / "out").iterdir()), timeout=5000)
+        qtbot.waitUntil(lambda: any(p.is_dir() for p in (tmp_path / "out").iterdir()), timeout=120000)
         dialog.accept()
 
     QTimer.singleShot(300, choose_new_folder)

@@ -254,7 +254,7 @@ def test_a_runs_curves_and_results_come_back_after_a_restart(qtbot, gui_settings
         assert [a.tolist() for a in training.loss_plot.series("g")] == [steps, losses]
         assert training.metrics_plot.series("psnr")[1].tolist() == psnr
         assert training.sample_view.has_image()
-        qtbot.waitUntil(lambda: bool(second.results_tab.runs()), timeout=30000)
+        qtbot.waitUntil(lambda: bool(second.results_tab.runs()), timeout=120000)
         assert [r.path for r in second.results_tab.runs()] == [str(run.resolve())]
         qtbot.waitUntil(lambda: not second.busy_tabs(), timeout=120000)
         assert second.results_tab.runs()[0].predictions is not None

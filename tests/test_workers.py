@@ -11,6 +11,8 @@ from tests.gui_fixtures import *  # noqa: F401,F403
 from colorcore.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StepEvent, StopFlag, emit
 from app.workers import JobWorker
 
+HANG_GUARD_MS = 120000  # how long a wait may take before the test calls it a hang: not a speed check
+
 
 def _counting_job(n_steps: int, per_step_s: float = 0.0):
     """An engine-like job: emits steps and progress, an epoch end, honours stop and pause."""
@@ -40,7 +42,7 @@ def test_worker_coalesces_steps_but_keeps_last_and_every_epoch_end(qtbot):
     steps, hooks = [], []
     worker.step.connect(steps.append)
     worker.event.connect(lambda hook, _event: hooks.append(hook))
-    with qtbot.waitSignal(worker.finished, timeout=10000) as blocker:
+    with qtbot.waitSignal(worker.finished, timeout=HANG_GUARD_MS) as blocker:
         worker.start()
     assert blocker.args == [2000, None]
     assert not worker.is_running()
@@ -56,7 +58,7 @@ def test_worker_pause_resume_stop(qtbot):
     steps = []
     worker.step.connect(steps.append)
     worker.start()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=10000)
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=HANG_GUARD_MS)
     worker.pause()
     assert worker.is_paused()
     qtbot.wait(200)
@@ -64,10 +66,10 @@ def test_worker_pause_resume_stop(qtbot):
     qtbot.wait(300)
     assert steps[-1].step - frozen <= 1  # at most the one in flight when paused
     worker.resume()
-    qtbot.waitUntil(lambda: steps[-1].step > frozen + 1, timeout=10000)
+    qtbot.waitUntil(lambda: steps[-1].step > frozen + 1, timeout=HANG_GUARD_MS)
     ends = []
     worker.end.connect(ends.append)
-    assert worker.stop_and_wait(10000)
+    assert worker.stop_and_wait(HANG_GUARD_MS)
     assert ends and ends[0].status == "stopped"
     assert not worker.is_running()
 
@@ -79,7 +81,7 @@ def test_worker_reports_an_exception_as_error_then_finished(qtbot):
     worker = JobWorker(failing, "fail")
     errors = []
     worker.error.connect(errors.append)
-    with qtbot.waitSignal(worker.finished, timeout=10000) as blocker:
+    with qtbot.waitSignal(worker.finished, timeout=HANG_GUARD_MS) as blocker:
         worker.start()
     result, exc = blocker.args
     assert result is None and isinstance(exc, OSError)
@@ -95,7 +97,7 @@ def test_worker_does_not_duplicate_an_engine_error(qtbot):
     worker = JobWorker(failing, "fail")
     errors = []
     worker.error.connect(errors.append)
-    with qtbot.waitSignal(worker.finished, timeout=10000):
+    with qtbot.waitSignal(worker.finished, timeout=HANG_GUARD_MS):
         worker.start()
     assert [e.message for e in errors] == ["bad dataset"]
 
@@ -113,9 +115,9 @@ def test_overlapping_jobs_cap_torch_threads_then_restore_them(qtbot):
 
     first, second = JobWorker(job, "first", torch_threads=1), JobWorker(job, "second", torch_threads=1)
     first.start()
-    qtbot.waitUntil(lambda: len(seen) == 1, timeout=10000)
+    qtbot.waitUntil(lambda: len(seen) == 1, timeout=HANG_GUARD_MS)
     second.start()
-    qtbot.waitUntil(lambda: len(seen) == 2, timeout=10000)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=HANG_GUARD_MS)
     from app.workers import uncapped_torch_threads
     from colorcore.device import describe_device
 
