@@ -286,24 +286,45 @@ def _open_header(path: PathLike, data: bytes) -> Image.Image:
         return _open_header_unchecked(data)
     except UnidentifiedImageError:
         raise ImageReadError(path, "not an image (unrecognised file format)") from None
+    except _DamagedHeader as exc:
+        raise ImageReadError(path, f"damaged or unsupported {exc.fmt} header ({exc.reason})") from None
+    except Image.DecompressionBombError as exc:  # a plugin that checks Pillow's own limit while opening
+        raise ImageReadError(path, f"too large ({exc})") from None
     except Exception as exc:  # Pillow raises many types for damaged headers
         raise ImageReadError(path, f"damaged image header ({exc})") from None
 
 
+class _DamagedHeader(Exception):
+    """A format recognised the file by its first bytes, then could not read its header."""
+
+    def __init__(self, fmt: str, reason: str) -> None:
+        super().__init__(f"{fmt}: {reason}")
+        self.fmt, self.reason = fmt, reason
+
+
 def _open_header_unchecked(data: bytes) -> Image.Image:
     """`Image.open` without Pillow's global decompression-bomb limit: `max_pixels` decides instead
-    (it may be higher), and no process-wide warning filter has to be changed (not thread-safe)."""
+    (it may be higher), and no process-wide warning filter has to be changed (not thread-safe).
+    `_DamagedHeader` when a format recognised the file but none could open it."""
     Image.init()
     prefix = data[:16]
+    damaged: _DamagedHeader | None = None
     for fmt in tuple(Image.ID):
         factory, accept = Image.OPEN[fmt]
         verdict = accept(prefix) if accept is not None else True
-        if isinstance(verdict, str) or not verdict:
+        if isinstance(verdict, str):  # recognised, and said why it cannot be read
+            damaged = damaged or _DamagedHeader(fmt, verdict)
+            continue
+        if not verdict:
             continue
         try:
             return factory(io.BytesIO(data), "")
-        except (SyntaxError, IndexError, TypeError, struct.error):
+        except (SyntaxError, IndexError, TypeError, struct.error) as exc:
+            if accept is not None and damaged is None:
+                damaged = _DamagedHeader(fmt, str(exc) or type(exc).__name__)
             continue
+    if damaged is not None:
+        raise damaged
     raise UnidentifiedImageError("cannot identify image file")
 
 

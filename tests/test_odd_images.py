@@ -195,6 +195,18 @@ def test_a_tiff_is_turned_upright_once_whichever_decoder_reads_it(tmp_path, mode
         assert np.array_equal(read_image(path), _apply_orientation(plain, orientation)), orientation
 
 
+def test_a_header_its_format_recognises_but_cannot_read_is_named_as_damaged(tmp_path) -> None:
+    from colorcore.imageio import ImageReadError
+
+    path = tmp_path / "bad.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDX" + bytes(40))
+    with pytest.raises(ImageReadError, match="damaged or unsupported PNG header"):
+        read_image(path)
+    path.write_bytes(b"just text, not a picture")
+    with pytest.raises(ImageReadError, match="not an image"):
+        read_image(path)
+
+
 def test_colorize_takes_every_picture_of_the_corpus_at_its_own_size(corpus, model_file, tmp_path, capsys) -> None:
     folder, files = corpus
     out = tmp_path / "out"
