@@ -358,8 +358,8 @@ class Trainer:
         if rates:
             shown = ", ".join(f"{k} {v:g}" for k, v in rates.items())
             self._emit("on_notice", NoticeEvent(
-                "finetune", f"fine-tuning {self.config.init}: learning rates x{FINETUNE_LR_SCALE:g} of the "
-                f"{config.preset} preset's ({shown})", "", 0))
+                "finetune", f"fine-tuning {self.config.init} ({config.name}, width {config.width}): learning rates "
+                f"x{FINETUNE_LR_SCALE:g} of the {config.preset} preset's ({shown})", "", 0))
         return config.with_(**rates)
 
     def _score_start(self) -> None:
