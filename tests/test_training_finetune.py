@@ -124,4 +124,9 @@ def test_the_finishing_text_says_whether_the_run_beats_its_start() -> None:
     assert "better than the starting model: 20.50 dB vs 20.00 dB" in better and "from step 40" in better
     worse = finishing_text(result(19.5), "starter")
     assert "NOT better than the starting model" in worse and "--model starter" in worse
-    assert "starting model" not in finishing_text(result(19.5), None)
+    resumed = finishing_text(result(19.5), None)  # a resumed run's start is known from its checkpoint
+    assert "NOT better than the starting model" in resumed and "--model" not in resumed
+    from_scratch = TrainResult("finished", "run", step=200, model_file="run/model.safetensors",
+                               best={"step": 40, "epoch": 3, "psnr": 19.5})
+    assert "starting model" not in finishing_text(from_scratch, None) and "from step 40" in finishing_text(
+        from_scratch, None)

@@ -31,7 +31,7 @@ RESUMED_SETTINGS = {
     "epochs": "epochs", "batch_size": "batch_size", "max_steps": "max_steps", "seed": "seed",
     "amp": "amp", "channels_last": "channels_last", "deterministic": "deterministic",
     "keep": "keep_checkpoints", "eval_subset": "eval_subset", "min_epoch_interval": "min_epoch_interval_s",
-    "compile": "compile", "keep_best": "keep_best",
+    "compile": "compile", "keep_best": "keep_best", "init": "init",  # (--init itself is refused with --resume)
 }
 
 
@@ -350,7 +350,7 @@ def finishing_text(result: Any, init: str | None) -> str:
         lines.append(f"model: {result.model_file}, from step {int(result.best['step'])} "
                      f"(the best held-out PSNR, {best:.2f} dB)")
     start = result.start_metrics.get("psnr")
-    if init and start is not None:
+    if start is not None:
         if best is None:
             lines.append(f"the starting model scored {start:.2f} dB; this run has no held-out score yet")
         elif best > start:
@@ -358,7 +358,8 @@ def finishing_text(result: Any, init: str | None) -> str:
                          f"(+{best - start:.2f} dB)")
         else:
             lines.append(f"NOT better than the starting model: {best:.2f} dB vs {start:.2f} dB held-out PSNR; "
-                         f"keep colourising with it (--model {init}), or train longer or on more photos")
+                         f"keep colourising with it{f' (--model {init})' if init else ''}, or train longer or "
+                         "on more photos")
     return "\n".join(lines)
 
 
