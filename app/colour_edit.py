@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from app.devices import gui_torch_threads
 from app.workers import JobWorker
 from colorcore.events import StopFlag, emit
-from colorcore.hints import Hints, hints_path_for, save_hints
+from colorcore.hints import Hints, hints_path_for, save_edits
 
 SATURATION_MAX = 2.0  # colorcore.colour_control.SATURATION_MAX (not imported here: it loads torch)
 PREVIEW_LONG_SIDE = 1600  # the preview's long side, as the Colourise tab's other previews
@@ -91,12 +91,31 @@ class EditHistory:
         self._merge = None
         return True
 
+    def fill_reference(self, path: str, colours: object | None) -> bool:
+        """Give every state waiting for the reference photo `path` (its path set, its colours not read
+        yet: restored from a hints file) its `colours`, or, None, no reference; no undo step, and the
+        saved state stays saved. True when a state changed."""
+        def filled(state: EditState) -> EditState:
+            if state.reference is None and state.reference_path == path:
+                return EditState(state.hints, colours, path if colours is not None else "", state.saturation)
+            return state
+
+        before = self.current
+        self.current, self.saved = filled(self.current), filled(self.saved)
+        self._undo, self._redo = [filled(s) for s in self._undo], [filled(s) for s in self._redo]
+        return self.current != before
+
 
 @dataclass(frozen=True)
 class ReferenceRequest:
-    """Read a reference photo's colours."""
+    """Read a reference photo's colours (with `others`, several photos'; `mode` as
+    `colour_control.load_reference`); `restore`: for the states restored from a hints file waiting for
+    them (`EditHistory.fill_reference`), not a new choice."""
 
     path: Path
+    others: tuple[Path, ...] = ()
+    mode: str = "semantic"
+    restore: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +143,7 @@ class ReferenceLoaded:
     path: Path
     colours: object | None
     error: str = ""
+    restore: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,17 +204,19 @@ def _save(editor: object, photo: Path, request: SaveRequest) -> EditSaved:
     from colorcore import imageio
     from colorcore.atomic import atomic_write
     from colorcore.colorize import JPEG_SUFFIXES
+    from colorcore.colour_control import saved_edits
 
     out, hints_path = request.out_path, hints_path_for(request.out_path)
     try:
         result = editor.render_full(request.state.controls())
         jpeg_to_jpeg = photo.suffix.lower() in JPEG_SUFFIXES and out.suffix.lower() in JPEG_SUFFIXES
         imageio.write_image(out, result, exif=imageio.read_exif(photo) if jpeg_to_jpeg else None)
-        save_hints(hints_path, request.state.hints)
+        edits = saved_edits(request.state.controls())
+        save_edits(hints_path, edits)
         if request.copy_to is not None:
             with out.open("rb") as source:
                 atomic_write(request.copy_to, lambda target: shutil.copyfileobj(source, target))
-            save_hints(hints_path_for(request.copy_to), request.state.hints)
+            save_edits(hints_path_for(request.copy_to), edits)
     except imageio.ImageReadError as exc:
         return EditSaved(request, hints_path, f"{exc.path}: {exc.reason}")
     except (OSError, ValueError, MemoryError) as exc:
@@ -213,6 +235,7 @@ def edit_job(photo: Path, model_path: str, guided: bool, requests: EditRequests)
         from colorcore import imageio
         from colorcore.checkpoint import load_model
         from colorcore.colour_control import ChromaEditor, load_reference
+        from colorcore.models.trunks import TrunkUnavailableError
         from colorcore.video import is_video, probe_video, read_video_frame
 
         if is_video(photo):
@@ -225,10 +248,15 @@ def edit_job(photo: Path, model_path: str, guided: bool, requests: EditRequests)
             if isinstance(request, EditState):
                 emit(callbacks, "on_preview", EditPreview(request, editor.preview(request.controls())))
             elif isinstance(request, ReferenceRequest):
+                paths, restore = (request.path, *request.others), request.restore
                 try:
-                    emit(callbacks, "on_reference", ReferenceLoaded(request.path, load_reference(request.path)))
+                    emit(callbacks, "on_reference", ReferenceLoaded(request.path, load_reference(paths, request.mode),
+                                                                    restore=restore))
                 except imageio.ImageReadError as exc:
-                    emit(callbacks, "on_reference", ReferenceLoaded(request.path, None, f"{exc.path}: {exc.reason}"))
+                    emit(callbacks, "on_reference", ReferenceLoaded(request.path, None, f"{exc.path}: {exc.reason}",
+                                                                    restore))
+                except TrunkUnavailableError as exc:
+                    emit(callbacks, "on_reference", ReferenceLoaded(request.path, None, str(exc), restore))
             else:
                 emit(callbacks, "on_saved", _save(editor, photo, request))
 
@@ -264,8 +292,8 @@ class EditSession(QObject):
     def request_preview(self, state: EditState) -> None:
         self.requests.preview(state)
 
-    def load_reference(self, path: Path) -> None:
-        self.requests.task(ReferenceRequest(path))
+    def load_reference(self, request: ReferenceRequest) -> None:
+        self.requests.task(request)
 
     def save(self, request: SaveRequest) -> None:
         self.saves_pending += 1

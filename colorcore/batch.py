@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Sequence
 
 from colorcore.events import EndEvent, ItemEvent, ProgressEvent, StopFlag, emit, should_stop
-from colorcore.hints import hints_path_for, save_hints
+from colorcore.hints import hints_path_for, save_edits
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,8 +47,9 @@ DEFAULT_QUALITY = 95
 @dataclass(frozen=True)
 class BatchItem:
     """One photo or video to colourise into `target`, with its colour `controls` (None: the model's
-    colours); `save_hints` writes the controls' hints beside the output (NAME.hints.json), so that
-    they come back when the result is edited again."""
+    colours); `save_hints` writes the controls' hints beside the output (NAME.hints.json, with the
+    reference photos' paths and the saturation: `colour_control.saved_edits`), so that they come back
+    when the result is edited again."""
 
     source: Path
     target: Path
@@ -348,6 +349,7 @@ def colorize_many(
     frame.
     """
     from colorcore.colorize import colorize_file
+    from colorcore.colour_control import saved_edits
     from colorcore.imageio import ImageReadError, count_frames
     from colorcore.video import VideoError, colorize_video, is_video
 
@@ -392,7 +394,7 @@ def colorize_many(
                         _publish(claim, item.target)
                         claim = None
                     if item.save_hints and item.controls is not None:
-                        save_hints(hints_path_for(item.target), item.controls.hints)
+                        save_edits(hints_path_for(item.target), saved_edits(item.controls))
                     if preview_long_side is not None:
                         previews = result_previews(item.source, item.target, preview_long_side)
                 except _OutputTaken:

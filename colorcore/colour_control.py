@@ -29,6 +29,7 @@ reference, saturation 1) `render_full` is exactly `colorize.colorize_array`.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -43,7 +44,7 @@ from colorcore.colorize import (
     APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, TILE_ROWS, _as_image, _resize, chroma_u8, guided_chroma, lab_l8,
     luma, predict_chroma, recombine, _network_size,
 )
-from colorcore.hints import Hints, hex_to_rgb
+from colorcore.hints import Hints, SavedEdits, hex_to_rgb
 from colorcore.imageio import fit_long_side
 from colorcore.lab import D65_WHITE, LAB_DELTA, XYZ_TO_RGB
 from colorcore.models.base import ColorModel
@@ -140,6 +141,21 @@ class ColourControls:
     def neutral(self) -> bool:
         """True when the controls change nothing (the model's colours as they are)."""
         return not self.hints and self.reference is None and self.saturation == 1.0
+
+
+def saved_edits(controls: ColourControls) -> SavedEdits:
+    """What a hints file keeps of `controls`: the hints, the reference photos' absolute paths and mode
+    (a reference not read from files is not kept), the saturation."""
+    paths = tuple(os.path.abspath(p) for p in getattr(controls.reference, "paths", ()))
+    mode = "global" if isinstance(controls.reference, ReferenceColours) else "semantic"
+    return SavedEdits(controls.hints, paths, mode, controls.saturation)
+
+
+def edits_controls(edits: SavedEdits) -> ColourControls:
+    """The controls of a hints file's `edits`, its reference photos read again (`load_reference`, whose
+    errors name the file)."""
+    reference = load_reference(edits.reference_paths, edits.reference_mode) if edits.reference_paths else None
+    return ColourControls(edits.hints, reference, edits.saturation)
 
 
 def _l8_to_gray_table() -> np.ndarray:
@@ -498,5 +514,5 @@ class ChromaEditor:
 __all__ = [
     "CONFIDENCE_GAIN", "EDGE_SIGMA", "HINT_REACH", "PREVIEW_LONG_SIDE", "SATURATION_MAX", "SOLVE_LONG_SIDE",
     "ChromaEditor", "ColourControls", "HintPropagation", "ReferenceColours", "hint_ab", "load_reference",
-    "paint_hints", "saturate",
+    "edits_controls", "paint_hints", "saturate", "saved_edits",
 ]

@@ -1,9 +1,11 @@
 """Colour hints: points and strokes a user places on a photo, and their JSON file format.
 
-A hints file (UTF-8 JSON; both lists optional)::
+A hints file (UTF-8 JSON; every field optional)::
 
     {"points": [{"x": 0.25, "y": 0.5, "color": "#2050c0", "width": 0.01}],
-     "strokes": [{"points": [[0.1, 0.2], [0.3, 0.25]], "color": "#30a040", "width": 0.02}]}
+     "strokes": [{"points": [[0.1, 0.2], [0.3, 0.25]], "color": "#30a040", "width": 0.02}],
+     "reference": {"paths": ["/photos/holiday.jpg"], "mode": "semantic"},
+     "saturation": 1.3}
 
 `x` is relative to the photo's width and `y` to its height (0..1, the photo's left/top edge to its
 right/bottom edge); `width` (optional, 0 < width <= 1) is the brush diameter relative to the photo's
@@ -11,7 +13,11 @@ width (default `DEFAULT_POINT_WIDTH` for points, `DEFAULT_STROKE_WIDTH` for stro
 sRGB hex colour `#rrggbb`. Only the colour's hue and chroma are used: the photo keeps its own
 luminance. Later hints paint over earlier ones where they overlap (points first, then strokes, each
 in file order). Unknown fields are refused (a misspelt field would otherwise be silently ignored).
-`hints_path_for(output)` is where the hints of a colourised photo are kept: beside it.
+`reference` (the reference photos whose colours were used, `mode` "semantic" or "global") and
+`saturation` (0..2) are the rest of the edits a result was made with (`SavedEdits`, `load_edits`,
+`save_edits`), so that the desktop app brings them back with the hints; a file without them means no
+reference and saturation 1. `hints_path_for(output)` is where the hints of a colourised photo are kept:
+beside it.
 
 Torch-free and cv2-free: the GUI and the CLI read and write hints without loading the engine.
 """
@@ -32,6 +38,10 @@ DEFAULT_POINT_WIDTH = 0.01
 DEFAULT_STROKE_WIDTH = 0.02
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 TOP_FIELDS = ("points", "strokes")
+EDIT_FIELDS = ("reference", "saturation")  # the rest of the edits, beside the hints (`SavedEdits`)
+REFERENCE_FIELDS = ("paths", "mode")
+SAVED_REFERENCE_MODES = ("semantic", "global")  # as colorcore.reference.REFERENCE_MODES (this module is torch-free)
+SAVED_SATURATION_MAX = 2.0  # as colour_control.SATURATION_MAX
 POINT_FIELDS = ("x", "y", "color", "width")
 STROKE_FIELDS = ("points", "color", "width")
 
@@ -153,6 +163,60 @@ class Hints:
         return cls(tuple(points), tuple(strokes))
 
 
+@dataclass(frozen=True)
+class SavedEdits:
+    """What a result was made with, as its hints file keeps it: the hints, the reference photos' paths
+    (none: no reference) and how they were matched (`reference_mode`, "semantic" or "global"), and
+    the saturation."""
+
+    hints: Hints = field(default_factory=Hints)
+    reference_paths: tuple[str, ...] = ()
+    reference_mode: str = "semantic"
+    saturation: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reference_paths", tuple(str(p) for p in self.reference_paths))
+        if self.reference_mode not in SAVED_REFERENCE_MODES:
+            raise ValueError(f"reference mode {self.reference_mode!r} is not one of {', '.join(SAVED_REFERENCE_MODES)}")
+        saturation = self.saturation
+        if isinstance(saturation, bool) or not isinstance(saturation, (int, float)) or not math.isfinite(saturation) \
+                or not 0.0 <= saturation <= SAVED_SATURATION_MAX:
+            raise ValueError(f"saturation must be a number 0..{SAVED_SATURATION_MAX:g}, got {saturation!r}")
+        object.__setattr__(self, "saturation", float(saturation))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dictionary of the file format (the reference and saturation only when set)."""
+        data: dict[str, Any] = self.hints.to_dict()
+        if self.reference_paths:
+            data["reference"] = {"paths": list(self.reference_paths), "mode": self.reference_mode}
+        if self.saturation != 1.0:
+            data["saturation"] = self.saturation
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | Path = "hints") -> SavedEdits:
+        """Edits from the file format's dictionary; HintsError naming `source` and the problem."""
+        if not isinstance(data, dict):
+            raise HintsError(source, f"expected a JSON object with \"points\" and/or \"strokes\", got {type(data).__name__}")
+        _refuse_unknown(data, TOP_FIELDS + EDIT_FIELDS, "", source)
+        hints = Hints.from_dict({key: data[key] for key in TOP_FIELDS if key in data}, source)
+        paths: tuple[str, ...] = ()
+        mode = "semantic"
+        reference = data.get("reference")
+        if reference is not None:
+            if not isinstance(reference, dict):
+                raise HintsError(source, f"reference: expected an object with \"paths\" and \"mode\", got {reference!r}")
+            _refuse_unknown(reference, REFERENCE_FIELDS, "reference", source)
+            raw = reference.get("paths")
+            if not isinstance(raw, list) or not raw or not all(isinstance(p, str) and p for p in raw):
+                raise HintsError(source, f"reference: \"paths\" must be a non-empty list of file paths, got {raw!r}")
+            paths, mode = tuple(raw), reference.get("mode", "semantic")
+        try:
+            return cls(hints, paths, mode, data.get("saturation", 1.0))
+        except ValueError as exc:
+            raise HintsError(source, str(exc)) from None
+
+
 def _refuse_unknown(data: dict[str, Any], allowed: tuple[str, ...], where: str, source: str | Path) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
@@ -182,8 +246,15 @@ def _item(kind: type, item: Any, allowed: tuple[str, ...], where: str, source: s
 
 
 def load_hints(path: str | Path) -> Hints:
-    """Read a hints file. HintsError (a ValueError) names the file and the problem: unreadable,
-    not JSON (with line and column), a colour that is not hex, coordinates outside 0..1..."""
+    """Read a hints file's hints (its reference and saturation checked, not returned: `load_edits`).
+    HintsError (a ValueError) names the file and the problem: unreadable, not JSON (with line and
+    column), a colour that is not hex, coordinates outside 0..1..."""
+    return load_edits(path).hints
+
+
+def load_edits(path: str | Path) -> SavedEdits:
+    """Read a hints file with the reference and saturation saved beside the hints (`SavedEdits`);
+    errors as `load_hints`."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -197,12 +268,17 @@ def load_hints(path: str | Path) -> Hints:
         raise HintsError(path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:  # json nests by recursion: a file of 100,000 "[" exhausts the stack
         raise HintsError(path, "not a hints file (its JSON is nested too deeply)") from None
-    return Hints.from_dict(data, path)
+    return SavedEdits.from_dict(data, path)
 
 
 def save_hints(path: str | Path, hints: Hints) -> Path:
     """Write `hints` to `path` atomically (a crash never leaves half a file) and return the path."""
-    return atomic_write_text(path, json.dumps(hints.to_dict(), indent=2) + "\n")
+    return save_edits(path, SavedEdits(hints))
+
+
+def save_edits(path: str | Path, edits: SavedEdits) -> Path:
+    """Write `edits` (hints, reference, saturation) to `path` atomically and return the path."""
+    return atomic_write_text(path, json.dumps(edits.to_dict(), indent=2) + "\n")
 
 
 def hints_path_for(output: str | Path) -> Path:
@@ -213,5 +289,6 @@ def hints_path_for(output: str | Path) -> Path:
 
 __all__ = [
     "DEFAULT_POINT_WIDTH", "DEFAULT_STROKE_WIDTH", "HINTS_SUFFIX", "Hints", "HintsError", "PointHint",
-    "StrokeHint", "hex_to_rgb", "hints_path_for", "load_hints", "rgb_to_hex", "save_hints",
+    "SavedEdits", "StrokeHint", "hex_to_rgb", "hints_path_for", "load_edits", "load_hints", "rgb_to_hex",
+    "save_edits", "save_hints",
 ]

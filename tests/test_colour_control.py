@@ -219,6 +219,43 @@ def test_hints_round_trip_and_the_issue_example(tmp_path: Path) -> None:
     assert rgb_to_hex((32, 80, 192)) == "#2050c0"
 
 
+def test_the_reference_and_saturation_are_kept_in_the_hints_file(tmp_path: Path) -> None:
+    from colorcore.colour_control import edits_controls, load_reference, saved_edits
+    from colorcore.hints import SavedEdits, load_edits, save_edits
+
+    warm = tmp_path / "warm.png"
+    write_image(warm, np.full((40, 40, 3), (230, 120, 40), np.uint8))
+    hints = Hints((PointHint(0.25, 0.5, BLUE),))
+    controls = ColourControls(hints, load_reference([warm], "global"), 1.4)
+    edits = saved_edits(controls)
+    assert edits == SavedEdits(hints, (str(warm.resolve()),), "global", 1.4)
+    target = save_edits(tmp_path / "photo_colour.hints.json", edits)
+    data = json.loads(target.read_text())
+    assert data["reference"] == {"paths": [str(warm.resolve())], "mode": "global"} and data["saturation"] == 1.4
+    assert load_edits(target) == edits and load_hints(target) == hints  # hints readers still read it
+    again = edits_controls(load_edits(target))
+    assert again.hints == hints and again.saturation == 1.4 and again.reference == controls.reference
+    plain = save_hints(tmp_path / "plain.hints.json", hints)  # an old file: no reference, saturation 1
+    assert set(json.loads(plain.read_text())) == {"points", "strokes"}
+    assert load_edits(plain) == SavedEdits(hints) and edits_controls(load_edits(plain)) == ColourControls(hints)
+
+
+def test_a_batch_writes_the_reference_and_saturation_with_the_hints(model, tmp_path: Path) -> None:
+    from colorcore.batch import BatchItem, colorize_many
+    from colorcore.colour_control import load_reference
+    from colorcore.hints import SavedEdits, load_edits
+
+    photo, warm = tmp_path / "scan.png", tmp_path / "warm.png"
+    write_image(photo, two_regions(120, 180))
+    write_image(warm, np.full((40, 40, 3), (230, 120, 40), np.uint8))
+    hints = Hints((PointHint(0.25, 0.5, BLUE),))
+    target = tmp_path / "out" / "scan_colour.png"
+    controls = ColourControls(hints, load_reference([warm], "global"), 0.7)
+    result = colorize_many([BatchItem(photo, target, controls, save_hints=True)], model)
+    assert result.done == 1
+    assert load_edits(hints_path_for(target)) == SavedEdits(hints, (str(warm.resolve()),), "global", 0.7)
+
+
 @pytest.mark.parametrize("content, problem", [
     ('{"points": [', "not valid JSON (line 1, column"),
     ('{"points": [{"x": 0.2, "y": 0.5, "color": "blue"}]}', "points[0]: color 'blue' is not an sRGB hex colour"),
@@ -229,6 +266,12 @@ def test_hints_round_trip_and_the_issue_example(tmp_path: Path) -> None:
     ('{"points": [{"x": 0.2, "y": 0.5, "colour": "#2050c0"}]}', "points[0]: unknown field 'colour'"),
     ('{"points": [{"x": 0.2, "color": "#2050c0"}]}', 'points[0]: missing "y"'),
     ('[1, 2]', "expected a JSON object"),
+    ('{"saturation": 2.5}', "saturation must be a number 0..2, got 2.5"),
+    ('{"saturation": "high"}', "saturation must be a number 0..2"),
+    ('{"reference": "a.jpg"}', 'reference: expected an object with "paths" and "mode"'),
+    ('{"reference": {"paths": []}}', 'reference: "paths" must be a non-empty list of file paths'),
+    ('{"reference": {"paths": ["a.jpg"], "mode": "colours"}}', "reference mode 'colours' is not one of semantic, global"),
+    ('{"reference": {"paths": ["a.jpg"], "photo": "a.jpg"}}', "reference: unknown field 'photo'"),
 ])
 def test_bad_hints_files_name_the_file_and_the_problem(tmp_path: Path, content: str, problem: str) -> None:
     path = tmp_path / "hints.json"

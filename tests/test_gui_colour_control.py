@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
+from colorcore.hints import Hints
+
 from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
 from tests.test_gui_colorize import window  # noqa: F401 (fixture: the main window, shut down before teardown)
 
@@ -225,7 +227,7 @@ def test_a_broken_reference_photo_and_a_broken_hints_file_are_named(qtbot, windo
     (out_dir / "photo_colour.hints.json").write_text('{"points": [{"x": 2, "y": 0.5, "color": "#2050c0"}]}')
     tab, tools = colourised(qtbot, window, tmp_path)
     assert "photo_colour.hints.json" in tab.message_label.text()  # said when it was queued
-    assert tab.items()[0].hints is None and tab.items()[0].out_path.name == "photo_colour_2.png"
+    assert tab.items()[0].edits is None and tab.items()[0].out_path.name == "photo_colour_2.png"
     assert not tools.state().hints
 
     bad = tmp_path / "bad_reference.jpg"
@@ -361,3 +363,55 @@ def test_a_video_moves_the_status_bar_and_the_quit_prompt_names_it(qtbot, window
     moving = [done / total for name, done, total in seen if name and total and 0 < done < total]
     assert moving and window.job_progress_bar.maximum() >= 0  # the frames moved the job's progress
     assert questions and "The video clip.mp4 stops at frame" in questions[0] and "checkpoint" not in questions[0]
+
+
+def test_the_reference_and_saturation_are_saved_with_the_hints_and_come_back_when_requeued(qtbot, window, tmp_path):
+    """An earlier result's hints file with a reference photo (global mode: its mean and spread) and a
+    saturation: queuing the photo again colours it with all three, the colour tools open with them (the
+    reference read again, no undo step, nothing to apply), and Apply after a change writes them back."""
+    from colorcore.hints import PointHint, SavedEdits, load_edits, save_edits
+    from colorcore.imageio import read_image
+
+    warm = tmp_path / "refs" / "warm.png"
+    warm.parent.mkdir()
+    cv2.imwrite(str(warm), np.full((40, 40, 3), (40, 120, 230), np.uint8))  # BGR: an orange photo
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    cv2.imwrite(str(out_dir / "photo_colour.png"), np.zeros((H, W, 3), np.uint8))  # an earlier result
+    saved = SavedEdits(Hints((PointHint(0.25, 0.5, BLUE),)), (str(warm),), "global", 1.5)
+    save_edits(out_dir / "photo_colour.hints.json", saved)
+
+    tab, tools = colourised(qtbot, window, tmp_path)
+    item = tab.items()[0]
+    assert item.edits == saved and item.out_path.name == "photo_colour_2.png"
+    result = read_image(item.out_path)
+    a, b = ab(result)[RIGHT].reshape(-1, 2).mean(axis=0)
+    assert a > 5 and b > 10  # the right half (no hint reaches it) takes the reference's orange
+    assert load_edits(out_dir / "photo_colour_2.hints.json") == saved  # written with the new result
+
+    qtbot.waitUntil(lambda: tools.state().reference is not None, timeout=TIMEOUT_MS)
+    state = tools.state()
+    assert state.hints == saved.hints and state.saturation == 1.5 and tools.saturation_label.text() == "1.50"
+    assert tools.reference_action.text() == "Reference: warm.png" and tools.no_reference_action.isEnabled()
+    assert not tools.undo_action.isEnabled() and not tools.apply_action.isEnabled()
+
+    tools.set_saturation(1.2)
+    wait_preview(qtbot, tools)
+    tools.apply()
+    qtbot.waitUntil(lambda: not tools.saving() and not tools.apply_action.isEnabled(), timeout=TIMEOUT_MS)
+    assert load_edits(out_dir / "photo_colour_2.hints.json") == SavedEdits(saved.hints, (str(warm),), "global", 1.2)
+
+
+def test_a_missing_saved_reference_photo_is_named_and_the_hints_still_used(qtbot, window, tmp_path):
+    from colorcore.hints import PointHint, SavedEdits, save_edits
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    cv2.imwrite(str(out_dir / "photo_colour.png"), np.zeros((H, W, 3), np.uint8))
+    gone = tmp_path / "gone.jpg"
+    save_edits(out_dir / "photo_colour.hints.json",
+               SavedEdits(Hints((PointHint(0.25, 0.5, BLUE),)), (str(gone),), "semantic", 0.5))
+    tab, tools = colourised(qtbot, window, tmp_path)
+    assert "gone.jpg" in tab.message_label.text() and "missing" in tab.message_label.text()
+    state = tools.state()
+    assert state.hints and state.saturation == 0.5 and state.reference is None and state.reference_path == ""

@@ -28,7 +28,7 @@ from colorcore.atomic import atomic_copy
 from colorcore.batch import (BatchItem, BatchResult, colorize_many, find_inputs, latest_hints_file,
                              result_previews, unused_output_path)
 from colorcore.events import ItemEvent, ProgressEvent, StopFlag, emit
-from colorcore.hints import Hints, HintsError, hints_path_for, load_hints
+from colorcore.hints import HintsError, SavedEdits, hints_path_for, load_edits
 from colorcore.runs import RunFolder
 
 JOB_NAME = "Colourise"
@@ -104,7 +104,7 @@ class QueueItem:
     frames_total: int = 0
     model_path: str = ""  # the model that colourised it
     guided: bool = True
-    hints: Hints | None = None  # colour hints it is colourised with (from an earlier result's hints file)
+    edits: SavedEdits | None = None  # hints, reference, saturation it is colourised with (an earlier result's)
     controls: EditState | None = None  # a video's colour controls (from the colour tools' Apply)
 
     @property
@@ -114,13 +114,21 @@ class QueueItem:
 
 def batch_item(item: QueueItem) -> BatchItem:
     """The engine's item for a queued file: a video with the colour tools' controls (from Apply) or a
-    photo with its earlier result's hints is coloured with them, and they are saved beside its output."""
-    from colorcore.colour_control import ColourControls
+    photo with its earlier result's hints, reference photos and saturation is coloured with them, and
+    they are saved beside its output. Call it in the engine's thread (it reads the reference photos;
+    one that cannot be read any more is left out, its hints and saturation kept)."""
+    from colorcore.colour_control import ColourControls, edits_controls
+    from colorcore.imageio import ImageReadError
+    from colorcore.models.trunks import TrunkUnavailableError
 
     if item.controls is not None:
         return BatchItem(item.path, item.out_path, item.controls.controls(), save_hints=True)
-    if item.hints is not None:
-        return BatchItem(item.path, item.out_path, ColourControls(hints=item.hints), save_hints=True)
+    if item.edits is not None:
+        try:
+            controls = edits_controls(item.edits)
+        except (ImageReadError, TrunkUnavailableError):
+            controls = ColourControls(item.edits.hints, None, item.edits.saturation)
+        return BatchItem(item.path, item.out_path, controls, save_hints=True)
     return BatchItem(item.path, item.out_path)
 
 
@@ -348,17 +356,24 @@ class ColorizeTab(QWidget):
             self._items.append(QueueItem(photo, out_path))
             if hints_file is not None:
                 try:
-                    self._items[-1].hints = load_hints(hints_file)
+                    edits = load_edits(hints_file)
                 except HintsError as exc:
                     parts.append(f"Cannot use the colour hints in {exc.source}: {exc.reason}. {photo.name} is "
                                  "colourised without them.")
+                else:
+                    missing = [p for p in edits.reference_paths if not Path(p).is_file()]
+                    if missing:
+                        parts.append(f"The reference photo {missing[0]} saved with the hints of {photo.name} is "
+                                     "missing: it is colourised with its hints and saturation only.")
+                        edits = SavedEdits(edits.hints, (), saturation=edits.saturation)
+                    self._items[-1].edits = edits
             self._append_row(self._items[-1])
         if photos:
             videos = sum(is_video_file(p) for p in photos)
             counted = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in
                        ((len(photos) - videos, "photo"), (videos, "video")) if n]
             parts.insert(0, f"Queued {' and '.join(counted)}.")
-            refined = sum(item.hints is not None for item in self._items[-len(photos):])
+            refined = sum(item.edits is not None for item in self._items[-len(photos):])
             if refined:
                 parts.append(f"{refined} with the colour hints of {'its' if refined == 1 else 'their'} earlier "
                              "result (edit them with the colour tools).")
@@ -628,7 +643,7 @@ class ColorizeTab(QWidget):
         """Let the colour tools edit the shown item if it is a colourised photo or video."""
         item = self._items[index]
         if item.status == DONE and item.model_path:
-            self.colour_tools.open_photo(item.out_path, item.path, item.model_path, item.guided, item.hints,
+            self.colour_tools.open_photo(item.out_path, item.path, item.model_path, item.guided, item.edits,
                                          video=item.is_video, state=item.controls)
         else:
             self.colour_tools.close_photo()

@@ -12,10 +12,10 @@ from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QP
 from PySide6.QtWidgets import (QColorDialog, QDoubleSpinBox, QFileDialog, QLabel, QSlider, QToolBar, QWidget)
 
 from app.colour_edit import (SATURATION_MAX, EditHistory, EditPreview, EditSaved, EditSession, EditState,
-                             ReferenceLoaded, SaveRequest)
+                             ReferenceLoaded, ReferenceRequest, SaveRequest)
 from app.tabs import last_folder, remember_folder
 from app.widgets.hint_view import EYEDROPPER, PAINT, HintView
-from colorcore.hints import Hints, PointHint, StrokeHint
+from colorcore.hints import Hints, PointHint, SavedEdits, StrokeHint
 
 COLOUR_KEY = "colorize/hint_colour"
 BRUSH_KEY = "colorize/hint_brush"
@@ -131,17 +131,27 @@ class ColourToolBar(QToolBar):
         return action
 
     # --- the open photo --------------------------------------------------------------------------
-    def open_photo(self, key: Path, photo: Path, model_path: str, guided: bool, hints: Hints | None = None,
+    def open_photo(self, key: Path, photo: Path, model_path: str, guided: bool, edits: SavedEdits | None = None,
                    *, video: bool = False, state: EditState | None = None) -> None:
-        """Edit the result `key` (its output file) of `photo`, colourised by `model_path`; `hints`:
-        those it was colourised with, or its whole `state`. With `video`, `photo` is a video whose
-        middle frame the view shows and Apply emits `apply_video`. The view already shows its images."""
+        """Edit the result `key` (its output file) of `photo`, colourised by `model_path`; `edits`: the
+        hints, reference photos and saturation it was colourised with (from its earlier result's hints
+        file; the reference is read again in the editor's thread), or its whole `state`. With `video`,
+        `photo` is a video whose middle frame the view shows and Apply emits `apply_video`. The view
+        already shows its images."""
         if key != self._key:
             self.close_photo()
         self._key, self._photo, self._video = key, (photo, model_path, guided), video
         self.apply_action.setToolTip(APPLY_VIDEO_TIP if video else APPLY_PHOTO_TIP)
+        restore = None
         if key not in self._histories:
-            self._histories[key] = EditHistory(state or EditState(hints=hints or Hints()))
+            if state is None and edits is not None:
+                paths = [Path(p) for p in edits.reference_paths]
+                state = EditState(edits.hints, None, str(paths[0]) if paths else "", edits.saturation)
+                if paths:  # the states wait for its colours (`_on_reference`); the file was made with them
+                    restore = ReferenceRequest(paths[0], tuple(paths[1:]), edits.reference_mode, restore=True)
+            self._histories[key] = EditHistory(state or EditState())
+        if restore is not None:
+            self._ensure_session().load_reference(restore)
         self._shown = self._requested = None
         history = self._histories[key]
         self._show_state()
@@ -257,7 +267,7 @@ class ColourToolBar(QToolBar):
         """Use a reference photo's colours (read in the editor's thread; a bad file is reported)."""
         if self._key is not None:
             self.message.emit(f"Reading the reference photo {Path(path).name}...")
-            self._ensure_session().load_reference(Path(path))
+            self._ensure_session().load_reference(ReferenceRequest(Path(path)))
 
     def clear_reference(self) -> None:
         state = self.state()
@@ -361,6 +371,17 @@ class ColourToolBar(QToolBar):
             self.view.set_after(preview.image)
 
     def _on_reference(self, session: EditSession, loaded: ReferenceLoaded) -> None:
+        if loaded.restore:  # the reference a result was made with, read again: no new undo step
+            history = self._histories.get(session.key)
+            if history is not None and history.fill_reference(str(loaded.path), loaded.colours) \
+                    and session is self._session:
+                self._show_state()
+                self._request_preview()
+                self._update_state()
+            if loaded.error:
+                self.message.emit(f"Cannot use the reference photo {loaded.path.name} saved with the hints: "
+                                  f"{loaded.error}")
+            return
         if session is not self._session:
             return
         if loaded.error:
