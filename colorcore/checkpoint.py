@@ -232,7 +232,7 @@ def model_metadata(config: ModelConfig, summary: dict[str, Any]) -> dict[str, An
 
         meta["resnet"] = {"weights": config.resnet_weights,
                           "role": resnet_role(config.resnet_weights, config.finetune_resnet)}
-        trunk = resolve_trunk(config.trunk, config.resnet_weights)
+        trunk = resolve_trunk(config.trunk, config.resnet_weights, config.finetune_resnet)
         meta["trunk"] = {"name": trunk, "description": TRUNK_DESCRIPTIONS[trunk]}
     return meta
 

@@ -36,11 +36,13 @@ from colorcore.imageio import fit_long_side
 FEATURE_LONG_SIDE = 384  # px: both photos are seen by the trunk at this long side
 CELL = 8  # px at FEATURE_LONG_SIDE: the matching grid (the trunk's stride-8 level)
 FEATURE_STAGES = (2, 4, 6)  # EfficientNet-Lite0 stages (stride 8, 16, 32)
-TEMPERATURE = 0.02
-LIGHTNESS_WEIGHT = 2.0  # similarity lost per unit of (difference in cell mean L / 100) squared x 100
+TEMPERATURE = 0.04  # these five chosen on 10 corpus photos (bench_reference.py's protocol; docs/colour-control.md)
+LIGHTNESS_WEIGHT = 1.0  # similarity lost per (difference in cell mean L* / 100) squared
 L_BINS = 8
-CONFIDENT_SIMILARITY = 0.55
-UNMATCHED_SIMILARITY = 0.35
+# best cosine of a cell: 0.47-0.84 (median) against its own scene, 0.29-0.38 against an unrelated photo;
+# the reference is the user's choice, so only cells unlike anything in it keep the model's colour
+CONFIDENT_SIMILARITY = 0.35
+UNMATCHED_SIMILARITY = 0.15
 BIN_PRIOR = 0.5  # pixel count that pulls a sparse lightness bin towards its cell's mean colour
 REFERENCE_MODES = ("semantic", "global")
 

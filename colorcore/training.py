@@ -379,7 +379,7 @@ class Trainer:
         """Resolve resnet_weights "auto" (ImageNet when cached or downloadable, else none) and say which."""
         if not getattr(MODEL_REGISTRY.get(config.name), "uses_resnet", False):
             return config
-        trunk = resolve_trunk(config.trunk, config.resnet_weights, allow_download=True)
+        trunk = resolve_trunk(config.trunk, config.resnet_weights, config.finetune_resnet, allow_download=True)
         if trunk != "resnet18":
             text = {"efficientnet-lite0": "Pre-trained trunk: " + TRUNK_DESCRIPTIONS[trunk] + ", frozen",
                     "none": "Pre-trained trunk: none"}[trunk]

@@ -143,7 +143,7 @@ def test_demo_prepares_trains_and_writes_a_before_after_image(tmp_path: Path, ca
     assert main(["demo", "--out", str(out), "--steps", "2", "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
     before_after = out / "before_after.png"
-    assert str(before_after) in printed and "ResNet-18 path:" in printed
+    assert str(before_after) in printed and "Pre-trained trunk: none" in printed  # the starter's
     image = read_image(before_after)
     assert image.shape[1] > 2 * image.shape[0]  # gray | colourised | original side by side
     assert (out / "run" / "checkpoints" / "last.pt").is_file() and (out / "data" / "manifest.json").is_file()

@@ -78,7 +78,8 @@ def trunk_summary(config: dict) -> str:
 
     if config.get("name", "multipath") != "multipath":
         return ""
-    trunk = resolve_trunk(config.get("trunk", "auto"), config.get("resnet_weights", "none"))
+    trunk = resolve_trunk(config.get("trunk", "auto"), config.get("resnet_weights", "none"),
+                          bool(config.get("finetune_resnet")))
     return f", trunk {trunk} ({TRUNK_DESCRIPTIONS[trunk]})"
 
 

@@ -143,12 +143,16 @@ def resnet_role(weights: str, finetune: bool) -> str:
     return "frozen"
 
 
-def resolve_trunk(trunk: str, resnet_weights: str, allow_download: bool = False) -> str:
+def resolve_trunk(trunk: str, resnet_weights: str, finetune_resnet: bool = False,
+                  allow_download: bool = False) -> str:
     """A concrete trunk for `trunk`: "auto" is ResNet-18 (the paper's) when its weights can be had
-    (`resolve_resnet_weights`), EfficientNet-Lite0 otherwise, and "none" when `resnet_weights` is
-    "none" (a model asked for no ImageNet path; files saved before the trunk option say so)."""
+    (`resolve_resnet_weights`) or it is trained (`finetune_resnet`), EfficientNet-Lite0 otherwise, and
+    "none" when `resnet_weights` is "none" and it is not trained (a model asked for no ImageNet path;
+    files saved before the trunk option say so)."""
     if trunk != "auto":
         return trunk
+    if finetune_resnet:
+        return "resnet18"
     if resnet_weights == "none":
         return "none"
     return "resnet18" if resolve_resnet_weights(resnet_weights, allow_download) != "none" else "efficientnet-lite0"
@@ -235,7 +239,7 @@ class MultiPathGenerator(nn.Module):
                  pretrained: bool = True, trunk: str = "auto"):
         super().__init__()
         ch = encoder_channels(width)
-        self.trunk = resolve_trunk(trunk, resnet_weights)
+        self.trunk = resolve_trunk(trunk, resnet_weights, finetune_resnet)
         self.resnet_role = resnet_role(resnet_weights, finetune_resnet) if self.trunk == "resnet18" else "omitted"
         self.resnet: ResNetPath | None = None
         self.lite0: EfficientNetPath | None = None
