@@ -42,7 +42,12 @@ colour of the 5x5 patch around them (`PointHint`, default width), for N in `QUAL
 result against the real photo, mean over photos and draws, for the model + hints (``model``) and the
 hints alone on a gray start (``propagation``, zero model chroma); ``hint_miss_ab``: the Lab a*b*
 distance between the picked colour and the result at the hint's own pixel (p50, p95, share over 10).
-``gray``: the gray photo's PSNR; ``lab_ceiling``: the true a*b* on the gray photo's L*.
+``gray``: the gray photo's PSNR; ``lab_ceiling``: the true a*b* on the gray photo's L*; ``edge_psnr``:
+PSNR within `EDGE_BAND` px of the gray photo's edges (Canny); ``speckle_pct``: the share of pixels whose
+a*b* is more than `SPECKLE_AB` from its 5x5 median (``truth_speckle_pct``: the real photos'). ``--limit K``
+takes every k-th photo (about K), ``--long-side 0`` the photos at their own size (the full-resolution
+upsampling shows there), ``--before`` adds ``model_before``: the same run with the propagation's
+settings before issue 26 (`BEFORE`: edge sigma 0.015, gain 2, no texture filter, field eps 1e-4).
 
 Run: ``python benchmarks/bench_hints.py`` (``--part propagation``, ``--part latency`` or ``--part quality``
 for one part; ``--photos`` folders or files for quality, default /work/evalset-like folders named on the
@@ -93,6 +98,10 @@ QUALITY_LONG_SIDE = 512
 QUALITY_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
 QUALITY_PATCH = 5  # revealed colour: the mean of this square around the point
 MISS_LIMIT = 10.0  # a*b* units: the issue's bar for the miss at the hint's own spot
+EDGE_BAND = 3  # px either side of a luminance edge (Canny) for ``edge_psnr``
+SPECKLE_AB = 6  # a*b* units from the 5x5 median that make a pixel a speckle (``speckle_pct``)
+# the propagation's settings before issue 26's tuning (ChromaEditor arguments), for --before
+BEFORE = {"edge_sigma": 0.015, "confidence_gain": 2.0, "texture": False, "field_eps": 1e-4}
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 Propagate = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -372,6 +381,10 @@ def latency(megapixels: float, repeats: int) -> dict[str, object]:
                  for k in range(1, repeats + 2)]
     fresh = iter(hint_sets)
     new_hint = _timed(lambda: editor.preview(cc.ColourControls(hints=next(fresh))), repeats)
+    before = cc.ChromaEditor(photo, editor.chroma, **BEFORE)  # the same run's reference: the earlier settings
+    before.preview()
+    fresh = iter(hint_sets)
+    new_hint_before = _timed(lambda: before.preview(cc.ColourControls(hints=next(fresh))), repeats)
     last = hint_sets[repeats - 1]
     saturation = _timed(lambda: editor.preview(cc.ColourControls(hints=last, saturation=1.4)), repeats)
     full = _timed(lambda: editor.render_full(cc.ColourControls(hints=last, saturation=1.4)), repeats)
@@ -381,6 +394,7 @@ def latency(megapixels: float, repeats: int) -> dict[str, object]:
         "grid": f"{editor.propagation.shape[1]}x{editor.propagation.shape[0]}",
         "editor_build_s": build[0], "editor_build_cpu_s": build[1],
         "preview_new_hint_s": new_hint[0], "preview_new_hint_cpu_s": new_hint[1],
+        "preview_new_hint_before_s": new_hint_before[0], "preview_new_hint_before_cpu_s": new_hint_before[1],
         "preview_saturation_only_s": saturation[0], "preview_saturation_only_cpu_s": saturation[1],
         "render_full_s": full[0], "render_full_cpu_s": full[1],
     }
@@ -411,8 +425,19 @@ def _lab_ab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[:, 0, 1:]
 
 
-def quality(sources: list[Path], seeds: int) -> dict[str, object]:
-    """The simulated-user curve: PSNR vs N revealed points, model + hints and hints alone."""
+def speckle_percent(rgb: np.ndarray) -> float:
+    """Share (%) of pixels whose Lab a* or b* differs by more than `SPECKLE_AB` from the median of its
+    5x5 neighbourhood: isolated colour dots (the truth's own share is the floor)."""
+    ab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab)[:, :, 1:]
+    median = np.stack([cv2.medianBlur(np.ascontiguousarray(ab[:, :, i]), 5) for i in range(2)], axis=2)
+    return float((np.abs(ab.astype(np.int16) - median).max(axis=2) > SPECKLE_AB).mean() * 100)
+
+
+def quality(sources: list[Path], seeds: int, limit: int | None = None, long_side: int = QUALITY_LONG_SIDE,
+            before: bool = False) -> dict[str, object]:
+    """The simulated-user curve: PSNR vs N revealed points, model + hints and hints alone (and, with
+    `before`, the model + hints with the propagation's earlier settings, `BEFORE`); `limit`: every
+    k-th photo so that about `limit` are used; `long_side` 0: the photos at their own size."""
     from colorcore.checkpoint import load_model
     from colorcore.colorize import GRAY_TO_L8, recombine
     from colorcore.imageio import read_image
@@ -421,39 +446,54 @@ def quality(sources: list[Path], seeds: int) -> dict[str, object]:
 
     model = load_model(starter_model_path(), "cpu")
     paths = _photo_paths(sources)
-    scores: dict[str, dict[int, list[float]]] = {"model": {n: [] for n in QUALITY_COUNTS},
-                                                 "propagation": {n: [] for n in QUALITY_COUNTS}}
+    if limit is not None and 0 < limit < len(paths):
+        paths = paths[::len(paths) // limit][:limit]
+    names = ["model", "propagation"] + (["model_before"] if before else [])
+    scores: dict[str, dict[int, list[float]]] = {name: {n: [] for n in QUALITY_COUNTS} for name in names}
     misses: dict[str, dict[int, list[np.ndarray]]] = {k: {n: [] for n in QUALITY_COUNTS} for k in scores}
-    gray_scores, ceiling_scores = [], []
+    edges: dict[str, dict[int, list[float]]] = {k: {n: [] for n in QUALITY_COUNTS} for k in scores}
+    speckles: dict[str, dict[int, list[float]]] = {k: {n: [] for n in QUALITY_COUNTS} for k in scores}
+    gray_scores, ceiling_scores, truth_speckles = [], [], []
     for path in paths:
         truth = read_image(path)[:, :, :3]
-        shape = fit_long_side(truth.shape[:2], QUALITY_LONG_SIDE)
-        truth = np.ascontiguousarray(cv2.resize(truth, shape[::-1], interpolation=cv2.INTER_AREA))
+        if long_side:
+            shape = fit_long_side(truth.shape[:2], long_side)
+            truth = np.ascontiguousarray(cv2.resize(truth, shape[::-1], interpolation=cv2.INTER_AREA))
         gray = luma(truth)
         gray_scores.append(float(psnr(np.repeat(gray[:, :, None], 3, axis=2), truth)[0]))
         ceiling = recombine(GRAY_TO_L8[gray], cv2.cvtColor(truth, cv2.COLOR_RGB2Lab)[:, :, 1:].copy(),
                             np.empty_like(truth))
         ceiling_scores.append(float(psnr(ceiling, truth)[0]))
+        truth_speckles.append(speckle_percent(truth))
+        near_edges = cv2.dilate(cv2.Canny(gray, *CANNY), np.ones((2 * EDGE_BAND + 1,) * 2, np.uint8)) > 0
         editor = cc.ChromaEditor.from_model(gray, model)
         editors = {"model": editor, "propagation": cc.ChromaEditor(gray, np.zeros_like(editor.chroma))}
+        if before:
+            editors["model_before"] = cc.ChromaEditor(gray, editor.chroma, **BEFORE)
         for count in QUALITY_COUNTS:
             for seed in range(seeds if count else 1):
                 hints, spots, picked = _revealed(truth, count, np.random.default_rng(seed))
                 for name, each in editors.items():
                     result = each.render_full(cc.ColourControls(hints=hints))
                     scores[name][count].append(float(psnr(result, truth)[0]))
+                    error = ((result.astype(np.float32) - truth) ** 2).mean(axis=2)[near_edges]
+                    edges[name][count].append(float(10 * np.log10(255.0 ** 2 / max(float(error.mean()), 1e-6))))
+                    speckles[name][count].append(speckle_percent(result))
                     if count:
                         got = result[spots[:, 0], spots[:, 1]]
                         misses[name][count].append(np.linalg.norm(_lab_ab(got) - _lab_ab(picked), axis=1))
-    report: dict[str, object] = {"photos": len(paths), "long_side": QUALITY_LONG_SIDE, "draws": seeds,
+    report: dict[str, object] = {"photos": len(paths), "long_side": long_side or "own", "draws": seeds,
                                  "gray_psnr": round(float(np.mean(gray_scores)), 2),
-                                 "lab_ceiling_psnr": round(float(np.mean(ceiling_scores)), 2)}
+                                 "lab_ceiling_psnr": round(float(np.mean(ceiling_scores)), 2),
+                                 "truth_speckle_pct": round(float(np.mean(truth_speckles)), 3)}
     for name in scores:
         base = float(np.mean(scores[name][0]))
         curve = {}
         for count in QUALITY_COUNTS:
             mean = float(np.mean(scores[name][count]))
-            row: dict[str, float] = {"psnr": round(mean, 2), "gain": round(mean - base, 2)}
+            row: dict[str, float] = {"psnr": round(mean, 2), "gain": round(mean - base, 2),
+                                     "edge_psnr": round(float(np.mean(edges[name][count])), 2),
+                                     "speckle_pct": round(float(np.mean(speckles[name][count])), 3)}
             if count:
                 miss = np.concatenate(misses[name][count])
                 row.update(miss_p50=round(float(np.percentile(miss, 50)), 2),
@@ -474,6 +514,11 @@ def main() -> None:
     parser.add_argument("--photos", nargs="+", type=Path, default=[SAMPLES], metavar="PATH",
                         help="quality: photo files or folders (default: the bundled samples)")
     parser.add_argument("--draws", type=int, default=2, help="quality: random draws of the points per N")
+    parser.add_argument("--limit", type=int, default=None, help="quality: about this many photos (every k-th)")
+    parser.add_argument("--long-side", type=int, default=QUALITY_LONG_SIDE,
+                        help=f"quality: photos resized to this long side (default {QUALITY_LONG_SIDE}; 0: their own size)")
+    parser.add_argument("--before", action="store_true",
+                        help="quality: also the model + hints with the propagation's earlier settings (BEFORE)")
     args = parser.parse_args()
     report: dict[str, object] = {}
     if args.part in ("all", "propagation"):
@@ -481,7 +526,7 @@ def main() -> None:
     if args.part in ("all", "latency"):
         report["latency"] = latency(args.megapixels, args.repeats)
     if args.part in ("all", "quality"):
-        report["quality"] = quality(args.photos, args.draws)
+        report["quality"] = quality(args.photos, args.draws, args.limit, args.long_side, args.before)
     print(json.dumps(report, indent=2))
 
 

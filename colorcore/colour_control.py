@@ -51,11 +51,21 @@ from colorcore.models.base import ColorModel
 from colorcore.reference import REFERENCE_MODES, SemanticReference, blended_chroma, has_colour
 
 # chosen with benchmarks/bench_hints.py (docs/colour-control.md): the grid by the solve's time (a 256 px
-# grid took 180 ms alone), sigma as the best trade between bleeding across edges and error on photos
+# grid took 180 ms alone; a finer grid also scores lower: more texture steps stop the walk), sigma, gain
+# and the texture filter by the simulated user's PSNR (--part quality) against the leak across edges
 SOLVE_LONG_SIDE = 192
-EDGE_SIGMA = 0.015  # luminance difference (8-bit Lab L / 255) at which a step's affinity is exp(-1/2)
+EDGE_SIGMA = 0.025  # luminance difference (8-bit Lab L / 255) at which a step's affinity is exp(-1/2)
 HINT_REACH = 0.5  # absorption length of the random walk, relative to the grid's long side
-CONFIDENCE_GAIN = 2.0  # confidence = min(1, gain * probability of reaching a hint)
+CONFIDENCE_GAIN = 3.0  # confidence = min(1, gain * probability of reaching a hint)
+# the grid's luminance is bilateral-filtered before its affinities are taken: texture smaller than a
+# few grid pixels (fur, grass, noise) no longer stops the walk, edges stronger than this remain
+TEXTURE_DIAMETER = 5  # grid px
+TEXTURE_SIGMA_L = 10.0  # 8-bit Lab L levels
+TEXTURE_SIGMA_SPACE = 2.0  # grid px
+# the hints' field is brought to full size by the guided filter with this regularisation (luminance
+# 0..1): only edges of about 0.1 of the range (25 levels) steer it; smaller (the model's 1e-4) made it
+# amplify full-resolution texture the grid never saw into speckle (bench_hints.py --part upsampling)
+FIELD_GUIDE_EPS = 1e-2
 PREVIEW_LONG_SIDE = 1600
 SATURATION_MAX = 2.0
 GAMUT_HUES = 360  # hue bins of the gamut table
@@ -224,12 +234,18 @@ def paint_hints(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
 class HintPropagation:
     """The edge-aware random walk of one luminance grid: affinities built once, solved per set of hints."""
 
-    def __init__(self, l8: np.ndarray, *, sigma: float = EDGE_SIGMA, reach: float = HINT_REACH) -> None:
-        """`l8`: the grid's 8-bit Lab L (h, w); `sigma` and `reach` as `EDGE_SIGMA`, `HINT_REACH`."""
+    def __init__(self, l8: np.ndarray, *, sigma: float = EDGE_SIGMA, reach: float = HINT_REACH,
+                 texture: bool = True) -> None:
+        """`l8`: the grid's 8-bit Lab L (h, w); `sigma` and `reach` as `EDGE_SIGMA`, `HINT_REACH`;
+        `texture`: smooth texture away first (bilateral filter, `TEXTURE_DIAMETER` ...)."""
         import scipy.sparse as sp  # here, not at import: every photo and video path imports this module
 
         self.shape = l8.shape
-        lum = l8.astype(np.float64) / 255.0
+        lum = l8.astype(np.float32)
+        if texture:
+            lum = cv2.bilateralFilter(lum, TEXTURE_DIAMETER, TEXTURE_SIGMA_L, TEXTURE_SIGMA_SPACE,
+                                      borderType=cv2.BORDER_REFLECT)
+        lum = lum.astype(np.float64) / 255.0
         index = np.arange(lum.size).reshape(lum.shape)
         starts, ends, weights = [], [], []
         for a, b in (((slice(None), slice(0, -1)), (slice(None), slice(1, None))),
@@ -325,12 +341,16 @@ class ChromaEditor:
     def __init__(
         self, image: np.ndarray, chroma: np.ndarray, *, guided: bool = True,
         preview_long_side: int = PREVIEW_LONG_SIDE, solve_long_side: int = SOLVE_LONG_SIDE,
-        guide_scale: int = GUIDE_SCALE,
+        guide_scale: int = GUIDE_SCALE, edge_sigma: float = EDGE_SIGMA, hint_reach: float = HINT_REACH,
+        confidence_gain: float = CONFIDENCE_GAIN, texture: bool = True, field_eps: float = FIELD_GUIDE_EPS,
     ) -> None:
         """`image`: the photo (gray, RGB or RGBA uint8; kept, not copied); `chroma`: the model's (a, b)
         prediction (h, w, 2) from `colorize.predict_chroma`; `guided` as in `colorize_array`;
         `guide_scale`: the guided filter's grid relative to `chroma` (`colorize.guided_chroma`'s
-        `scale`; a video frame's chroma comes on a finer grid, `colorcore.video.STATE_SCALE` times)."""
+        `scale`; a video frame's chroma comes on a finer grid, `colorcore.video.STATE_SCALE` times).
+        The hints' propagation: `edge_sigma`, `hint_reach`, `confidence_gain`, `texture` as
+        `EDGE_SIGMA`, `HINT_REACH`, `CONFIDENCE_GAIN`, `HintPropagation`'s; `field_eps` as
+        `FIELD_GUIDE_EPS` (the defaults are the engine's; other values are for benchmarks)."""
         self.image = _as_image(image)
         self.chroma = np.ascontiguousarray(chroma, np.float32)
         self.guided = guided
@@ -342,6 +362,9 @@ class ChromaEditor:
         if self.model_grid.shape[:2] != grid_l8.shape:
             self.model_grid = _resize(self.model_grid, grid_l8.shape, cv2.INTER_LINEAR)
         self._grid_l8 = grid_l8
+        self._walk = {"sigma": edge_sigma, "reach": hint_reach, "texture": texture}
+        self.confidence_gain = confidence_gain
+        self.field_eps = field_eps
         self._propagation: HintPropagation | None = None  # built at the first hints
         self._preview: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._reference_base: tuple[SemanticReference, np.ndarray] | None = None
@@ -368,7 +391,7 @@ class ChromaEditor:
     def propagation(self) -> HintPropagation:
         """The hint propagation of the photo's solve grid (built when first needed)."""
         if self._propagation is None:
-            self._propagation = HintPropagation(self._grid_l8)
+            self._propagation = HintPropagation(self._grid_l8, **self._walk)
         return self._propagation
 
     def _reached(self, hints: Hints) -> tuple[np.ndarray, np.ndarray]:
@@ -384,7 +407,7 @@ class ChromaEditor:
     def hint_solution(self, hints: Hints) -> tuple[np.ndarray, np.ndarray]:
         """(confidence, chroma) of `hints` on the solve grid (see `HintPropagation.solve`; cached)."""
         reached, chroma = self._reached(hints)
-        return np.minimum(reached * np.float32(CONFIDENCE_GAIN), 1.0), chroma
+        return np.minimum(reached * np.float32(self.confidence_gain), 1.0), chroma
 
     def reference_chroma(self, reference: SemanticReference) -> np.ndarray:
         """The chroma with `reference`'s colours where it matches, the model's elsewhere, at the
@@ -449,9 +472,10 @@ class ChromaEditor:
         colours, averaged with Gaussian weights (`PRIOR_SIGMA` of the grid's long side), shrunk
         towards 0 (`PRIOR_SHRINK` hinted pixels' weight) and faded as the walk's probability of
         reaching a hint times `PRIOR_GAIN` (so it stops at edges as the hints do, only further out).
-        Solved on the grid, brought to `l8`'s apply size edge-aware (`colorize.guided_chroma`)."""
+        Solved on the grid, brought to `l8`'s apply size edge-aware (`colorize.guided_chroma`, guided by
+        the full-resolution luminance, regularised by `field_eps` so that only real edges steer it)."""
         reached, chroma = self._reached(hints)
-        confidence = np.minimum(reached * np.float32(CONFIDENCE_GAIN), 1.0)
+        confidence = np.minimum(reached * np.float32(self.confidence_gain), 1.0)
         mask, painted = paint_hints(hints, confidence.shape)
         weight = mask.astype(np.float32)
         difference = (painted - self._prior_chroma(prior)) * weight[:, :, None]
@@ -462,7 +486,7 @@ class ChromaEditor:
         correction *= np.minimum(reached * np.float32(PRIOR_GAIN), 1.0)[:, :, None]
         c = confidence[:, :, None]
         grid = np.concatenate([c, c * chroma + (1.0 - c) * correction], axis=2)
-        return guided_chroma(l8, grid, scale=1)
+        return guided_chroma(l8, grid, scale=1, eps=self.field_eps)
 
     @staticmethod
     def _paint_hints(l8: np.ndarray, gray: np.ndarray, field: np.ndarray, saturation: float,

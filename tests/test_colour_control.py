@@ -140,6 +140,28 @@ def test_confidence_falls_off_across_the_edge_and_with_distance() -> None:
     assert confidence[:, 0].mean() > 0.9 > 0.5 > confidence[:, -1].mean()  # no edge: falls off with distance
 
 
+def textured_regions(h: int = 360, w: int = 540, seed: int = 0) -> np.ndarray:
+    """A gray photo: a textured dark left half (random 3x3 px cells, spread 8 levels: fur, foliage) and a
+    light, nearly plain right half."""
+    rng = np.random.default_rng(seed)
+    texture = np.kron(rng.normal(0, 8, (h // 3 + 1, w // 3 + 1)), np.ones((3, 3)))[:h, :w]
+    gray = np.where(np.arange(w)[None, :] < w // 2, 90.0 + texture, 170.0 + rng.normal(0, 3, (h, w)))
+    return np.clip(gray, 0, 255).astype(np.uint8)
+
+
+def test_a_point_fills_its_textured_region_and_still_stops_at_its_edge() -> None:
+    photo = textured_regions()
+    hint = Hints((PointHint(0.1, 0.5, BLUE),))
+    confidence, _ = ChromaEditor(photo, constant_chroma()).hint_solution(hint)
+    w = confidence.shape[1]
+    assert np.percentile(confidence[:, : w // 2 - 2], 10) > 0.9  # texture does not stop it
+    assert confidence[:, w // 2 + 2:].max() < 1e-3  # the edge does
+    # the walk on the raw luminance (no texture filter, the earlier edge sigma and gain) got stuck in it
+    stuck, _ = ChromaEditor(photo, constant_chroma(), edge_sigma=0.015, confidence_gain=2.0,
+                            texture=False).hint_solution(hint)
+    assert np.percentile(stuck[:, : w // 2 - 2], 10) < 0.5
+
+
 def test_reference_moves_the_mean_ab_to_the_references() -> None:
     rng = np.random.default_rng(1)
     chroma = (rng.normal(0, 6, (64, 64, 2)) + np.float32(MODEL_AB)).astype(np.float32)
@@ -337,8 +359,28 @@ def test_bench_hints_latency_runs_and_prints_its_json() -> None:
                           "--megapixels", "0.3", "--repeats", "1"], capture_output=True, text=True, timeout=600, cwd=root)
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout)["latency"]
-    for key in ("editor_build_s", "preview_new_hint_s", "preview_saturation_only_s", "render_full_s"):
+    for key in ("editor_build_s", "preview_new_hint_s", "preview_new_hint_before_s", "preview_saturation_only_s",
+                "render_full_s"):
         assert report[key] > 0
+
+
+def test_bench_hints_quality_limits_the_photos_and_compares_with_the_earlier_settings(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    for i in range(3):
+        write_image(tmp_path / f"photo{i}.png", make_photo_array(96, 128, seed=i))
+    run = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_hints.py"), "--part", "quality", "--photos",
+                          str(tmp_path), "--draws", "1", "--limit", "2", "--long-side", "0", "--before"],
+                         capture_output=True, text=True, timeout=600, cwd=root)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)["quality"]
+    assert report["photos"] == 2 and report["long_side"] == "own"
+    for name in ("model", "model_before", "propagation"):
+        row = report[name]["10"]
+        assert row["psnr"] > report["gray_psnr"] - 3 and 0 <= row["speckle_pct"] <= 100 and row["edge_psnr"] > 0
+        assert row["miss_p95"] < 10  # the picked colour comes out at its own spot
 
 
 def test_colourising_without_hints_does_not_load_the_sparse_solver() -> None:
