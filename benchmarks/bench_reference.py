@@ -20,6 +20,7 @@ encode included) with the reference; and the editor's preview after choosing a r
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import statistics
 import sys
@@ -134,7 +135,7 @@ def speed(args: argparse.Namespace) -> dict:
             started = time.perf_counter()
             editor.preview(ColourControls(reference=load_reference([reference])))
             preview.append(time.perf_counter() - started)
-    return {"megapixels": args.megapixels, "rounds": args.rounds,
+    return {"megapixels": args.megapixels, "rounds": args.rounds, "load_average": os.getloadavg()[0],
             "with_reference_s": round(statistics.median(full), 3),
             "plain_colorize_s": round(statistics.median(plain), 3),
             "preview_after_choosing_reference_s": round(statistics.median(preview), 3)}
@@ -150,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sheet-rows", type=int, default=8)
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     print(json.dumps(quality(args) if args.part == "quality" else speed(args), indent=2))
     return 0
 

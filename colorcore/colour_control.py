@@ -51,12 +51,13 @@ from colorcore.models.base import ColorModel
 from colorcore.reference import REFERENCE_MODES, SemanticReference, blended_chroma, has_colour
 
 # chosen with benchmarks/bench_hints.py (docs/colour-control.md): the grid by the solve's time (a 256 px
-# grid took 180 ms alone; a finer grid also scores lower: more texture steps stop the walk), sigma, gain
-# and the texture filter by the simulated user's PSNR (--part quality) against the leak across edges
+# grid took 180 ms alone; a finer grid also scores lower: more texture steps stop the walk), sigma and
+# gain by the leak across edges (synthetic) against the simulated user's PSNR (--part quality): sigma
+# 0.025 and gain 3 gained 0.4 dB at 10 points but leaked 0.82 of a hint across a faint edge, not 0.54
 SOLVE_LONG_SIDE = 192
-EDGE_SIGMA = 0.025  # luminance difference (8-bit Lab L / 255) at which a step's affinity is exp(-1/2)
+EDGE_SIGMA = 0.015  # luminance difference (8-bit Lab L / 255) at which a step's affinity is exp(-1/2)
 HINT_REACH = 0.5  # absorption length of the random walk, relative to the grid's long side
-CONFIDENCE_GAIN = 3.0  # confidence = min(1, gain * probability of reaching a hint)
+CONFIDENCE_GAIN = 2.0  # confidence = min(1, gain * probability of reaching a hint)
 # the grid's luminance is bilateral-filtered before its affinities are taken: texture smaller than a
 # few grid pixels (fur, grass, noise) no longer stops the walk, edges stronger than this remain
 TEXTURE_DIAMETER = 5  # grid px
@@ -120,8 +121,8 @@ def load_reference(paths: str | Path | Sequence[str | Path], mode: str = "semant
         raise ValueError(f"reference mode must be one of {', '.join(REFERENCE_MODES)}, got {mode!r}")
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     images = []
-    for path in paths:
-        image = imageio.read_image(path)
+    for path in paths:  # decoded reduced where the format allows: only REFERENCE_LONG_SIDE px are used
+        image = imageio.read_image(path, min_size=REFERENCE_LONG_SIDE)
         if not has_colour(image):
             raise imageio.ImageReadError(path, "a reference photo must be in colour (this one is gray)")
         images.append(image)
