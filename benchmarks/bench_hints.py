@@ -9,8 +9,11 @@ Prints JSON::
 grid, through the same `ChromaEditor` pipeline (model chroma + confidence * (hint - model), brought to
 full size by the guided filter):
 
-- ``random_walk`` (the engine's `HintPropagation`, for each of `RANDOM_WALK_SIGMAS`): 4-neighbour
-  affinity exp(-dL^2 / 2 sigma^2), absorption, hard hint constraints, sparse LU solve;
+- ``random_walk`` (the engine's `HintPropagation` without its texture filter, for each of
+  `RANDOM_WALK_SIGMAS`): 4-neighbour affinity exp(-dL^2 / 2 sigma^2), absorption, hard hint
+  constraints, sparse LU solve;
+- ``engine`` / ``engine_before``: the engine's whole hint path with its settings now / before issue
+  26's changes (`BEFORE`: no texture filter, the field's guided-filter eps 1e-4);
 - ``levin``: the affinity of Levin et al. 2004 (8 neighbours, Gaussian of the luminance difference
   scaled by the local variance, rows normalised to 1), the same absorption and constraints;
 - ``geodesic``: each pixel takes the nearest hint's colour along the luminance (Dijkstra, step cost
@@ -47,7 +50,7 @@ PSNR within `EDGE_BAND` px of the gray photo's edges (Canny); ``speckle_pct``: t
 a*b* is more than `SPECKLE_AB` from its 5x5 median (``truth_speckle_pct``: the real photos'). ``--limit K``
 takes every k-th photo (about K), ``--long-side 0`` the photos at their own size (the full-resolution
 upsampling shows there), ``--before`` adds ``model_before``: the same run with the propagation's
-settings before issue 26 (`BEFORE`: edge sigma 0.015, gain 2, no texture filter, field eps 1e-4).
+settings before issue 26 (`BEFORE`: no texture filter, field eps 1e-4).
 
 Run: ``python benchmarks/bench_hints.py`` (``--part propagation``, ``--part latency`` or ``--part quality``
 for one part; ``--photos`` folders or files for quality, default /work/evalset-like folders named on the
@@ -101,7 +104,7 @@ MISS_LIMIT = 10.0  # a*b* units: the issue's bar for the miss at the hint's own 
 EDGE_BAND = 3  # px either side of a luminance edge (Canny) for ``edge_psnr``
 SPECKLE_AB = 6  # a*b* units from the 5x5 median that make a pixel a speckle (``speckle_pct``)
 # the propagation's settings before issue 26's tuning (ChromaEditor arguments), for --before
-BEFORE = {"edge_sigma": 0.015, "confidence_gain": 2.0, "texture": False, "field_eps": 1e-4}
+BEFORE = {"texture": False, "field_eps": 1e-4}
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 Propagate = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -112,7 +115,7 @@ def _reach_px(shape: tuple[int, int]) -> float:
 
 
 def random_walk(sigma: float) -> Callable[[np.ndarray], Propagate]:
-    return lambda l8: cc.HintPropagation(l8, sigma=sigma).solve
+    return lambda l8: cc.HintPropagation(l8, sigma=sigma, texture=False).solve  # the plain walk
 
 
 def levin(l8: np.ndarray) -> Propagate:
@@ -218,6 +221,12 @@ METHODS: dict[str, Callable[[np.ndarray], Propagate]] = {
 }
 
 
+# the engine's own hint path (texture filter, gain, field eps included) now and before issue 26's tuning
+ENGINE_SETTINGS: dict[str, dict[str, object]] = {"engine": {}, "engine_before": BEFORE}
+METHODS.update({"engine": lambda l8: cc.HintPropagation(l8).solve,  # (their solves, for solve_cpu_ms)
+                "engine_before": lambda l8: cc.HintPropagation(l8, sigma=0.015, texture=False).solve})
+
+
 class _Propagation:
     """Stands in for the editor's `HintPropagation` with another method."""
 
@@ -227,6 +236,8 @@ class _Propagation:
 
 
 def _editor(image: np.ndarray, chroma: np.ndarray, method: str) -> cc.ChromaEditor:
+    if method in ENGINE_SETTINGS:  # the engine's whole hint path with these settings
+        return cc.ChromaEditor(image, chroma, preview_long_side=max(image.shape[:2]), **ENGINE_SETTINGS[method])
     editor = cc.ChromaEditor(image, chroma, preview_long_side=max(image.shape[:2]))
     editor.propagation = _Propagation(_grid_l8(editor), METHODS[method])
     return editor
