@@ -80,10 +80,8 @@ def quality(args: argparse.Namespace) -> dict:
             rows[name].append({"psnr": float(psnr(output, truth)),
                                "cast": float(np.linalg.norm(mean_ab(output) - mean_ab(truth)))})
         if args.sheet and len(sheet) < args.sheet_rows:
-            height = 160
             cells = [gray, reference, outputs["semantic"], outputs["global"], truth]
-            sheet.append(np.hstack([cv2.resize(c, (round(c.shape[1] * height / c.shape[0]), height),
-                                               interpolation=cv2.INTER_AREA) for c in cells]))
+            sheet.append(np.hstack([sheet_cell(c) for c in cells]))
     gray_cast = statistics.mean(r["cast"] for r in rows["gray"])
     result = {"photos": len(photos), "long_side": args.long_side, "protocol": "gray left half, right half as reference"}
     for name, values in rows.items():
@@ -94,11 +92,37 @@ def quality(args: argparse.Namespace) -> dict:
             "above_gray": sum(v["psnr"] > g["psnr"] for v, g in zip(values, rows["gray"])),
         }
     if args.sheet and sheet:
-        width = max(s.shape[1] for s in sheet)
-        write_image(args.sheet, np.vstack([np.pad(s, ((0, 0), (0, width - s.shape[1]), (0, 0)), constant_values=255)
-                                           for s in sheet]))
+        write_image(args.sheet, np.vstack([sheet_header(sheet[0].shape[1]), *sheet]))
         result["sheet"] = str(args.sheet)
     return result
+
+
+SHEET_LABELS = ("gray input", "reference (right half)", "by example (semantic)", "global (old)", "truth")
+
+
+SHEET_CELL = (160, 180)  # (height, width) of one contact-sheet cell
+
+
+def sheet_cell(image: np.ndarray) -> np.ndarray:
+    """`image` fitted into a white SHEET_CELL, centred."""
+    height, width = SHEET_CELL
+    scale = min(height / image.shape[0], width / image.shape[1])
+    small = cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
+                       interpolation=cv2.INTER_AREA)
+    cell = np.full((height, width, 3), 255, np.uint8)
+    top, left = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+    cell[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return cell
+
+
+def sheet_header(width: int, height: int = 28) -> np.ndarray:
+    """A white strip naming the contact sheet's columns (each column as wide as the first row's)."""
+    header = np.full((height, width, 3), 255, np.uint8)
+    column = width // len(SHEET_LABELS)
+    for i, label in enumerate(SHEET_LABELS):
+        cv2.putText(header, label, (i * column + 4, height - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    return header
 
 
 def tiled_photo(megapixels: float, seed: int) -> np.ndarray:

@@ -41,8 +41,8 @@ LIGHTNESS_WEIGHT = 1.0  # similarity lost per (difference in cell mean L* / 100)
 L_BINS = 8
 # best cosine of a cell: 0.47-0.84 (median) against its own scene, 0.29-0.38 against an unrelated photo;
 # the reference is the user's choice, so only cells unlike anything in it keep the model's colour
-CONFIDENT_SIMILARITY = 0.35
-UNMATCHED_SIMILARITY = 0.15
+CONFIDENT_SIMILARITY = 0.45
+UNMATCHED_SIMILARITY = 0.25
 BIN_PRIOR = 0.5  # pixel count that pulls a sparse lightness bin towards its cell's mean colour
 REFERENCE_MODES = ("semantic", "global")
 
