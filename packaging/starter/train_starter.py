@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from colorcore.atomic import atomic_write_text  # noqa: E402
-from colorcore.checkpoint import CHECKPOINT_DIR, EPOCH_CHECKPOINT_PATTERN, load_model  # noqa: E402
+from colorcore.checkpoint import CHECKPOINT_DIR, load_model  # noqa: E402
 from colorcore.dataset import is_prepared_dataset, load_prepared, prepare  # noqa: E402
 from colorcore.events import StopFlag  # noqa: E402
 from colorcore.models import ModelConfig  # noqa: E402
@@ -53,8 +52,8 @@ WEIGHTS_LICENCE = "CC-BY-SA-4.0"
 
 
 class EarlyStop:
-    """Keeps the best epoch's checkpoint (by held-out PSNR) and stops after `patience` epochs without
-    improvement or after `budget_s` seconds."""
+    """Records the best epoch (by held-out PSNR; the Trainer keeps its checkpoint as best.pt) and stops
+    after `patience` epochs without improvement or after `budget_s` seconds."""
 
     def __init__(self, run_dir: Path, stop: StopFlag, patience: int, budget_s: float, best: float) -> None:
         self.run_dir, self.stop, self.patience, self.budget_s = run_dir, stop, patience, budget_s
@@ -81,8 +80,8 @@ class EarlyStop:
                 self.stop.request_stop()
 
     def on_checkpoint(self, event: Any) -> None:
-        if self._pending_best is not None and Path(event.path).name == EPOCH_CHECKPOINT_PATTERN.format(self._pending_best):
-            shutil.copyfile(event.path, self.run_dir / CHECKPOINT_DIR / BEST_CHECKPOINT)
+        """The Trainer keeps the best validation as checkpoints/best.pt itself; best.json records it."""
+        if self._pending_best is not None:
             atomic_write_text(self.run_dir / "best.json", json.dumps({"epoch": self._pending_best,
                                                                      "psnr": self.best}) + "\n")
             self._pending_best = None
