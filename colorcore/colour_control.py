@@ -10,9 +10,10 @@ safety). In order:
 2. **Hints** (`colorcore.hints`): painted on a grid of `SOLVE_LONG_SIDE` px and propagated by an
    edge-aware random walk with absorption, solved exactly with a sparse LU factorisation
    (`HintPropagation`): a pixel's confidence is min(1, `CONFIDENCE_GAIN` x the probability that a walk
-   from it, stepping to neighbours with affinity exp(-dL^2 / 2 EDGE_SIGMA^2), reaches a hint before it
-   is absorbed; one absorption length is `HINT_REACH` of the grid's long side); its colour is the
-   hints' colour it reaches. A hint's colour is a luma-keeping chroma (`hint_chroma`: B - Y', R - Y'
+   from it, stepping to neighbours with affinity exp(-dL^2 / 2 EDGE_SIGMA^2) on the bilateral-filtered
+   grid luminance (texture smoothed, edges kept), reaches a hint before it is absorbed; one absorption
+   length is `HINT_REACH` of the grid's long side); its colour is the hints' colour it reaches. A
+   hint's colour is a luma-keeping chroma (`hint_chroma`: B - Y', R - Y'
    of its BT.601 luma Y'), so a pixel takes the picked colour exactly where its gray value is the
    colour's own and never changes its gray value; the colours without hints (model, reference,
    saturation) are moved by the hints' differences from them nearby (the prior, `hint_field`) and
