@@ -51,11 +51,22 @@ def make_main_window(qtbot, settings: QSettings):
     return window
 
 
+def close_window(window) -> None:
+    """Stop a MainWindow's jobs and close it, answering "quit anyway" to the question it asks about work
+    a test left unapplied (a modal question nobody answers offscreen would hang the suite)."""
+    from unittest import mock
+
+    from PySide6.QtWidgets import QMessageBox
+
+    window.shutdown()
+    with mock.patch.object(QMessageBox, "question", return_value=QMessageBox.StandardButton.Yes):
+        window.close()
+    window.deleteLater()
+
+
 @pytest.fixture
 def main_window(qtbot, gui_settings: QSettings):
     """The real main window (offscreen, isolated settings); its jobs are stopped at teardown."""
     window = make_main_window(qtbot, gui_settings)
     yield window
-    window.shutdown()
-    window.close()
-    window.deleteLater()
+    close_window(window)

@@ -14,7 +14,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.conftest import write_photo
-from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
+from tests.gui_fixtures import close_window, gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
 
 QUEUE_TIMEOUT_MS = 60000
 
@@ -24,11 +24,10 @@ def window(qtbot, gui_settings):  # noqa: F811 (fixture)
     from app.main_window import MainWindow
 
     win = MainWindow(gui_settings)
-    qtbot.addWidget(win)
     win.resize(1100, 760)
     win.show()
     yield win
-    win.shutdown()
+    close_window(win)  # not by qtbot: a test's unapplied edits would make the window ask and hang
 
 
 @pytest.fixture

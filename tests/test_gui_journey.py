@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from tests.conftest import write_photo
 from tests.gui_fixtures import *  # noqa: F401,F403
-from tests.gui_fixtures import make_main_window
+from tests.gui_fixtures import close_window, make_main_window
 
 from app.main_window import MainWindow
 
@@ -71,9 +71,7 @@ def wait_idle(qtbot, tab, timeout: int = 180000) -> None:
 def window(qtbot, gui_settings):
     win = make_main_window(qtbot, gui_settings)
     yield win
-    win.shutdown()
-    win.close()
-    win.deleteLater()
+    close_window(win)
 
 
 def test_the_whole_journey_photos_dataset_training_colourised_photo(
