@@ -106,8 +106,8 @@ def test_the_whole_journey_photos_dataset_training_colourised_photo(
     assert training.last_result.status == "finished", training.progress_label.text()
     assert "Training finished at step 3" in training.progress_label.text()
     assert (run / "model.safetensors").is_file()
-    # a small folder (epochs of 3 steps) keeps only what resuming needs
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last.pt"]
+    # a small folder (epochs of 3 steps) keeps only what resuming needs and the best validation's model
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
 
     # 4. one click to the Colourise tab, with the run's model chosen
     assert training.colourise_button.isEnabled()
