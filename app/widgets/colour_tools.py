@@ -390,7 +390,8 @@ class ColourToolBar(QToolBar):
         state = self.state()
         if state is not None:
             self._change(EditState(state.hints, loaded.colours, str(loaded.path), state.saturation))
-            self.message.emit(f"Colours moved towards those of {loaded.path.name}.")
+            self.message.emit(f"Colours from {loaded.path.name}, given to the same kind of things (the model's "
+                              "colour where nothing matches).")
 
     def _on_saved(self, saved: EditSaved) -> None:
         request = saved.request
