@@ -4,6 +4,7 @@ run, and slow speeds keep their digits."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -77,9 +78,11 @@ def test_overwrite_replaces_an_earlier_demo_and_the_budget_is_said_and_kept(tmp_
     printed = capsys.readouterr().out
     assert "removed the earlier demo" in printed
     assert "for at most 0 s (--time-budget" in printed  # said before training starts
-    assert printed.index("for at most 0 s") < printed.index("step 1/50")
-    assert "time budget of 0 s reached after 1 of 50 steps" in printed
-    assert "trained 1 of 50 steps" in printed and "(stopped by the 0 s time budget)" in printed
+    # how many steps run before the budget is checked depends on the machine's speed: only that it stops early
+    stopped = re.search(r"time budget of 0 s reached after (\d+) of 50 steps", printed)
+    assert stopped is not None and int(stopped.group(1)) < 50
+    assert printed.index("for at most 0 s") < printed.index(f"step {stopped.group(1)}/50")
+    assert f"trained {stopped.group(1)} of 50 steps" in printed and "(stopped by the 0 s time budget)" in printed
     model = out / "run" / "model.safetensors"
     assert not model.exists() or model.read_bytes() != b"the first demo's model", "the first demo's model is gone"
     assert not (out / "colourised_coffee.png").exists()

@@ -115,7 +115,8 @@ def test_resume_and_export_keep_the_resnet_provenance(real_photos: Path, tmp_pat
 
 def test_auto_resnet_weights_resolve_offline_and_are_recorded(real_photos: Path, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without cached ImageNet weights and without internet, "auto" trains with the path left out and says so."""
+    """Without cached ImageNet weights and without internet, "auto" trains with the EfficientNet-Lite0 trunk
+    instead of ResNet-18 (its weights install with ColorCore), says so and records it."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_torch_home"))
     monkeypatch.setenv("no_proxy", "")
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # a port that refuses: offline, at once
@@ -125,9 +126,9 @@ def test_auto_resnet_weights_resolve_offline_and_are_recorded(real_photos: Path,
                          device="cpu", max_steps=1, eval_subset=0, sample_count=0, keep_checkpoints=0)
     assert Trainer(config, callbacks=[rec]).run().status == "finished"
     saved = json.loads((run / "config.json").read_text(encoding="utf-8"))["model"]
-    assert saved["resnet_weights"] == "none"
+    assert saved["resnet_weights"] == "none" and saved["trunk"] == "efficientnet-lite0"
     notes = [n for n in rec.of("on_notice") if n.kind == "resnet"]
-    assert len(notes) == 1 and "left out" in notes[0].message
+    assert len(notes) == 1 and "EfficientNet-Lite0" in notes[0].message and "Apache-2.0" in notes[0].message
 
 
 def test_crops_multiply_samples_and_the_split_is_by_photo(tmp_path: Path) -> None:
