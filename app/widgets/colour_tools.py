@@ -36,6 +36,10 @@ def swatch(colour: str, size: int = 16) -> QIcon:
     return QIcon(pixmap)
 
 
+REFERENCE_TIP = ("Colour by example: a colour photo whose colours go to the same kind of things in this one "
+                 "(sky to sky, grass to grass)")
+
+
 class ColourToolBar(QToolBar):
     """Hints (paint, eyedropper, colour, brush size, undo/redo, clear), saturation and a reference
     photo for the photo opened with `open_photo` in `view`; `apply_action` (placed by the tab) writes it.
@@ -103,7 +107,7 @@ class ColourToolBar(QToolBar):
                                           "screen can show)")
         self.saturation_slider.valueChanged.connect(self._saturation_changed)
         self.saturation_label = QLabel("1.00")
-        self.reference_action = self._action("Reference...", "Move the colours towards another photo's colours",
+        self.reference_action = self._action("Reference...", REFERENCE_TIP,
                                              self._browse_reference)
         self.no_reference_action = self._action("No reference", "Stop using the reference photo", self.clear_reference)
         self.apply_action = self._action("Apply", APPLY_PHOTO_TIP, self.apply)
@@ -427,7 +431,7 @@ class ColourToolBar(QToolBar):
         self.saturation_label.setText(f"{state.saturation:.2f}")
         name = Path(state.reference_path).name
         self.reference_action.setText(f"Reference: {name}" if name else "Reference...")
-        self.reference_action.setToolTip(state.reference_path or "Move the colours towards another photo's colours")
+        self.reference_action.setToolTip(state.reference_path or REFERENCE_TIP)
         self.view.set_marks(state.hints, self.brush())
 
     def _update_state(self) -> None:
