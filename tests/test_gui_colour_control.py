@@ -415,3 +415,20 @@ def test_a_missing_saved_reference_photo_is_named_and_the_hints_still_used(qtbot
     assert "gone.jpg" in tab.message_label.text() and "missing" in tab.message_label.text()
     state = tools.state()
     assert state.hints and state.saturation == 0.5 and state.reference is None and state.reference_path == ""
+
+
+def test_the_reference_button_stays_on_the_toolbar_at_the_default_width(qtbot, window, tmp_path):
+    """At the window's first-start size (1280 x 820) the Reference button, also with a long file name chosen,
+    is on the toolbar itself, not in its "»" overflow menu."""
+    window.resize(1280, 820)
+    tab, tools = colourised(qtbot, window, tmp_path)
+    button = tools.widgetForAction(tools.reference_action)
+    qtbot.waitUntil(lambda: button.isVisible(), timeout=TIMEOUT_MS)
+    reference = tmp_path / "a_rather_long_reference_photo_name_from_a_camera_0001.png"
+    cv2.imwrite(str(reference), np.full((40, 40, 3), (40, 120, 230), np.uint8))
+    tools.set_reference(reference)
+    qtbot.waitUntil(lambda: tools.state().reference is not None, timeout=TIMEOUT_MS)
+    assert tools.reference_action.text().startswith("Reference: a_rather_long") and "\u2026" in tools.reference_action.text()
+    assert tools.reference_action.toolTip().endswith(reference.name)  # the whole name
+    qtbot.wait(50)
+    assert button.isVisible() and tools.widgetForAction(tools.no_reference_action).isVisible()

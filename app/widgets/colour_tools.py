@@ -36,6 +36,7 @@ def swatch(colour: str, size: int = 16) -> QIcon:
     return QIcon(pixmap)
 
 
+REFERENCE_NAME_CHARS = 16  # a longer file name is cut on the button (in full in its tooltip)
 REFERENCE_TIP = ("Colour by example: a colour photo whose colours go to the same kind of things in this one "
                  "(sky to sky, grass to grass)")
 
@@ -112,9 +113,8 @@ class ColourToolBar(QToolBar):
         self.no_reference_action = self._action("No reference", "Stop using the reference photo", self.clear_reference)
         self.apply_action = self._action("Apply", APPLY_PHOTO_TIP, self.apply)
         for item in (self.paint_action, self.eyedropper_action, self.colour_action, self.brush_spin,
-                     self.undo_action, self.redo_action, self.clear_action, None, "Saturation",
-                     self.saturation_slider, self.saturation_label, None, self.reference_action,
-                     self.no_reference_action):
+                     self.undo_action, self.redo_action, self.clear_action, None, self.reference_action,
+                     self.no_reference_action, None, "Saturation", self.saturation_slider, self.saturation_label):
             if item is None:
                 self.addSeparator()
             elif isinstance(item, str):
@@ -430,7 +430,8 @@ class ColourToolBar(QToolBar):
         self.saturation_slider.blockSignals(False)
         self.saturation_label.setText(f"{state.saturation:.2f}")
         name = Path(state.reference_path).name
-        self.reference_action.setText(f"Reference: {name}" if name else "Reference...")
+        shown = name if len(name) <= REFERENCE_NAME_CHARS else name[:REFERENCE_NAME_CHARS - 1] + "\u2026"
+        self.reference_action.setText(f"Reference: {shown}" if name else "Reference...")
         self.reference_action.setToolTip(state.reference_path or REFERENCE_TIP)
         self.view.set_marks(state.hints, self.brush())
 
