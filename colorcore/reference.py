@@ -97,11 +97,9 @@ def cell_features(gray: np.ndarray) -> np.ndarray:
 
 
 def _cell_mean(values: np.ndarray) -> np.ndarray:
-    """Mean over each CELL x CELL cell of (h, w[, c]) -> (cells[, c])."""
-    h, w = values.shape[:2]
-    cells = values.reshape(h // CELL, CELL, w // CELL, CELL, -1).mean(axis=(1, 3))
-    return cells.reshape((h // CELL) * (w // CELL), -1).squeeze(-1) if values.ndim == 2 else \
-        cells.reshape((h // CELL) * (w // CELL), -1)
+    """Mean over each CELL x CELL cell of (h, w) -> (cells,), row by row."""
+    h, w = values.shape
+    return values.reshape(h // CELL, CELL, w // CELL, CELL).mean(axis=(1, 3)).ravel()
 
 
 def _soft_bins(lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -211,13 +211,17 @@ def _frame_rate(stream: av.video.stream.VideoStream) -> Fraction:
     return Fraction(stream.average_rate or stream.guessed_rate or stream.base_rate or 25)
 
 
+def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    """The duration the video stream declares, else the container's (0 when neither says)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return (container.duration or 0) / av.time_base
+
+
 def _info(container: av.container.InputContainer) -> VideoInfo:
     stream = _video_stream(container)
     fps = _frame_rate(stream)
-    if stream.duration is not None and stream.time_base is not None:
-        duration = float(stream.duration * stream.time_base)
-    else:
-        duration = (container.duration or 0) / av.time_base
+    duration = _duration_s(container, stream)
     frames = stream.frames or round(duration * fps)
     return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, int(frames), duration,
                      stream.codec_context.name, len(container.streams.audio))
@@ -512,10 +516,7 @@ def _missing_frames(container: av.container.InputContainer, decoded: int, played
     last's end `played_s` seconds) lack; None when nothing is missing."""
     stream = _video_stream(container)
     fps = _frame_rate(stream)
-    if stream.duration is not None and stream.time_base is not None:
-        duration_s = float(stream.duration * stream.time_base)
-    else:
-        duration_s = (container.duration or 0) / av.time_base
+    duration_s = _duration_s(container, stream)
     short_tail = duration_s - played_s > max(MISSING_TAIL_S if not stream.frames else 0.0, 1.5 / fps)
     declared = stream.frames or (round(duration_s * fps) if short_tail else decoded)
     if declared <= decoded and not short_tail and not damaged_s:
