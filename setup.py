@@ -1,7 +1,7 @@
 """Build hook: wheels carry the sample photos and icons (resources/) inside the package.
 
 Everything else about the build is in pyproject.toml. An editable install reads resources/ from
-the source tree (colorcore.resources looks there); a wheel has no source tree, so `build_py`
+the source tree (colorcore.core.resources looks there); a wheel has no source tree, so `build_py`
 copies resources/ to colorcore/_resources in the build folder.
 """
 
@@ -15,7 +15,7 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 RESOURCES = ROOT / "resources"
-PACKAGED_RESOURCES = ("colorcore", "_resources")  # keep in step with colorcore.resources
+PACKAGED_RESOURCES = ("colorcore", "_resources")  # keep in step with colorcore.core.resources
 
 
 class BuildPyWithResources(build_py):

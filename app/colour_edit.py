@@ -5,7 +5,7 @@ editor is not thread-safe). The GUI hands it requests through `EditRequests`: pr
 coalesced (only the latest waiting one is rendered), reference photos and saves run in order. What
 the user asked for is an `EditState`; an `EditHistory` of them gives undo/redo.
 
-Only `colorcore.hints` (torch-free) is imported here at module level: the engine's colour control
+Only `colorcore.inference.hints` (torch-free) is imported here at module level: the engine's colour control
 module loads torch, so it is imported in the job's thread.
 """
 
@@ -20,10 +20,10 @@ from PySide6.QtCore import QObject, Signal
 
 from app.devices import gui_torch_threads
 from app.workers import JobWorker
-from colorcore.events import StopFlag, emit
-from colorcore.hints import Hints, hints_path_for, save_edits
+from colorcore.core.events import StopFlag, emit
+from colorcore.inference.hints import Hints, hints_path_for, save_edits
 
-SATURATION_MAX = 2.0  # colorcore.colour_control.SATURATION_MAX (not imported here: it loads torch)
+SATURATION_MAX = 2.0  # colorcore.inference.colour_control.SATURATION_MAX (not imported here: it loads torch)
 PREVIEW_LONG_SIDE = 1600  # the preview's long side, as the Colourise tab's other previews
 JOB_NAME = "Colour edit"
 
@@ -40,7 +40,7 @@ class EditState:
 
     def controls(self) -> object:
         """The engine's `ColourControls` (imports the engine: call it in the editor's thread)."""
-        from colorcore.colour_control import ColourControls
+        from colorcore.inference.colour_control import ColourControls
 
         return ColourControls(hints=self.hints, reference=self.reference, saturation=self.saturation)
 
@@ -201,10 +201,10 @@ def _save(editor: object, photo: Path, request: SaveRequest) -> EditSaved:
     carried from JPEG to JPEG) with its hints beside it; errors in words, naming the file."""
     import shutil
 
-    from colorcore import imageio
-    from colorcore.atomic import atomic_write
-    from colorcore.colorize import JPEG_SUFFIXES
-    from colorcore.colour_control import saved_edits
+    from colorcore.data import imageio
+    from colorcore.core.atomic import atomic_write
+    from colorcore.inference.colorize import JPEG_SUFFIXES
+    from colorcore.inference.colour_control import saved_edits
 
     out, hints_path = request.out_path, hints_path_for(request.out_path)
     try:
@@ -232,11 +232,11 @@ def edit_job(photo: Path, model_path: str, guided: bool, requests: EditRequests)
     (ending the job) when the photo or the model cannot be read."""
 
     def job(callbacks: list, stop: StopFlag) -> None:
-        from colorcore import imageio
-        from colorcore.checkpoint import load_model
-        from colorcore.colour_control import ChromaEditor, load_reference
+        from colorcore.data import imageio
+        from colorcore.models.checkpoint import load_model
+        from colorcore.inference.colour_control import ChromaEditor, load_reference
         from colorcore.models.trunks import TrunkUnavailableError
-        from colorcore.video import is_video, probe_video, read_video_frame
+        from colorcore.inference.video import is_video, probe_video, read_video_frame
 
         if is_video(photo):
             image = read_video_frame(photo, probe_video(photo).duration_s / 2)
@@ -323,8 +323,8 @@ class EditSession(QObject):
     def _on_finished(self, _result: object, error: object) -> None:
         self._worker.wait()  # its thread ends right after `finished`: never delete a running QThread
         if error is not None:
-            from colorcore.imageio import ImageReadError
-            from colorcore.video import VideoError
+            from colorcore.data.imageio import ImageReadError
+            from colorcore.inference.video import VideoError
 
             known = isinstance(error, (ImageReadError, VideoError))
             why = f"{error.path}: {error.reason}" if known else str(error)

@@ -25,7 +25,7 @@ def detected_devices() -> list[tuple[str, str]]:
     """(device name for the engine, label) for every usable device, the best first."""
     import torch
 
-    from colorcore.device import cpu_supports_bf16, describe_device, mps_available
+    from colorcore.core.device import cpu_supports_bf16, describe_device, mps_available
 
     devices = []
     for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):

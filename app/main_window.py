@@ -43,8 +43,7 @@ MODEL_FILTER = "Models (*.safetensors *.pt);;All files (*)"
 def _load_engine(callbacks: list, stop: object) -> str:
     """Import the engine's heavy modules (torch, the model registry) and describe the device."""
     from app.workers import uncapped_torch_threads
-    from colorcore import models  # noqa: F401  (fills the registry)
-    from colorcore.device import describe_device
+    from colorcore.core.device import describe_device
 
     return describe_device(cpu_threads=uncapped_torch_threads())
 

@@ -137,8 +137,8 @@ def check_import_order(test: SelfTest) -> str:
 
 def check_resources(test: SelfTest) -> str:
     """The bundled sample photos, icons and desktop entry are present."""
-    from colorcore.imageio import list_images
-    from colorcore.resources import samples_dir
+    from colorcore.data.imageio import list_images
+    from colorcore.core.resources import samples_dir
 
     samples = samples_dir()
     photos = sorted(list_images(samples))
@@ -168,7 +168,7 @@ def check_torchvision_ops(test: SelfTest) -> str:
 
 def check_trunk(test: SelfTest) -> str:
     """The pre-trained EfficientNet-Lite0 trunk's ImageNet weights load and name a bundled sample photo."""
-    from colorcore.imageio import read_image
+    from colorcore.data.imageio import read_image
     from colorcore.models.trunks import classify, efficientnet_lite0_weights_path, load_efficientnet_lite0
 
     photo, expected = TRUNK_PROBE
@@ -198,7 +198,7 @@ def check_main_window(test: SelfTest) -> str:
     _isolate_qsettings(settings_dir)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     from app.main_window import MainWindow
-    from colorcore.device import describe_device
+    from colorcore.core.device import describe_device
 
     window = MainWindow(QSettings(str(settings_dir / "colorcore-studio.ini"), QSettings.Format.IniFormat))
     try:
@@ -228,9 +228,9 @@ def check_main_window(test: SelfTest) -> str:
 
 def _train_tiny_model(samples: Path, work_dir: Path) -> Path:
     """Prepare the samples and train a tiny multipath model for a few steps; return the run folder."""
-    from colorcore.dataset import prepare
+    from colorcore.data.prepare import prepare
     from colorcore.models.base import ModelConfig
-    from colorcore.training import STATUS_FINISHED, TrainConfig, Trainer
+    from colorcore.training.trainer import STATUS_FINISHED, TrainConfig, Trainer
 
     data = work_dir / "prepared"
     prepared = prepare(samples, data, size=TRAIN_IMAGE_SIZE, workers=PREPARE_WORKERS)
@@ -256,7 +256,7 @@ def _train_tiny_model(samples: Path, work_dir: Path) -> Path:
 
 def check_model(test: SelfTest) -> str:
     """A tiny model is trained on the bundled samples (or the `--model` file is loaded)."""
-    from colorcore.checkpoint import load_model
+    from colorcore.models.checkpoint import load_model
 
     if test.model_path is not None:
         source = test.model_path
@@ -279,7 +279,7 @@ def _chroma_fraction(rgb: Any) -> float:
     import cv2
     import numpy as np
 
-    from colorcore.colorize import CHROMA_OFFSET
+    from colorcore.inference.colorize import CHROMA_OFFSET
 
     lab = cv2.cvtColor(np.ascontiguousarray(rgb[:, :, :3]), cv2.COLOR_RGB2Lab).astype(np.float32)
     chroma = np.hypot(lab[:, :, 1] - CHROMA_OFFSET, lab[:, :, 2] - CHROMA_OFFSET)
@@ -290,8 +290,8 @@ def check_colourise(test: SelfTest) -> str:
     """The largest bundled sample is colourised at full size with its luminance kept, in colour."""
     import numpy as np
 
-    from colorcore.colorize import L_TOLERANCE, colorize_file, lab_l8
-    from colorcore.imageio import read_image
+    from colorcore.inference.colorize import L_TOLERANCE, colorize_file, lab_l8
+    from colorcore.data.imageio import read_image
 
     photo = max(test.state["photos"], key=lambda path: path.stat().st_size)
     out = colorize_file(photo, test.state["model"], test.work_dir / "colourised.png")
@@ -341,7 +341,7 @@ def _is_version(value: Any) -> bool:
 def check_cli(test: SelfTest) -> str:
     """The `colorcore` command line runs: --version, info, and colorize with the exported model."""
     from colorcore import __version__
-    from colorcore.checkpoint import export_model
+    from colorcore.models.checkpoint import export_model
 
     version = _run_cli(["--version"])
     if __version__ not in version:

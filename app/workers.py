@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Qt, Signal, Slot
 
-from colorcore.events import ErrorEvent, StopFlag
+from colorcore.core.events import ErrorEvent, StopFlag
 
 Job = Callable[[list, StopFlag], Any]
 

@@ -53,9 +53,9 @@ WARMUP_SIZE = 96
 CHILD_CODE = r"""
 import json, resource, sys, time
 import numpy as np
-from colorcore.checkpoint import load_model
-from colorcore.colorize import colorize_array, colorize_file, reference_upsample
-from colorcore.imageio import read_image, write_image
+from colorcore.models.checkpoint import load_model
+from colorcore.inference.colorize import colorize_array, colorize_file, reference_upsample
+from colorcore.data.imageio import read_image, write_image
 
 mode, model_path, photo, out, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 model = load_model(model_path, "cpu")
@@ -90,8 +90,8 @@ print(json.dumps({"seconds": best, "cpu_seconds": best_cpu, "photo_peak_rss_mb":
 
 def make_model_file(folder: Path, width: int) -> Path:
     """A paper-sized multipath model (random weights: speed does not depend on them) as .safetensors."""
-    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
-    from colorcore.models import ModelConfig, build_model
+    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
+    from colorcore.models.base import ModelConfig, build_model
 
     model = build_model(ModelConfig(width=width, resnet_weights="none"))
     checkpoint = save_checkpoint(folder / "bench.pt", make_checkpoint(model, model.make_optimizers()))
@@ -123,7 +123,7 @@ def measure(mode: str, model: Path, photo: Path, out: Path, runs: int) -> dict[s
 
 def chroma_errors(rgb: np.ndarray, method: str, fit: str) -> dict[str, float]:
     """Oracle chroma error of one upsampling method on one photo (see the module docstring)."""
-    from colorcore import colorize as cz
+    from colorcore.inference import colorize as cz
 
     l8 = cz.lab_l8(rgb)
     true_ab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, :, 1:].astype(np.float32) - cz.CHROMA_OFFSET
@@ -165,8 +165,8 @@ def bleeding() -> dict[str, object]:
 def trained_model_comparison(model_path: Path) -> dict[str, object]:
     """Chroma error and PSNR against the real sample photos, colourised by a trained model, for
     guided/bilinear and squash/letterbox (all photos, and the non-square ones alone)."""
-    from colorcore import colorize as cz
-    from colorcore.checkpoint import load_model
+    from colorcore.inference import colorize as cz
+    from colorcore.models.checkpoint import load_model
 
     model = load_model(model_path, "cpu")
     rows: dict[str, list[tuple[float, float, bool]]] = {}

@@ -43,10 +43,10 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from colorcore import downstream as ds  # noqa: E402
-from colorcore.cifar import CIFAR_FOLDER, NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, load_cifar10, stratified_subset  # noqa: E402
-from colorcore.device import describe_device  # noqa: E402
-from colorcore.models import ModelConfig, build_model  # noqa: E402
+from colorcore.downstream import experiment as ds  # noqa: E402
+from colorcore.downstream.cifar import CIFAR_FOLDER, NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, load_cifar10, stratified_subset  # noqa: E402
+from colorcore.core.device import describe_device  # noqa: E402
+from colorcore.models.base import ModelConfig, build_model  # noqa: E402
 
 WARMUP_STEPS = 2
 GOAL_TABLE_MINUTES = 20

@@ -26,16 +26,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore.checkpoint import load_model, read_metadata  # noqa: E402
-from colorcore.dataset import load_prepared, prepare  # noqa: E402
-from colorcore.evaluation import evaluate_model  # noqa: E402
-from colorcore.events import StopFlag  # noqa: E402
-from colorcore.metrics import psnr  # noqa: E402
-from colorcore.models import ModelConfig  # noqa: E402
-from colorcore.resources import samples_dir  # noqa: E402
-from colorcore.starter import starter_model_path  # noqa: E402
-from colorcore.tensors import gray_input, to_uint8_images  # noqa: E402
-from colorcore.training import TrainConfig, Trainer  # noqa: E402
+from colorcore.models.checkpoint import load_model, read_metadata  # noqa: E402
+from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
+from colorcore.evaluation.evaluate import evaluate_model  # noqa: E402
+from colorcore.core.events import StopFlag  # noqa: E402
+from colorcore.evaluation.metrics import psnr  # noqa: E402
+from colorcore.models.base import ModelConfig  # noqa: E402
+from colorcore.core.resources import samples_dir  # noqa: E402
+from colorcore.models.starter import starter_model_path  # noqa: E402
+from colorcore.core.tensors import gray_input, to_uint8_images  # noqa: E402
+from colorcore.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 
 class Budget:

@@ -1,7 +1,7 @@
 """Fine-tuning defaults measured as the learning issue's bar states them: `colorcore train --init starter
 --max-steps N` at every other default on a few photos, scored at 768 px on other photos.
 
-For each learning-rate scale (x the preset's rates; `colorcore.presets.FINETUNE_LR_SCALE` is the
+For each learning-rate scale (x the preset's rates; `colorcore.training.presets.FINETUNE_LR_SCALE` is the
 default) the training photos are prepared as `colorcore prepare` does at its defaults, one run trains
 from the starter model with the CLI's defaults (batch size, short-epoch validation interval, best
 checkpoint kept) and its exported model is scored on the evaluation photos, reduced to `--max-side`,
@@ -30,16 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_quality import colourise, scores  # noqa: E402
-from colorcore.checkpoint import load_model  # noqa: E402
+from colorcore.models.checkpoint import load_model  # noqa: E402
 from colorcore.commands.prepare import DEFAULT_SIZE, DEFAULT_TEST_FRACTION  # noqa: E402
 from colorcore.commands.train import epoch_interval  # noqa: E402
-from colorcore.colorize import luma  # noqa: E402
-from colorcore.dataset import load_prepared, prepare  # noqa: E402
-from colorcore.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
-from colorcore.models import MODEL_REGISTRY, ModelConfig  # noqa: E402
-from colorcore.presets import FINETUNE_LR_SCALE, FINETUNE_RATES  # noqa: E402
-from colorcore.starter import starter_model_path  # noqa: E402
-from colorcore.training import TrainConfig, Trainer  # noqa: E402
+from colorcore.inference.colorize import luma  # noqa: E402
+from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
+from colorcore.data.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
+from colorcore.models.base import MODEL_REGISTRY, ModelConfig  # noqa: E402
+from colorcore.training.presets import FINETUNE_LR_SCALE, FINETUNE_RATES  # noqa: E402
+from colorcore.models.starter import starter_model_path  # noqa: E402
+from colorcore.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 
 def score_photos(model: Any, photos: list[Path], max_side: int) -> dict[str, float]:

@@ -41,7 +41,7 @@ PHOTO_PX = 96
 
 def make_dataset(root: Path, photos: int) -> Path:
     """Write `photos` structured colour photos and prepare them at 64 px; returns the dataset."""
-    from colorcore.dataset import prepare
+    from colorcore.data.prepare import prepare
 
     rng = np.random.default_rng(0)
     src = root / "photos"
@@ -98,7 +98,7 @@ class RateCollector:
     def __init__(self, rates: list[float]) -> None:
         self.rates = rates
 
-    def on_step(self, event) -> None:  # noqa: ANN001 (a colorcore.events.StepEvent)
+    def on_step(self, event) -> None:  # noqa: ANN001 (a colorcore.core.events.StepEvent)
         self.rates.append(event.img_per_s)
 
 
@@ -119,9 +119,9 @@ def main() -> None:
 
     from app.main_window import MainWindow
     from app.devices import gui_torch_threads, usable_cores
-    from colorcore.models import ModelConfig
-    from colorcore.training import TrainConfig, Trainer
-    from colorcore.events import StopFlag
+    from colorcore.models.base import ModelConfig
+    from colorcore.training.trainer import TrainConfig, Trainer
+    from colorcore.core.events import StopFlag
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:

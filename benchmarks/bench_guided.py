@@ -1,6 +1,6 @@
 """Guided chroma upsampling: our fast guided filter vs OpenCV's `cv2.ximgproc.guidedFilter`.
 
-The job (`colorcore.colorize.guided_chroma`): predicted chroma (a, b) at the network's size, guided by
+The job (`colorcore.inference.colorize.guided_chroma`): predicted chroma (a, b) at the network's size, guided by
 the photo's 8-bit L, comes out at the apply resolution (long side at most `APPLY_LONG_SIDE`). Three
 ways, with the same radius and eps in the same units (guide in [0, 1], radius in cells of the filter
 grid) and the same output resolution:
@@ -41,9 +41,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from colorcore import colorize as cz  # noqa: E402
-from colorcore.imageio import fit_long_side, list_images, read_image  # noqa: E402
-from colorcore.metrics import psnr  # noqa: E402
+from colorcore.inference import colorize as cz  # noqa: E402
+from colorcore.data.imageio import fit_long_side, list_images, read_image  # noqa: E402
+from colorcore.evaluation.metrics import psnr  # noqa: E402
 
 SAMPLES = ROOT / "resources" / "samples"
 HELDOUT = Path("/work/heldout")
@@ -112,8 +112,8 @@ def photo_paths(given: list[str] | None) -> list[Path]:
 
 def quality(paths: list[Path], model_arg: str) -> dict[str, object]:
     """Mean PSNR per method (model and oracle chroma) and the largest differences from ours."""
-    from colorcore.checkpoint import load_model
-    from colorcore.starter import resolve_model_argument
+    from colorcore.models.checkpoint import load_model
+    from colorcore.models.starter import resolve_model_argument
 
     model = load_model(resolve_model_argument(model_arg), "cpu")
     size = int(model.config.image_size)

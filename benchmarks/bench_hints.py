@@ -71,10 +71,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from scipy.sparse.csgraph import dijkstra
 
-from colorcore import colour_control as cc
-from colorcore.colorize import CHROMA_OFFSET, lab_l8, luma, predict_chroma
-from colorcore.hints import Hints, PointHint, rgb_to_hex
-from colorcore.imageio import fit_long_side
+from colorcore.inference import colour_control as cc
+from colorcore.inference.colorize import CHROMA_OFFSET, lab_l8, luma, predict_chroma
+from colorcore.inference.hints import Hints, PointHint, rgb_to_hex
+from colorcore.data.imageio import fit_long_side
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "resources" / "samples"
@@ -301,7 +301,7 @@ def synthetic(method: str) -> dict[str, object]:
 
 def _photo_case(path: Path, model: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(photo at PHOTO_LONG_SIDE, its true chroma, the model's chroma prediction, edge mask)."""
-    from colorcore.imageio import read_image
+    from colorcore.data.imageio import read_image
 
     rgb = read_image(path)
     scale = PHOTO_LONG_SIDE / max(rgb.shape[:2])
@@ -334,7 +334,7 @@ def photos(method: str, model: object) -> dict[str, object]:
 
 def solve_times(method: str, repeats: int) -> dict[str, float]:
     """CPU milliseconds of one solve (10 random point hints) per grid long side, best of `repeats`."""
-    from colorcore.imageio import read_image
+    from colorcore.data.imageio import read_image
 
     gray = lab_l8(read_image(SAMPLES / LATENCY_SAMPLE))
     times = {}
@@ -355,8 +355,8 @@ def solve_times(method: str, repeats: int) -> dict[str, float]:
 
 
 def propagation(repeats: int, methods: list[str]) -> dict[str, object]:
-    from colorcore.checkpoint import load_model
-    from colorcore.starter import starter_model_path
+    from colorcore.models.checkpoint import load_model
+    from colorcore.models.starter import starter_model_path
 
     model = load_model(starter_model_path(), "cpu")
     return {"grid_long_side": cc.SOLVE_LONG_SIDE, "methods": {
@@ -376,9 +376,9 @@ def _timed(action: Callable[[], object], repeats: int) -> tuple[float, float]:
 
 def latency(megapixels: float, repeats: int) -> dict[str, object]:
     """Editor build, preview after a new hint / a saturation change, and full render on a large photo."""
-    from colorcore.checkpoint import load_model
-    from colorcore.imageio import read_image
-    from colorcore.starter import starter_model_path
+    from colorcore.models.checkpoint import load_model
+    from colorcore.data.imageio import read_image
+    from colorcore.models.starter import starter_model_path
 
     model = load_model(starter_model_path(), "cpu")
     sample = read_image(SAMPLES / LATENCY_SAMPLE)
@@ -449,11 +449,11 @@ def quality(sources: list[Path], seeds: int, limit: int | None = None, long_side
     """The simulated-user curve: PSNR vs N revealed points, model + hints and hints alone (and, with
     `before`, the model + hints with the propagation's earlier settings, `BEFORE`); `limit`: every
     k-th photo so that about `limit` are used; `long_side` 0: the photos at their own size."""
-    from colorcore.checkpoint import load_model
-    from colorcore.colorize import GRAY_TO_L8, recombine
-    from colorcore.imageio import read_image
-    from colorcore.metrics import psnr
-    from colorcore.starter import starter_model_path
+    from colorcore.models.checkpoint import load_model
+    from colorcore.inference.colorize import GRAY_TO_L8, recombine
+    from colorcore.data.imageio import read_image
+    from colorcore.evaluation.metrics import psnr
+    from colorcore.models.starter import starter_model_path
 
     model = load_model(starter_model_path(), "cpu")
     paths = _photo_paths(sources)

@@ -3,10 +3,10 @@ photo's own, and what full-resolution chroma costs in bytes.
 
 Each photo is colourised by a model (default: the bundled starter model) at full resolution, the way
 `colorcore colorize` does it (the photo keeps its own Lab L), then encoded as JPEG at `--quality`
-twice: with 4:4:4 sampling (what `colorcore.imageio.write_image` writes) and with the usual 4:2:0
+twice: with 4:4:4 sampling (what `colorcore.data.imageio.write_image` writes) and with the usual 4:2:0
 (the plain reference, OpenCV's default). Each file is decoded and its 8-bit Lab L compared with the
 original photo's: the 99th and 99.9th percentiles and the maximum of |dL| over the pixels, the share
-of pixels beyond `colorcore.colorize.L_TOLERANCE` (2 levels, what the colouriser guarantees before
+of pixels beyond `colorcore.inference.colorize.L_TOLERANCE` (2 levels, what the colouriser guarantees before
 encoding), and the file size.
 PNG output is the lossless bound. Prints JSON.
 
@@ -26,10 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore.checkpoint import load_model  # noqa: E402
-from colorcore.colorize import L_TOLERANCE, colorize_array, lab_l8  # noqa: E402
-from colorcore.imageio import JPEG_CV2_SAMPLING, read_image  # noqa: E402
-from colorcore.starter import resolve_model_argument  # noqa: E402
+from colorcore.models.checkpoint import load_model  # noqa: E402
+from colorcore.inference.colorize import L_TOLERANCE, colorize_array, lab_l8  # noqa: E402
+from colorcore.data.imageio import JPEG_CV2_SAMPLING, read_image  # noqa: E402
+from colorcore.models.starter import resolve_model_argument  # noqa: E402
 
 SAMPLINGS = {"4:4:4": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444, "4:2:0": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420}
 

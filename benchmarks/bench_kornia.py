@@ -1,11 +1,11 @@
 """Our Lab conversion and SSIM vs kornia's: agreement on real photos, agreement with our tests' references, speed.
 
-- Lab: `colorcore.lab.rgb_to_lab` / `lab_to_rgb` vs `kornia.color.rgb_to_lab` / `lab_to_rgb` (float32,
+- Lab: `colorcore.core.lab.rgb_to_lab` / `lab_to_rgb` vs `kornia.color.rgb_to_lab` / `lab_to_rgb` (float32,
   RGB in [0, 1]): max abs difference of the values and of the gradients (both are differentiable;
   the Zhang model trains through them); the largest error against scikit-image's `rgb2lab`, which
   tests/test_zhang.py bounds by 0.02; the round-trip error (that test: 1e-5); and how many ab bins
-  `colorcore.lab.ab_bins`' construction keeps with kornia's conversion (ours: exactly 313).
-- SSIM: `colorcore.metrics.ssim` vs `kornia.metrics.ssim` (11 px window, sigma 1.5, data range 255,
+  `colorcore.core.lab.ab_bins`' construction keeps with kornia's conversion (ours: exactly 313).
+- SSIM: `colorcore.evaluation.metrics.ssim` vs `kornia.metrics.ssim` (11 px window, sigma 1.5, data range 255,
   eps 0, "valid" padding, mean per image) on (real photo, JPEG quality 30 of it) and (real photo, its
   gray version): max abs difference, and each one's largest relative error against scikit-image's
   `structural_similarity` (tests/test_metrics.py: 1e-5). kornia in float64 (ours' precision on the
@@ -35,8 +35,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from colorcore import lab, metrics  # noqa: E402
-from colorcore.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
+from colorcore.core import lab
+from colorcore.evaluation import metrics  # noqa: E402
+from colorcore.data.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
 
 SAMPLES = ROOT / "resources" / "samples"
 HELDOUT = Path("/work/heldout")
@@ -133,7 +134,7 @@ def lab_report(images: list[np.ndarray], rounds: int) -> dict[str, object]:
 
 
 def kornia_ssim(fake: np.ndarray, real: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-    """Per-image SSIM of (B, H, W, 3) uint8 images by kornia, defined as `colorcore.metrics.ssim`."""
+    """Per-image SSIM of (B, H, W, 3) uint8 images by kornia, defined as `colorcore.evaluation.metrics.ssim`."""
     import kornia
 
     a, b = (torch.from_numpy(x).permute(0, 3, 1, 2).to(dtype) for x in (fake, real))

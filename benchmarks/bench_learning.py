@@ -34,13 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from torchvision.models import resnet18  # noqa: E402
 
-from colorcore.dataset import load_prepared, prepare  # noqa: E402
-from colorcore.device import describe_device, resolve_device  # noqa: E402
-from colorcore.evaluation import evaluate_model  # noqa: E402
-from colorcore.metrics import colourfulness, psnr  # noqa: E402
-from colorcore.models import MODEL_REGISTRY, ModelConfig  # noqa: E402
-from colorcore.tensors import gray_input, to_uint8_images  # noqa: E402
-from colorcore.training import METRICS_FILE, TrainConfig, Trainer  # noqa: E402
+from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
+from colorcore.core.device import describe_device, resolve_device  # noqa: E402
+from colorcore.evaluation.evaluate import evaluate_model  # noqa: E402
+from colorcore.evaluation.metrics import colourfulness, psnr  # noqa: E402
+from colorcore.models.base import MODEL_REGISTRY, ModelConfig  # noqa: E402
+from colorcore.core.tensors import gray_input, to_uint8_images  # noqa: E402
+from colorcore.training.trainer import METRICS_FILE, TrainConfig, Trainer  # noqa: E402
 
 RANDOM_RESNET = "<random resnet file>"  # replaced by a file of random ResNet-18 weights the script writes
 

@@ -1,4 +1,4 @@
-"""Benchmark `colorcore.dataset.prepare` against a plain reference loop; prints one JSON object.
+"""Benchmark `colorcore.data.prepare.prepare` against a plain reference loop; prints one JSON object.
 
 Both sides process the same multi-megapixel JPEG photos, generated in a temporary folder in this
 run (the bundled samples upscaled to 8-12 MP with added fine detail, so they do not compress to
@@ -32,10 +32,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore.dataset import decode_min_side, prepare  # noqa: E402
-from colorcore.guidance import edge_map, luma_u8, saliency_map  # noqa: E402
-from colorcore.imageio import read_image, to_square  # noqa: E402
-from colorcore.resources import sample_photos  # noqa: E402
+from colorcore.data.prepare import decode_min_side, prepare  # noqa: E402
+from colorcore.data.guidance import edge_map, luma_u8, saliency_map  # noqa: E402
+from colorcore.data.imageio import read_image, to_square  # noqa: E402
+from colorcore.core.resources import sample_photos  # noqa: E402
 
 # (width, height) of the generated photos: 8.0, 10.0 and 12.2 megapixels
 PHOTO_SIZES = ((3264, 2448), (3648, 2736), (4032, 3024))

@@ -41,13 +41,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore.calibration import ChromaCalibration  # noqa: E402
-from colorcore.checkpoint import load_model, read_metadata  # noqa: E402
-from colorcore.colorize import (chroma_u8, colorize_array, guided_chroma, lab_l8, luma,  # noqa: E402
+from colorcore.models.calibration import ChromaCalibration  # noqa: E402
+from colorcore.models.checkpoint import load_model, read_metadata  # noqa: E402
+from colorcore.inference.colorize import (chroma_u8, colorize_array, guided_chroma, lab_l8, luma,  # noqa: E402
                                 predict_chroma, recombine)
-from colorcore.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
-from colorcore.metrics import SSIM_SIGMA, colourfulness, psnr  # noqa: E402
-from colorcore.starter import resolve_model_argument  # noqa: E402
+from colorcore.data.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
+from colorcore.evaluation.metrics import SSIM_SIGMA, colourfulness, psnr  # noqa: E402
+from colorcore.models.starter import resolve_model_argument  # noqa: E402
 
 SHEET_HEIGHT = 160
 FIT_CHOICES = ("squash", "letterbox", "tiles")
@@ -109,7 +109,7 @@ def colourise(gray: np.ndarray, model: Any, fit: str) -> np.ndarray:
 
 
 def full_size_ssim(output: np.ndarray, real: np.ndarray) -> float:
-    """SSIM as `colorcore.metrics.ssim` defines it (scikit-image's Gaussian-window SSIM; its tests check
+    """SSIM as `colorcore.evaluation.metrics.ssim` defines it (scikit-image's Gaussian-window SSIM; its tests check
     the two agree), computed by scikit-image, whose separable filter is fast at full resolution."""
     from skimage.metrics import structural_similarity
 

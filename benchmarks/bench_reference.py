@@ -5,7 +5,7 @@
 
 Quality (`--part quality`, the default): each photo, reduced to `--long-side` px, is cut in two; its
 gray left half is colourised with its own right half as the reference photo, through
-`colorcore.colorize.colorize_array` as `colorcore colorize --reference` runs it, with the starter
+`colorcore.inference.colorize.colorize_array` as `colorcore colorize --reference` runs it, with the starter
 model as the fallback. Printed per mode (semantic, the default; global, the old mean-and-spread
 transfer; the starter model alone; the gray photo): mean PSNR against the true left half, the colour
 cast (distance of the mean a*b* from the truth's, and its ratio to the gray photo's) and how many
@@ -33,13 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore.checkpoint import load_model  # noqa: E402
-from colorcore.colorize import colorize_array, colorize_file  # noqa: E402
-from colorcore.colour_control import ChromaEditor, ColourControls, ReferenceColours, load_reference  # noqa: E402
-from colorcore.imageio import fit_long_side, list_images, read_image, write_image  # noqa: E402
-from colorcore.metrics import psnr  # noqa: E402
-from colorcore.reference import SemanticReference  # noqa: E402
-from colorcore.starter import starter_model_path  # noqa: E402
+from colorcore.models.checkpoint import load_model  # noqa: E402
+from colorcore.inference.colorize import colorize_array, colorize_file  # noqa: E402
+from colorcore.inference.colour_control import ChromaEditor, ColourControls, ReferenceColours, load_reference  # noqa: E402
+from colorcore.data.imageio import fit_long_side, list_images, read_image, write_image  # noqa: E402
+from colorcore.evaluation.metrics import psnr  # noqa: E402
+from colorcore.inference.reference import SemanticReference  # noqa: E402
+from colorcore.models.starter import starter_model_path  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 

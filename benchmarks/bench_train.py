@@ -4,7 +4,7 @@ Reference: the straightforward loop on a batch already converted to float tensor
 (NCHW) memory, fp32, no autocast: for the GAN models (multipath, scgan) the textbook step (D on real
 and on fake in two calls, D's weight gradients computed in the G step, default Adam); for zhang its
 own `training_step` (one network, SGD: already the textbook loop).
-Trainer: `colorcore.training.Trainer` on a prepared dataset of the same images (uint8 storage,
+Trainer: `colorcore.training.trainer.Trainer` on a prepared dataset of the same images (uint8 storage,
 per-step batch conversion, logging every step, the detected mixed precision and channels_last), timed
 from its own step events after the warm-up steps. The dataset holds enough images that the timed
 steps stay inside the first epoch (no validation or checkpoint inside a timed step; checked). Both
@@ -44,12 +44,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore import losses  # noqa: E402
-from colorcore.dataset import load_prepared, prepare  # noqa: E402
-from colorcore.device import describe_device, resolve_device  # noqa: E402
-from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model  # noqa: E402
-from colorcore.tensors import batch_from_uint8  # noqa: E402
-from colorcore.training import TrainConfig, Trainer, select_precision  # noqa: E402
+from colorcore.models import losses  # noqa: E402
+from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
+from colorcore.core.device import describe_device, resolve_device  # noqa: E402
+from colorcore.models.base import MODEL_REGISTRY, ModelConfig, StepContext, build_model  # noqa: E402
+from colorcore.core.tensors import batch_from_uint8  # noqa: E402
+from colorcore.training.trainer import TrainConfig, Trainer, select_precision  # noqa: E402
 
 CANDIDATE_SIZES = (64, 128)
 PEAK_MATMUL_N = {"cpu": 2048, "cuda": 8192}

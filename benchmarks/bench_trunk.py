@@ -45,7 +45,7 @@ from torch import Tensor, nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from colorcore.imageio import read_image  # noqa: E402
+from colorcore.data.imageio import read_image  # noqa: E402
 from colorcore.models.trunks import (  # noqa: E402
     STAGES,
     EfficientNetLite0,

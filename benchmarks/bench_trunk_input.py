@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorcore.imageio import read_image  # noqa: E402
+from colorcore.data.imageio import read_image  # noqa: E402
 from colorcore.models.trunks import imagenet_input, load_efficientnet_lite0  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"

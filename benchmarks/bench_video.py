@@ -40,8 +40,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from colorcore.colorize import colorize_array  # noqa: E402
-from colorcore.video import VideoColorizer, chroma_flicker, colorize_video  # noqa: E402
+from colorcore.inference.colorize import colorize_array  # noqa: E402
+from colorcore.inference.video import VideoColorizer, chroma_flicker, colorize_video  # noqa: E402
 from tests.video_clips import film_frames  # noqa: E402
 
 RESOLUTIONS = {"480p": (854, 480), "1080p": (1920, 1080)}
@@ -145,9 +145,9 @@ def memory(folder: Path, minutes: float, fps_long: int, model: torch.nn.Module) 
 
 
 def load(args: argparse.Namespace) -> tuple[torch.nn.Module, str]:
-    from colorcore.checkpoint import load_model
-    from colorcore.models import ModelConfig, build_model
-    from colorcore.starter import resolve_model_argument
+    from colorcore.models.checkpoint import load_model
+    from colorcore.models.base import ModelConfig, build_model
+    from colorcore.models.starter import resolve_model_argument
 
     if args.width is not None:
         torch.manual_seed(0)
@@ -156,7 +156,7 @@ def load(args: argparse.Namespace) -> tuple[torch.nn.Module, str]:
     path = resolve_model_argument(args.model)
     model = load_model(path, "cpu")
     if args.uncalibrated:
-        from colorcore.calibration import ChromaCalibration
+        from colorcore.models.calibration import ChromaCalibration
 
         model.calibration = ChromaCalibration()
     return model, (f"{args.model or 'starter'}: {path.name} ({model.name}, width {model.config.width}, "

@@ -42,7 +42,7 @@ def main() -> int:
     protect_singletons()
     app = QApplication(sys.argv[:1])
     from app.main_window import MainWindow
-    from colorcore.hints import load_hints
+    from colorcore.inference.hints import load_hints
 
     folder = Path(tempfile.mkdtemp(prefix="colourise-screenshot-"))
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)

@@ -25,7 +25,7 @@ def check_frozen() -> str:
 
 
 def check_resources() -> str:
-    from colorcore.resources import resources_dir
+    from colorcore.core.resources import resources_dir
 
     resources = resources_dir()
     photos = sorted((resources / "samples").glob("*.jpg"))
@@ -38,7 +38,7 @@ def check_resources() -> str:
 
 
 def check_versions() -> str:
-    from colorcore.provenance import installed_versions
+    from colorcore.core.provenance import installed_versions
 
     versions = installed_versions()
     missing = [label for label in REQUIRED_VERSIONS if not versions.get(label)]

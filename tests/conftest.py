@@ -7,7 +7,7 @@ Fixtures other test modules may use (kept stable):
   background, a filled circle, a rectangle and mild noise, so edges and saliency are non-trivial.
 - `photo_folder`: a folder with 8 such photos (5 JPEG, 3 PNG; sizes 64..160 px, one inside a
   sub-folder `nested/`), all readable. Returns the folder path.
-- `prepared_dataset`: `photo_folder` prepared by `colorcore.dataset.prepare` at size 64 with
+- `prepared_dataset`: `photo_folder` prepared by `colorcore.data.prepare.prepare` at size 64 with
   test_fraction 0.25 and seed 0 (6 train, 2 test images). Returns the dataset folder path.
 - `mixed_photo_folder`: 4 ordinary photos, the valid-but-unusual files `UNUSUAL_FILES` (16-bit,
   RGBA, palette+transparency, CMYK, EXIF-rotated, non-ASCII name) and the broken files
@@ -92,7 +92,7 @@ def photo_folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def prepared_dataset(photo_folder: Path, tmp_path: Path) -> Path:
     """`photo_folder` prepared at size 64 (6 train, 2 test images); returns the dataset folder."""
-    from colorcore.dataset import prepare
+    from colorcore.data.prepare import prepare
 
     out = tmp_path / "prepared"
     result = prepare(photo_folder, out, size=PREPARED_SIZE, test_fraction=PREPARED_TEST_FRACTION,

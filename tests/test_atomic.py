@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from colorcore.atomic import atomic_copy, atomic_link, atomic_write, atomic_write_bytes, atomic_write_text
+from colorcore.core.atomic import atomic_copy, atomic_link, atomic_write, atomic_write_bytes, atomic_write_text
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     import os
     import stat
 
-    from colorcore.atomic import UMASK, atomic_write_bytes
+    from colorcore.core.atomic import UMASK, atomic_write_bytes
 
     path = atomic_write_bytes(tmp_path / "photo.png", b"data")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~UMASK

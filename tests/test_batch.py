@@ -1,4 +1,4 @@
-"""`colorcore.batch`: the one output-naming policy and `colorize_many`, the loop behind `colorcore
+"""`colorcore.inference.batch`: the one output-naming policy and `colorize_many`, the loop behind `colorcore
 colorize` and the Colourise tab, run with a tiny real model on real files made here: per-item events,
 a broken file named while the rest goes on, cooperative stop (between photos and inside a video), no
 existing file replaced without `overwrite`, hints saved beside an output, previews for a view."""
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore.batch import (
+from colorcore.inference.batch import (
     OUTPUT_SUFFIX, BatchItem, colorize_many, find_inputs, latest_hints_file, output_extension, output_path,
     unused_output_path,
 )
-from colorcore.events import ItemEvent, StopFlag
-from colorcore.imageio import read_image
+from colorcore.core.events import ItemEvent, StopFlag
+from colorcore.data.imageio import read_image
 from tests.conftest import write_photo
 
 PREVIEW_SIDE = 32
@@ -25,7 +25,7 @@ PREVIEW_SIDE = 32
 @pytest.fixture(scope="module")
 def model():
     """A tiny real multipath model (random weights)."""
-    from colorcore.models import ModelConfig, build_model
+    from colorcore.models.base import ModelConfig, build_model
 
     torch.manual_seed(0)
     return build_model(ModelConfig(width=8, resnet_weights="none")).eval()
@@ -155,8 +155,8 @@ def test_a_stop_ends_the_batch_between_photos(model, tmp_path: Path) -> None:
 
 
 def test_hints_are_used_and_saved_beside_the_output_when_asked(model, tmp_path: Path) -> None:
-    from colorcore.colour_control import ColourControls
-    from colorcore.hints import Hints, PointHint, hints_path_for, load_hints
+    from colorcore.inference.colour_control import ColourControls
+    from colorcore.inference.hints import Hints, PointHint, hints_path_for, load_hints
 
     photo = write_photo(tmp_path / "p.png", 64, 48, seed=5)
     gray = ColourControls(hints=Hints(points=(PointHint(0.5, 0.5, "#2050c0"),)), saturation=0.0)
@@ -225,12 +225,12 @@ def test_find_inputs_is_one_rule_for_the_cli_and_the_tab(tmp_path: Path) -> None
 
 
 def test_should_stop_waits_out_a_pause_and_reports_a_stop() -> None:
-    """Every job's safe point (`colorcore.events.should_stop`): no flag never stops; a paused flag blocks
+    """Every job's safe point (`colorcore.core.events.should_stop`): no flag never stops; a paused flag blocks
     until resumed (then goes on) or stopped (then stops)."""
     import threading
     import time
 
-    from colorcore.events import should_stop
+    from colorcore.core.events import should_stop
 
     assert should_stop(None) is False
     flag = StopFlag()

@@ -15,7 +15,7 @@ REQUIRED_KEYS = ("reference_img_s", "trainer_img_s", "speedup", "peak_fraction",
 
 
 def test_bench_train_prints_its_json_for_every_model() -> None:
-    from colorcore.models import MODEL_REGISTRY
+    from colorcore.models.base import MODEL_REGISTRY
 
     run = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--batch-size", "2", "--width", "4",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from colorcore.checkpoint import (
+from colorcore.models.checkpoint import (
     CheckpointError,
     export_model,
     load_checkpoint,
@@ -24,8 +24,8 @@ from colorcore.checkpoint import (
     resolve_model_path,
     save_checkpoint,
 )
-from colorcore.models import ModelConfig, build_model
-from colorcore.training import rng_state, set_rng_state
+from colorcore.models.base import ModelConfig, build_model
+from colorcore.training.trainer import rng_state, set_rng_state
 
 TINY = ModelConfig(width=8, resnet_weights="none")
 REPO = Path(__file__).resolve().parents[1]
@@ -139,7 +139,7 @@ def test_failed_write_leaves_the_previous_checkpoint(tmp_path: Path) -> None:
 
 KILL_SCRIPT = """
 import sys, torch
-from colorcore.checkpoint import save_checkpoint
+from colorcore.models.checkpoint import save_checkpoint
 path = sys.argv[1]
 step = 100
 while True:
@@ -254,7 +254,7 @@ def test_garbage_checkpoint_is_a_clear_error(tmp_path) -> None:
     """Random bytes named .pt give CheckpointError naming the file, never a raw traceback."""
     import pytest
 
-    from colorcore.checkpoint import CheckpointError, load_checkpoint
+    from colorcore.models.checkpoint import CheckpointError, load_checkpoint
 
     for i, payload in enumerate((b"", b"\x80\x02garbage", bytes(range(256)) * 4, b"PK\x03\x04broken zip")):
         bad = tmp_path / f"bad{i}.pt"

@@ -9,16 +9,16 @@ import pytest
 import torch
 
 from colorcore.cli import main
-from colorcore.colorize import L_TOLERANCE, lab_l8
-from colorcore.imageio import read_image
+from colorcore.inference.colorize import L_TOLERANCE, lab_l8
+from colorcore.data.imageio import read_image
 from tests.conftest import write_photo
 
 
 @pytest.fixture(scope="module")
 def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A tiny real model saved as a .pt checkpoint, a .safetensors model file and a run folder."""
-    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
-    from colorcore.models import ModelConfig, build_model
+    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
+    from colorcore.models.base import ModelConfig, build_model
 
     torch.manual_seed(0)
     model = build_model(ModelConfig(width=8, resnet_weights="none"))
@@ -117,6 +117,6 @@ def test_bad_arguments_exit_2_with_one_clear_line(model_files, tmp_path, capsys,
      ("a.webp", "png", ".png"), ("a.png", "jpg", ".jpg")],
 )
 def test_output_extension(name: str, fmt: str, expected: str) -> None:
-    from colorcore.batch import output_extension
+    from colorcore.inference.batch import output_extension
 
     assert output_extension(Path(name), fmt) == expected

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
+from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
 from colorcore.cli import main
-from colorcore.models import ModelConfig, build_model
+from colorcore.models.base import ModelConfig, build_model
 from tests.test_downstream import TEST_WIDTH, one_thread, write_cifar  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from colorcore.cli import main
-from colorcore.dataset import load_prepared
-from colorcore.device import DeviceError, cpu_supports_bf16, describe_device, resolve_device
-from colorcore.imageio import read_image
-from colorcore.resources import sample_photos, samples_dir
+from colorcore.data.prepare import load_prepared
+from colorcore.core.device import DeviceError, cpu_supports_bf16, describe_device, resolve_device
+from colorcore.data.imageio import read_image
+from colorcore.core.resources import sample_photos, samples_dir
 
 from tests.conftest import BROKEN_FILES, UNUSUAL_FILES
 

@@ -38,7 +38,7 @@ def test_train_evaluate_export(prepared_dataset: Path, tmp_path: Path, capsys: p
     data = json.loads(report.read_text())
     assert data["count"] == 2 and len(data["per_image"]) == 2 and data["per_image"][0]["file"]
     assert np.isfinite(data["summary"]["psnr"]) and 0 < data["summary"]["ssim"] <= 1
-    from colorcore.imageio import read_image
+    from colorcore.data.imageio import read_image
 
     assert read_image(grid).shape[0] > 3 * 64  # gray | fake | real rows
 
@@ -137,7 +137,7 @@ def test_existing_run_needs_resume(prepared_dataset: Path, tmp_path: Path, capsy
 
 @pytest.mark.slow
 def test_demo_prepares_trains_and_writes_a_before_after_image(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from colorcore.imageio import read_image
+    from colorcore.data.imageio import read_image
 
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--steps", "2", "--device", "cpu"]) == 0
@@ -162,7 +162,7 @@ def test_train_help_names_every_registered_model(capsys) -> None:
     import pytest
 
     from colorcore.cli import main
-    from colorcore.models import MODEL_REGISTRY
+    from colorcore.models.base import MODEL_REGISTRY
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from colorcore import colorize as cz
-from colorcore.imageio import read_image
-from colorcore.models import MODEL_REGISTRY, ModelConfig, build_model
+from colorcore.inference import colorize as cz
+from colorcore.data.imageio import read_image
+from colorcore.models.base import MODEL_REGISTRY, ModelConfig, build_model
 from tests.conftest import make_photo_array
 
 EXIF_ORIENTATION = 0x0112
@@ -208,7 +208,7 @@ def test_denormals_are_flushed_only_during_the_prediction() -> None:
     """Inference flushes denormals for speed but leaves IEEE behaviour to the rest of the process."""
     import numpy as np
 
-    from colorcore.device import denormals_flushed, flushed_denormals
+    from colorcore.core.device import denormals_flushed, flushed_denormals
 
     assert not denormals_flushed()
     with flushed_denormals():

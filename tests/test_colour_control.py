@@ -1,4 +1,4 @@
-"""Colour hints, reference photo and saturation: engine (`colorcore.colour_control`, `colorcore.hints`)
+"""Colour hints, reference photo and saturation: engine (`colorcore.inference.colour_control`, `colorcore.inference.hints`)
 and `colorcore colorize --hints/--reference/--saturation` end to end on real files."""
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore import colorize as cz
+from colorcore.inference import colorize as cz
 from colorcore.cli import main
-from colorcore.colour_control import (
+from colorcore.inference.colour_control import (
     ChromaEditor, ColourControls, ReferenceColours, hint_ab, hint_chroma, paint_hints, saturate,
 )
-from colorcore.hints import (
+from colorcore.inference.hints import (
     Hints, HintsError, PointHint, StrokeHint, hex_to_rgb, hints_path_for, load_hints, rgb_to_hex, save_hints,
 )
-from colorcore.imageio import read_image, write_image
+from colorcore.data.imageio import read_image, write_image
 from tests.conftest import make_photo_array
 
 MODEL_AB = (25.0, 35.0)  # the stand-in model's colour: orange
@@ -65,7 +65,7 @@ def halves(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def model():
     """A real tiny multipath model (untrained, seeded), in eval mode."""
-    from colorcore.models import ModelConfig, build_model
+    from colorcore.models.base import ModelConfig, build_model
 
     torch.manual_seed(0)
     return build_model(ModelConfig(width=8, resnet_weights="none")).eval()
@@ -266,8 +266,8 @@ def test_hints_round_trip_and_the_issue_example(tmp_path: Path) -> None:
 
 
 def test_the_reference_and_saturation_are_kept_in_the_hints_file(tmp_path: Path) -> None:
-    from colorcore.colour_control import edits_controls, load_reference, saved_edits
-    from colorcore.hints import SavedEdits, load_edits, save_edits
+    from colorcore.inference.colour_control import edits_controls, load_reference, saved_edits
+    from colorcore.inference.hints import SavedEdits, load_edits, save_edits
 
     warm = tmp_path / "warm.png"
     write_image(warm, np.full((40, 40, 3), (230, 120, 40), np.uint8))
@@ -287,9 +287,9 @@ def test_the_reference_and_saturation_are_kept_in_the_hints_file(tmp_path: Path)
 
 
 def test_a_batch_writes_the_reference_and_saturation_with_the_hints(model, tmp_path: Path) -> None:
-    from colorcore.batch import BatchItem, colorize_many
-    from colorcore.colour_control import load_reference
-    from colorcore.hints import SavedEdits, load_edits
+    from colorcore.inference.batch import BatchItem, colorize_many
+    from colorcore.inference.colour_control import load_reference
+    from colorcore.inference.hints import SavedEdits, load_edits
 
     photo, warm = tmp_path / "scan.png", tmp_path / "warm.png"
     write_image(photo, two_regions(120, 180))
@@ -331,7 +331,7 @@ def test_bad_hints_files_name_the_file_and_the_problem(tmp_path: Path, content: 
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory: pytest.TempPathFactory, model) -> Path:
-    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
+    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
 
     folder = tmp_path_factory.mktemp("model")
     checkpoint = save_checkpoint(folder / "tiny.pt", make_checkpoint(model, model.make_optimizers()))
@@ -412,7 +412,7 @@ def test_colourising_without_hints_does_not_load_the_sparse_solver() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, colorcore.video, colorcore.colorize, colorcore.commands.colorize, colorcore.colour_control; "
+    code = ("import sys, colorcore.inference.video, colorcore.inference.colorize, colorcore.commands.colorize, colorcore.inference.colour_control; "
             "print('scipy.sparse' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

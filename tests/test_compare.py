@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from colorcore.cli import main
-from colorcore.compare import CSV_FILE, GRID_FILE, GRID_PAD, LABEL_STRIP_WIDTH, MARKDOWN_FILE
-from colorcore.imageio import read_image
-from colorcore.models import ModelConfig
-from colorcore.training import TrainConfig, Trainer
+from colorcore.evaluation.compare import CSV_FILE, GRID_FILE, GRID_PAD, LABEL_STRIP_WIDTH, MARKDOWN_FILE
+from colorcore.data.imageio import read_image
+from colorcore.models.base import ModelConfig
+from colorcore.training.trainer import TrainConfig, Trainer
 from tests.conftest import PHOTO_FOLDER_SPECS, PREPARED_SIZE, write_photo
 
 MODELS = ("multipath", "scgan", "zhang")
@@ -22,7 +22,7 @@ TEST_IMAGES = 2
 @pytest.fixture(scope="module")
 def three_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     """A prepared dataset (6 train, 2 test photos at 64 px) and one 2-step run of each model on it."""
-    from colorcore.dataset import prepare
+    from colorcore.data.prepare import prepare
 
     root = tmp_path_factory.mktemp("compare")
     for relative, width, height, seed in PHOTO_FOLDER_SPECS:

@@ -1,4 +1,4 @@
-"""colorcore.dataset: preparing real photo folders and loading them back."""
+"""colorcore.data.prepare: preparing real photo folders and loading them back."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorcore.dataset import (
+from colorcore.data.prepare import (
     CROP_MIN_SCALE,
     MANIFEST_NAME,
     DatasetError,
@@ -24,8 +24,8 @@ from colorcore.dataset import (
     random_crops,
     split_names,
 )
-from colorcore.events import StopFlag
-from colorcore.imageio import read_image, to_square
+from colorcore.core.events import StopFlag
+from colorcore.data.imageio import read_image, to_square
 
 from tests.conftest import BROKEN_FILES, PHOTO_FOLDER_SPECS, UNUSUAL_FILES, write_photo
 
@@ -259,7 +259,7 @@ def test_load_prepared_rejects_what_is_not_a_dataset(prepared_dataset: Path, tmp
 def test_tensors_feed_the_model_batch(prepared_dataset: Path) -> None:
     import torch
 
-    from colorcore.tensors import batch_from_uint8
+    from colorcore.core.tensors import batch_from_uint8
 
     rgb, edge, saliency = load_prepared(prepared_dataset).tensors("train", "cpu")
     assert rgb.dtype == edge.dtype == saliency.dtype == torch.uint8
@@ -270,7 +270,7 @@ def test_tensors_feed_the_model_batch(prepared_dataset: Path) -> None:
 
 
 def test_dataset_module_does_not_import_torch() -> None:
-    code = "import sys, colorcore.dataset; print('torch' in sys.modules)"
+    code = "import sys, colorcore.data.prepare; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"

@@ -1,6 +1,6 @@
 """`torchrun --nproc_per_node=2 -m colorcore train ...` on the CPU (gloo): one writer, shards, a usable run
 (with the WGAN-GP penalty's double backward), and the zhang prior over every process's shard; the
-helpers of colorcore.distributed in two gloo processes and in one process without torchrun."""
+helpers of colorcore.training.distributed in two gloo processes and in one process without torchrun."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from colorcore.checkpoint import load_checkpoint, load_model
-from colorcore.distributed import (
+from colorcore.models.checkpoint import load_checkpoint, load_model
+from colorcore.training.distributed import (
     DistInfo,
     any_rank,
     barrier,

@@ -16,12 +16,12 @@ from torch import Tensor, nn
 
 from tests.gui_fixtures import *  # noqa: F401,F403
 
-from colorcore import losses
+from colorcore.models import losses
 from colorcore.cli import main
-from colorcore.models import MODEL_REGISTRY, ColorModel, GANOptions, ModelConfig, ModelOptions, StepContext, register
+from colorcore.models.base import MODEL_REGISTRY, ColorModel, GANOptions, ModelConfig, ModelOptions, StepContext, register
 from colorcore.models.base import Batch, optimizer_step
-from colorcore.options import option
-from colorcore.presets import PRESETS
+from colorcore.core.options import option
+from colorcore.training.presets import PRESETS
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def toy_model():
 def test_a_declared_option_becomes_a_flag_that_reaches_the_run(
     toy_model, prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from colorcore.checkpoint import load_model
+    from colorcore.models.checkpoint import load_model
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
@@ -126,9 +126,9 @@ def test_the_training_tab_shows_a_declared_option_for_its_model_only(toy_model, 
 
 
 def test_model_files_and_run_folders_written_before_per_model_options_still_load(tmp_path: Path) -> None:
-    from colorcore.checkpoint import load_model, read_metadata
-    from colorcore.runs import RunFolder
-    from colorcore.starter import starter_model_path
+    from colorcore.models.checkpoint import load_model, read_metadata
+    from colorcore.training.runs import RunFolder
+    from colorcore.models.starter import starter_model_path
 
     # the starter model's metadata has every field ModelConfig once had, "extra" included
     recorded = read_metadata(starter_model_path())["model_config"]

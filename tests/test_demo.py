@@ -12,7 +12,7 @@ import pytest
 
 from colorcore.cli import main
 from colorcore.commands.demo import LABEL_HEIGHT, PANEL_LABELS, PREVIEW_HEIGHT, format_rate, side_by_side
-from colorcore.imageio import read_image, write_image
+from colorcore.data.imageio import read_image, write_image
 
 WHITE = 255
 

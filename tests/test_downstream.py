@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore import downstream as ds
-from colorcore import downstream_table
-from colorcore.cifar import (
+from colorcore.downstream import experiment as ds
+from colorcore.downstream import tables as downstream_table
+from colorcore.downstream.cifar import (
     CIFAR_FOLDER, NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, CifarError, load_cifar10, read_batch,
     stratified_subset,
 )
-from colorcore.events import StopFlag
-from colorcore.models import ModelConfig, build_model
+from colorcore.core.events import StopFlag
+from colorcore.models.base import ModelConfig, build_model
 
 TEST_WIDTH = 8
 PER_BATCH = 100
@@ -291,7 +291,7 @@ def test_interrupted_run_resumes_and_writes_the_table(cifar, encoder, tmp_path):
     config = json.loads((out / ds.CONFIG_JSON).read_text())
     assert config["encoder"]["encoder_sha256"] == ds.blocks_sha256(encoder.blocks)
     assert config["settings"]["epochs"] == 2 and "torch" in config["versions"]
-    assert config["versions"]["torch"] == torch.__version__ and "git_commit" in config  # colorcore.provenance
+    assert config["versions"]["torch"] == torch.__version__ and "git_commit" in config  # colorcore.core.provenance
     assert config["device"].startswith("CPU")
 
     third = Recorder()
@@ -361,8 +361,8 @@ def test_missing_or_unofficial_files_get_clear_messages(tmp_path):
 
 
 def test_the_starter_model_is_an_encoder_by_name() -> None:
-    from colorcore.checkpoint import read_metadata
-    from colorcore.starter import starter_model_path
+    from colorcore.models.checkpoint import read_metadata
+    from colorcore.models.starter import starter_model_path
 
     encoder = ds.load_encoder("starter")
     assert encoder.width == read_metadata(starter_model_path())["model_config"]["width"]

@@ -17,7 +17,7 @@ def test_importing_every_colorcore_module_imports_no_qt() -> None:
         info.name for info in pkgutil.walk_packages(colorcore.__path__, prefix="colorcore.")
         if not info.name.endswith("__main__")
     )
-    assert "colorcore.events" in names and "colorcore.cli" in names
+    assert "colorcore.core.events" in names and "colorcore.cli" in names
     script = (
         "import importlib, json, sys\n"
         f"names = {names!r}\n"

@@ -1,4 +1,4 @@
-"""`colorcore.evaluation` on a real prepared dataset with tiny real models: scores, kept predictions and
+"""`colorcore.evaluation.evaluate` on a real prepared dataset with tiny real models: scores, kept predictions and
 maps, a stop mid-way, and a saved model evaluated by file."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore.dataset import load_prepared
-from colorcore.evaluation import evaluate_model, evaluate_model_file
-from colorcore.events import StopFlag
-from colorcore.metrics import psnr
-from colorcore.models import ModelConfig, build_model
-from colorcore.tensors import gray_input, maps_to_uint8, to_uint8_images
+from colorcore.data.prepare import load_prepared
+from colorcore.evaluation.evaluate import evaluate_model, evaluate_model_file
+from colorcore.core.events import StopFlag
+from colorcore.evaluation.metrics import psnr
+from colorcore.models.base import ModelConfig, build_model
+from colorcore.core.tensors import gray_input, maps_to_uint8, to_uint8_images
 from tests.conftest import PREPARED_SIZE
 
 BATCH = 1  # the 2 test photos in two batches
@@ -66,8 +66,8 @@ def test_a_stop_keeps_what_was_scored_so_far(prepared_dataset: Path) -> None:
 def test_a_saved_model_is_evaluated_at_the_datasets_size_on_the_device_asked_for(
     prepared_dataset: Path, tmp_path: Path
 ) -> None:
-    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
-    from colorcore.device import DeviceError
+    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
+    from colorcore.core.device import DeviceError
 
     model = tiny("multipath", seed=3)
     checkpoint = save_checkpoint(tmp_path / "m.pt", make_checkpoint(model, model.make_optimizers()))

@@ -40,8 +40,8 @@ def save_tiny_model(path: Path, seed: int) -> Path:
     """Export an untrained tiny multipath model (seeded init) through a real checkpoint."""
     import torch
 
-    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
-    from colorcore.models import ModelConfig, build_model
+    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
+    from colorcore.models.base import ModelConfig, build_model
 
     torch.manual_seed(seed)
     model = build_model(ModelConfig(width=8, resnet_weights="none"))
@@ -74,7 +74,7 @@ def test_without_a_model_the_tab_says_how_to_get_one_and_keeps_the_photos(qtbot,
     import shutil
     import sys
 
-    from colorcore.resources import resources_dir
+    from colorcore.core.resources import resources_dir
 
     bundle = tmp_path / "bundle"
     shutil.copytree(resources_dir(), bundle / "resources", ignore=shutil.ignore_patterns("models"))
@@ -121,7 +121,7 @@ def test_file_open_photos_queues_the_chosen_files(qtbot, window, tmp_path, monke
 
 
 def test_dropping_two_photos_colourises_both_at_full_size(qtbot, window, tmp_path, tiny_model_file):
-    from colorcore.imageio import read_image
+    from colorcore.data.imageio import read_image
 
     tab = window.colorize_tab
     out_dir = tmp_path / "out"
@@ -294,7 +294,7 @@ def test_a_dropped_video_shows_its_frames_as_it_goes_and_a_broken_one_fails_alon
     """The starter model (chosen at first start) colours a dropped clip: its row counts frames with
     speed and time left, the view shows the current frame beside its gray input; a broken video is
     named with its reason and the photo after it is still colourised."""
-    from colorcore.video import probe_video
+    from colorcore.inference.video import probe_video
 
     tab = window.colorize_tab
     out_dir = tmp_path / "out"
@@ -378,7 +378,7 @@ def test_the_queue_worker_passes_every_item_event_and_coalesces_a_files_own_prog
     """What the tab listens to: each `ItemEvent` of a batch arrives as the worker's `item` signal, in
     order; a video's per-frame `on_item_progress` is rate-limited like steps, its latest kept."""
     from app.workers import JobWorker
-    from colorcore.events import ItemEvent, ProgressEvent, emit
+    from colorcore.core.events import ItemEvent, ProgressEvent, emit
 
     def job(callbacks, stop):
         emit(callbacks, "on_item", ItemEvent(0, ItemEvent.STARTED, Path("a.mp4"), Path("a_colour.mp4")))

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
-from colorcore.hints import Hints
+from colorcore.inference.hints import Hints
 
 from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
 from tests.test_gui_colorize import window  # noqa: F401 (fixture: the main window, shut down before teardown)
@@ -173,8 +173,8 @@ def test_edit_requests_keep_tasks_in_order_and_only_the_latest_preview():
 def test_apply_writes_the_result_and_its_hints_which_come_back_when_reopened(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
-    from colorcore.hints import load_hints
-    from colorcore.imageio import read_image
+    from colorcore.inference.hints import load_hints
+    from colorcore.data.imageio import read_image
 
     tab, tools = colourised(qtbot, window, tmp_path)
     out = tab.items()[0].out_path
@@ -250,7 +250,7 @@ def test_a_broken_reference_photo_and_a_broken_hints_file_are_named(qtbot, windo
 def test_apply_on_a_video_colours_the_whole_clip_again_as_a_new_file(qtbot, window, tmp_path):
     """A finished video's previewed frame takes the saturation and hints; Apply colours the whole clip
     again with them into a new file (the first one untouched) with its own row, progress and hints."""
-    from colorcore.hints import hints_path_for, load_hints
+    from colorcore.inference.hints import hints_path_for, load_hints
     from tests.video_clips import camera_clip, read_frames, write_clip
 
     tab, tools = window.colorize_tab, window.colorize_tab.colour_tools
@@ -369,8 +369,8 @@ def test_the_reference_and_saturation_are_saved_with_the_hints_and_come_back_whe
     """An earlier result's hints file with a reference photo (global mode: its mean and spread) and a
     saturation: queuing the photo again colours it with all three, the colour tools open with them (the
     reference read again, no undo step, nothing to apply), and Apply after a change writes them back."""
-    from colorcore.hints import PointHint, SavedEdits, load_edits, save_edits
-    from colorcore.imageio import read_image
+    from colorcore.inference.hints import PointHint, SavedEdits, load_edits, save_edits
+    from colorcore.data.imageio import read_image
 
     warm = tmp_path / "refs" / "warm.png"
     warm.parent.mkdir()
@@ -403,7 +403,7 @@ def test_the_reference_and_saturation_are_saved_with_the_hints_and_come_back_whe
 
 
 def test_a_missing_saved_reference_photo_is_named_and_the_hints_still_used(qtbot, window, tmp_path):
-    from colorcore.hints import PointHint, SavedEdits, save_edits
+    from colorcore.inference.hints import PointHint, SavedEdits, save_edits
 
     out_dir = tmp_path / "out"
     out_dir.mkdir()

@@ -14,7 +14,7 @@ from tests.gui_fixtures import *  # noqa: F401,F403
 
 from app.main_window import MainWindow
 from app.tabs.dataset import PREVIEW_PHOTOS
-from colorcore.dataset import preview_samples
+from colorcore.data.prepare import preview_samples
 
 SETTLE_MS = 60000
 
@@ -59,7 +59,7 @@ def test_moving_settings_quickly_ends_with_the_preview_of_the_last_settings(qtbo
 
 
 def test_preparing_a_folder_with_a_broken_photo_lists_it_as_skipped(qtbot, main_window: MainWindow, photo_folder: Path, tmp_path: Path, monkeypatch) -> None:
-    from colorcore.dataset import load_prepared
+    from colorcore.data.prepare import load_prepared
 
     broken = photo_folder / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG" + bytes(40))
@@ -135,7 +135,7 @@ def test_dropping_a_folder_on_the_tab_makes_it_the_photo_folder(qtbot, main_wind
 
 def test_crops_per_photo_reach_the_dataset_split_by_photo(qtbot, main_window: MainWindow, photo_folder: Path,
                                                           tmp_path: Path) -> None:
-    from colorcore.dataset import load_prepared
+    from colorcore.data.prepare import load_prepared
 
     tab = main_window.dataset_tab
     tab.set_source_folder(str(photo_folder))

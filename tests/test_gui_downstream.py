@@ -78,7 +78,7 @@ def test_a_tiny_run_fills_its_table_row_and_exports(qtbot, tab, tmp_path):
 
 
 def test_protocol_choice_sets_the_training_length_and_the_best_device_is_chosen(qtbot, tab):
-    from colorcore.downstream_table import PROTOCOLS
+    from colorcore.downstream.tables import PROTOCOLS
 
     def choose(name: str) -> None:
         index = tab.protocol_combo.findData(name)

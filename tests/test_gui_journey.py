@@ -223,9 +223,9 @@ def test_progress_tells_the_truth_paused_eta_reasons_and_locked_fields(
 def test_results_tab_scores_a_run_on_its_own_dataset_and_colourises_with_it(
     qtbot, window: MainWindow, prepared_dataset: Path, tmp_path: Path
 ) -> None:
-    from colorcore.dataset import prepare
-    from colorcore.training import TrainConfig, Trainer
-    from colorcore.models import ModelConfig
+    from colorcore.data.prepare import prepare
+    from colorcore.training.trainer import TrainConfig, Trainer
+    from colorcore.models.base import ModelConfig
 
     run = tmp_path / "run"
     Trainer(TrainConfig(data=str(prepared_dataset), run_dir=str(run), batch_size=2, max_steps=2,
@@ -271,8 +271,8 @@ def test_results_tab_scores_a_run_on_its_own_dataset_and_colourises_with_it(
 def test_colourise_tab_run_folders_failures_and_new_output_folders(
     qtbot, window: MainWindow, prepared_dataset: Path, tmp_path: Path
 ) -> None:
-    from colorcore.training import TrainConfig, Trainer
-    from colorcore.models import ModelConfig
+    from colorcore.training.trainer import TrainConfig, Trainer
+    from colorcore.models.base import ModelConfig
 
     colorize = window.colorize_tab
     empty = tmp_path / "not_a_run"

@@ -19,7 +19,7 @@ from app.theme import DARK, LIGHT
 
 
 def test_window_has_the_five_tabs_menus_and_device(main_window: MainWindow) -> None:
-    from colorcore.device import describe_device
+    from colorcore.core.device import describe_device
 
     titles = [main_window.tabs.tabText(i) for i in range(main_window.tabs.count())]
     assert titles == list(TAB_TITLES) == ["Dataset", "Training", "Results", "Colourise", "Downstream"]
@@ -211,8 +211,8 @@ def test_file_open_model_takes_a_training_run_folder(qtbot, main_window: MainWin
     that holds no model is refused with the Colourise tab's reason and is not remembered."""
     from PySide6.QtWidgets import QFileDialog
 
-    from colorcore.models import ModelConfig
-    from colorcore.training import TrainConfig, Trainer
+    from colorcore.models.base import ModelConfig
+    from colorcore.training.trainer import TrainConfig, Trainer
 
     run = tmp_path / "run"
     Trainer(TrainConfig(data=str(prepared_dataset), run_dir=str(run), batch_size=2, max_steps=1,

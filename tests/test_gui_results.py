@@ -22,7 +22,7 @@ PREDICT_TIMEOUT_MS = 60000
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     """The shared 8 test photos prepared at 64 px with half of them in the test split."""
-    from colorcore.dataset import prepare
+    from colorcore.data.prepare import prepare
 
     photos = tmp_path / "photos"
     for relative, width, height, seed in PHOTO_FOLDER_SPECS:
@@ -56,10 +56,10 @@ def table_psnr(tab) -> list[float]:
 
 
 def test_shows_every_test_photo_with_psnr_and_sorts_by_it(qtbot, tab, dataset, tmp_path):
-    from colorcore.checkpoint import load_model
-    from colorcore.dataset import load_prepared
-    from colorcore.metrics import psnr
-    from colorcore.tensors import gray_input, to_uint8_images
+    from colorcore.models.checkpoint import load_model
+    from colorcore.data.prepare import load_prepared
+    from colorcore.evaluation.metrics import psnr
+    from colorcore.core.tensors import gray_input, to_uint8_images
 
     model_path = save_tiny_model(tmp_path / "a.safetensors", seed=1)
     open_and_wait(qtbot, tab, dataset, model_path)
@@ -81,7 +81,7 @@ def test_shows_every_test_photo_with_psnr_and_sorts_by_it(qtbot, tab, dataset, t
 
 
 def test_views_show_gray_fake_real_and_the_maps_the_model_predicts(qtbot, tab, dataset, tmp_path):
-    from colorcore.dataset import load_prepared
+    from colorcore.data.prepare import load_prepared
 
     open_and_wait(qtbot, tab, dataset, save_tiny_model(tmp_path / "a.safetensors", seed=1))
     captions = {key: cell.caption.text() for key, cell in tab._cells.items()}  # noqa: SLF001
@@ -202,7 +202,7 @@ def test_dialogs_start_where_the_app_last_found_models_runs_and_datasets(qtbot, 
 def test_the_starter_model_is_one_click_away_as_a_reference_row(qtbot, tab, dataset, tmp_path):
     from PySide6.QtWidgets import QPushButton
 
-    from colorcore.starter import starter_model_path
+    from colorcore.models.starter import starter_model_path
 
     mine = save_tiny_model(tmp_path / "mine.safetensors", seed=4)
     open_and_wait(qtbot, tab, dataset, mine)
@@ -219,8 +219,8 @@ def test_the_starter_model_is_one_click_away_as_a_reference_row(qtbot, tab, data
 def test_the_best_device_is_chosen_and_predictions_run_on_the_chosen_one(qtbot, tab, dataset, tmp_path):
     from app.devices import detected_devices
     from app.tabs.results import predict_split_job
-    from colorcore.device import DeviceError
-    from colorcore.events import StopFlag
+    from colorcore.core.device import DeviceError
+    from colorcore.core.events import StopFlag
 
     assert tab.device_combo.device() == "auto"  # before the engine lists the devices: the best one
     tab.engine_ready()

@@ -30,7 +30,7 @@ def _visible_boxes(widget) -> list[QMessageBox]:
 
 
 def test_presets_reset_the_form_to_the_models_values(main_window: MainWindow) -> None:
-    from colorcore.models import MODEL_REGISTRY
+    from colorcore.models.base import MODEL_REGISTRY
 
     tab = main_window.training_tab
     tab.batch_spin.setValue(3)
@@ -81,7 +81,7 @@ def test_validate_and_checkpoint_interval_reaches_the_config_and_is_remembered(
 def test_training_run_draws_curves_pauses_resumes_stops_and_leaves_a_checkpoint(
     qtbot, main_window: MainWindow, prepared_dataset: Path, tmp_path: Path
 ) -> None:
-    from colorcore.checkpoint import load_model
+    from colorcore.models.checkpoint import load_model
 
     tab = main_window.training_tab
     run = tmp_path / "run"
@@ -233,8 +233,8 @@ def test_a_runs_curves_and_results_come_back_after_a_restart(qtbot, gui_settings
     """Issue 15: "Results and curves are not restored after a restart"."""
     from PySide6.QtCore import QSettings
 
-    from colorcore.models import ModelConfig
-    from colorcore.training import TrainConfig, Trainer
+    from colorcore.models.base import ModelConfig
+    from colorcore.training.trainer import TrainConfig, Trainer
 
     run = tmp_path / "run"
     Trainer(TrainConfig(data=str(prepared_dataset), run_dir=str(run), batch_size=2, max_steps=2,
@@ -267,8 +267,8 @@ def test_a_runs_curves_and_results_come_back_after_a_restart(qtbot, gui_settings
 def test_opening_a_runs_checkpoint_fills_the_form_with_the_settings_it_was_trained_with(
     main_window: MainWindow, prepared_dataset: Path, tmp_path: Path
 ) -> None:
-    from colorcore.models import MODEL_REGISTRY, ModelConfig
-    from colorcore.training import TrainConfig, Trainer
+    from colorcore.models.base import MODEL_REGISTRY, ModelConfig
+    from colorcore.training.trainer import TrainConfig, Trainer
 
     run = tmp_path / "runs" / "scgan"
     config = TrainConfig(data=str(prepared_dataset), run_dir=str(run), batch_size=3, max_steps=1, seed=5,

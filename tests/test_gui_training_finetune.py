@@ -10,14 +10,14 @@ import pytest
 from tests.gui_fixtures import *  # noqa: F401,F403
 
 from app.main_window import MainWindow
-from colorcore.runs import RunFolder
+from colorcore.training.runs import RunFolder
 
 
 def test_the_form_shows_the_starter_models_architecture_and_fine_tuning_rates(main_window: MainWindow) -> None:
-    from colorcore.checkpoint import read_metadata
-    from colorcore.models import MODEL_REGISTRY
-    from colorcore.presets import FINETUNE_LR_SCALE
-    from colorcore.starter import starter_model_path
+    from colorcore.models.checkpoint import read_metadata
+    from colorcore.models.base import MODEL_REGISTRY
+    from colorcore.training.presets import FINETUNE_LR_SCALE
+    from colorcore.models.starter import starter_model_path
 
     tab = main_window.training_tab
     starter = read_metadata(starter_model_path())["model_config"]

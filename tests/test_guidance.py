@@ -1,4 +1,4 @@
-"""colorcore.guidance: Canny edge maps and saliency maps, on crafted and random images."""
+"""colorcore.data.guidance: Canny edge maps and saliency maps, on crafted and random images."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from colorcore.guidance import (
+from colorcore.data.guidance import (
     as_uint8,
     canny_thresholds,
     edge_map,

@@ -1,4 +1,4 @@
-"""colorcore.imageio on real files: every kind of photo a user may have, and every broken one."""
+"""colorcore.data.imageio on real files: every kind of photo a user may have, and every broken one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageOps
 
-from colorcore.imageio import (
+from colorcore.data.imageio import (
     IMAGE_EXTENSIONS,
     ImageReadError,
     list_images,

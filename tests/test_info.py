@@ -18,7 +18,7 @@ import torch
 import torchvision
 
 from app.selftest import missing_libraries
-from colorcore.provenance import LIBRARIES
+from colorcore.core.provenance import LIBRARIES
 
 ROOT = Path(__file__).resolve().parent.parent
 # every importlib.metadata lookup fails, as in a bundle that ships no .dist-info folders

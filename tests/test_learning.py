@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore.checkpoint import export_model, read_metadata
-from colorcore.dataset import load_prepared, prepare
-from colorcore.evaluation import evaluate_model
-from colorcore.metrics import psnr
-from colorcore.models import ModelConfig, build_model
+from colorcore.models.checkpoint import export_model, read_metadata
+from colorcore.data.prepare import load_prepared, prepare
+from colorcore.evaluation.evaluate import evaluate_model
+from colorcore.evaluation.metrics import psnr
+from colorcore.models.base import ModelConfig, build_model
 from colorcore.models.generator import load_resnet18
-from colorcore.resources import samples_dir
-from colorcore.tensors import gray_input, to_uint8_images
-from colorcore.training import TrainConfig, Trainer
-from colorcore.watchdog import LEARNING_NOTICE, LearningMonitor
+from colorcore.core.resources import samples_dir
+from colorcore.core.tensors import gray_input, to_uint8_images
+from colorcore.training.trainer import TrainConfig, Trainer
+from colorcore.training.watchdog import LEARNING_NOTICE, LearningMonitor
 from tests.test_training import Recorder
 
 

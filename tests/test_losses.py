@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from colorcore import losses
+from colorcore.models import losses
 
 
 def t(*values: float) -> torch.Tensor:

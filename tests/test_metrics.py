@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from colorcore.metrics import PSNR_CAP_DB, MetricAccumulator, colourfulness, psnr, ssim
+from colorcore.evaluation.metrics import PSNR_CAP_DB, MetricAccumulator, colourfulness, psnr, ssim
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model
+from colorcore.models.base import MODEL_REGISTRY, ModelConfig, StepContext, build_model
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.generator import MultiPathGenerator, ResNetWeightsError, load_resnet18
 from colorcore.models.init import xavier_init

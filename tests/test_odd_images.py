@@ -27,12 +27,12 @@ import pytest
 import torch
 from PIL import Image
 
-from colorcore.batch import BatchItem, colorize_many, output_path
+from colorcore.inference.batch import BatchItem, colorize_many, output_path
 from colorcore.cli import main
-from colorcore.colorize import L_TOLERANCE, lab_l8
+from colorcore.inference.colorize import L_TOLERANCE, lab_l8
 from colorcore.commands.colorize import collect_items
-from colorcore.events import ItemEvent
-from colorcore.imageio import read_image
+from colorcore.core.events import ItemEvent
+from colorcore.data.imageio import read_image
 from tests.conftest import make_photo_array, write_photo
 from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
 
@@ -124,8 +124,8 @@ def tiny_model_file(path: Path, *, image_size: int = 64, weights: float | None =
     its metadata as given, `weights` (e.g. NaN) fills every generator weight."""
     from safetensors.torch import save_file
 
-    from colorcore.checkpoint import METADATA_KEY, model_metadata
-    from colorcore.models import ModelConfig, build_model
+    from colorcore.models.checkpoint import METADATA_KEY, model_metadata
+    from colorcore.models.base import ModelConfig, build_model
 
     torch.manual_seed(0)
     config = ModelConfig(width=8, resnet_weights="none")
@@ -154,7 +154,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[OddFile
 
 
 def tiny_model():
-    from colorcore.models import ModelConfig, build_model
+    from colorcore.models.base import ModelConfig, build_model
 
     torch.manual_seed(0)
     return build_model(ModelConfig(width=8, resnet_weights="none")).eval()
@@ -185,7 +185,7 @@ def test_every_picture_of_the_corpus_is_read_upright_as_writable_rgb(corpus) -> 
 @pytest.mark.parametrize("mode", ["RGB", "L", "CMYK", "1", "P"])
 def test_a_tiff_is_turned_upright_once_whichever_decoder_reads_it(tmp_path, mode, compression) -> None:
     """OpenCV and (for most TIFFs) Pillow apply a TIFF's orientation tag while decoding: never twice."""
-    from colorcore.imageio import _apply_orientation
+    from colorcore.data.imageio import _apply_orientation
 
     source = Image.fromarray(make_photo_array(48, 36, seed=1)).convert(mode)
     plain = np.asarray(source.convert("RGB"))
@@ -196,7 +196,7 @@ def test_a_tiff_is_turned_upright_once_whichever_decoder_reads_it(tmp_path, mode
 
 
 def test_a_header_its_format_recognises_but_cannot_read_is_named_as_damaged(tmp_path) -> None:
-    from colorcore.imageio import ImageReadError
+    from colorcore.data.imageio import ImageReadError
 
     path = tmp_path / "bad.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDX" + bytes(40))
@@ -281,13 +281,13 @@ def test_the_engine_fails_only_the_file_whatever_the_exception(corpus, tmp_path,
         def on_item(self, event: ItemEvent) -> None:
             events.append(event)
 
-    with caplog.at_level(logging.ERROR, logger="colorcore.batch"):
+    with caplog.at_level(logging.ERROR, logger="colorcore.inference.batch"):
         result = colorize_many(items, broken, [Listener()])
     assert (result.status, result.done, result.failed) == ("finished", 0, 3)
     failures = [e for e in events if e.status == ItemEvent.FAILED]
     assert [e.source.name for e in failures] == names
     assert all(e.message.startswith(f"{e.source}: unexpected error (RuntimeError") for e in failures)
-    tracebacks = [r for r in caplog.records if r.name == "colorcore.batch" and r.exc_info]
+    tracebacks = [r for r in caplog.records if r.name == "colorcore.inference.batch" and r.exc_info]
     assert len(tracebacks) == 3 and "RuntimeError" in caplog.text
     assert not (tmp_path / "out").exists()  # the folder made for the outputs is not left empty
 
@@ -425,7 +425,7 @@ def test_prepare_reads_the_corpus_and_leaves_colorize_outputs_out(corpus, tmp_pa
 def test_the_reference_reader_takes_the_odd_pictures(corpus, model_file, tmp_path, capsys) -> None:
     """The reference photo path reads through `read_image` (every picture of the corpus: above); here
     through `load_reference` and `colorize --reference` for a few of the oddest."""
-    from colorcore.colour_control import load_reference
+    from colorcore.inference.colour_control import load_reference
 
     folder, _ = corpus
     for name in ("cmyk.jpg", "palette_transparent.gif", "lab.tif", "one_pixel.png", "animated.webp"):

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from colorcore.provenance import LIBRARIES, distribution_version
+from colorcore.core.provenance import LIBRARIES, distribution_version
 
 pytestmark = pytest.mark.packaging
 needs_pyinstaller = pytest.mark.skipif(importlib.util.find_spec("PyInstaller") is None,
@@ -91,8 +91,8 @@ def test_spec_ships_resources_and_our_modules() -> None:
         assert datas.get((ROOT / relative).resolve()) == dest, f"{relative} not shipped as {dest}"
     assert len(list((ROOT / "resources" / "samples").glob("*.jpg"))) >= 4
     assert (ROOT / "resources" / "models" / "starter.safetensors").is_file()
-    if list((ROOT / "colorcore" / "data").glob("*.json")):
-        assert any(dest == "colorcore/data" for dest in datas.values())
+    assert (ROOT / "colorcore" / "downstream" / "paper_table1.json").is_file()
+    assert any(dest == "colorcore/downstream" for dest in datas.values())  # the paper's Table 1
     shipped_metadata = {dest.split("-")[0].lower().replace("_", "-") for dest in datas.values()
                         if dest.endswith(".dist-info")}
     for label, (_, distributions) in LIBRARIES.items():  # `colorcore info` reads versions from package metadata
@@ -127,7 +127,7 @@ def test_spec_excludes_unused_qt_and_other_bindings() -> None:
 def test_spec_excludes_nothing_the_app_imports() -> None:
     _, calls = exec_spec()
     (analysis,) = _calls(calls, "Analysis")
-    code = ("import sys, app.main_window, app.selftest, colorcore.cli, colorcore.colorize;"
+    code = ("import sys, app.main_window, app.selftest, colorcore.cli, colorcore.inference.colorize;"
             "print('\\n'.join(sys.modules))")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,

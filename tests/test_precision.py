@@ -1,4 +1,4 @@
-"""The precision policy (colorcore.precision): the autocast dtype, GradScaler and memory format per device,
+"""The precision policy (colorcore.core.precision): the autocast dtype, GradScaler and memory format per device,
 and the downstream experiment taking its autocast from the same policy."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Callable, Iterator
 import pytest
 import torch
 
-import colorcore.device as device_module
-from colorcore import downstream
-from colorcore.precision import (
+import colorcore.core.device as device_module
+from colorcore.downstream import experiment as downstream
+from colorcore.core.precision import (
     FP32,
     Precision,
     autocast_factory,

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from colorcore.atomic import UMASK
-from colorcore.dataset import OWNER_FILE, PARTIAL_INFIX, is_prepared_dataset, prepare
+from colorcore.core.atomic import UMASK
+from colorcore.data.prepare import OWNER_FILE, PARTIAL_INFIX, is_prepared_dataset, prepare
 
 from tests.conftest import write_photo
 

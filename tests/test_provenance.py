@@ -1,4 +1,4 @@
-"""The one provenance collector (colorcore.provenance) and the records that carry it."""
+"""The one provenance collector (colorcore.core.provenance) and the records that carry it."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from colorcore import __version__
-from colorcore.device import system_report
-from colorcore.provenance import (
+from colorcore.core.device import system_report
+from colorcore.core.provenance import (
     collect_provenance,
     distribution_version,
     git_commit,
@@ -42,7 +42,7 @@ def test_imported_libraries_report_the_version_that_ran() -> None:
 
 
 def test_libraries_not_imported_are_read_from_their_distribution_without_importing_them() -> None:
-    code = ("import json, sys; from colorcore.provenance import running_versions; "
+    code = ("import json, sys; from colorcore.core.provenance import running_versions; "
             "print(json.dumps([running_versions().get('torch'), 'torch' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     version, imported = json.loads(out.stdout)

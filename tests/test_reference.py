@@ -1,4 +1,4 @@
-"""Colour by example: a reference photo's colours go to the same kind of things (colorcore.reference)."""
+"""Colour by example: a reference photo's colours go to the same kind of things (colorcore.inference.reference)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from colorcore.checkpoint import load_model
+from colorcore.models.checkpoint import load_model
 from colorcore.cli import main
-from colorcore.colorize import colorize_array
-from colorcore.colour_control import ChromaEditor, ColourControls, ReferenceColours, load_reference
-from colorcore.hints import Hints, PointHint
-from colorcore.imageio import ImageReadError, read_image, write_image
-from colorcore.metrics import psnr
-from colorcore.reference import FEATURE_LONG_SIDE, SemanticReference, blended_chroma
-from colorcore.starter import starter_model_path
+from colorcore.inference.colorize import colorize_array
+from colorcore.inference.colour_control import ChromaEditor, ColourControls, ReferenceColours, load_reference
+from colorcore.inference.hints import Hints, PointHint
+from colorcore.data.imageio import ImageReadError, read_image, write_image
+from colorcore.evaluation.metrics import psnr
+from colorcore.inference.reference import FEATURE_LONG_SIDE, SemanticReference, blended_chroma
+from colorcore.models.starter import starter_model_path
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 SIDE = 256

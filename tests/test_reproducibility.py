@@ -1,4 +1,4 @@
-"""Repeatable training (colorcore.reproducibility): the per-epoch order, seeding and deterministic kernels."""
+"""Repeatable training (colorcore.training.reproducibility): the per-epoch order, seeding and deterministic kernels."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-from colorcore.reproducibility import (
+from colorcore.training.reproducibility import (
     epoch_permutation,
     rng_state,
     seed_everything,

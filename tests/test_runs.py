@@ -1,4 +1,4 @@
-"""`colorcore.runs.RunFolder` on a real tiny training run: files, config, history, samples, dataset."""
+"""`colorcore.training.runs.RunFolder` on a real tiny training run: files, config, history, samples, dataset."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from colorcore.imageio import read_image
-from colorcore.runs import (
+from colorcore.data.imageio import read_image
+from colorcore.training.runs import (
     SAMPLE_PATTERN,
     EvalRecord,
     RunFolder,
@@ -32,9 +32,9 @@ EPOCHS = 2
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(training folder, run folder): a 2-epoch multipath run trained with paths relative to the
     training folder (`data`, `runs/tiny`), as `colorcore train data runs/tiny` writes them."""
-    from colorcore.dataset import prepare
-    from colorcore.models import ModelConfig
-    from colorcore.training import TrainConfig, Trainer
+    from colorcore.data.prepare import prepare
+    from colorcore.models.base import ModelConfig
+    from colorcore.training.trainer import TrainConfig, Trainer
 
     root = tmp_path_factory.mktemp("runs")
     for relative, width, height, seed in PHOTO_FOLDER_SPECS:
@@ -54,8 +54,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_a_finished_run_is_read_back_whole(trained: tuple[Path, Path], tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from colorcore.dataset import is_prepared_dataset
-    from colorcore.models import MODEL_REGISTRY
+    from colorcore.data.prepare import is_prepared_dataset
+    from colorcore.models.base import MODEL_REGISTRY
 
     root, folder = trained
     monkeypatch.chdir(tmp_path)  # another working folder than the one training ran in
@@ -152,7 +152,7 @@ def test_a_fresh_run_folder_never_reuses_one_that_holds_files(tmp_path: Path) ->
 
 def test_reading_runs_needs_no_torch() -> None:
     """The GUI reads run folders before the engine is loaded: only `train_config` imports torch."""
-    code = ("import sys; from colorcore.runs import RunFolder; run = RunFolder('.'); "
+    code = ("import sys; from colorcore.training.runs import RunFolder; run = RunFolder('.'); "
             "run.is_run(); run.steps(); run.trained_on(); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])

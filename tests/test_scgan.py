@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from colorcore.checkpoint import export_model, load_model
-from colorcore.models import MODEL_REGISTRY, ModelConfig, StepContext, build_model
+from colorcore.models.checkpoint import export_model, load_model
+from colorcore.models.base import MODEL_REGISTRY, ModelConfig, StepContext, build_model
 from colorcore.models.scgan import UNetGenerator, unet_depth
-from colorcore.tensors import gray_input
-from colorcore.training import TrainConfig, Trainer
+from colorcore.core.tensors import gray_input
+from colorcore.training.trainer import TrainConfig, Trainer
 
 OVERFIT_SIZE = 32
 OVERFIT_TRAIN = 16
@@ -33,7 +33,7 @@ class LossRecorder:
 
 def prepare_overfit_photos(folder: Path, photo_factory: Any) -> Path:
     """20 real JPEG photos prepared at 32 px: 16 train, 4 test."""
-    from colorcore.dataset import prepare
+    from colorcore.data.prepare import prepare
 
     for i in range(OVERFIT_TRAIN + 4):
         photo_factory(folder / "photos" / f"p{i:02d}.jpg", 48, 40, seed=200 + i)

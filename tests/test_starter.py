@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from colorcore.checkpoint import METADATA_KEY, CheckpointError, load_model, read_metadata
+from colorcore.models.checkpoint import METADATA_KEY, CheckpointError, load_model, read_metadata
 from colorcore.cli import main
-from colorcore.colorize import lab_l8, luma, predict_chroma
-from colorcore.dataset import prepare
-from colorcore.imageio import read_image, write_image
-from colorcore.models import ModelConfig
-from colorcore.resources import samples_dir
-from colorcore.calibration import ChromaCalibration
-from colorcore.starter import (ATTRIBUTION_FILES, CALIBRATION_SIGMAS, MIN_COLOURFULNESS_RATIO, calibrate_chroma,
+from colorcore.inference.colorize import lab_l8, luma, predict_chroma
+from colorcore.data.prepare import prepare
+from colorcore.data.imageio import read_image, write_image
+from colorcore.models.base import ModelConfig
+from colorcore.core.resources import samples_dir
+from colorcore.models.calibration import ChromaCalibration
+from colorcore.models.starter import (ATTRIBUTION_FILES, CALIBRATION_SIGMAS, MIN_COLOURFULNESS_RATIO, calibrate_chroma,
                               starter_model_path, write_calibration)
-from colorcore.training import TrainConfig, Trainer
+from colorcore.training.trainer import TrainConfig, Trainer
 from tests.gui_fixtures import *  # noqa: F401,F403
 from tests.gui_fixtures import make_main_window
 
@@ -161,7 +161,7 @@ def test_the_flip_average_of_a_letterboxed_portrait_lines_up_with_the_photo() ->
     import cv2
     import torch
 
-    from colorcore.tensors import gray_input_from_luma
+    from colorcore.core.tensors import gray_input_from_luma
 
     gray = luma(read_image(samples_dir() / "chelsea.jpg"))[:, :210]
     model = load_model(starter_model_path())
@@ -213,8 +213,8 @@ def test_an_unusable_calibration_is_refused_naming_the_file(tmp_path: Path, infe
 def test_calibration_picks_the_best_mean_psnr_that_keeps_colour(tmp_path: Path) -> None:
     import cv2
 
-    from colorcore.colorize import colorize_array
-    from colorcore.metrics import colourfulness, psnr
+    from colorcore.inference.colorize import colorize_array
+    from colorcore.evaluation.metrics import colourfulness, psnr
 
     photos = [samples_dir() / "chelsea.jpg", samples_dir() / "coffee.jpg"]
     model = load_model(starter_model_path())

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import torch
 
-from colorcore.tensors import batch_from_uint8, gray_input, image_grid, luma_u8, maps_to_uint8, to_uint8_images
+from colorcore.core.tensors import batch_from_uint8, gray_input, image_grid, luma_u8, maps_to_uint8, to_uint8_images
 
 
 def test_luma_matches_opencv_bt601() -> None:

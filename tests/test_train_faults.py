@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from colorcore.cli import main
-from colorcore.training import TrainConfig, Trainer
-from colorcore.models import ModelConfig
+from colorcore.training.trainer import TrainConfig, Trainer
+from colorcore.models.base import ModelConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

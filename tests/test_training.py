@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore.checkpoint import load_checkpoint
-from colorcore.events import CheckpointEvent, EndEvent, EpochEvent, ErrorEvent, SamplesEvent, StepEvent, StopFlag
-from colorcore.models import ModelConfig
-from colorcore.training import TrainConfig, Trainer
+from colorcore.models.checkpoint import load_checkpoint
+from colorcore.core.events import CheckpointEvent, EndEvent, EpochEvent, ErrorEvent, SamplesEvent, StepEvent, StopFlag
+from colorcore.models.base import ModelConfig
+from colorcore.training.trainer import TrainConfig, Trainer
 
 TINY = ModelConfig(width=8, resnet_weights="none")
 PAPER_METRICS_COLUMNS = ["step", "epoch", "time_s", "img_per_s", "loss_g", "loss_l1", "loss_gan", "loss_sal",
@@ -195,7 +195,7 @@ def test_invalid_settings_are_rejected_up_front(tmp_path: Path) -> None:
 
 def test_epochs_left_unset_are_the_models_preset(prepared_dataset: Path, tmp_path: Path) -> None:
     """The paper's 200 epochs for zhang (section 6.2), recorded in config.json, in both presets."""
-    from colorcore.models import MODEL_REGISTRY
+    from colorcore.models.base import MODEL_REGISTRY
 
     run = tmp_path / "zhang"
     cfg = config(prepared_dataset, run, model=ModelConfig(name="zhang", width=4), epochs=None, max_steps=1,
@@ -207,7 +207,7 @@ def test_epochs_left_unset_are_the_models_preset(prepared_dataset: Path, tmp_pat
 
 
 def test_gather_rows_gives_the_rows_asked_for_in_pinned_memory_when_asked() -> None:
-    from colorcore.training import gather_rows
+    from colorcore.training.trainer import gather_rows
 
     source = torch.arange(5 * 4 * 4 * 3, dtype=torch.uint8).reshape(5, 4, 4, 3)
     idx = torch.tensor([3, 0, 4])
@@ -236,7 +236,7 @@ def test_compile_falls_back_to_eager_with_a_notice_where_it_cannot_run(
 
 @pytest.mark.slow
 def test_sixteen_photos_overfit(photo_factory: Any, tmp_path: Path) -> None:
-    from colorcore.dataset import prepare
+    from colorcore.data.prepare import prepare
 
     for i in range(20):
         photo_factory(tmp_path / "photos" / f"p{i:02d}.jpg", 80, 64, seed=100 + i)
@@ -253,8 +253,8 @@ def test_sixteen_photos_overfit(photo_factory: Any, tmp_path: Path) -> None:
 
 def test_model_size_follows_the_prepared_dataset(photo_folder: Path, tmp_path: Path) -> None:
     """A 128 px dataset trains a 128 px model (scgan gets its 7-level U-Net) without any size flag."""
-    from colorcore.checkpoint import load_model
-    from colorcore.dataset import prepare
+    from colorcore.models.checkpoint import load_model
+    from colorcore.data.prepare import prepare
 
     data = tmp_path / "data128"
     prepare(photo_folder, data, size=128, test_fraction=0.25, seed=0, workers=1)

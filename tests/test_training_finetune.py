@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import torch
 
-from colorcore.checkpoint import load_checkpoint, load_model, read_metadata
+from colorcore.models.checkpoint import load_checkpoint, load_model, read_metadata
 from colorcore.cli import main
 from colorcore.commands.train import finishing_text
-from colorcore.models import MODEL_REGISTRY, ModelConfig
-from colorcore.presets import FINETUNE_LR_SCALE
-from colorcore.runs import START_EPOCH, RunFolder
-from colorcore.starter import starter_model_path
-from colorcore.training import TrainConfig, Trainer, TrainResult
+from colorcore.models.base import MODEL_REGISTRY, ModelConfig
+from colorcore.training.presets import FINETUNE_LR_SCALE
+from colorcore.training.runs import START_EPOCH, RunFolder
+from colorcore.models.starter import starter_model_path
+from colorcore.training.trainer import TrainConfig, Trainer, TrainResult
 
 TINY = ModelConfig(width=8, resnet_weights="none")
 
@@ -81,8 +81,8 @@ def test_a_run_from_the_starter_scores_it_first_and_keeps_its_calibration(prepar
     assert (int(first["epoch"]), int(first["step"])) == (START_EPOCH, 0)
     assert rec.epochs[0].epoch == START_EPOCH and rec.epochs[0].step == 0
     starter = load_model(starter_model_path())
-    from colorcore.dataset import load_prepared
-    from colorcore.evaluation import evaluate_model
+    from colorcore.data.prepare import load_prepared
+    from colorcore.evaluation.evaluate import evaluate_model
 
     expected = evaluate_model(starter, load_prepared(prepared_dataset), "test", limit=2, grid_count=0).summary
     assert result.start_metrics["psnr"] == pytest.approx(expected["psnr"], abs=1e-4)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from colorcore.imageio import read_image
+from colorcore.data.imageio import read_image
 from colorcore.models.trunks import (
     STAGE_CHANNELS, STAGE_STRIDES, TrunkUnavailableError, classify, efficientnet_lite0_weights_path,
     imagenet_input, load_efficientnet_lite0,
@@ -91,7 +91,7 @@ def test_trunk_resolution_keeps_old_files_and_defaults_to_lite0_offline() -> Non
 
 
 def test_lite0_path_is_frozen_and_joined_at_the_fifth_encoder_level() -> None:
-    from colorcore.models import ModelConfig, build_model
+    from colorcore.models.base import ModelConfig, build_model
 
     model = build_model(ModelConfig(width=8, trunk="efficientnet-lite0"))
     generator = model.generator
@@ -108,7 +108,7 @@ def test_lite0_path_is_frozen_and_joined_at_the_fifth_encoder_level() -> None:
 def test_train_with_the_lite0_trunk_records_it_everywhere(tmp_path: Path, capsys) -> None:
     import json
 
-    from colorcore.checkpoint import load_model, read_metadata
+    from colorcore.models.checkpoint import load_model, read_metadata
     from colorcore.cli import main
     from tests.conftest import write_photo
 

@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore.atomic import UMASK
-from colorcore.calibration import ChromaCalibration
-from colorcore.colorize import L_TOLERANCE, colorize_array, lab_l8
-from colorcore.colour_control import ColourControls, hint_ab
-from colorcore.events import StopFlag
-from colorcore.hints import Hints, PointHint, save_hints
-from colorcore.models import ModelConfig, build_model
-from colorcore.video import (
+from colorcore.core.atomic import UMASK
+from colorcore.models.calibration import ChromaCalibration
+from colorcore.inference.colorize import L_TOLERANCE, colorize_array, lab_l8
+from colorcore.inference.colour_control import ColourControls, hint_ab
+from colorcore.core.events import StopFlag
+from colorcore.inference.hints import Hints, PointHint, save_hints
+from colorcore.models.base import ModelConfig, build_model
+from colorcore.inference.video import (
     TemporalChroma, VideoColorizer, VideoError, chroma_flicker, colorize_video, probe_video, read_video_frame,
 )
 from tests.video_clips import (
@@ -51,8 +51,8 @@ def model():
 @pytest.fixture(scope="module")
 def starter():
     """The bundled starter model: what users colour their films with."""
-    from colorcore.checkpoint import load_model
-    from colorcore.starter import starter_model_path
+    from colorcore.models.checkpoint import load_model
+    from colorcore.models.starter import starter_model_path
 
     return load_model(starter_model_path(), "cpu")
 
@@ -281,7 +281,7 @@ def test_a_stopped_or_interrupted_video_leaves_no_file(clip, model, tmp_path, in
 
 
 def test_broken_or_unsupported_videos_are_named_and_the_rest_is_coloured(clip, model, tmp_path, capsys) -> None:
-    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
+    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
     from colorcore.cli import main
 
     checkpoint = save_checkpoint(tmp_path / "tiny.pt", make_checkpoint(model, model.make_optimizers()))
@@ -361,7 +361,7 @@ def still_two_regions(frames: int = 10) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def model_file(model, tmp_path_factory) -> Path:
-    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
+    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
 
     folder = tmp_path_factory.mktemp("model")
     checkpoint = save_checkpoint(folder / "tiny.pt", make_checkpoint(model, model.make_optimizers()))
@@ -417,7 +417,7 @@ def test_saturated_video_still_flickers_3x_less_than_saturated_frames_alone(clip
 
 def test_cli_applies_hints_reference_and_saturation_to_videos(model_file, tmp_path, capsys) -> None:
     from colorcore.cli import main
-    from colorcore.imageio import write_image
+    from colorcore.data.imageio import write_image
 
     source = write_clip(tmp_path / "still.mp4", still_two_regions(), audio=True)
     hints = save_hints(tmp_path / "hints.json", Hints((PointHint(0.25, 0.5, BLUE),)))

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore.models import ModelConfig, build_model
-from colorcore.video import colorize_video, probe_video
+from colorcore.models.base import ModelConfig, build_model
+from colorcore.inference.video import colorize_video, probe_video
 from tests.video_clips import FPS, camera_clip, read_frames, write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ def test_a_truncated_video_without_a_frame_count_is_named_by_its_duration(model,
 
 
 def test_the_command_line_warns_of_the_missing_frames_and_keeps_the_rest(faststart_mp4, model, tmp_path, capsys) -> None:
-    from colorcore.checkpoint import export_model, make_checkpoint, save_checkpoint
+    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
     from colorcore.cli import main
 
     model_file = export_model(save_checkpoint(tmp_path / "tiny.pt", make_checkpoint(model, model.make_optimizers())),
@@ -124,8 +124,8 @@ def test_the_command_line_warns_of_the_missing_frames_and_keeps_the_rest(faststa
 
 TERMINATED_MID_VIDEO = """
 import os, signal, sys, torch
-from colorcore.models import ModelConfig, build_model
-from colorcore.video import colorize_video
+from colorcore.models.base import ModelConfig, build_model
+from colorcore.inference.video import colorize_video
 
 class TerminateAtFrame3:
     def on_progress(self, event):

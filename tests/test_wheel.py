@@ -1,5 +1,5 @@
 """A wheel (what `pip install colorcore-studio` gets, unlike the editable install) carries the sample
-photos and icons, and `colorcore.resources` finds them in an installed copy with no source tree."""
+photos and icons, and `colorcore.core.resources` finds them in an installed copy with no source tree."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_wheel_carries_the_resources_and_an_installed_copy_finds_them(tmp_path: 
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    probe = ("from colorcore.resources import resources_dir, sample_photos; "
+    probe = ("from colorcore.core.resources import resources_dir, sample_photos; "
              "print(resources_dir()); print(len(sample_photos()))")
     env = {**os.environ, "PYTHONPATH": str(site)}
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env,

@@ -8,7 +8,7 @@ import time
 
 from tests.gui_fixtures import *  # noqa: F401,F403
 
-from colorcore.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StepEvent, StopFlag, emit
+from colorcore.core.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StepEvent, StopFlag, emit
 from app.workers import JobWorker
 
 HANG_GUARD_MS = 120000  # how long a wait may take before the test calls it a hang: not a speed check
@@ -119,7 +119,7 @@ def test_overlapping_jobs_cap_torch_threads_then_restore_them(qtbot):
     second.start()
     qtbot.waitUntil(lambda: len(seen) == 2, timeout=HANG_GUARD_MS)
     from app.workers import uncapped_torch_threads
-    from colorcore.device import describe_device
+    from colorcore.core.device import describe_device
 
     uncapped = uncapped_torch_threads()  # what the status bar reports while jobs hold the cap
     gate.set()

@@ -11,9 +11,9 @@ import pytest
 import torch
 from skimage import color
 
-from colorcore.checkpoint import export_model, load_model
-from colorcore.lab import AB_GRID_LIMIT, AB_GRID_STEP, N_AB_BINS, ab_bins, lab_to_rgb, rgb_to_lab
-from colorcore.models import ModelConfig, StepContext, build_model
+from colorcore.models.checkpoint import export_model, load_model
+from colorcore.core.lab import AB_GRID_LIMIT, AB_GRID_STEP, N_AB_BINS, ab_bins, lab_to_rgb, rgb_to_lab
+from colorcore.models.base import ModelConfig, StepContext, build_model
 from colorcore.models.zhang import (
     annealed_mean,
     lightness_from_gray,
@@ -22,8 +22,8 @@ from colorcore.models.zhang import (
     smoothed_prior,
     soft_encode,
 )
-from colorcore.tensors import batch_from_uint8, gray_input
-from colorcore.training import TrainConfig, Trainer
+from colorcore.core.tensors import batch_from_uint8, gray_input
+from colorcore.training.trainer import TrainConfig, Trainer
 from tests.conftest import make_photo_array
 from tests.test_scgan import OVERFIT_SIZE, overfit_losses, prepare_overfit_photos
 

@@ -18,8 +18,8 @@ import av
 import cv2
 import numpy as np
 
-from colorcore.imageio import read_image
-from colorcore.resources import resources_dir
+from colorcore.data.imageio import read_image
+from colorcore.core.resources import resources_dir
 
 WIDTH, HEIGHT, FRAMES, CUT, FPS = 160, 120, 60, 30, 24
 CAMERA_SHOTS = ("coffee.jpg", "chelsea.jpg")

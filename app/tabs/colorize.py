@@ -24,12 +24,12 @@ from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
 from app.widgets.hint_view import HintView
 from app.workers import Job, JobWorker
-from colorcore.atomic import atomic_copy
-from colorcore.batch import (BatchItem, BatchResult, colorize_many, find_inputs, latest_hints_file,
+from colorcore.core.atomic import atomic_copy
+from colorcore.inference.batch import (BatchItem, BatchResult, colorize_many, find_inputs, latest_hints_file,
                              result_previews, unused_output_path)
-from colorcore.events import ItemEvent, ProgressEvent, StopFlag, emit
-from colorcore.hints import HintsError, SavedEdits, hints_path_for, load_edits
-from colorcore.runs import RunFolder
+from colorcore.core.events import ItemEvent, ProgressEvent, StopFlag, emit
+from colorcore.inference.hints import HintsError, SavedEdits, hints_path_for, load_edits
+from colorcore.training.runs import RunFolder
 
 JOB_NAME = "Colourise"
 RECENT_MODELS_KEY = "colorize/recent_models"
@@ -48,7 +48,7 @@ NO_MODEL_HELP = (
 
 def bundled_starter() -> str | None:
     """The starter model shipped with the app, or None when this installation lacks it."""
-    from colorcore.starter import starter_model_path
+    from colorcore.models.starter import starter_model_path
 
     try:
         return str(starter_model_path().resolve())
@@ -80,7 +80,7 @@ PROGRESS_STEPS = 1000  # the status bar's job progress per file: a video's frame
 
 def is_video_file(path: Path) -> bool:
     """True for a video container extension (the engine's list)."""
-    from colorcore.video import is_video
+    from colorcore.inference.video import is_video
 
     return is_video(path)
 
@@ -117,8 +117,8 @@ def batch_item(item: QueueItem) -> BatchItem:
     photo with its earlier result's hints, reference photos and saturation is coloured with them, and
     they are saved beside its output. Call it in the engine's thread (it reads the reference photos;
     one that cannot be read any more is left out, its hints and saturation kept)."""
-    from colorcore.colour_control import ColourControls, edits_controls
-    from colorcore.imageio import ImageReadError
+    from colorcore.inference.colour_control import ColourControls, edits_controls
+    from colorcore.data.imageio import ImageReadError
     from colorcore.models.trunks import TrunkUnavailableError
 
     if item.controls is not None:
@@ -134,12 +134,12 @@ def batch_item(item: QueueItem) -> BatchItem:
 
 def colourise_job(model_path: str, queued: list[QueueItem], guided: bool, device: str = AUTO_DEVICE) -> Job:
     """An engine job colourising the `queued` files (copies of the queue's items) with
-    `colorcore.batch.colorize_many` on `device` (an engine device name; "auto": the best found), with
+    `colorcore.inference.batch.colorize_many` on `device` (an engine device name; "auto": the best found), with
     previews for the view; a device or model that cannot be used fails every file with that message."""
 
     def job(callbacks: list, stop: StopFlag) -> BatchResult | None:
-        from colorcore.checkpoint import load_model
-        from colorcore.device import DeviceError, resolve_device
+        from colorcore.models.checkpoint import load_model
+        from colorcore.core.device import DeviceError, resolve_device
 
         try:
             model = load_model(model_path, resolve_device(device))
@@ -622,7 +622,7 @@ class ColorizeTab(QWidget):
             pass
 
     def _on_previews_loaded(self, row: int, loaded: object) -> None:
-        from colorcore.imageio import ImageReadError
+        from colorcore.data.imageio import ImageReadError
 
         if row == self._loading_row:
             self._loading_row = None
@@ -706,8 +706,8 @@ class ColorizeTab(QWidget):
 
     def open_photos_dialog(self) -> None:
         """Ask for photos and videos to queue (what File > Open photos... does)."""
-        from colorcore.imageio import IMAGE_EXTENSIONS
-        from colorcore.video import VIDEO_SUFFIXES
+        from colorcore.data.imageio import IMAGE_EXTENSIONS
+        from colorcore.inference.video import VIDEO_SUFFIXES
 
         photos = " ".join(f"*{s}" for s in sorted(IMAGE_EXTENSIONS))
         videos = " ".join(f"*{s}" for s in VIDEO_SUFFIXES)

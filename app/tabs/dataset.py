@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from colorcore.events import ErrorEvent, emit
+from colorcore.core.events import ErrorEvent, emit
 
 from app.tabs import ask_folder, dialog_start, last_folder, remember_folder, reveal_in_file_manager, show_error
 from app.widgets.image_view import numpy_to_qimage
@@ -53,7 +53,7 @@ JOB_NAME = "Preparing dataset"
 
 
 class DatasetTab(QWidget):
-    """Prepare a photo folder into a dataset (see colorcore.dataset), with live guidance previews."""
+    """Prepare a photo folder into a dataset (see colorcore.data.prepare), with live guidance previews."""
 
     status_message = Signal(str)
     job_progress = Signal(str, int, int)
@@ -290,7 +290,7 @@ class DatasetTab(QWidget):
             suggested = self._suggested_output(previous)
             if not self.output_edit.text() or self.output_edit.text() == suggested:
                 self.output_edit.setText(str(folder.parent / f"{folder.name}_prepared"))
-        from colorcore.imageio import list_images
+        from colorcore.data.imageio import list_images
 
         self._preview_paths = [str(p) for p in list_images(folder)[: PREVIEW_PHOTOS * 2]]
         self._decoded, self._decode_errors = {}, {}
@@ -337,8 +337,8 @@ class DatasetTab(QWidget):
         decoded, errors = self._decoded, self._decode_errors
 
         def job(callbacks: list, stop: Any) -> list[tuple[str, list[np.ndarray]]]:
-            from colorcore.dataset import preview_samples
-            from colorcore.imageio import ImageReadError, read_image
+            from colorcore.data.prepare import preview_samples
+            from colorcore.data.imageio import ImageReadError, read_image
 
             photos = []
             for path in paths:
@@ -397,7 +397,7 @@ class DatasetTab(QWidget):
 
     def start_prepare(self) -> bool:
         """Prepare the chosen folder with the current settings (in a worker thread)."""
-        from colorcore.dataset import is_prepared_dataset
+        from colorcore.data.prepare import is_prepared_dataset
 
         if self.is_busy():
             return False
@@ -431,7 +431,7 @@ class DatasetTab(QWidget):
         )
 
         def job(callbacks: list, stop: Any) -> Any:
-            from colorcore.dataset import DatasetError, prepare
+            from colorcore.data.prepare import DatasetError, prepare
 
             reported: list[Any] = []  # an error the engine reports itself is shown once, as it words it
 
@@ -503,7 +503,7 @@ class DatasetTab(QWidget):
     def open_prepared(self, path: str) -> bool:
         """Show the summary and skipped files of a prepared dataset; False (with a message) if
         `path` is not one."""
-        from colorcore.dataset import MANIFEST_NAME, load_prepared
+        from colorcore.data.prepare import MANIFEST_NAME, load_prepared
 
         try:
             manifest = load_prepared(path).manifest
@@ -543,7 +543,7 @@ class DatasetTab(QWidget):
 
     def show_summary(self, path: str, manifest: dict[str, Any]) -> None:
         """Fill the summary text and the skipped list from a manifest."""
-        from colorcore.dataset import describe_canny
+        from colorcore.data.prepare import describe_canny
 
         splits = manifest.get("splits", {})
         skipped = manifest.get("skipped", [])

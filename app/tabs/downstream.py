@@ -19,7 +19,7 @@ from app.devices import DeviceCombo, gui_torch_threads
 from app.tabs import ask_folder, dialog_start, gui_words
 from app.theme import plot_colours
 from app.workers import JobWorker
-from colorcore.events import StopFlag
+from colorcore.core.events import StopFlag
 
 JOB_NAME = "CIFAR-10 experiment"
 SETTINGS_PREFIX = "experiment/"  # the tab's old name, kept: users' saved settings live under it
@@ -42,9 +42,9 @@ def downstream_job(settings: Any, cifar_root: str, download: bool, verify: bool,
     """An engine job: load CIFAR-10 and the encoder, then run the experiment into `out_dir` on `device`."""
 
     def job(callbacks: list, stop: StopFlag) -> object:
-        from colorcore.cifar import load_cifar10
-        from colorcore.device import resolve_device
-        from colorcore.downstream import load_encoder, run_downstream
+        from colorcore.downstream.cifar import load_cifar10
+        from colorcore.core.device import resolve_device
+        from colorcore.downstream.experiment import load_encoder, run_downstream
 
         cifar = load_cifar10(cifar_root, download=download, verify=verify)
         encoder = load_encoder(encoder_path)
@@ -86,7 +86,7 @@ class DownstreamTab(QWidget):
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from colorcore.downstream_table import DownstreamSettings, load_paper_table
+        from colorcore.downstream.tables import DownstreamSettings, load_paper_table
 
         self._settings = settings
         self._defaults = DownstreamSettings()
@@ -152,7 +152,7 @@ class DownstreamTab(QWidget):
         self.patience.setSpecialValueText("never")
         self.patience.setToolTip("Stop a run when its validation accuracy has not improved for this many epochs "
                                  "(the best validation epoch is evaluated)")
-        from colorcore.downstream_table import PROTOCOL_LABELS
+        from colorcore.downstream.tables import PROTOCOL_LABELS
 
         self.protocol_combo = QComboBox()
         for name, label in PROTOCOL_LABELS.items():
@@ -184,7 +184,7 @@ class DownstreamTab(QWidget):
             training_row.addWidget(widget)
         training_row.addStretch(1)
 
-        from colorcore.downstream_table import config_label
+        from colorcore.downstream.tables import config_label
 
         self.config_checks: dict[str, QCheckBox] = {}
         configs_row = QGridLayout()
@@ -290,7 +290,7 @@ class DownstreamTab(QWidget):
 
     def _apply_protocol(self, name: str) -> None:
         """Set the epochs and patience to protocol `name`'s ("paper", "quick"; "custom" keeps them)."""
-        from colorcore.downstream_table import PROTOCOLS
+        from colorcore.downstream.tables import PROTOCOLS
 
         if name in PROTOCOLS:
             self.set_sizes(train=self.train_size.value(), val=self.val_size.value(), test=self.test_size.value(),
@@ -298,7 +298,7 @@ class DownstreamTab(QWidget):
 
     def _sync_protocol(self) -> None:
         """Show the protocol the epochs and patience amount to."""
-        from colorcore.downstream_table import PROTOCOLS
+        from colorcore.downstream.tables import PROTOCOLS
 
         name = next((n for n, v in PROTOCOLS.items()
                      if (self.epochs.value(), self.patience.value()) == (v["epochs"], v["patience"])), CUSTOM_PROTOCOL)
@@ -315,7 +315,7 @@ class DownstreamTab(QWidget):
 
     def downstream_settings(self):
         """The DownstreamSettings the form describes (DownstreamError when invalid)."""
-        from colorcore.downstream_table import DownstreamSettings
+        from colorcore.downstream.tables import DownstreamSettings
 
         settings = DownstreamSettings(
             train_size=self.train_size.value(), val_size=self.val_size.value(), test_size=self.test_size.value(),
@@ -328,7 +328,7 @@ class DownstreamTab(QWidget):
 
     def start(self) -> bool:
         """Start the experiment with the form's settings; False (with a message) if they are unusable."""
-        from colorcore.downstream_table import DownstreamError
+        from colorcore.downstream.tables import DownstreamError
 
         if self.is_busy():
             return False
@@ -378,7 +378,7 @@ class DownstreamTab(QWidget):
     def open_results(self, folder: str) -> bool:
         """Show the table and curves an earlier run wrote to `folder` (False, with a message, when it
         holds none); the form takes that run's settings, so Run resumes it."""
-        from colorcore.downstream_table import CONFIG_JSON, RUNS_JSON, DownstreamSettings, curves_path
+        from colorcore.downstream.tables import CONFIG_JSON, RUNS_JSON, DownstreamSettings, curves_path
 
         out = Path(folder).expanduser()
         try:
@@ -422,7 +422,7 @@ class DownstreamTab(QWidget):
 
     def export(self, path: str, fmt: str) -> None:
         """Write the table as CSV (`fmt` "csv") or Markdown ("md") atomically."""
-        from colorcore.downstream_table import markdown_table, results_csv, write_atomic
+        from colorcore.downstream.tables import markdown_table, results_csv, write_atomic
 
         rows = self.result_rows()
         if not rows:
@@ -468,7 +468,7 @@ class DownstreamTab(QWidget):
     def _add_point(self, config: str, seed: int, epoch: float, accuracy: float) -> None:
         key = (config, seed)
         if key not in self._curves:
-            from colorcore.downstream_table import config_label
+            from colorcore.downstream.tables import config_label
 
             colours = plot_colours().curves
             colour = colours[CONFIG_CHOICES.index(config) % len(colours)] if config in CONFIG_CHOICES else colours[0]
@@ -533,7 +533,7 @@ class DownstreamTab(QWidget):
         return list(self._run_settings.configs if self._run_settings is not None else self.selected_configs())
 
     def _reset_table(self) -> None:
-        from colorcore.downstream_table import config_label
+        from colorcore.downstream.tables import config_label
 
         self._rows.clear()
         self._seed_runs.clear()
@@ -552,7 +552,7 @@ class DownstreamTab(QWidget):
     def _summary_rows(self) -> list[dict[str, Any]]:
         """Rows for every finished configuration; the paired difference to scratch needs scratch's
         seeds, so rows finished before scratch are recomputed when it finishes."""
-        from colorcore.downstream_table import summarise
+        from colorcore.downstream.tables import summarise
 
         settings = self._run_settings
         runs = [run for config_runs in self._seed_runs.values() for run in config_runs]
@@ -650,7 +650,7 @@ class DownstreamTab(QWidget):
             self._reset_table()
 
     def _show_remembered_results(self) -> None:
-        from colorcore.downstream_table import RUNS_JSON
+        from colorcore.downstream.tables import RUNS_JSON
 
         out = self.out_edit.text().strip()
         if out and (Path(out).expanduser() / RUNS_JSON).is_file():

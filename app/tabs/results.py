@@ -21,11 +21,11 @@ from app.tabs import last_folder, remember_folder
 from app.widgets.image_view import ImageView, numpy_to_qimage
 from app.widgets.sync_views import SyncGroup
 from app.workers import JobWorker
-from colorcore.events import ProgressEvent, StopFlag
-from colorcore.runs import dataset_of_run
+from colorcore.core.events import ProgressEvent, StopFlag
+from colorcore.training.runs import dataset_of_run
 
 if TYPE_CHECKING:
-    from colorcore.evaluation import EvaluationResult
+    from colorcore.evaluation.evaluate import EvaluationResult
 
 JOB_NAME = "Results: predicting"
 OPEN_RUNS_KEY = "results/runs"  # restored at the next start
@@ -65,10 +65,10 @@ class Cell:
 
 def predict_split_job(model_path: str, dataset_path: str, split: str, device: str = "auto"):
     """An engine job scoring every photo of a prepared dataset split with a model on `device` and keeping
-    its predictions (`colorcore.evaluation.evaluate_model_file`); None when stopped."""
+    its predictions (`colorcore.evaluation.evaluate.evaluate_model_file`); None when stopped."""
 
     def job(callbacks: list, stop: StopFlag) -> EvaluationResult | None:
-        from colorcore.evaluation import evaluate_model_file
+        from colorcore.evaluation.evaluate import evaluate_model_file
 
         result = evaluate_model_file(model_path, dataset_path, split, device=device, batch_size=PREDICT_BATCH,
                                      grid_count=0, callbacks=callbacks, stop=stop, keep_predictions=True)
@@ -84,7 +84,7 @@ def same_folder(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | No
 
 def save_qimage_atomic(image: QImage, path: Path) -> None:
     """Write a QImage as PNG so that `path` is either absent/old or complete."""
-    from colorcore.atomic import atomic_write_bytes
+    from colorcore.core.atomic import atomic_write_bytes
 
     data = QByteArray()
     buffer = QBuffer(data)
@@ -323,7 +323,7 @@ class ResultsTab(QWidget):
             remember_folder(self._settings, "model", resolved)
         self.run_list.setCurrentRow(self.run_list.count() - 1)
         self._save_open()
-        from colorcore.dataset import is_prepared_dataset
+        from colorcore.data.prepare import is_prepared_dataset
 
         own = dataset_of_run(resolved)
         if own is not None and is_prepared_dataset(own) and not same_folder(own, self._dataset_path):
@@ -334,7 +334,7 @@ class ResultsTab(QWidget):
 
     def add_starter(self) -> None:
         """Add the bundled starter model (a reference row: the colour a user gets with no training)."""
-        from colorcore.starter import starter_model_path
+        from colorcore.models.starter import starter_model_path
 
         try:
             path = starter_model_path()
@@ -345,7 +345,7 @@ class ResultsTab(QWidget):
 
     def open_dataset(self, path: str) -> None:
         """Show a prepared dataset's photos (predictions of the open runs are recomputed)."""
-        from colorcore.dataset import load_prepared
+        from colorcore.data.prepare import load_prepared
 
         try:
             dataset = load_prepared(path)
@@ -389,7 +389,7 @@ class ResultsTab(QWidget):
 
     def engine_ready(self) -> None:
         """List the devices (the best chosen), then reopen the runs and dataset of the last session (once)."""
-        from colorcore.dataset import is_prepared_dataset
+        from colorcore.data.prepare import is_prepared_dataset
 
         if self._restored:
             return
@@ -621,7 +621,7 @@ class ResultsTab(QWidget):
             return []
 
     def _photo_images(self, index: int) -> dict[str, np.ndarray]:
-        from colorcore.tensors import luma_u8
+        from colorcore.core.tensors import luma_u8
 
         arrays = self._dataset.split(self._split)
         real = np.asarray(arrays.rgb[index])
@@ -693,7 +693,7 @@ class ResultsTab(QWidget):
         elif not self._runs:
             hint = "Add a run or model file to see its colourisations next to the real photos."
         else:
-            from colorcore.dataset import is_prepared_dataset
+            from colorcore.data.prepare import is_prepared_dataset
 
             notes = [f"{run.label}: {run.error}" for run in self._runs if run.error]
             notes += [f"{run.label} was trained on {Path(own).name}; it is scored here on {Path(self._dataset_path).name}"

@@ -39,10 +39,10 @@ from app.widgets.image_view import ImageView
 from app.widgets.option_controls import OptionControl
 from app.widgets.plots import LossPlot, MetricsPlot
 from app.workers import JobWorker
-from colorcore.options import OptionSpec, field_default
-from colorcore.presets import FINETUNE_LR_SCALE, SHORT_EPOCH_INTERVAL_S, finetune_rates, short_epoch_steps
-from colorcore.runs import LOSS_PREFIX, START_EPOCH, RunFolder, fresh_run_folder, is_unused_folder
-from colorcore.train_config import TrainConfig
+from colorcore.core.options import OptionSpec, field_default
+from colorcore.training.presets import FINETUNE_LR_SCALE, SHORT_EPOCH_INTERVAL_S, finetune_rates, short_epoch_steps
+from colorcore.training.runs import LOSS_PREFIX, START_EPOCH, RunFolder, fresh_run_folder, is_unused_folder
+from colorcore.training.config import TrainConfig
 
 JOB_NAME = "Training"
 SETTINGS_GROUP = "training"
@@ -90,7 +90,7 @@ def format_eta(seconds: float | None) -> str:
 
 def training_photos(dataset: str) -> int | None:
     """How many training photos a prepared dataset has (None when it is not a usable one)."""
-    from colorcore.dataset import DatasetError, load_prepared
+    from colorcore.data.prepare import DatasetError, load_prepared
 
     try:
         return len(load_prepared(dataset).split("train"))
@@ -99,11 +99,11 @@ def training_photos(dataset: str) -> int | None:
 
 
 def replacing_job(config: Any, replace: bool):
-    """A training job for the worker: `colorcore.training.train_replacing` (with `replace`, the run
+    """A training job for the worker: `colorcore.training.trainer.train_replacing` (with `replace`, the run
     already in the folder is set aside and removed once the new run has trained, never mixed)."""
 
     def job(callbacks: list, stop: Any) -> Any:
-        from colorcore.training import train_replacing
+        from colorcore.training.trainer import train_replacing
 
         return train_replacing(config, callbacks=callbacks, stop=stop, replace=replace)
 
@@ -111,7 +111,7 @@ def replacing_job(config: Any, replace: bool):
 
 
 class TrainingTab(QWidget):
-    """Drives `colorcore.training.Trainer` in a worker thread and plots what it reports."""
+    """Drives `colorcore.training.trainer.Trainer` in a worker thread and plots what it reports."""
 
     status_message = Signal(str)
     job_progress = Signal(str, int, int)
@@ -290,7 +290,7 @@ class TrainingTab(QWidget):
         if self._engine_ready:
             return
         self._engine_ready = True
-        from colorcore.models import MODEL_REGISTRY, ModelConfig, registered_options
+        from colorcore.models.base import MODEL_REGISTRY, ModelConfig, registered_options
 
         wanted_model = self.settings.value(f"{SETTINGS_GROUP}/model", field_default(ModelConfig, "name"), type=str)
         self.model_combo.blockSignals(True)
@@ -310,7 +310,7 @@ class TrainingTab(QWidget):
         self._show_last_session_run()
 
     def _model_class(self) -> Any:
-        from colorcore.models import MODEL_REGISTRY
+        from colorcore.models.base import MODEL_REGISTRY
 
         return MODEL_REGISTRY.get(self.model_combo.currentText())
 
@@ -392,10 +392,10 @@ class TrainingTab(QWidget):
     @staticmethod
     def starter_config() -> dict[str, Any]:
         """The starter model's architecture ({} when this installation lacks it)."""
-        from colorcore.checkpoint import CheckpointError, read_metadata
-        from colorcore.starter import starter_model_path
+        from colorcore.models.checkpoint import CheckpointError, read_metadata
+        from colorcore.models.starter import starter_model_path
 
-        from colorcore.models import ModelConfig
+        from colorcore.models.base import ModelConfig
 
         try:
             config = read_metadata(starter_model_path()).get("model_config")
@@ -598,7 +598,7 @@ class TrainingTab(QWidget):
             self.progress_label.setText(self._progress_text)
 
     def _show_latest_samples(self, run: RunFolder) -> None:
-        from colorcore.imageio import ImageReadError, read_image
+        from colorcore.data.imageio import ImageReadError, read_image
 
         grid = run.latest_samples()
         if grid is None:
@@ -640,7 +640,7 @@ class TrainingTab(QWidget):
         """The `TrainConfig` the form describes. Small photo folders (epochs of a step or two) validate
         and write their checkpoint at most every SHORT_EPOCH_INTERVAL_S unless "save every" says
         otherwise, and keep only the last checkpoint (what resuming needs)."""
-        from colorcore.models import ModelConfig
+        from colorcore.models.base import ModelConfig
 
         options = {}
         for spec in self._model_class().declared_options():
@@ -699,7 +699,7 @@ class TrainingTab(QWidget):
 
     def start_training(self) -> bool:
         """Start (or resume) a run with the form's settings in a worker thread."""
-        from colorcore.dataset import is_prepared_dataset
+        from colorcore.data.prepare import is_prepared_dataset
 
         if self.is_busy() or not self._engine_ready:
             return False
@@ -800,7 +800,7 @@ class TrainingTab(QWidget):
 
     def request_starting_model(self) -> None:
         """Ask the window to colourise with the starter model (a fine-tuned run that did not beat it)."""
-        from colorcore.starter import starter_model_path
+        from colorcore.models.starter import starter_model_path
 
         try:
             self.colourise_requested.emit(str(starter_model_path().resolve()))

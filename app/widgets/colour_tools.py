@@ -15,7 +15,7 @@ from app.colour_edit import (SATURATION_MAX, EditHistory, EditPreview, EditSaved
                              ReferenceLoaded, ReferenceRequest, SaveRequest)
 from app.tabs import last_folder, remember_folder
 from app.widgets.hint_view import EYEDROPPER, PAINT, HintView
-from colorcore.hints import Hints, PointHint, SavedEdits, StrokeHint
+from colorcore.inference.hints import Hints, PointHint, SavedEdits, StrokeHint
 
 COLOUR_KEY = "colorize/hint_colour"
 BRUSH_KEY = "colorize/hint_brush"
@@ -351,7 +351,7 @@ class ColourToolBar(QToolBar):
         self.view.set_tool(tool)
 
     def _browse_reference(self) -> None:
-        from colorcore.imageio import IMAGE_EXTENSIONS
+        from colorcore.data.imageio import IMAGE_EXTENSIONS
 
         photos = " ".join(f"*{s}" for s in sorted(IMAGE_EXTENSIONS))
         start = last_folder(self._settings, "reference", last_folder(self._settings, "photos",

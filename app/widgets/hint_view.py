@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.widgets.before_after import BeforeAfterView
 from app.widgets.image_view import numpy_to_qimage
-from colorcore.hints import Hints
+from colorcore.inference.hints import Hints
 
 PAINT, EYEDROPPER = "paint", "eyedropper"
 CLICK_PX = 4  # a press and release closer than this (screen pixels) is a click: a point hint

@@ -1,4 +1,4 @@
-"""Controls for declared options (`colorcore.options.OptionSpec`): a check box, a list, a number box or
+"""Controls for declared options (`colorcore.core.options.OptionSpec`): a check box, a list, a number box or
 a text field, chosen by the option's type and choices, with its label, limits and help."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox, QWidget
 
-from colorcore.options import OptionSpec
+from colorcore.core.options import OptionSpec
 
 INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
 

@@ -9,15 +9,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from colorcore.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, find_inputs, output_path, refusal
-from colorcore.events import ItemEvent, ProgressEvent
+from colorcore.inference.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, find_inputs, output_path, refusal
+from colorcore.core.events import ItemEvent, ProgressEvent
 
 # the network's input side is at most this: its memory grows with the square (a 64 px model's
 # activations at 2048 px already take gigabytes), and larger sizes colour worse (docs/cli.md)
 MAX_INFERENCE_SIZE = 2048
 
 if TYPE_CHECKING:
-    from colorcore.colour_control import ColourControls
+    from colorcore.inference.colour_control import ColourControls
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -83,7 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def collect_items(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -> tuple[list[BatchItem], list[str]]:
-    """Photos and videos to colourise (`colorcore.batch.find_inputs`: files as given, folders searched
+    """Photos and videos to colourise (`colorcore.inference.batch.find_inputs`: files as given, folders searched
     recursively without earlier outputs) with their outputs (a folder's files keep their sub-folders
     under `--out`), and one problem per bad input."""
     found, problems = find_inputs(inputs, skip_suffix=suffix)
@@ -106,8 +106,8 @@ def collect_items(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -
 
 def looks_like_model(path: Path) -> bool:
     """True for a model given as a positional argument: a .pt/.safetensors file, a run folder, or "starter"."""
-    from colorcore.checkpoint import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME
-    from colorcore.starter import STARTER
+    from colorcore.models.checkpoint import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME
+    from colorcore.models.starter import STARTER
 
     if str(path) == STARTER:
         return True
@@ -118,7 +118,7 @@ def looks_like_model(path: Path) -> bool:
 
 def split_model(inputs: list[Path], model: str | None) -> tuple[Path, list[Path]]:
     """(model path, photo inputs): --model, else a leading model argument, else the starter model."""
-    from colorcore.starter import resolve_model_argument
+    from colorcore.models.starter import resolve_model_argument
 
     if model is None and len(inputs) > 1 and looks_like_model(inputs[0]):
         model, inputs = str(inputs[0]), inputs[1:]
@@ -193,9 +193,9 @@ class _EngineErrors(logging.Handler):
 def colour_controls(args: argparse.Namespace) -> ColourControls:
     """The `ColourControls` of --hints, --reference and --saturation (CLIError naming a bad file)."""
     from colorcore.cli import CLIError
-    from colorcore.colour_control import SATURATION_MAX, ColourControls, load_reference
-    from colorcore.hints import Hints, HintsError, load_hints
-    from colorcore.imageio import ImageReadError
+    from colorcore.inference.colour_control import SATURATION_MAX, ColourControls, load_reference
+    from colorcore.inference.hints import Hints, HintsError, load_hints
+    from colorcore.data.imageio import ImageReadError
     from colorcore.models.trunks import TrunkUnavailableError
 
     if not 0.0 <= args.saturation <= SATURATION_MAX:
@@ -215,11 +215,11 @@ def colour_controls(args: argparse.Namespace) -> ColourControls:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore colorize`."""
-    from colorcore.batch import colorize_many
-    from colorcore.checkpoint import CheckpointError, load_model
+    from colorcore.inference.batch import colorize_many
+    from colorcore.models.checkpoint import CheckpointError, load_model
     from colorcore.cli import CLIError
-    from colorcore.colorize import check_inference_size
-    from colorcore.device import DeviceError, resolve_device
+    from colorcore.inference.colorize import check_inference_size
+    from colorcore.core.device import DeviceError, resolve_device
 
     if not 1 <= args.quality <= 100:
         raise CLIError(f"--quality must be between 1 and 100, got {args.quality}")
@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"colorcore colorize: {problem}", file=sys.stderr)
     engine_errors = _EngineErrors(args.debug)
-    batch_log = logging.getLogger("colorcore.batch")
+    batch_log = logging.getLogger("colorcore.inference.batch")
     batch_log.addHandler(engine_errors)
     batch_log.propagate = False  # the traceback of an engine bug is not the user's to read, unless --debug
     bars = _Bars(len(items))

@@ -37,8 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare, print the table, write the files; exit 1 when some runs were left out."""
-    from colorcore.compare import CompareError, compare_runs, table_markdown, write_comparison
-    from colorcore.device import DeviceError, resolve_device
+    from colorcore.evaluation.compare import CompareError, compare_runs, table_markdown, write_comparison
+    from colorcore.core.device import DeviceError, resolve_device
 
     if args.n < 0 or args.batch_size < 1 or (args.limit is not None and args.limit < 1):
         raise CLIError("--n must be >= 0, --batch-size >= 1 and --limit >= 1")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from colorcore.cli import CLIError
-from colorcore.presets import SHORT_EPOCH_INTERVAL_S
+from colorcore.training.presets import SHORT_EPOCH_INTERVAL_S
 
 DEMO_WIDTH = 16  # only when the starter model is missing (then a small model trains from scratch)
 DEMO_BATCH = 8
@@ -156,15 +156,15 @@ def _label_strip(text: str, width: int) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Prepare, train, colourise, and print where the results are."""
-    from colorcore.checkpoint import load_model
-    from colorcore.colorize import colorize_file, luma
-    from colorcore.dataset import DatasetError, is_prepared_dataset, load_prepared, prepare
-    from colorcore.events import StopFlag
-    from colorcore.imageio import ImageReadError, read_image, write_image
-    from colorcore.models import ModelConfig
-    from colorcore.resources import samples_dir
-    from colorcore.starter import starter_model_path
-    from colorcore.training import TrainConfig, Trainer
+    from colorcore.models.checkpoint import load_model
+    from colorcore.inference.colorize import colorize_file, luma
+    from colorcore.data.prepare import DatasetError, is_prepared_dataset, load_prepared, prepare
+    from colorcore.core.events import StopFlag
+    from colorcore.data.imageio import ImageReadError, read_image, write_image
+    from colorcore.models.base import ModelConfig
+    from colorcore.core.resources import samples_dir
+    from colorcore.models.starter import starter_model_path
+    from colorcore.training.trainer import TrainConfig, Trainer
 
     out = Path(args.out)
     data, run_dir = out / DATA, out / RUN

@@ -11,7 +11,7 @@ DEFAULT_OUT = "downstream-results"
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `downstream` command."""
-    from colorcore.downstream_table import (DEFAULT_CONFIGS, DEFAULT_PROTOCOL, IMAGE_SIZES, INPUT_MODES, PROTOCOLS,
+    from colorcore.downstream.tables import (DEFAULT_CONFIGS, DEFAULT_PROTOCOL, IMAGE_SIZES, INPUT_MODES, PROTOCOLS,
                                             DownstreamSettings)
 
     d = DownstreamSettings()
@@ -101,11 +101,11 @@ class TqdmProgress:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore downstream`."""
-    from colorcore import downstream as ds
-    from colorcore import downstream_table
-    from colorcore.cifar import CifarError, load_cifar10
+    from colorcore.downstream import experiment as ds
+    from colorcore.downstream import tables as downstream_table
+    from colorcore.downstream.cifar import CifarError, load_cifar10
     from colorcore.cli import CLIError
-    from colorcore.device import DeviceError, describe_device, resolve_device
+    from colorcore.core.device import DeviceError, describe_device, resolve_device
 
     try:
         lengths = {k: v for k, v in (("epochs", args.epochs), ("patience", args.patience)) if v is not None}

@@ -31,12 +31,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the means, write the JSON and the grid."""
-    from colorcore.atomic import atomic_write_text
-    from colorcore.checkpoint import CheckpointError
-    from colorcore.dataset import DatasetError
-    from colorcore.device import DeviceError
-    from colorcore.evaluation import evaluate_model_file
-    from colorcore.imageio import write_image
+    from colorcore.core.atomic import atomic_write_text
+    from colorcore.models.checkpoint import CheckpointError
+    from colorcore.data.prepare import DatasetError
+    from colorcore.core.device import DeviceError
+    from colorcore.evaluation.evaluate import evaluate_model_file
+    from colorcore.data.imageio import write_image
 
     source = Path(args.model)
     try:

@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export and print where the file is."""
-    from colorcore.checkpoint import MODEL_FILE_NAME, CheckpointError, export_model, read_metadata
+    from colorcore.models.checkpoint import MODEL_FILE_NAME, CheckpointError, export_model, read_metadata
 
     source = Path(args.run)
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / MODEL_FILE_NAME

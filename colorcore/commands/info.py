@@ -8,7 +8,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from colorcore.provenance import LIBRARIES, distribution_version
+from colorcore.core.provenance import LIBRARIES, distribution_version
 
 QT_MODULES = ("PySide6", "pyqtgraph")  # never imported by the engine, so never imported to read a version
 NOT_INSTALLED = "not installed"
@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def starter_summary() -> str:
     """One line naming the bundled starter model (file, architecture, trunk, held-out quality) or saying it is missing."""
-    from colorcore.starter import starter_model_path
+    from colorcore.models.starter import starter_model_path
 
     try:
         path = starter_model_path()
@@ -43,8 +43,8 @@ def starter_summary() -> str:
 def model_summary(path: Path) -> str:
     """One line describing a model file or run folder: architecture, size, trunk and its licence,
     held-out quality, calibration, weights licence (or why it cannot be read)."""
-    from colorcore.calibration import CalibrationError, ChromaCalibration
-    from colorcore.checkpoint import CheckpointError, read_metadata
+    from colorcore.models.calibration import CalibrationError, ChromaCalibration
+    from colorcore.models.checkpoint import CheckpointError, read_metadata
 
     try:
         meta = read_metadata(path)
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the system report."""
     import cv2
 
-    from colorcore.device import system_report
+    from colorcore.core.device import system_report
 
     report = system_report()
     for label, (module_name, distributions) in LIBRARIES.items():

@@ -72,8 +72,8 @@ class TqdmProgress:
 def run(args: argparse.Namespace) -> int:
     """Prepare the dataset; exit 0 when finished (even with skipped files)."""
     from colorcore.cli import CLIError
-    from colorcore.dataset import DatasetError, prepare
-    from colorcore.events import StopFlag
+    from colorcore.data.prepare import DatasetError, prepare
+    from colorcore.core.events import StopFlag
 
     if args.max_megapixels <= 0:
         raise CLIError("--max-megapixels must be positive")

@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from colorcore.cli import CLIError
-from colorcore.options import field_default
-from colorcore.starter import STARTER
-from colorcore.presets import (
+from colorcore.core.options import field_default
+from colorcore.models.starter import STARTER
+from colorcore.training.presets import (
     FINETUNE_LR_SCALE,
     PRESETS,
     SHORT_EPOCH_INTERVAL_S,
     SHORT_EPOCH_STEPS,
     short_epoch_steps,
 )
-from colorcore.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, RunFolder, is_unused_folder
-from colorcore.train_config import TrainConfig
+from colorcore.training.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, RunFolder, is_unused_folder
+from colorcore.training.config import TrainConfig
 
 EXIT_FAILED = 1  # training started and failed (disk full, out of memory...); user errors exit 2
 EXIT_INTERRUPTED = 130  # stopped with Ctrl-C (a checkpoint is saved; --resume continues)
@@ -85,7 +85,7 @@ class TrainParser(argparse.ArgumentParser):
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The `train` arguments: the run's settings, then every registered model's declared options."""
-    from colorcore.models import MODEL_REGISTRY, ModelConfig
+    from colorcore.models.base import MODEL_REGISTRY, ModelConfig
 
     def default(name: str) -> Any:
         return field_default(TrainConfig, name)
@@ -157,7 +157,7 @@ def preset_differences(registry: dict[str, Any]) -> str:
 def add_model_options(p: argparse.ArgumentParser) -> None:
     """One flag per option a registered model declares (`ColorModel.declared_options`). A flag is only
     in the namespace when given: the chosen model's own default applies otherwise."""
-    from colorcore.models import MODEL_REGISTRY, registered_options
+    from colorcore.models.base import MODEL_REGISTRY, registered_options
 
     group = p.add_argument_group("model options", "each applies to every model unless its help names them; "
                                  "one left out takes the chosen model's default")
@@ -212,7 +212,7 @@ class ProgressBar:
         bar.refresh()
 
     def on_epoch_end(self, event: Any) -> None:
-        from colorcore.runs import START_EPOCH
+        from colorcore.training.runs import START_EPOCH
 
         text = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
         self._write(f"starting model: {text}" if event.epoch == START_EPOCH else f"epoch {event.epoch + 1}: {text}")
@@ -240,7 +240,7 @@ class ProgressBar:
 def model_config_from_args(args: argparse.Namespace) -> Any:
     """The ModelConfig the arguments describe: the chosen model with the options given. An unknown
     model, an option the model does not take or a value its option refuses is a CLIError."""
-    from colorcore.models import MODEL_REGISTRY, ModelConfig, registered_options
+    from colorcore.models.base import MODEL_REGISTRY, ModelConfig, registered_options
 
     if args.model not in MODEL_REGISTRY:
         raise CLIError(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODEL_REGISTRY))}")
@@ -260,7 +260,7 @@ def model_config_from_args(args: argparse.Namespace) -> Any:
 
 def check_paths(data: Path, run: Path, resume: bool, overwrite: bool = False) -> None:
     """CLIError when DATA is not a prepared dataset or RUN cannot be used as asked."""
-    from colorcore.dataset import is_prepared_dataset
+    from colorcore.data.prepare import is_prepared_dataset
 
     if not is_prepared_dataset(data):
         raise CLIError(f"{data}: not a prepared dataset (no manifest.json); run `colorcore prepare` first")
@@ -297,7 +297,7 @@ def resumed_settings(args: argparse.Namespace, run_dir: Path) -> list[str]:
     """With --resume: the run's own settings (config.json) for every flag in RESUMED_SETTINGS not given,
     written into `args`; returns "--flag recorded -> given" for the given ones that change the run. A
     model option other than the run's is refused: the run continues with its own model (CLIError)."""
-    from colorcore.models import registered_options
+    from colorcore.models.base import registered_options
 
     recorded = RunFolder(run_dir).train_config()
     if recorded is None:
@@ -328,8 +328,8 @@ def _shown(value: Any) -> str:
 
 def check_init(init: str) -> None:
     """CLIError (exit 2) when --init names no readable model."""
-    from colorcore.checkpoint import CheckpointError, load_model
-    from colorcore.starter import resolve_model_argument
+    from colorcore.models.checkpoint import CheckpointError, load_model
+    from colorcore.models.starter import resolve_model_argument
 
     if init != STARTER and not Path(init).exists():
         raise CLIError(f"--init {init}: not found (give 'starter', a run folder, .pt or .safetensors)")
@@ -365,8 +365,8 @@ def finishing_text(result: Any, init: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Train; Ctrl-C once stops at the next step with a checkpoint (exit 130), twice aborts."""
-    from colorcore.events import StopFlag
-    from colorcore.training import train_replacing
+    from colorcore.core.events import StopFlag
+    from colorcore.training.trainer import train_replacing
 
     data, run_dir = Path(args.data), Path(args.run)
     check_paths(data, run_dir, args.resume, args.overwrite)
@@ -375,7 +375,7 @@ def run(args: argparse.Namespace) -> int:
     if args.init:
         check_init(args.init)
     changes = resumed_settings(args, run_dir) if args.resume else []
-    from colorcore.dataset import DatasetError, load_prepared
+    from colorcore.data.prepare import DatasetError, load_prepared
 
     try:
         n_train = len(load_prepared(data).split("train"))

@@ -13,16 +13,18 @@ grids need no per-model code. Batches are dicts of tensors on the model's device
 from __future__ import annotations
 
 import contextlib
+import importlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, ClassVar, ContextManager, Iterator
 
 import torch
 from torch import Tensor, nn
 
-from colorcore import losses
-from colorcore.calibration import ChromaCalibration
-from colorcore.options import OptionSpec, option, option_specs
-from colorcore.presets import PRESETS
+from colorcore.models import losses
+from colorcore.models.calibration import ChromaCalibration
+from colorcore.core.options import OptionSpec, option, option_specs
+from colorcore.training.presets import PRESETS
 
 Batch = dict[str, Tensor]
 HYPERPARAMETERS = ("lr_g", "lr_d", "beta1", "lr_warmup_steps")  # ModelConfig fields a preset fills in
@@ -35,7 +37,7 @@ def _at_least_zero(value: float) -> str:
 @dataclass(frozen=True)
 class ModelOptions:
     """A model's own options: none here. A model declares its own in a subclass (fields made with
-    `colorcore.options.option`) named by its `ColorModel.options_class`; the `colorcore train` flags,
+    `colorcore.core.options.option`) named by its `ColorModel.options_class`; the `colorcore train` flags,
     the Training tab's form and the saved `ModelConfig` follow from that one declaration."""
 
 
@@ -307,7 +309,40 @@ def optimizer_step(loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.G
 
 
 ModelFactory = Callable[[ModelConfig], ColorModel]
-MODEL_REGISTRY: dict[str, type[ColorModel]] = {}
+BUILTIN_MODEL_MODULES = ("colorcore.models.multipath", "colorcore.models.scgan", "colorcore.models.zhang")
+
+
+class ModelRegistry(MutableMapping[str, type[ColorModel]]):
+    """Model name -> class; the built-in models are imported (and so registered) when it is first read."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[ColorModel]] = {}
+        self._loaded = False
+
+    def _load(self) -> dict[str, type[ColorModel]]:
+        if not self._loaded:
+            self._loaded = True
+            for module in BUILTIN_MODEL_MODULES:
+                importlib.import_module(module)
+        return self._classes
+
+    def __setitem__(self, name: str, cls: type[ColorModel]) -> None:
+        self._classes[name] = cls
+
+    def __delitem__(self, name: str) -> None:
+        del self._classes[name]
+
+    def __getitem__(self, name: str) -> type[ColorModel]:
+        return self._load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+MODEL_REGISTRY = ModelRegistry()
 
 
 def register(cls: type[ColorModel]) -> type[ColorModel]:
@@ -332,8 +367,6 @@ def registered_options() -> dict[str, dict[str, OptionSpec]]:
 def build_model(config: ModelConfig, pretrained: bool = True) -> ColorModel:
     """Instantiate a registered model; a clear error lists the known names. `pretrained=False`:
     the architecture only (weights come from a file next), nothing is downloaded or read."""
-    from colorcore import models  # noqa: F401  (importing the package registers every model)
-
     try:
         cls = MODEL_REGISTRY[config.name]
     except KeyError:

@@ -9,7 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from colorcore import losses
+from colorcore.models import losses
 from colorcore.models.base import (
     Batch,
     GANColorModel,
@@ -21,7 +21,7 @@ from colorcore.models.base import (
 )
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.generator import RESNET_SOURCES, TRUNKS, MultiPathGenerator, init_generator, xavier_init
-from colorcore.options import option
+from colorcore.core.options import option
 
 
 def _resnet_weights_problem(value: str) -> str:

@@ -21,7 +21,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from colorcore import losses
+from colorcore.models import losses
 from colorcore.models.base import Batch, GANColorModel, ModelConfig, StepContext, optimizer_step, register
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.init import xavier_init

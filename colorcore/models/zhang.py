@@ -1,7 +1,7 @@
 """Baseline 2 (paper section 6.2, [5]): Zhang et al., "Colorful Image Colorization" (ECCV 2016).
 
 The network sees L (the Lab lightness of the gray input) and predicts, for every pixel, logits over
-the 313 in-gamut ab bins (`colorcore.lab.ab_bins`). Five conv groups (2-3 convs each, ReLU, BatchNorm
+the 313 in-gamut ab bins (`colorcore.core.lab.ab_bins`). Five conv groups (2-3 convs each, ReLU, BatchNorm
 after each group): groups 1-3 halve the size, group 4 keeps it and is followed by a x2 upsampling,
 group 5 ends with a 1x1 conv to 313 logits, so the distribution comes out at a quarter of the input
 size (as in Zhang et al.). Training: multinomial cross-entropy against soft-encoded targets (5 nearest
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from colorcore.lab import N_AB_BINS, ab_bins, lab_to_rgb, rgb_to_lab
+from colorcore.core.lab import N_AB_BINS, ab_bins, lab_to_rgb, rgb_to_lab
 from colorcore.models.base import Batch, ColorModel, ModelConfig, StepContext, optimizer_step, register
 
 SOFT_NEIGHBOURS = 5

@@ -13,7 +13,7 @@ Steps (each is skipped when its result is already there, so a stopped job contin
 4. export the best epoch's generator as fp16 `.safetensors` with metadata (architecture, data summary,
    weights licence, metrics) to `--out`, copy the corpus attribution beside it, and write
    WORK/record.json (command, seed, steps, time, machine);
-5. calibrate the predicted chroma on the held-out photos (`colorcore.starter.calibrate_chroma`: averaged
+5. calibrate the predicted chroma on the held-out photos (`colorcore.models.starter.calibrate_chroma`: averaged
    with the mirrored photo's prediction, the
    blur and shrink towards gray whose colourised photos score the best mean PSNR at 768 px while keeping
    at least 40 % of the real photos' colourfulness) and store it in the file's metadata. `--calibrate-only` redoes this step alone on an exported `--out`.
@@ -32,13 +32,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from colorcore.atomic import atomic_write_text  # noqa: E402
-from colorcore.checkpoint import CHECKPOINT_DIR, load_model  # noqa: E402
-from colorcore.dataset import is_prepared_dataset, load_prepared, prepare  # noqa: E402
-from colorcore.events import StopFlag  # noqa: E402
-from colorcore.models import ModelConfig  # noqa: E402
-from colorcore.starter import STARTER_FILE, calibrate_chroma, export_starter, write_calibration  # noqa: E402
-from colorcore.training import TrainConfig, Trainer  # noqa: E402
+from colorcore.core.atomic import atomic_write_text  # noqa: E402
+from colorcore.models.checkpoint import CHECKPOINT_DIR, load_model  # noqa: E402
+from colorcore.data.prepare import is_prepared_dataset, load_prepared, prepare  # noqa: E402
+from colorcore.core.events import StopFlag  # noqa: E402
+from colorcore.models.base import ModelConfig  # noqa: E402
+from colorcore.models.starter import STARTER_FILE, calibrate_chroma, export_starter, write_calibration  # noqa: E402
+from colorcore.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 SEED = 0
 SIZE = 64
@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def widened_init(model_file: Path, trunk: str, work: Path) -> Path:
     """A checkpoint WORK/widened.pt: `model_file`'s generator with `trunk` added (`load_widened`)."""
-    from colorcore.checkpoint import make_checkpoint, save_checkpoint
-    from colorcore.models import build_model
+    from colorcore.models.checkpoint import make_checkpoint, save_checkpoint
+    from colorcore.models.base import build_model
     from colorcore.models.generator import load_widened
 
     old = load_model(model_file)

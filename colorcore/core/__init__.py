@@ -1,0 +1,1 @@
+"""What every room uses: events, options, atomic files, provenance, resources, devices, precision, Lab."""

@@ -1,0 +1,1 @@
+"""Photos in (imageio), guidance maps (guidance), and prepared datasets (prepare)."""

@@ -1,0 +1,1 @@
+"""Colourising: photos (colorize, batch), colour control and hints, colour by example, video."""

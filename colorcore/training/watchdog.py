@@ -1,0 +1,80 @@
+"""Notice a training run that is not learning, and say so in plain words (once per kind).
+
+The Trainer feeds a `LearningMonitor` the losses of every logged step and the validation results
+of every epoch end; the monitor returns a `NoticeEvent` the first time one of these holds:
+
+- a loss is NaN or infinite ("nan");
+- the reconstruction loss (L1, or the model's first loss) rises over a window: the mean of the last
+  `window` logged values exceeds the best earlier window's mean by `RISE_FACTOR` ("rising");
+- the generator's outputs sit at the ends of their range (+/-1) for most pixels ("saturated");
+- after the warm-up, the held-out PSNR stays below the gray photo's, the trivial answer ("below_gray").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from colorcore.core.events import NoticeEvent
+
+LEARNING_NOTICE = "learning"  # NoticeEvent.kind of every notice this module emits
+RISE_FACTOR = 1.25
+DEFAULT_WINDOW = 20
+SATURATED_FRACTION = 0.5  # share of output values beyond SATURATION_LEVEL that means saturated
+SATURATION_LEVEL = 0.98
+LEARNING_SUGGESTION = "lower the generator learning rate (--lr-g)"
+PAPER_PRESET_SUGGESTION = ("lower the generator learning rate (--lr-g), or train with the default settings "
+                           "(--preset default) instead of the paper's")
+
+
+@dataclass
+class LearningMonitor:
+    """Watches losses and validation scores; `warmup_steps` must pass before "below_gray" counts;
+    `suggestion` is what every notice suggests (the Trainer words it for the preset in use)."""
+
+    warmup_steps: int = 100
+    window: int = DEFAULT_WINDOW
+    suggestion: str = LEARNING_SUGGESTION
+    reported: set[str] = field(default_factory=set)
+    _recent: deque[float] = field(default_factory=deque)
+    _best_window: float = math.inf
+
+    def _notice(self, kind: str, message: str, step: int) -> NoticeEvent | None:
+        if kind in self.reported:
+            return None
+        self.reported.add(kind)
+        return NoticeEvent(LEARNING_NOTICE, message, self.suggestion, step)
+
+    def on_losses(self, step: int, losses: dict[str, float]) -> NoticeEvent | None:
+        """Check one logged step's losses (keys without the loss_ prefix)."""
+        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+        if bad:
+            return self._notice("nan", f"training is diverging: the {', '.join(bad)} loss became "
+                                f"{'NaN' if math.isnan(losses[bad[0]]) else 'infinite'} at step {step}", step)
+        key = "l1" if "l1" in losses else next(iter(losses), None)
+        if key is None:
+            return None
+        self._recent.append(float(losses[key]))
+        if len(self._recent) > self.window:
+            self._recent.popleft()
+        if len(self._recent) < self.window:
+            return None
+        mean = sum(self._recent) / len(self._recent)
+        if step > self.warmup_steps and mean > RISE_FACTOR * self._best_window:
+            return self._notice("rising", f"training is not learning: the {key} loss rose from "
+                                f"{self._best_window:.3f} to {mean:.3f} (mean of {self.window} logged steps) "
+                                f"by step {step}", step)
+        self._best_window = min(self._best_window, mean)
+        return None
+
+    def on_validation(self, step: int, psnr: float, gray_psnr: float, saturated: float) -> NoticeEvent | None:
+        """Check one validation: mean PSNR of the predictions and of the gray photos, and the share
+        of saturated output values."""
+        if saturated > SATURATED_FRACTION:
+            return self._notice("saturated", f"training is diverging: {saturated:.0%} of the generator's "
+                                f"outputs sit at the ends of their range at step {step} (wild colours)", step)
+        if step > self.warmup_steps and math.isfinite(psnr) and psnr < gray_psnr:
+            return self._notice("below_gray", f"the model is not learning yet: its held-out PSNR "
+                                f"{psnr:.1f} dB is below the gray photo's {gray_psnr:.1f} dB at step {step}", step)
+        return None
