@@ -279,7 +279,7 @@ def _chroma_fraction(rgb: Any) -> float:
     import cv2
     import numpy as np
 
-    from colorcore.inference.colorize import CHROMA_OFFSET
+    from colorcore.inference.chroma import CHROMA_OFFSET
 
     lab = cv2.cvtColor(np.ascontiguousarray(rgb[:, :, :3]), cv2.COLOR_RGB2Lab).astype(np.float32)
     chroma = np.hypot(lab[:, :, 1] - CHROMA_OFFSET, lab[:, :, 2] - CHROMA_OFFSET)
@@ -290,7 +290,8 @@ def check_colourise(test: SelfTest) -> str:
     """The largest bundled sample is colourised at full size with its luminance kept, in colour."""
     import numpy as np
 
-    from colorcore.inference.colorize import L_TOLERANCE, colorize_file, lab_l8
+    from colorcore.inference.colorize import colorize_file
+    from colorcore.inference.chroma import L_TOLERANCE, lab_l8
     from colorcore.data.imageio import read_image
 
     photo = max(test.state["photos"], key=lambda path: path.stat().st_size)

@@ -123,10 +123,10 @@ def measure(mode: str, model: Path, photo: Path, out: Path, runs: int) -> dict[s
 
 def chroma_errors(rgb: np.ndarray, method: str, fit: str) -> dict[str, float]:
     """Oracle chroma error of one upsampling method on one photo (see the module docstring)."""
-    from colorcore.inference import colorize as cz
+    from colorcore.inference import chroma as ch
 
-    l8 = cz.lab_l8(rgb)
-    true_ab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, :, 1:].astype(np.float32) - cz.CHROMA_OFFSET
+    l8 = ch.lab_l8(rgb)
+    true_ab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, :, 1:].astype(np.float32) - ch.CHROMA_OFFSET
     h, w = l8.shape
     if fit == "squash":
         oracle = cv2.resize(true_ab, (ORACLE_SIZE, ORACLE_SIZE), interpolation=cv2.INTER_AREA)
@@ -134,9 +134,9 @@ def chroma_errors(rgb: np.ndarray, method: str, fit: str) -> dict[str, float]:
         scale = ORACLE_SIZE / max(h, w)
         oracle = cv2.resize(true_ab, (max(1, round(w * scale)), max(1, round(h * scale))),
                             interpolation=cv2.INTER_AREA)
-    ab = cz.guided_chroma(l8, oracle) if method == "guided" else oracle
-    out = cz.recombine(l8, cz.chroma_u8(ab), np.empty_like(rgb))
-    got = cv2.cvtColor(out, cv2.COLOR_RGB2Lab)[:, :, 1:].astype(np.float32) - cz.CHROMA_OFFSET
+    ab = ch.guided_chroma(l8, oracle) if method == "guided" else oracle
+    out = ch.recombine(l8, ch.chroma_u8(ab), np.empty_like(rgb))
+    got = cv2.cvtColor(out, cv2.COLOR_RGB2Lab)[:, :, 1:].astype(np.float32) - ch.CHROMA_OFFSET
     error = np.linalg.norm(got - true_ab, axis=2)
     kernel = np.ones((5, 5), np.uint8)
     l_edges = cv2.dilate(cv2.Canny(l8, *EDGE_CANNY), kernel) > 0
@@ -165,6 +165,7 @@ def bleeding() -> dict[str, object]:
 def trained_model_comparison(model_path: Path) -> dict[str, object]:
     """Chroma error and PSNR against the real sample photos, colourised by a trained model, for
     guided/bilinear and squash/letterbox (all photos, and the non-square ones alone)."""
+    from colorcore.inference import chroma as ch
     from colorcore.inference import colorize as cz
     from colorcore.models.checkpoint import load_model
 
@@ -175,7 +176,7 @@ def trained_model_comparison(model_path: Path) -> dict[str, object]:
         true_ab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, :, 1:].astype(np.float32)
         square = rgb.shape[0] == rgb.shape[1]
         for method in ("guided", "bilinear"):
-            for fit in cz.FITS:
+            for fit in ch.FITS:
                 out = cz.colorize_array(rgb, model, guided=method == "guided", fit=fit)
                 ab = cv2.cvtColor(out, cv2.COLOR_RGB2Lab)[:, :, 1:].astype(np.float32)
                 mse = float(((out.astype(np.float32) - rgb) ** 2).mean())

@@ -33,7 +33,7 @@ from bench_quality import colourise, scores  # noqa: E402
 from colorcore.models.checkpoint import load_model  # noqa: E402
 from colorcore.commands.prepare import DEFAULT_SIZE, DEFAULT_TEST_FRACTION  # noqa: E402
 from colorcore.commands.train import epoch_interval  # noqa: E402
-from colorcore.inference.colorize import luma  # noqa: E402
+from colorcore.inference.chroma import luma  # noqa: E402
 from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
 from colorcore.data.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
 from colorcore.models.base import MODEL_REGISTRY, ModelConfig  # noqa: E402

@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from colorcore.inference import colorize as cz  # noqa: E402
+from colorcore.inference import chroma as ch
 from colorcore.data.imageio import fit_long_side, list_images, read_image  # noqa: E402
 from colorcore.evaluation.metrics import psnr  # noqa: E402
 
@@ -58,8 +58,8 @@ Upsampler = Callable[[np.ndarray, np.ndarray], np.ndarray]
 def _apply_hw_and_ratio(l8: np.ndarray, chroma: np.ndarray) -> tuple[tuple[int, int], float]:
     """The apply resolution of `guided_chroma` and cv2's one subsampling factor: the larger of our
     filter grid's two ratios to it (so cv2's grid is at least as fine as ours along both axes)."""
-    apply_hw = fit_long_side(l8.shape, cz.APPLY_LONG_SIDE)
-    ratio = max(cz.GUIDE_SCALE * chroma.shape[0] / apply_hw[0], cz.GUIDE_SCALE * chroma.shape[1] / apply_hw[1])
+    apply_hw = fit_long_side(l8.shape, ch.APPLY_LONG_SIDE)
+    ratio = max(ch.GUIDE_SCALE * chroma.shape[0] / apply_hw[0], ch.GUIDE_SCALE * chroma.shape[1] / apply_hw[1])
     return apply_hw, min(1.0, ratio)
 
 
@@ -74,17 +74,17 @@ def cv2_fast(l8: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """OpenCV's fast guided filter (subsampling `scale`) doing `guided_chroma`'s job."""
     apply_hw, ratio = _apply_hw_and_ratio(l8, chroma)
     guide, src = _cv2_inputs(l8, chroma, apply_hw)
-    return cv2.ximgproc.guidedFilter(guide, src, cz.GUIDE_RADIUS, cz.GUIDE_EPS, dDepth=-1, scale=ratio)
+    return cv2.ximgproc.guidedFilter(guide, src, ch.GUIDE_RADIUS, ch.GUIDE_EPS, dDepth=-1, scale=ratio)
 
 
 def cv2_full(l8: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """OpenCV's plain guided filter at the apply resolution, radius scaled to the same extent."""
     apply_hw, ratio = _apply_hw_and_ratio(l8, chroma)
     guide, src = _cv2_inputs(l8, chroma, apply_hw)
-    return cv2.ximgproc.guidedFilter(guide, src, max(1, round(cz.GUIDE_RADIUS / ratio)), cz.GUIDE_EPS)
+    return cv2.ximgproc.guidedFilter(guide, src, max(1, round(ch.GUIDE_RADIUS / ratio)), ch.GUIDE_EPS)
 
 
-UPSAMPLERS: dict[str, Upsampler] = {"ours": cz.guided_chroma, "cv2_fast": cv2_fast, "cv2_full": cv2_full}
+UPSAMPLERS: dict[str, Upsampler] = {"ours": ch.guided_chroma, "cv2_fast": cv2_fast, "cv2_full": cv2_full}
 
 
 def oracle_chroma(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -95,9 +95,9 @@ def oracle_chroma(rgb: np.ndarray, size: int) -> np.ndarray:
 
 def colourised(gray: np.ndarray, chroma: np.ndarray, upsample: Upsampler) -> tuple[np.ndarray, np.ndarray]:
     """(upsampled chroma, RGB result) of the gray photo with `chroma` brought up by `upsample`."""
-    l8 = cz.lab_l8(gray)
+    l8 = ch.lab_l8(gray)
     ab = upsample(l8, chroma)
-    out = cz.recombine(l8, cz.chroma_u8(ab), np.empty((*gray.shape, 3), np.uint8))
+    out = ch.recombine(l8, ch.chroma_u8(ab), np.empty((*gray.shape, 3), np.uint8))
     return ab, out
 
 
@@ -120,9 +120,9 @@ def quality(paths: list[Path], model_arg: str) -> dict[str, object]:
     rows = []
     for path in paths:
         rgb = read_image(path)
-        gray = cz.luma(rgb)
+        gray = ch.luma(rgb)
         row: dict[str, object] = {"photo": path.name, "megapixels": round(gray.size / 1e6, 2)}
-        for source, chroma in (("model", cz.predict_chroma(gray, model, size=size)),
+        for source, chroma in (("model", ch.predict_chroma(gray, model, size=size)),
                                ("oracle", oracle_chroma(rgb, size))):
             results = {name: colourised(gray, chroma, up) for name, up in UPSAMPLERS.items()}
             ab_ours, rgb_ours = results["ours"]
@@ -148,7 +148,7 @@ def timing(sizes_mp: list[float], rounds: int) -> list[dict[str, object]]:
     for mp in sizes_mp:
         scale = (mp * 1e6 / (source.shape[0] * source.shape[1])) ** 0.5
         hw = (round(source.shape[0] * scale), round(source.shape[1] * scale))
-        l8 = cz.lab_l8(cv2.resize(source, hw[::-1], interpolation=cv2.INTER_CUBIC))
+        l8 = ch.lab_l8(cv2.resize(source, hw[::-1], interpolation=cv2.INTER_CUBIC))
         best = {name: float("inf") for name in METHODS}
         for _ in range(rounds):
             for name in METHODS:
@@ -176,8 +176,8 @@ def main() -> int:
         "opencv": cv2.__version__,
         "fast_guided_filter_function": hasattr(cv2.ximgproc, "fastGuidedFilter"),
         "guided_filter_scale_argument": "scale" in (cv2.ximgproc.guidedFilter.__doc__ or ""),
-        "radius_cells": cz.GUIDE_RADIUS, "eps": cz.GUIDE_EPS, "grid_scale": cz.GUIDE_SCALE,
-        "apply_long_side": cz.APPLY_LONG_SIDE, "cv2_threads": cv2.getNumThreads(),
+        "radius_cells": ch.GUIDE_RADIUS, "eps": ch.GUIDE_EPS, "grid_scale": ch.GUIDE_SCALE,
+        "apply_long_side": ch.APPLY_LONG_SIDE, "cv2_threads": cv2.getNumThreads(),
         "timing": timing([float(s) for s in args.sizes.split(",")], args.rounds),
         "quality": quality(photo_paths(args.photos), args.model),
     }

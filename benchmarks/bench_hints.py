@@ -72,7 +72,7 @@ import scipy.sparse.linalg as sla
 from scipy.sparse.csgraph import dijkstra
 
 from colorcore.inference import colour_control as cc
-from colorcore.inference.colorize import CHROMA_OFFSET, lab_l8, luma, predict_chroma
+from colorcore.inference.chroma import CHROMA_OFFSET, lab_l8, luma, predict_chroma
 from colorcore.inference.hints import Hints, PointHint, rgb_to_hex
 from colorcore.data.imageio import fit_long_side
 
@@ -450,7 +450,7 @@ def quality(sources: list[Path], seeds: int, limit: int | None = None, long_side
     `before`, the model + hints with the propagation's earlier settings, `BEFORE`); `limit`: every
     k-th photo so that about `limit` are used; `long_side` 0: the photos at their own size."""
     from colorcore.models.checkpoint import load_model
-    from colorcore.inference.colorize import GRAY_TO_L8, recombine
+    from colorcore.inference.chroma import GRAY_TO_L8, recombine
     from colorcore.data.imageio import read_image
     from colorcore.evaluation.metrics import psnr
     from colorcore.models.starter import starter_model_path

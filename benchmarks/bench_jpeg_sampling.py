@@ -27,7 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colorcore.models.checkpoint import load_model  # noqa: E402
-from colorcore.inference.colorize import L_TOLERANCE, colorize_array, lab_l8  # noqa: E402
+from colorcore.inference.colorize import colorize_array
+from colorcore.inference.chroma import L_TOLERANCE, lab_l8  # noqa: E402
 from colorcore.data.imageio import JPEG_CV2_SAMPLING, read_image  # noqa: E402
 from colorcore.models.starter import resolve_model_argument  # noqa: E402
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from colorcore.models.checkpoint import load_model
-from colorcore.inference.colorize import luma
+from colorcore.inference.chroma import luma
 from colorcore.inference.colour_control import ChromaEditor, ColourControls
 from colorcore.inference.hints import Hints, load_hints
 from colorcore.data.imageio import read_image, write_image

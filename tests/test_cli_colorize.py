@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from colorcore.cli import main
-from colorcore.inference.colorize import L_TOLERANCE, lab_l8
+from colorcore.inference.chroma import L_TOLERANCE, lab_l8
 from colorcore.data.imageio import read_image
 from tests.conftest import write_photo
 

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from colorcore.inference import chroma as ch
+
 from colorcore.inference import colorize as cz
 from colorcore.cli import main
 from colorcore.inference.colour_control import (
@@ -117,13 +119,13 @@ def test_a_hint_comes_out_as_picked_on_the_gray_photo_of_its_colour_and_keeps_it
     result's gray is the photo's own everywhere the hint coloured."""
     rgb = np.array(hex_to_rgb(picked), np.uint8)
     truth = np.broadcast_to(rgb, (120, 160, 3)).copy()
-    gray = cz.luma(truth)
+    gray = ch.luma(truth)
     result = ChromaEditor(gray, constant_chroma()).render_full(ColourControls(hints=Hints((PointHint(0.5, 0.5, picked),))))
     lab = lambda colour: cv2.cvtColor(colour.reshape(1, -1, 3).astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[0]  # noqa: E731
     miss = np.linalg.norm(lab(result[60, 80])[:, 1:] - lab(rgb)[:, 1:], axis=1)
     assert miss.max() <= 2.0, miss
-    assert np.abs(cz.luma(result).astype(int) - gray.astype(int))[40:80, 60:100].max() <= 1
-    lab_way = cv2.cvtColor(cv2.merge([cz.lab_l8(gray)[:1, :1], np.uint8([[hint_ab(picked)[0] + 128]]),
+    assert np.abs(ch.luma(result).astype(int) - gray.astype(int))[40:80, 60:100].max() <= 1
+    lab_way = cv2.cvtColor(cv2.merge([ch.lab_l8(gray)[:1, :1], np.uint8([[hint_ab(picked)[0] + 128]]),
                                       np.uint8([[hint_ab(picked)[1] + 128]])]), cv2.COLOR_Lab2RGB)
     if picked == "#e01020":  # the old way (Lab at the gray's L*) misses it
         assert np.linalg.norm(lab(lab_way[0, 0])[:, 1:] - lab(rgb)[:, 1:]) > 5
@@ -173,7 +175,7 @@ def test_many_hints_on_a_real_photo_leave_no_colour_speckle() -> None:
     size without amplifying the photo's texture into isolated colour dots (the model's guided-filter
     regularisation on the field tripled them), and it scores no worse for it."""
     truth = read_image(Path(__file__).resolve().parent.parent / "resources" / "samples" / "honey_bee.jpg")[:, :, :3]
-    gray = cz.luma(truth)
+    gray = ch.luma(truth)
     rng = np.random.default_rng(0)
     ys, xs = rng.integers(0, truth.shape[0], 100), rng.integers(0, truth.shape[1], 100)
     hints = Hints(tuple(PointHint((x + 0.5) / truth.shape[1], (y + 0.5) / truth.shape[0],
@@ -196,12 +198,12 @@ def test_reference_moves_the_mean_ab_to_the_references() -> None:
     photo = np.full((300, 400), 128, np.uint8)
     result = ChromaEditor(photo, chroma).render_full(ColourControls(reference=reference))
     np.testing.assert_allclose(ab_of(result).reshape(-1, 2).mean(axis=0), reference.mean, atol=1.5)
-    assert np.abs(cz.lab_l8(result).astype(int) - cz.lab_l8(photo)).max() <= cz.L_TOLERANCE  # luminance kept
+    assert np.abs(ch.lab_l8(result).astype(int) - ch.lab_l8(photo)).max() <= ch.L_TOLERANCE  # luminance kept
 
 
 def test_saturation_zero_gives_the_gray_photo_and_one_changes_nothing(model) -> None:
     photo = make_photo_array(320, 240, seed=2)
-    gray = cz.luma(photo)
+    gray = ch.luma(photo)
     editor = ChromaEditor.from_model(gray, model)
     gray_result = editor.render_full(ColourControls(saturation=0.0))
     assert np.array_equal(gray_result[:, :, 0], gray_result[:, :, 1])
@@ -219,7 +221,7 @@ def test_saturation_above_one_grows_chroma_inside_the_gamut_and_keeps_l() -> Non
     chromas = []
     for saturation in (1.0, 1.5, 2.0):
         result = editor.render_full(ColourControls(saturation=saturation))
-        assert np.abs(cz.lab_l8(result).astype(int) - cz.lab_l8(photo)).max() <= cz.L_TOLERANCE
+        assert np.abs(ch.lab_l8(result).astype(int) - ch.lab_l8(photo)).max() <= ch.L_TOLERANCE
         chromas.append(float(np.linalg.norm(ab_of(result), axis=2).mean()))
     assert chromas[0] < chromas[1] < chromas[2]
     l8 = np.full((1, 1), 200, np.uint8)
@@ -349,7 +351,7 @@ def test_cli_applies_hints_reference_and_saturation_to_a_real_photo(model_file, 
                  "--saturation", "1.2", "--out", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
     result = read_image(tmp_path / "out" / "scan_colour.png")
-    assert np.abs(cz.luma(result).astype(int) - cz.luma(read_image(photo))).max() <= 2  # its gray is the photo's
+    assert np.abs(ch.luma(result).astype(int) - ch.luma(read_image(photo))).max() <= 2  # its gray is the photo's
     left, right = halves(ab_of(result))
     assert hue_gap(hue(left), hue(np.float32(hint_ab(BLUE)))) < HUE_TOLERANCE_DEG
     assert hue_gap(hue(right), hue(np.float32(hint_ab(GREEN)))) < HUE_TOLERANCE_DEG

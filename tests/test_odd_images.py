@@ -29,7 +29,7 @@ from PIL import Image
 
 from colorcore.inference.batch import BatchItem, colorize_many, output_path
 from colorcore.cli import main
-from colorcore.inference.colorize import L_TOLERANCE, lab_l8
+from colorcore.inference.chroma import L_TOLERANCE, lab_l8
 from colorcore.commands.colorize import collect_items
 from colorcore.core.events import ItemEvent
 from colorcore.data.imageio import read_image

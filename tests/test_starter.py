@@ -13,7 +13,7 @@ from safetensors import safe_open
 
 from colorcore.models.checkpoint import METADATA_KEY, CheckpointError, load_model, read_metadata
 from colorcore.cli import main
-from colorcore.inference.colorize import lab_l8, luma, predict_chroma
+from colorcore.inference.chroma import lab_l8, luma, predict_chroma
 from colorcore.data.prepare import prepare
 from colorcore.data.imageio import read_image, write_image
 from colorcore.models.base import ModelConfig

@@ -20,7 +20,8 @@ import torch
 
 from colorcore.core.atomic import UMASK
 from colorcore.models.calibration import ChromaCalibration
-from colorcore.inference.colorize import L_TOLERANCE, colorize_array, lab_l8
+from colorcore.inference.colorize import colorize_array
+from colorcore.inference.chroma import L_TOLERANCE, lab_l8
 from colorcore.inference.colour_control import ColourControls, hint_ab
 from colorcore.core.events import StopFlag
 from colorcore.inference.hints import Hints, PointHint, save_hints

@@ -218,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     from colorcore.inference.batch import colorize_many
     from colorcore.models.checkpoint import CheckpointError, load_model
     from colorcore.cli import CLIError
-    from colorcore.inference.colorize import check_inference_size
+    from colorcore.inference.chroma import check_inference_size
     from colorcore.core.device import DeviceError, resolve_device
 
     if not 1 <= args.quality <= 100:

@@ -157,7 +157,8 @@ def _label_strip(text: str, width: int) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Prepare, train, colourise, and print where the results are."""
     from colorcore.models.checkpoint import load_model
-    from colorcore.inference.colorize import colorize_file, luma
+    from colorcore.inference.colorize import colorize_file
+    from colorcore.inference.chroma import luma
     from colorcore.data.prepare import DatasetError, is_prepared_dataset, load_prepared, prepare
     from colorcore.core.events import StopFlag
     from colorcore.data.imageio import ImageReadError, read_image, write_image

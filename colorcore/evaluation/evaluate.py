@@ -160,7 +160,7 @@ def evaluate_model_file(
     dataset's image size when it can (`colorize.check_inference_size`: its own or a multiple of it),
     else ValueError."""
     from colorcore.models.checkpoint import load_model
-    from colorcore.inference.colorize import check_inference_size
+    from colorcore.inference.chroma import check_inference_size
     from colorcore.data.prepare import PreparedDataset, load_prepared
     from colorcore.core.device import resolve_device
 

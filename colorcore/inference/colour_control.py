@@ -41,9 +41,9 @@ import cv2
 import numpy as np
 import torch
 
-from colorcore.inference.colorize import (
-    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, TILE_ROWS, _as_image, _resize, chroma_u8, guided_chroma, lab_l8,
-    luma, predict_chroma, recombine, _network_size,
+from colorcore.inference.chroma import (
+    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, TILE_ROWS, as_image, chroma_u8, guided_chroma, lab_l8, luma, network_size,
+    predict_chroma, recombine, resize,
 )
 from colorcore.inference.hints import Hints, SavedEdits, hex_to_rgb
 from colorcore.data.imageio import fit_long_side
@@ -95,10 +95,10 @@ class ReferenceColours:
     @classmethod
     def from_image(cls, image: np.ndarray) -> ReferenceColours:
         """The chroma statistics of an RGB(A) uint8 photo (taken at `REFERENCE_LONG_SIDE` px)."""
-        image = _as_image(image)
+        image = as_image(image)
         if image.ndim == 2:
             return cls((0.0, 0.0), (0.0, 0.0))
-        small = _resize(image[:, :, :3], fit_long_side(image.shape[:2], REFERENCE_LONG_SIDE), cv2.INTER_AREA)
+        small = resize(image[:, :, :3], fit_long_side(image.shape[:2], REFERENCE_LONG_SIDE), cv2.INTER_AREA)
         ab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[:, :, 1:].reshape(-1, 2)
         return cls(tuple(float(v) for v in ab.mean(axis=0)), tuple(float(v) for v in ab.std(axis=0)))
 
@@ -129,7 +129,7 @@ def load_reference(paths: str | Path | Sequence[str | Path], mode: str = "semant
         images.append(image)
     sources = tuple(str(path) for path in paths)
     if mode == "global":
-        colours = ReferenceColours.from_image(np.hstack([_resize(image, (REFERENCE_LONG_SIDE, REFERENCE_LONG_SIDE),
+        colours = ReferenceColours.from_image(np.hstack([resize(image, (REFERENCE_LONG_SIDE, REFERENCE_LONG_SIDE),
                                                                  cv2.INTER_AREA) for image in images])
                                               if len(images) > 1 else images[0])
         return replace(colours, paths=sources)
@@ -353,16 +353,16 @@ class ChromaEditor:
         The hints' propagation: `edge_sigma`, `hint_reach`, `confidence_gain`, `texture` as
         `EDGE_SIGMA`, `HINT_REACH`, `CONFIDENCE_GAIN`, `HintPropagation`'s; `field_eps` as
         `FIELD_GUIDE_EPS` (the defaults are the engine's; other values are for benchmarks)."""
-        self.image = _as_image(image)
+        self.image = as_image(image)
         self.chroma = np.ascontiguousarray(chroma, np.float32)
         self.guided = guided
         self.guide_scale = guide_scale
         self.l8 = lab_l8(self.image)
         self.preview_shape = fit_long_side(self.l8.shape, preview_long_side)
-        grid_l8 = _resize(self.l8, fit_long_side(self.l8.shape, solve_long_side), cv2.INTER_AREA)
+        grid_l8 = resize(self.l8, fit_long_side(self.l8.shape, solve_long_side), cv2.INTER_AREA)
         self.model_grid = self._model_chroma(grid_l8)
         if self.model_grid.shape[:2] != grid_l8.shape:
-            self.model_grid = _resize(self.model_grid, grid_l8.shape, cv2.INTER_LINEAR)
+            self.model_grid = resize(self.model_grid, grid_l8.shape, cv2.INTER_LINEAR)
         self._grid_l8 = grid_l8
         self._walk = {"sigma": edge_sigma, "reach": hint_reach, "texture": texture}
         self.confidence_gain = confidence_gain
@@ -378,8 +378,8 @@ class ChromaEditor:
         device: torch.device | str | None = None, guided: bool = True, preview_long_side: int = PREVIEW_LONG_SIDE,
     ) -> ChromaEditor:
         """An editor for `image` with `model`'s prediction (arguments as `colorize.colorize_array`)."""
-        image = _as_image(image)
-        size = _network_size(model, inference_size)
+        image = as_image(image)
+        size = network_size(model, inference_size)
         chroma = predict_chroma(luma(image), model, size=size, fit=fit,
                                 device=torch.device(device) if device is not None else None)
         return cls(image, chroma, guided=guided, preview_long_side=preview_long_side)
@@ -431,14 +431,14 @@ class ChromaEditor:
         if semantic is not None:  # edge-aware at full resolution: guided by the photo's own lightness
             ab = guided_chroma(l8, semantic, scale=1)
         elif model_chroma.shape[:2] != apply_shape:
-            ab = _resize(model_chroma, apply_shape, cv2.INTER_LINEAR)
+            ab = resize(model_chroma, apply_shape, cv2.INTER_LINEAR)
         else:
             ab = model_chroma.copy()  # unguided: the prediction itself, enlarged
         if gain is not None:
             ab *= gain
             ab += offset
         if controls.saturation != 1.0:
-            apply_l8 = l8 if l8.shape == apply_shape else _resize(l8, apply_shape, cv2.INTER_AREA)
+            apply_l8 = l8 if l8.shape == apply_shape else resize(l8, apply_shape, cv2.INTER_AREA)
             saturate(apply_l8, ab, controls.saturation)
         return chroma_u8(ab)
 
@@ -518,8 +518,8 @@ class ChromaEditor:
     def preview(self, controls: ColourControls = ColourControls()) -> np.ndarray:
         """The result at `preview_shape` as RGB uint8 (h, w, 3)."""
         if self._preview is None:  # made at the first preview: a batch render never needs it
-            l8 = _resize(self.l8, self.preview_shape, cv2.INTER_AREA)
-            self._preview = l8, _resize(luma(self.image), self.preview_shape, cv2.INTER_AREA), self._model_chroma(l8)
+            l8 = resize(self.l8, self.preview_shape, cv2.INTER_AREA)
+            self._preview = l8, resize(luma(self.image), self.preview_shape, cv2.INTER_AREA), self._model_chroma(l8)
         l8, gray, model_chroma = self._preview
         return self._render(l8, gray, model_chroma, controls, np.empty((*self.preview_shape, 3), np.uint8))
 

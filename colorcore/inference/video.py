@@ -43,9 +43,7 @@ import torch
 
 from colorcore.core.atomic import DEFAULT_FILE_MODE, UMASK, fsync_dir
 from colorcore.inference.colour_control import ChromaEditor, ColourControls
-from colorcore.inference.colorize import (
-    GUIDE_SCALE, check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine,
-)
+from colorcore.inference.chroma import GUIDE_SCALE, check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
 from colorcore.core.events import EndEvent, ProgressEvent, StopFlag, emit, should_stop
 from colorcore.models.base import ColorModel
 
