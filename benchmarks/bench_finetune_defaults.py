@@ -32,12 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quality import colourise, scores  # noqa: E402
 from colorcore.models.checkpoint import load_model  # noqa: E402
 from colorcore.commands.prepare import DEFAULT_SIZE, DEFAULT_TEST_FRACTION  # noqa: E402
-from colorcore.commands.train import epoch_interval  # noqa: E402
 from colorcore.inference.chroma import luma  # noqa: E402
 from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
 from colorcore.data.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
 from colorcore.models.base import MODEL_REGISTRY, ModelConfig  # noqa: E402
-from colorcore.training.presets import FINETUNE_LR_SCALE, FINETUNE_RATES  # noqa: E402
+from colorcore.training.presets import FINETUNE_LR_SCALE, FINETUNE_RATES, epoch_schedule  # noqa: E402
 from colorcore.models.starter import starter_model_path  # noqa: E402
 from colorcore.training.trainer import TrainConfig, Trainer  # noqa: E402
 
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(tmp) / "data"
         prepare(source, data, size=DEFAULT_SIZE, test_fraction=DEFAULT_TEST_FRACTION, seed=0)
         batch = TrainConfig.__dataclass_fields__["batch_size"].default
-        interval, _ = epoch_interval(len(load_prepared(data).split("train")), batch, None)
+        interval = epoch_schedule(len(load_prepared(data).split("train")), batch).min_epoch_interval_s
         for scale in args.scales:
             rates = {k: preset[k] * scale for k in FINETUNE_RATES if k in preset}
             run = Path(tmp) / f"run_{scale:g}"

@@ -13,14 +13,47 @@ import importlib
 import sys
 from typing import Sequence
 
+from colorcore.core.advice import LOWER, OFF, ON, OTHER, REDO, SET, Advice, AdvisedError, AdviceWords, advice_of
+
 COMMANDS = ("prepare", "train", "evaluate", "export", "colorize", "compare", "downstream", "demo", "info")
 
+# the engine's advice (`colorcore.core.advice`) in command-line words: each option's flag
+CLI_WORDS = AdviceWords(
+    options={
+        "batch_size": "--batch-size", "width": "--width", "device": "--device", "resume": "--resume",
+        "resnet_weights": "--resnet-weights", "lr_g": "--lr-g", "lr_d": "--lr-d", "preset": "--preset",
+        "epochs": "--epochs", "max_steps": "--max-steps", "seed": "--seed", "init": "--init",
+        "min_epoch_interval_s": "--min-epoch-interval", "out": "--out", "overwrite": "--overwrite",
+        "download": "--download", "data": "--data",
+    },
+    actions={LOWER: "lower {option}", SET: "use {option} {value}", ON: "add {option}", OFF: "drop {option}",
+             OTHER: "use another {option}", REDO: "make {option} again"},
+    phrases={
+        ("run_dir", OTHER): "choose another run folder",
+        ("data", REDO): "prepare it again with `colorcore prepare`",
+        ("verify", OFF): "pass --no-verify",
+        ("resnet_weights", OTHER): "use --resnet-weights PATH to a local ResNet-18 file",
+    },
+)
 
-class CLIError(Exception):
-    """A user-facing error: printed as one line, no traceback."""
 
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
+def advice_text(advice: Sequence[Advice], suggestion: str = "") -> str:
+    """A suggestion and the engine's advice in command-line words ("" when there is neither)."""
+    return CLI_WORDS.text(advice, suggestion)
+
+
+def with_advice(message: str, advice: Sequence[Advice], suggestion: str = "") -> str:
+    """`message (what to try)`: a failure as the command line prints it."""
+    text = advice_text(advice, suggestion)
+    return f"{message} ({text})" if text else message
+
+
+class CLIError(AdvisedError):
+    """A user-facing error: printed as one line with its advice in flags, no traceback. Raised while
+    handling an engine error, it also words that error's advice (`colorcore.core.advice`)."""
+
+    def __init__(self, message: str, code: int = 2, advice: Sequence[Advice] = ()) -> None:
+        super().__init__(message, advice)
         self.code = code
 
 
@@ -51,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CLIError as exc:
-        print(f"colorcore {args.command}: error: {exc}", file=sys.stderr)
+        advice = exc.advice + advice_of(exc.__cause__ or exc.__context__)
+        print(f"colorcore {args.command}: error: {with_advice(str(exc), advice)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print(f"colorcore {args.command}: interrupted", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,14 +83,23 @@ def test_short_epochs_validate_and_save_at_most_every_30_s_unless_told(
 
 def test_the_short_epoch_rule_counts_every_torchrun_process() -> None:
     """Under torchrun --batch-size is per process: 2 processes of batch 8 on 40 photos make 2-step
-    epochs (short), one process makes 5 (not short); a given interval is used as it is."""
-    from colorcore.commands.train import epoch_interval
+    epochs (short: validated at most every 30 s, only the last checkpoint kept), one process makes 5 (not
+    short); a given interval or count is used as it is. The note is the CLI's; the rule the engine's."""
+    import argparse
 
-    interval, note = epoch_interval(40, 8, None, processes=2)
-    assert interval == 30.0 and "an epoch is 2 steps here (40 training photos, batch 8 x 2 processes)" in note
-    assert epoch_interval(40, 8, None) == (0.0, "")
-    assert epoch_interval(40, 8, 0.0, processes=2) == (0.0, "")
-    assert epoch_interval(None, 8, None) == (0.0, "")
+    from colorcore.commands.train import epoch_schedule_and_note
+    from colorcore.training.presets import EpochSchedule, epoch_schedule
+
+    def flags(**given: object) -> argparse.Namespace:
+        return argparse.Namespace(**{"batch_size": 8, "min_epoch_interval": None, "keep": None, **given})
+
+    schedule, note = epoch_schedule_and_note(40, flags(), processes=2)
+    assert schedule == EpochSchedule(30.0, 0, 2) == epoch_schedule(40, 8, processes=2)
+    assert "an epoch is 2 steps here (40 training photos, batch 8 x 2 processes)" in note
+    assert "keep only the last checkpoint" in note and "--min-epoch-interval 0" in note
+    assert epoch_schedule_and_note(40, flags()) == (EpochSchedule(0.0, 3, None), "")
+    assert epoch_schedule_and_note(40, flags(min_epoch_interval=0.0, keep=5), 2) == (EpochSchedule(0.0, 5, 2), "")
+    assert epoch_schedule_and_note(None, flags()) == (EpochSchedule(0.0, 3, None), "")
 
 
 def test_user_errors_are_one_line_with_exit_code_2(
@@ -125,6 +135,27 @@ def test_user_errors_are_one_line_with_exit_code_2(
 
     assert main(["export", str(tmp_path), str(tmp_path / "out.txt")]) == 2
     assert ".safetensors" in capsys.readouterr().err
+
+
+def test_an_engine_errors_advice_is_worded_with_the_flags(
+    prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The engine's advice (which setting to change) reaches the terminal as flags: a device this machine
+    lacks fails the run (exit 1) and the evaluation (exit 2) with `--device cpu` advised; a broken
+    dataset advises preparing it again with `colorcore prepare`."""
+    assert train(prepared_dataset, tmp_path / "run", "--device", "mps") == 1  # the last --device wins
+    err = capsys.readouterr().err
+    assert "Apple MPS is not available" in err and "(use --device cpu, or use --device auto)" in err
+    assert main(["evaluate", str(tmp_path / "run"), str(prepared_dataset), "--device", "mps"]) == 2
+    assert "(use --device cpu, or use --device auto)" in capsys.readouterr().err
+
+    broken = tmp_path / "broken"
+    shutil.copytree(prepared_dataset, broken)
+    for array in broken.glob("train_*.npy"):
+        array.write_bytes(b"not an array")
+    assert train(broken, tmp_path / "run2", "--max-steps", "1") == 1
+    err = capsys.readouterr().err
+    assert str(broken) in err and "(check the prepared dataset folder, or prepare it again with `colorcore prepare`)" in err
 
 
 def test_existing_run_needs_resume(prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

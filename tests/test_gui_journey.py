@@ -12,6 +12,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
+from app.tabs.training import format_eta
 from tests.conftest import write_photo
 from tests.gui_fixtures import *  # noqa: F401,F403
 from tests.gui_fixtures import close_window, make_main_window
@@ -203,8 +204,8 @@ def test_progress_tells_the_truth_paused_eta_reasons_and_locked_fields(
     seen = training.steps_seen
     qtbot.waitUntil(lambda: training.steps_seen >= seen + 3, timeout=120000)
     event = training._last_step
-    eta = training.eta_s(event.step, event.total_steps)
-    assert eta is not None and eta > 1000  # ~100000 steps left at a few steps a second
+    assert event.eta_s is not None and event.eta_s > 1000  # ~100000 steps left at a few steps a second
+    assert f"ETA {format_eta(event.eta_s)}" in training.progress_label.text()  # the engine's ETA, shown
     training.stop_training()
     wait_idle(qtbot, training)
     assert "Training stopped at step" in training.progress_label.text()

@@ -13,6 +13,8 @@ from tests.gui_fixtures import *  # noqa: F401,F403
 from tests.gui_fixtures import make_main_window
 
 from app.main_window import MainWindow
+from colorcore.core.advice import REDO, Advice
+from colorcore.training.presets import EpochSchedule, epoch_schedule
 
 
 def _fill_tiny_run(tab, dataset: Path, run: Path) -> None:
@@ -70,6 +72,10 @@ def test_validate_and_checkpoint_interval_reaches_the_config_and_is_remembered(
     _fill_tiny_run(tab, prepared_dataset, tmp_path / "run")
     tab.batch_spin.setValue(1)  # 6 training photos: epochs of 6 steps, not short
     assert tab.train_config().min_epoch_interval_s == 0.0 and tab.train_config().keep_checkpoints > 0
+    tab.batch_spin.setValue(3)  # epochs of 2 steps: the engine's short-epoch rule, as `colorcore train` applies it
+    config = tab.train_config()
+    assert (config.min_epoch_interval_s, config.keep_checkpoints) == (30.0, 0)
+    assert epoch_schedule(6, 3) == EpochSchedule(30.0, 0, 2)
     tab.epoch_interval_spin.setValue(30)
     assert tab.train_config().min_epoch_interval_s == 30.0
     tab.save_settings()
@@ -168,9 +174,9 @@ def test_an_engine_error_shows_a_dialog_with_a_suggestion(
     boxes = _visible_boxes(tab)
     assert tab.last_error is not None and boxes
     assert boxes[-1].text() == tab.last_error.message and str(broken) in boxes[-1].text()
-    assert tab.last_error.suggestion and "colorcore prepare" in tab.last_error.suggestion  # the engine's CLI words...
+    assert Advice("data", REDO) in tab.last_error.advice  # the engine's advice (prepare the dataset again)...
     assert boxes[-1].informativeText().startswith("check the prepared dataset folder, or prepare it again in the "
-                                                  "Dataset tab")  # ... shown in GUI words
+                                                  "Dataset tab")  # ... worded with the GUI's table
     assert "--" not in boxes[-1].informativeText() and "colorcore " not in boxes[-1].informativeText()
     assert tab.state() == "idle" and tab.start_button.isEnabled()
     assert "Training failed" in tab.progress_label.text() and "finished" not in tab.progress_label.text()
@@ -189,7 +195,7 @@ def test_a_run_that_is_not_learning_shows_a_warning_beside_the_curves(
     assert tab.start_training()
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=120000)
     assert not tab.notice_label.isHidden()
-    assert "Not learning" in tab.notice_label.text() and "LR G" in tab.notice_label.text()
+    assert "Not learning" in tab.notice_label.text() and "lower the LR G" in tab.notice_label.text()  # its label
     assert "--" not in tab.notice_label.text()  # GUI words, not the command line's
     assert "Step 30/30" in tab.progress_label.text()  # max steps is the stopping rule, beyond 1000 epochs' cap
 

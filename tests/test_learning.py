@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from colorcore.core.advice import LOWER, Advice
 from colorcore.models.checkpoint import export_model, read_metadata
 from colorcore.data.prepare import load_prepared, prepare
 from colorcore.evaluation.evaluate import evaluate_model
@@ -65,7 +66,7 @@ def test_an_absurd_learning_rate_is_reported_as_not_learning(real_photos: Path, 
     assert result.status == "finished", result.error
     notices = [n for n in rec.of("on_notice") if n.kind == LEARNING_NOTICE]
     assert len(notices) >= 1
-    assert "learning rate" in notices[0].suggestion
+    assert Advice("lr_g", LOWER) in notices[0].advice  # lower the generator's learning rate
     assert len({n.message for n in notices}) == len(notices)  # each kind once, never repeated
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 from PySide6.QtCore import QSettings, Qt, QUrl, SignalInstance
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from colorcore.core.advice import LOWER, OFF, ON, OTHER, REDO, SET, Advice, AdviceWords
 
 FOLDERS_GROUP = "folders"
 
@@ -28,18 +30,29 @@ class Tab(Protocol):
     def shutdown(self, timeout_ms: int) -> None:
         """Ask the tab's job to stop and wait up to `timeout_ms` for it."""
 
-# the engine's messages name command-line flags; a GUI user sees the controls that do the same
+# the engine's advice (`colorcore.core.advice`: which setting to change) in GUI words: the controls' labels
+GUI_WORDS = AdviceWords(
+    options={
+        "batch_size": "Batch size", "width": "Width", "device": "Device", "resume": "Resume",
+        "run_dir": "Run folder", "data": "Dataset", "resnet_weights": "ResNet-18", "lr_g": "LR G",
+        "lr_d": "LR D", "epochs": "Epochs", "max_steps": "Max steps", "seed": "Seed",
+        "init": "From the starter model", "min_epoch_interval_s": "save every",
+    },
+    actions={LOWER: "lower the {option}", SET: "set {option} to {value}", ON: "tick {option}",
+             OFF: "untick {option}", OTHER: "choose another {option}", REDO: "make the {option} again"},
+    phrases={
+        ("data", REDO): "prepare it again in the Dataset tab",
+        ("device", SET, "cpu"): "choose the CPU as Device",
+        ("device", SET, "auto"): "",  # the Device list offers only the devices found
+        ("resnet_weights", SET): "choose ResNet-18 \u201c{value}\u201d",
+        ("resnet_weights", OTHER): "choose a local ResNet-18 file",
+        ("preset", SET): "press the {value} button",
+    },
+    values={"default": "Default settings", "paper": "Paper settings"},
+)
+# what the engine's messages from modules whose errors carry no advice yet say in flags, in GUI words
 # (longest phrases first: they are replaced before the bare flags inside them)
 CLI_TO_GUI = (
-    ("lower --batch-size (or --width), or train on another device",
-     "lower the Batch size (or the Width), or choose another Device"),
-    ("use --resnet-weights none, or a local ResNet-18 file", "choose ResNet-18 \u201cnone\u201d, or a local ResNet-18 file"),
-    ("use --device cpu or auto", "choose the CPU as Device"),
-    ("train without --resume to start this run", "untick Resume to start this run"),
-    ("or train without --resume", "or untick Resume"),
-    ("drop --resume to start", "untick Resume to start"),
-    ("or prepare it again with `colorcore prepare`", "or prepare it again in the Dataset tab"),
-    ("run `colorcore prepare` first", "prepare one in the Dataset tab first"),
     ("use --overwrite to replace it", "choose another output folder, or confirm replacing it"),
     ("or run again with --download", "or tick \u201cDownload if missing\u201d and run again"),
     ("(--download after deleting the folder)", "(delete the folder, then run with \u201cDownload if missing\u201d)"),
@@ -50,7 +63,6 @@ CLI_TO_GUI = (
     ("use another --out or --overwrite", "choose another Output folder"),
     ("delete it or use --overwrite", "delete it or choose another Output folder"),
     ("pass --data DATA", "open the prepared dataset in the Results tab"),
-    ("(--preset default) instead of the paper's", "(the Default settings button) instead of the Paper settings"),
 )
 FLAG_NAMES = {
     "--batch-size": "Batch size", "--width": "Width", "--max-steps": "Max steps", "--epochs": "Epochs",
@@ -112,9 +124,14 @@ def ask_folder(parent: QWidget, title: str, start: str, create: bool = False) ->
     return dialog.selectedFiles()[0]
 
 
+def advice_text(advice: Sequence[Advice], suggestion: str = "") -> str:
+    """A suggestion and the engine's advice in GUI words ("" when there is neither)."""
+    return GUI_WORDS.text(advice, gui_words(suggestion))
+
+
 def show_error(parent: QWidget, title: str, message: str, suggestion: str = "") -> QMessageBox:
     """Show a non-blocking warning dialog (window-modal) with an optional suggestion, both in GUI
-    words (see `gui_words`); returns it."""
+    words (see `gui_words`; the engine's advice: `advice_text`); returns it."""
     box = QMessageBox(QMessageBox.Icon.Warning, title, gui_words(message), QMessageBox.StandardButton.Ok, parent)
     if suggestion:
         box.setInformativeText(gui_words(suggestion))

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +31,19 @@ from PySide6.QtWidgets import (
 )
 
 from app.devices import detected_devices, gui_torch_threads
-from app.tabs import ask_folder, dialog_start, gui_words, last_folder, remember_folder, show_error
+from app.tabs import advice_text, ask_folder, dialog_start, gui_words, last_folder, remember_folder, show_error
 from app.theme import PlotColours
 from app.widgets.image_view import ImageView
 from app.widgets.option_controls import OptionControl
 from app.widgets.plots import LossPlot, MetricsPlot
 from app.workers import JobWorker
 from colorcore.core.options import OptionSpec, field_default
-from colorcore.training.presets import FINETUNE_LR_SCALE, SHORT_EPOCH_INTERVAL_S, finetune_rates, short_epoch_steps
+from colorcore.training.presets import FINETUNE_LR_SCALE, EpochSchedule, epoch_schedule, finetune_rates
 from colorcore.training.runs import LOSS_PREFIX, START_EPOCH, RunFolder, fresh_run_folder, is_unused_folder
 from colorcore.training.config import TrainConfig
 
 JOB_NAME = "Training"
 SETTINGS_GROUP = "training"
-ETA_WINDOW_S = 60.0  # the ETA follows the step rate of the last minute of running (pauses left out)
 OPTION_COLUMNS = 2  # model options side by side in each row of the form
 # the form's values come from the engine's declarations: the run's from TrainConfig's defaults, the
 # model's from its declared options (`ColorModel.declared_options`), the learning rates and epochs from
@@ -56,22 +53,7 @@ STARTING_MODEL_LABEL = "starting model"  # the metrics plot's line for a fine-tu
 # the options a run started from the starter model takes from it (the Trainer's ARCHITECTURE_FIELDS)
 STARTER_ARCHITECTURE = ("width", "resnet_weights", "finetune_resnet", "trunk")
 
-ERROR_HINTS = (
-    ("out of memory", "Lower the batch size or the model width, or train on the CPU."),
-    ("no space left", "Free disk space or choose a run folder on another disk."),
-    ("manifest", "Prepare the dataset again in the Dataset tab."),
-)
-
-
-def suggestion_for(message: str, suggestion: str = "") -> str:
-    """The engine's suggestion, or one derived from well-known failure messages."""
-    if suggestion:
-        return suggestion
-    lower = message.lower()
-    for needle, hint in ERROR_HINTS:
-        if needle in lower:
-            return hint
-    return "Check the settings and the dataset, then start again (or resume the run)."
+FAILURE_HINT = "Check the settings and the dataset, then start again (or resume the run)."  # when the engine has none
 
 
 def format_eta(seconds: float | None) -> str:
@@ -132,7 +114,6 @@ class TrainingTab(QWidget):
         self.steps_seen = 0
         self.last_result: Any = None
         self._suggested_run = ""
-        self._rate_window: deque[tuple[float, int]] = deque()
         self._last_step: Any = None
         self._progress_text = "Not running."
         self._build()
@@ -327,11 +308,11 @@ class TrainingTab(QWidget):
 
     @staticmethod
     def _option_tooltip(spec: OptionSpec, specs: list[OptionSpec]) -> str:
-        """The option's help in GUI words (the flags it names become the controls' labels)."""
+        """The option's help in GUI words (the options' flags it names become their controls' labels)."""
         text = spec.help
         for other in specs:
             text = text.replace(other.flag, f"\u201c{other.label}\u201d")
-        return gui_words(text[:1].upper() + text[1:])
+        return text[:1].upper() + text[1:]
 
     def option_widget(self, name: str) -> QWidget:
         """The control of a declared model option (e.g. "lambda_l1")."""
@@ -629,17 +610,16 @@ class TrainingTab(QWidget):
         """True while a training run is going (including pausing and stopping)."""
         return self._worker is not None and self._worker.is_running()
 
-    def short_epochs(self) -> int | None:
-        """Steps per epoch when the chosen dataset's epochs are short (< SHORT_EPOCH_STEPS), else None."""
-        photos = training_photos(self.dataset_edit.text().strip())
-        if photos is None:
-            return None
-        return short_epoch_steps(photos, self.batch_spin.value())
+    def epoch_schedule(self) -> EpochSchedule:
+        """The engine's end-of-epoch schedule for the chosen dataset and batch size (`presets.epoch_schedule`):
+        short epochs validate and save at most every 30 s unless "save every" is set, and keep only the last
+        checkpoint."""
+        interval = float(self.epoch_interval_spin.value())
+        return epoch_schedule(training_photos(self.dataset_edit.text().strip()), self.batch_spin.value(),
+                              interval or None)
 
     def train_config(self) -> Any:
-        """The `TrainConfig` the form describes. Small photo folders (epochs of a step or two) validate
-        and write their checkpoint at most every SHORT_EPOCH_INTERVAL_S unless "save every" says
-        otherwise, and keep only the last checkpoint (what resuming needs)."""
+        """The `TrainConfig` the form describes, with the engine's end-of-epoch schedule (`epoch_schedule`)."""
         from colorcore.models.base import ModelConfig
 
         options = {}
@@ -647,11 +627,10 @@ class TrainingTab(QWidget):
             value = self._option_controls[spec.name].value()
             problem = spec.problem(value)
             if problem:
-                raise ValueError(gui_words(f"{spec.label} {problem}"))
+                raise ValueError(f"{spec.label} {problem}")
             options[spec.name] = value
         model = ModelConfig(name=self.model_combo.currentText(), preset=self.preset, **options)
-        interval = float(self.epoch_interval_spin.value())
-        short = self.short_epochs() is not None
+        schedule = self.epoch_schedule()
         values = {
             "data": self.dataset_edit.text().strip(),
             "run_dir": self.run_edit.text().strip(),
@@ -660,13 +639,12 @@ class TrainingTab(QWidget):
             "batch_size": self.batch_spin.value(),
             "max_steps": self.max_steps_spin.value() or None,
             "seed": self.seed_spin.value(),
-            "min_epoch_interval_s": SHORT_EPOCH_INTERVAL_S if short and interval == 0 else interval,
+            "min_epoch_interval_s": schedule.min_epoch_interval_s,
+            "keep_checkpoints": schedule.keep_checkpoints,
             "device": self.device_combo.currentData() or "cpu",
             "resume": self.resume_box.isChecked(),
             "init": "starter" if self.starter_box.isChecked() and not self.resume_box.isChecked() else None,
         }
-        if short:
-            values["keep_checkpoints"] = 0
         return TrainConfig(**values)
 
     def _choose_run_folder(self, run: str) -> tuple[str, bool] | None:
@@ -738,13 +716,13 @@ class TrainingTab(QWidget):
         self.starting_model_button.setVisible(False)
         self.steps_seen = 0
         self._last_step = None
-        self._rate_window.clear()
         self._progress_text = "Resuming\u2026" if resuming else "Starting\u2026"
-        steps = self.short_epochs()
+        steps = self.epoch_schedule().short_steps
         if steps is not None and self.epoch_interval_spin.value() == 0:
             self._progress_text += (f"<br><small>Small photo folder: an epoch is {steps} step{'s' if steps != 1 else ''}, "
-                                    f"so validation and the checkpoint run at most every {SHORT_EPOCH_INTERVAL_S:.0f} s "
-                                    "(set \u201csave every\u201d to change it); only the last checkpoint is kept.</small>")
+                                    f"so validation and the checkpoint run at most every "
+                                    f"{config.min_epoch_interval_s:.0f} s (set \u201csave every\u201d to change it); "
+                                    "only the last checkpoint is kept.</small>")
 
         threads = gui_torch_threads() if str(self.device_combo.currentData() or "cpu") == "cpu" else None
         self._worker = JobWorker(replacing_job(config, replace), JOB_NAME, self, torch_threads=threads)
@@ -771,7 +749,6 @@ class TrainingTab(QWidget):
             return
         if self._worker.is_paused():
             self._worker.resume()
-            self._rate_window.clear()  # the ETA follows the rate from here on
             self._progress_text = self._step_text(self._last_step, eta="-") if self._last_step else "Resuming\u2026"
             self.progress_label.setText(self._progress_text)
             self.status_message.emit("Training resumed")
@@ -826,16 +803,6 @@ class TrainingTab(QWidget):
         self.state_changed.emit(state)
 
     # engine events (GUI thread)
-    def eta_s(self, step: int, total: int) -> float | None:
-        """Seconds left at the step rate of the last ETA_WINDOW_S of running (pauses and the steps a
-        resumed run had already done left out); None until two steps are seen."""
-        if len(self._rate_window) < 2 or not total:
-            return None
-        (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
-        if s1 <= s0 or t1 <= t0:
-            return None
-        return (total - step) * (t1 - t0) / (s1 - s0)
-
     def _step_text(self, event: Any, eta: str | None) -> str:
         total = f"/{event.total_steps}" if event.total_steps else ""
         text = f"Step {event.step}{total}, epoch {event.epoch + 1}"
@@ -846,12 +813,8 @@ class TrainingTab(QWidget):
     def _on_step(self, event: Any) -> None:
         self.steps_seen += 1
         self._last_step = event
-        now = time.monotonic()
-        self._rate_window.append((now, event.step))
-        while len(self._rate_window) > 2 and now - self._rate_window[0][0] > ETA_WINDOW_S:
-            self._rate_window.popleft()
         self.loss_plot.add_point(event.step, {k.removeprefix(LOSS_PREFIX): v for k, v in event.losses.items()})
-        self._progress_text = self._step_text(event, format_eta(self.eta_s(event.step, event.total_steps)))
+        self._progress_text = self._step_text(event, format_eta(event.eta_s))
         if self.state() == "paused":
             self.progress_label.setText(f"<b>Paused</b> ({self._step_text(event, None)}).<br>Press Resume to go on.")
         elif not self._stopping:
@@ -876,18 +839,14 @@ class TrainingTab(QWidget):
 
     def _on_error(self, event: Any) -> None:
         self.last_error = event
-        show_error(
-            self,
-            "Training stopped",
-            event.message,
-            suggestion_for(event.message, event.suggestion)
-            + (f"\n\nLast checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""),
-        )
+        hint = advice_text(event.advice, event.suggestion) or FAILURE_HINT
+        show_error(self, "Training stopped", event.message,
+                   hint + (f"\n\nLast checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""))
 
     def _on_notice(self, event: Any) -> None:
         if event.kind == "learning":
-            text = (f"<b>Not learning:</b> {gui_words(event.message)}."
-                    + (f"<br>Try: {gui_words(event.suggestion)}." if event.suggestion else ""))
+            hint = advice_text(event.advice, event.suggestion)
+            text = f"<b>Not learning:</b> {gui_words(event.message)}." + (f"<br>Try: {hint}." if hint else "")
             self.notice_label.setText(text)
             self.notice_label.setVisible(True)
         self.status_message.emit(event.message)

@@ -10,15 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from colorcore.cli import CLIError
+from colorcore.cli import CLIError, advice_text, with_advice
 from colorcore.core.options import field_default
 from colorcore.models.starter import STARTER
 from colorcore.training.presets import (
     FINETUNE_LR_SCALE,
     PRESETS,
     SHORT_EPOCH_INTERVAL_S,
+    SHORT_EPOCH_KEEP,
     SHORT_EPOCH_STEPS,
-    short_epoch_steps,
+    epoch_schedule,
 )
 from colorcore.training.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, RunFolder, is_unused_folder
 from colorcore.training.config import TrainConfig
@@ -132,8 +133,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the networks (where it cannot run here, a notice says why and training "
                         "runs without it; measured on a 2-core AVX2 CPU: see benchmarks/bench_train.py --compile)")
-    p.add_argument("--keep", type=int, default=default("keep_checkpoints"),
-                   help="epoch checkpoints to keep (default: %(default)s)")
+    p.add_argument("--keep", type=int, default=None,
+                   help=f"epoch checkpoints to keep (default: {default('keep_checkpoints')}, or "
+                        f"{SHORT_EPOCH_KEEP} (only the last) when an epoch lasts fewer than {SHORT_EPOCH_STEPS} steps)")
     p.add_argument("--eval-subset", type=int, default=default("eval_subset"),
                    help="test images scored after every epoch (default: %(default)s)")
     p.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=default("keep_best"),
@@ -192,7 +194,7 @@ class ProgressBar:
         """The failure reported by `on_error`, with its suggestion (the command prints it once, at the end)."""
         if self.error is None:
             return None
-        return self.error.message + (f" ({self.error.suggestion})" if self.error.suggestion else "")
+        return with_advice(self.error.message, self.error.advice, self.error.suggestion)
 
     def _ensure(self, total: int, first_step: int) -> Any:
         if self.bar is None:
@@ -218,8 +220,9 @@ class ProgressBar:
         self._write(f"starting model: {text}" if event.epoch == START_EPOCH else f"epoch {event.epoch + 1}: {text}")
 
     def on_notice(self, event: Any) -> None:
+        advice = advice_text(event.advice, event.suggestion)
         self._write(("warning: " if event.kind == "learning" else "") + event.message
-                    + (f"; try: {event.suggestion}" if event.suggestion else ""))
+                    + (f"; try: {advice}" if advice else ""))
 
     def on_error(self, event: Any) -> None:
         self.error = event
@@ -276,20 +279,19 @@ def check_paths(data: Path, run: Path, resume: bool, overwrite: bool = False) ->
         raise CLIError(f"{run}: folder is not empty; choose a new or empty run folder (or --overwrite)")
 
 
-def epoch_interval(n_train: int | None, batch_size: int, requested: float | None,
-                   processes: int = 1) -> tuple[float, str]:
-    """(--min-epoch-interval to use, a one-line note or ""): `requested` when given; otherwise 0, or
-    SHORT_EPOCH_INTERVAL_S when epochs last only a few steps (with a note saying so). `batch_size` is
-    per process, `processes` the torchrun world size."""
-    if requested is not None:
-        return requested, ""
-    steps = short_epoch_steps(n_train, batch_size * processes) if n_train else None
-    if steps is None:
-        return 0.0, ""
-    batch = f"batch {batch_size}" + (f" x {processes} processes" if processes > 1 else "")
-    return SHORT_EPOCH_INTERVAL_S, (
+def epoch_schedule_and_note(n_train: int | None, args: argparse.Namespace, processes: int = 1) -> tuple[Any, str]:
+    """The engine's end-of-epoch schedule (`presets.epoch_schedule`) for the flags given, and a one-line
+    note ("" when none) saying that short epochs validate and save less often than every epoch.
+    `--batch-size` is per process, `processes` the torchrun world size."""
+    schedule = epoch_schedule(n_train, args.batch_size, args.min_epoch_interval, args.keep, processes)
+    steps = schedule.short_steps
+    if steps is None or args.min_epoch_interval is not None:
+        return schedule, ""
+    batch = f"batch {args.batch_size}" + (f" x {processes} processes" if processes > 1 else "")
+    kept = " and keep only the last checkpoint" if args.keep is None else ""
+    return schedule, (
         f"note: an epoch is {steps} step{'s' if steps != 1 else ''} here ({n_train} training photos, {batch}), "
-        f"so validation and checkpoints run at most every {SHORT_EPOCH_INTERVAL_S:g} s "
+        f"so validation and checkpoints run at most every {schedule.min_epoch_interval_s:g} s{kept} "
         "(--min-epoch-interval 0: after every epoch)")
 
 
@@ -382,14 +384,15 @@ def run(args: argparse.Namespace) -> int:
     except DatasetError:
         n_train = None  # the Trainer reports an unusable dataset itself
     world = max(1, int(os.environ.get("WORLD_SIZE", "1")))  # under torchrun, --batch-size is per process
-    interval, note = epoch_interval(n_train, args.batch_size, args.min_epoch_interval, world)
+    schedule, note = epoch_schedule_and_note(n_train, args, world)
     try:
         config = TrainConfig(
             data=str(data), run_dir=str(run_dir), model=model_config_from_args(args), epochs=args.epochs,
             batch_size=args.batch_size, device=args.device, amp=args.amp, channels_last=args.channels_last,
             seed=args.seed, deterministic=args.deterministic, max_steps=args.max_steps,
-            keep_checkpoints=args.keep, eval_subset=args.eval_subset, resume=args.resume,
-            min_epoch_interval_s=interval, init=args.init, compile=args.compile, keep_best=args.keep_best,
+            keep_checkpoints=schedule.keep_checkpoints, eval_subset=args.eval_subset, resume=args.resume,
+            min_epoch_interval_s=schedule.min_epoch_interval_s, init=args.init, compile=args.compile,
+            keep_best=args.keep_best,
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from None

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from colorcore import __version__
+from colorcore.core.advice import SET, Advice, AdvisedError
 from colorcore.core.provenance import installed_versions
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -21,8 +22,12 @@ CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 CPUINFO_PATH = Path("/proc/cpuinfo")
 
 
-class DeviceError(ValueError):
-    """The requested device does not exist or is not usable on this machine."""
+class DeviceError(AdvisedError, ValueError):
+    """The requested device does not exist or is not usable on this machine (its advice: use the CPU or
+    let the engine choose)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, (Advice("device", SET, "cpu"), Advice("device", SET, "auto")))
 
 
 def mps_available() -> bool:
@@ -50,7 +55,7 @@ def resolve_device(name: str = "auto") -> torch.device:
         if not torch.cuda.is_available():
             raise DeviceError(
                 f"device {name!r} requested but CUDA is not available "
-                "(no NVIDIA GPU, driver, or CUDA-enabled torch build); use --device cpu or auto"
+                "(no NVIDIA GPU, driver, or CUDA-enabled torch build)"
             )
         device = torch.device(choice)
         if device.index is not None and device.index >= torch.cuda.device_count():
@@ -61,8 +66,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     if choice == "mps":
         if not mps_available():
             raise DeviceError(
-                "device 'mps' requested but Apple MPS is not available on this machine; "
-                "use --device cpu or auto"
+                "device 'mps' requested but Apple MPS is not available on this machine"
             )
         return torch.device("mps")
     raise DeviceError(f"unknown device {name!r}: choose one of {', '.join(DEVICE_CHOICES)}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Sequence
 
+from colorcore.core.advice import Advice
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -68,22 +70,26 @@ class CheckpointEvent:
 
 @dataclass(frozen=True)
 class ErrorEvent:
-    """A job failed; `message` is for humans, `suggestion` says what to try."""
+    """A job failed; `message` is for humans, `suggestion` says what to try in words every front end
+    shows as they are, `advice` which settings to change (each front end words it: `core.advice`)."""
 
     message: str
     suggestion: str = ""
     exception: BaseException | None = None
+    advice: tuple[Advice, ...] = ()
 
 
 @dataclass(frozen=True)
 class NoticeEvent:
     """Something the user should know about a running job, once: `kind` names it (e.g. "resnet",
-    "diverging"), `message` says what happened in plain words, `suggestion` what to try."""
+    "diverging"), `message` says what happened in plain words, `suggestion` what to try, `advice` which
+    settings to change (as in `ErrorEvent`)."""
 
     kind: str
     message: str
     suggestion: str = ""
     step: int = 0
+    advice: tuple[Advice, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from colorcore.core.advice import OTHER, SET, Advice, AdvisedError
 from colorcore.models.init import xavier_init
 
 NEG_SLOPE = 0.2
@@ -35,8 +36,12 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class ResNetWeightsError(RuntimeError):
-    """The requested ResNet-18 weights could not be obtained (offline, bad file...)."""
+class ResNetWeightsError(AdvisedError, RuntimeError):
+    """The requested ResNet-18 weights could not be obtained (offline, bad file...); its advice: no
+    weights, or another source."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, (Advice("resnet_weights", SET, "none"), Advice("resnet_weights", OTHER)))
 
 
 def encoder_channels(width: int) -> list[int]:
@@ -94,8 +99,7 @@ def load_resnet18(weights: str) -> nn.Module:
             raise ResNetWeightsError(
                 "could not get the ImageNet ResNet-18 weights "
                 f"({type(exc).__name__}: {exc}). Put {Path(url).name} from {url} into "
-                f"{resnet_cache_dir()}, or use --resnet-weights none, or --resnet-weights PATH "
-                "to a local ResNet-18 state_dict file."
+                f"{resnet_cache_dir()}, or give a local ResNet-18 state_dict file."
             ) from exc
     path = Path(weights)
     if not path.is_file():

@@ -5,19 +5,46 @@
 attribute holds the numbers.
 """
 
+from dataclasses import dataclass
+
+from colorcore.core.options import field_default
+from colorcore.training.config import TrainConfig
+
 PRESETS = ("default", "paper")
 
 # a dataset whose epochs last fewer steps than this would validate and write a checkpoint every step or
-# two: `colorcore train` (unless --min-epoch-interval is given) and the Training tab (unless "save every"
-# is set) then run that end-of-epoch work at most every SHORT_EPOCH_INTERVAL_S
+# two: `epoch_schedule` then runs that end-of-epoch work at most every SHORT_EPOCH_INTERVAL_S (unless an
+# interval is given) and keeps only the last checkpoint (unless a count is given); `colorcore train` and
+# the Training tab both ask it
 SHORT_EPOCH_STEPS = 5
 SHORT_EPOCH_INTERVAL_S = 30.0
+SHORT_EPOCH_KEEP = 0  # epoch checkpoints kept besides the last one (what resuming needs)
 
 
-def short_epoch_steps(training_photos: int, batch_size: int) -> int | None:
-    """Steps per epoch when a dataset's epochs are short (< SHORT_EPOCH_STEPS), else None."""
-    steps = max(1, training_photos // max(1, batch_size))
-    return steps if steps < SHORT_EPOCH_STEPS else None
+@dataclass(frozen=True)
+class EpochSchedule:
+    """When a run does its end-of-epoch work and how many epoch checkpoints it keeps (`TrainConfig`'s
+    `min_epoch_interval_s` and `keep_checkpoints`); `short_steps` is the steps of an epoch when epochs
+    are short (< SHORT_EPOCH_STEPS), else None."""
+
+    min_epoch_interval_s: float
+    keep_checkpoints: int
+    short_steps: int | None = None
+
+
+def epoch_schedule(training_photos: int | None, batch_size: int, interval_s: float | None = None,
+                   keep_checkpoints: int | None = None, processes: int = 1) -> EpochSchedule:
+    """The end-of-epoch schedule for `training_photos` (None: unknown) at `batch_size` per process over
+    `processes`: an interval or count given is used as it is; otherwise short epochs validate and save at
+    most every SHORT_EPOCH_INTERVAL_S and keep SHORT_EPOCH_KEEP, others after every epoch and keep
+    `TrainConfig`'s default."""
+    steps = max(1, training_photos // max(1, batch_size * processes)) if training_photos else None
+    short = steps if steps is not None and steps < SHORT_EPOCH_STEPS else None
+    if interval_s is None:
+        interval_s = SHORT_EPOCH_INTERVAL_S if short else 0.0
+    if keep_checkpoints is None:
+        keep_checkpoints = SHORT_EPOCH_KEEP if short else field_default(TrainConfig, "keep_checkpoints")
+    return EpochSchedule(interval_s, keep_checkpoints, short)
 
 # fine-tuning (a new run started from trained weights: `colorcore train --init`, the Training tab's "From
 # the starter model"): the learning rates its preset gives are multiplied by FINETUNE_LR_SCALE (a rate set

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from colorcore.core.advice import OFF, Advice
 from colorcore.core.atomic import atomic_link, atomic_write_text
 from colorcore.models.checkpoint import (
     CHECKPOINT_DIR,
@@ -70,7 +71,6 @@ from colorcore.core.events import (
     CheckpointEvent,
     EndEvent,
     EpochEvent,
-    ErrorEvent,
     NoticeEvent,
     SamplesEvent,
     StepEvent,
@@ -112,10 +112,10 @@ from colorcore.training.runs import (
 from colorcore.models.starter import resolve_model_argument
 from colorcore.core.tensors import batch_from_uint8, gray_input, to_uint8_images
 from colorcore.training.config import TrainConfig
-from colorcore.training.errors import TrainingError, error_message
+from colorcore.training.errors import TrainingError, error_event
 from colorcore.training.watchdog import (
-    LEARNING_SUGGESTION,
-    PAPER_PRESET_SUGGESTION,
+    LEARNING_ADVICE,
+    PAPER_PRESET_ADVICE,
     SATURATION_LEVEL,
     LearningMonitor,
 )
@@ -223,9 +223,9 @@ class Trainer:
                 source = RunFolder(self.run_dir).export_source() if self.config.keep_best else self.last_checkpoint
                 self.model_file = str(export_model(source, self.run_dir / MODEL_FILE_NAME))
         except Exception as exc:  # every failure becomes an ErrorEvent; the run folder stays usable
-            message, suggestion = error_message(exc, self.config)
-            self._emit("on_error", ErrorEvent(message, suggestion, exc))
-            result = self._result(STATUS_FAILED, error=message)
+            failure = error_event(exc, self.config)
+            self._emit("on_error", failure)
+            result = self._result(STATUS_FAILED, error=failure.message)
             self._emit("on_end", EndEvent(STATUS_FAILED, asdict(result)))
             return result
         finally:
@@ -311,7 +311,7 @@ class Trainer:
         self.total_steps = cfg.max_steps if cfg.max_steps else self.epochs * self.steps_per_epoch
         self.monitor = LearningMonitor(
             warmup_steps=max(self.warmup_steps, min(self.total_steps // 3, 300)),
-            suggestion=PAPER_PRESET_SUGGESTION if model_config.preset == "paper" else LEARNING_SUGGESTION)
+            advice=PAPER_PRESET_ADVICE if model_config.preset == "paper" else LEARNING_ADVICE)
 
         if resume_state is not None:
             self._restore(resume_state)
@@ -408,7 +408,7 @@ class Trainer:
         path = self.run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
         if not path.is_file():
             raise TrainingError(f"{path}: nothing to resume (no last checkpoint in the run folder)",
-                                "train without --resume to start this run")
+                                advice=(Advice("resume", OFF),))
         return load_checkpoint(path)
 
     def _restore(self, state: dict[str, Any]) -> None:

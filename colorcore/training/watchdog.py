@@ -16,6 +16,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+from colorcore.core.advice import LOWER, SET, Advice
 from colorcore.core.events import NoticeEvent
 
 LEARNING_NOTICE = "learning"  # NoticeEvent.kind of every notice this module emits
@@ -23,19 +24,18 @@ RISE_FACTOR = 1.25
 DEFAULT_WINDOW = 20
 SATURATED_FRACTION = 0.5  # share of output values beyond SATURATION_LEVEL that means saturated
 SATURATION_LEVEL = 0.98
-LEARNING_SUGGESTION = "lower the generator learning rate (--lr-g)"
-PAPER_PRESET_SUGGESTION = ("lower the generator learning rate (--lr-g), or train with the default settings "
-                           "(--preset default) instead of the paper's")
+LEARNING_ADVICE = (Advice("lr_g", LOWER),)
+PAPER_PRESET_ADVICE = (Advice("lr_g", LOWER), Advice("preset", SET, "default"))
 
 
 @dataclass
 class LearningMonitor:
     """Watches losses and validation scores; `warmup_steps` must pass before "below_gray" counts;
-    `suggestion` is what every notice suggests (the Trainer words it for the preset in use)."""
+    `advice` is what every notice advises (the Trainer chooses it for the preset in use)."""
 
     warmup_steps: int = 100
     window: int = DEFAULT_WINDOW
-    suggestion: str = LEARNING_SUGGESTION
+    advice: tuple[Advice, ...] = LEARNING_ADVICE
     reported: set[str] = field(default_factory=set)
     _recent: deque[float] = field(default_factory=deque)
     _best_window: float = math.inf
@@ -44,7 +44,7 @@ class LearningMonitor:
         if kind in self.reported:
             return None
         self.reported.add(kind)
-        return NoticeEvent(LEARNING_NOTICE, message, self.suggestion, step)
+        return NoticeEvent(LEARNING_NOTICE, message, "", step, self.advice)
 
     def on_losses(self, step: int, losses: dict[str, float]) -> NoticeEvent | None:
         """Check one logged step's losses (keys without the loss_ prefix)."""
