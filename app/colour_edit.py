@@ -22,9 +22,8 @@ from app.devices import gui_torch_threads
 from app.workers import JobWorker
 from colorcore.core.events import StopFlag, emit
 from colorcore.inference.hints import Hints, hints_path_for, save_edits
+from colorcore.inference.settings import PREVIEW_LONG_SIDE
 
-SATURATION_MAX = 2.0  # colorcore.inference.colour_control.SATURATION_MAX (not imported here: it loads torch)
-PREVIEW_LONG_SIDE = 1600  # the preview's long side, as the Colourise tab's other previews
 JOB_NAME = "Colour edit"
 
 

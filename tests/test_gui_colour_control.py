@@ -432,3 +432,22 @@ def test_the_reference_button_stays_on_the_toolbar_at_the_default_width(qtbot, w
     assert tools.reference_action.toolTip().endswith(reference.name)  # the whole name
     qtbot.wait(50)
     assert button.isVisible() and tools.widgetForAction(tools.no_reference_action).isVisible()
+
+
+def test_the_saturation_slider_ends_where_the_engine_refuses_more():
+    """One SATURATION_MAX (colorcore.inference.settings, torch-free): the app's slider ends there and the
+    engine's colour controls accept that value and refuse more; importing the settings loads no torch."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    from app.widgets.colour_tools import SATURATION_STEPS
+    from colorcore.inference.colour_control import ColourControls
+    from colorcore.inference.settings import SATURATION_MAX
+
+    assert ColourControls(saturation=SATURATION_MAX).saturation == SATURATION_MAX
+    with pytest.raises(ValueError):
+        ColourControls(saturation=SATURATION_MAX + 1 / SATURATION_STEPS)
+    code = "import sys; import colorcore.inference.settings, app.colour_edit; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

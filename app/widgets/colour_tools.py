@@ -11,11 +11,12 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QColorDialog, QDoubleSpinBox, QFileDialog, QLabel, QSlider, QToolBar, QWidget)
 
-from app.colour_edit import (SATURATION_MAX, EditHistory, EditPreview, EditSaved, EditSession, EditState,
-                             ReferenceLoaded, ReferenceRequest, SaveRequest)
+from app.colour_edit import (EditHistory, EditPreview, EditSaved, EditSession, EditState, ReferenceLoaded,
+                             ReferenceRequest, SaveRequest)
 from app.tabs import last_folder, remember_folder
 from app.widgets.hint_view import EYEDROPPER, PAINT, HintView
 from colorcore.inference.hints import Hints, PointHint, SavedEdits, StrokeHint
+from colorcore.inference.settings import SATURATION_MAX
 
 COLOUR_KEY = "colorize/hint_colour"
 BRUSH_KEY = "colorize/hint_brush"

@@ -50,6 +50,7 @@ from colorcore.data.imageio import fit_long_side
 from colorcore.core.lab import D65_WHITE, LAB_DELTA, XYZ_TO_RGB
 from colorcore.models.base import ColorModel
 from colorcore.inference.reference import REFERENCE_MODES, SemanticReference, blended_chroma, has_colour
+from colorcore.inference.settings import PREVIEW_LONG_SIDE, SATURATION_MAX
 
 # chosen with benchmarks/bench_hints.py (docs/colour-control.md): the grid by the solve's time (a 256 px
 # grid took 180 ms alone; a finer grid also scores lower: more texture steps stop the walk), sigma and
@@ -68,8 +69,6 @@ TEXTURE_SIGMA_SPACE = 2.0  # grid px
 # 0..1): only edges of about 0.1 of the range (25 levels) steer it; smaller (the model's 1e-4) made it
 # amplify full-resolution texture the grid never saw into speckle (bench_hints.py --part upsampling)
 FIELD_GUIDE_EPS = 1e-2
-PREVIEW_LONG_SIDE = 1600
-SATURATION_MAX = 2.0
 GAMUT_HUES = 360  # hue bins of the gamut table
 GAMUT_BISECTIONS = 16
 GAMUT_MARGIN = 0.97  # saturation stops this far inside the gamut edge (hue bins, 8-bit rounding)
