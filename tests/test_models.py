@@ -226,3 +226,48 @@ def test_predict_returns_rgb_and_maps_in_range() -> None:
     for key in ("saliency", "edge"):
         assert out[key].shape == (1, 1, 64, 64)
         assert 0 <= out[key].min() and out[key].max() <= 1
+
+
+# three seeded training steps of each GAN (width 4, batch 2), recorded before `GANColorModel.discriminator_step`
+# replaced the copies in multipath.py and scgan.py: sharing the D step changes no number
+GAN_STEP_LOSSES = {
+    ("multipath", "paper"): [
+        {"g": 0.553602, "l1": 0.606698, "gan": -0.465962, "sal": 0.332633, "edge": 0.271361, "d": 0.001343},
+        {"g": 0.547009, "l1": 0.603294, "gan": -0.466636, "sal": 0.327726, "edge": 0.263401, "d": 0.000573},
+        {"g": 0.541477, "l1": 0.600439, "gan": -0.467494, "sal": 0.323871, "edge": 0.256996, "d": -9.9e-05}],
+    ("multipath", "wgan-gp"): [
+        {"g": 0.849138, "l1": 0.606698, "gan": 0.12511, "sal": 0.332633, "edge": 0.271361, "d": 43.867538},
+        {"g": 0.836167, "l1": 0.603177, "gan": 0.111128, "sal": 0.328381, "edge": 0.264701, "d": 35.514507},
+        {"g": 0.824707, "l1": 0.600145, "gan": 0.098255, "sal": 0.324946, "edge": 0.259225, "d": 27.873533}],
+    ("scgan", "paper"): [
+        {"g": 0.289781, "l1": 0.547348, "gan": -0.515134, "d": -0.003855},
+        {"g": 0.285663, "l1": 0.544647, "gan": -0.517969, "d": -0.006769},
+        {"g": 0.281477, "l1": 0.541914, "gan": -0.520873, "d": -0.009747}],
+    ("scgan", "wgan-gp"): [
+        {"g": 0.516822, "l1": 0.547348, "gan": -0.061052, "d": 0.446662},
+        {"g": 0.507693, "l1": 0.54511, "gan": -0.074833, "d": 0.238301},
+        {"g": 0.499111, "l1": 0.542921, "gan": -0.08762, "d": 0.030649}],
+}
+
+
+@pytest.mark.parametrize(("name", "gan_loss"), sorted(GAN_STEP_LOSSES))
+def test_seeded_gan_steps_give_the_recorded_losses(name: str, gan_loss: str) -> None:
+    """The shared discriminator step trains exactly as the per-model copies did (the same losses, step by step)."""
+    config = {"multipath": TINY.with_(width=4), "scgan": ModelConfig(name="scgan", image_size=32, width=4)}[name]
+    torch.manual_seed(0)
+    model = build_model(config.with_(gan_loss=gan_loss)).train()
+    size = config.image_size
+    draw = torch.Generator().manual_seed(1)
+    batch = {"gray": (torch.rand(2, 1, size, size, generator=draw) * 2 - 1).expand(-1, 3, -1, -1),
+             "rgb": torch.rand(2, 3, size, size, generator=draw) * 2 - 1,
+             "saliency": torch.rand(2, 1, size, size, generator=draw),
+             "edge": (torch.rand(2, 1, size, size, generator=draw) > 0.8).float()}
+    optimizers = model.make_optimizers()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the sums' order, so the last digits, depend on the thread count
+    try:
+        steps = [model.training_step(batch, optimizers, StepContext()) for _ in GAN_STEP_LOSSES[(name, gan_loss)]]
+    finally:
+        torch.set_num_threads(threads)
+    for losses, expected in zip(steps, GAN_STEP_LOSSES[(name, gan_loss)]):
+        assert {key: float(value) for key, value in losses.items()} == pytest.approx(expected, rel=1e-5, abs=2e-6)
