@@ -2,7 +2,8 @@
 
 A hints file (UTF-8 JSON; every field optional)::
 
-    {"points": [{"x": 0.25, "y": 0.5, "color": "#2050c0", "width": 0.01}],
+    {"points": [{"x": 0.25, "y": 0.5, "color": "#2050c0", "width": 0.01},
+                {"x": 0.6, "y": 0.4, "color": "#c03020", "frame": 120}],
      "strokes": [{"points": [[0.1, 0.2], [0.3, 0.25]], "color": "#30a040", "width": 0.02}],
      "reference": {"paths": ["/photos/holiday.jpg"], "mode": "semantic"},
      "saturation": 1.3}
@@ -13,6 +14,10 @@ width (default `DEFAULT_POINT_WIDTH` for points, `DEFAULT_STROKE_WIDTH` for stro
 sRGB hex colour `#rrggbb`. Only the colour's hue and chroma are used: the photo keeps its own
 luminance. Later hints paint over earlier ones where they overlap (points first, then strokes, each
 in file order). Unknown fields are refused (a misspelt field would otherwise be silently ignored).
+`frame` (optional, on a point or a stroke; videos only) is the video frame the hint was placed on,
+counted from 0 in display order: the hint colours what it was put on there and follows that thing to
+the other frames (`colorcore.inference.hint_tracking`); a hint without it stays at the same place on
+every frame (right for a still camera). Photos ignore it. It is refused when negative.
 `reference` (the reference photos whose colours were used, `mode` "semantic" or "global") and
 `saturation` (0..2) are the rest of the edits a result was made with (`SavedEdits`, `load_edits`,
 `save_edits`), so that the desktop app brings them back with the hints; a file without them means no
@@ -42,8 +47,9 @@ EDIT_FIELDS = ("reference", "saturation")  # the rest of the edits, beside the h
 REFERENCE_FIELDS = ("paths", "mode")
 SAVED_REFERENCE_MODES = ("semantic", "global")  # as colorcore.inference.reference.REFERENCE_MODES (this module is torch-free)
 SAVED_SATURATION_MAX = 2.0  # as colour_control.SATURATION_MAX
-POINT_FIELDS = ("x", "y", "color", "width")
-STROKE_FIELDS = ("points", "color", "width")
+POINT_FIELDS = ("x", "y", "color", "width", "frame")
+STROKE_FIELDS = ("points", "color", "width", "frame")
+OPTIONAL_FIELDS = ("width", "frame")
 
 
 class HintsError(ValueError):
@@ -83,6 +89,17 @@ def _unit(value: Any, name: str) -> float:
     return float(value)
 
 
+def _frame(value: Any) -> int | None:
+    """A checked video frame index (None: no frame, the hint is fixed to the picture)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"frame must be a whole number (the video frame, counted from 0), got {value!r}")
+    if value < 0:
+        raise ValueError(f"frame must be 0 or more (the video frame, counted from 0), got {value}")
+    return value
+
+
 def _width(value: Any, name: str) -> float:
     width = _unit(value, name)
     if width <= 0.0:
@@ -92,27 +109,32 @@ def _width(value: Any, name: str) -> float:
 
 @dataclass(frozen=True)
 class PointHint:
-    """A colour placed at one spot: (x, y) relative to the photo, `width` the brush diameter."""
+    """A colour placed at one spot: (x, y) relative to the photo, `width` the brush diameter; `frame`:
+    the video frame it was placed on (None: the same spot on every frame)."""
 
     x: float
     y: float
     color: str
     width: float = DEFAULT_POINT_WIDTH
+    frame: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "x", _unit(self.x, "x"))
         object.__setattr__(self, "y", _unit(self.y, "y"))
         object.__setattr__(self, "color", _hex(self.color))
         object.__setattr__(self, "width", _width(self.width, "width"))
+        object.__setattr__(self, "frame", _frame(self.frame))
 
 
 @dataclass(frozen=True)
 class StrokeHint:
-    """A colour painted along a polyline of relative (x, y) points with brush diameter `width`."""
+    """A colour painted along a polyline of relative (x, y) points with brush diameter `width`;
+    `frame`: the video frame it was painted on (None: the same place on every frame)."""
 
     points: tuple[tuple[float, float], ...]
     color: str
     width: float = DEFAULT_STROKE_WIDTH
+    frame: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.points, (str, bytes)) or not hasattr(self.points, "__len__") or not len(self.points):
@@ -125,6 +147,7 @@ class StrokeHint:
         object.__setattr__(self, "points", tuple(points))
         object.__setattr__(self, "color", _hex(self.color))
         object.__setattr__(self, "width", _width(self.width, "width"))
+        object.__setattr__(self, "frame", _frame(self.frame))
 
 
 @dataclass(frozen=True)
@@ -143,12 +166,20 @@ class Hints:
         return bool(self.points or self.strokes)
 
     def to_dict(self) -> dict[str, list[dict[str, Any]]]:
-        """The JSON-ready dictionary of the file format."""
+        """The JSON-ready dictionary of the file format (`frame` only where set)."""
+        def framed(item: dict[str, Any], frame: int | None) -> dict[str, Any]:
+            return item if frame is None else {**item, "frame": frame}
+
         return {
-            "points": [{"x": p.x, "y": p.y, "color": p.color, "width": p.width} for p in self.points],
-            "strokes": [{"points": [list(xy) for xy in s.points], "color": s.color, "width": s.width}
+            "points": [framed({"x": p.x, "y": p.y, "color": p.color, "width": p.width}, p.frame) for p in self.points],
+            "strokes": [framed({"points": [list(xy) for xy in s.points], "color": s.color, "width": s.width}, s.frame)
                         for s in self.strokes],
         }
+
+    @property
+    def anchored(self) -> bool:
+        """True when some hint is fixed to a video frame (`frame` set): it follows its object."""
+        return any(hint.frame is not None for hint in (*self.points, *self.strokes))
 
     @classmethod
     def from_dict(cls, data: Any, source: str | Path = "hints") -> Hints:
@@ -235,7 +266,7 @@ def _item(kind: type, item: Any, allowed: tuple[str, ...], where: str, source: s
     if not isinstance(item, dict):
         raise HintsError(source, f"{where}: expected an object, got {item!r}")
     _refuse_unknown(item, allowed, where, source)
-    required = [name for name in allowed if name != "width"]
+    required = [name for name in allowed if name not in OPTIONAL_FIELDS]
     missing = [name for name in required if name not in item]
     if missing:
         raise HintsError(source, f"{where}: missing \"{missing[0]}\"")

@@ -14,8 +14,10 @@ shot still starts from its own per-frame colour.
 The user's colour controls (`colorcore.inference.colour_control.ColourControls`: hints, a reference photo,
 saturation) act on each frame's chroma after the temporal step, through the photo pipeline's
 `ChromaEditor`, so the steadied colour is what they change and flicker stays low: saturation and the
-reference's statistics per frame, hints at their relative positions on every frame (fixed to the
-frame, right for a still camera; they do not follow motion).
+reference's statistics per frame. A hint placed on a frame (its `frame` set) follows what it was put
+on: a first pass over the gray frames tracks its points forward and backward from that frame
+(`colorcore.inference.hint_tracking`) and each frame is painted where they are, none where a track
+was lost; a hint without a frame stays at its relative position on every frame (a still camera).
 
 `colorize_video` reads and writes frame by frame (memory stays flat whatever the length), keeps the
 frame count, timestamps, frame rate, size, display rotation and colour matrix, copies every audio
@@ -31,7 +33,7 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -45,6 +47,8 @@ from colorcore.core.atomic import DEFAULT_FILE_MODE, UMASK, fsync_dir
 from colorcore.inference.colour_control import ChromaEditor, ColourControls
 from colorcore.inference.chroma import GUIDE_SCALE, check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
 from colorcore.core.events import EndEvent, ProgressEvent, StopFlag, emit, should_stop
+from colorcore.inference.hint_tracking import HintTracks, anchored_vertices, track_hints
+from colorcore.inference.hints import Hints
 from colorcore.models.base import ColorModel
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
@@ -314,14 +318,16 @@ class VideoColorizer:
     With `temporal=False` every frame is colourised exactly as `colorize_array` colourises a photo.
     `controls` (hints, reference, saturation) act on each frame's chroma after the temporal step, as
     `ChromaEditor.render_full` applies them to a photo: the reference's statistics and the saturation
-    per frame, the hints at their relative positions on every frame (fixed to the frame, as for a
-    still camera: they do not follow motion). None or neutral controls change nothing.
-    `last_cut` says whether the last frame started a new shot.
+    per frame, the hints without a frame at their relative positions on every frame; with `tracks`
+    (`track_hints` of this clip and the controls' hints), the hints placed on a frame go where they
+    were tracked to on each frame (frames counted from the first `colorize` call). None or neutral
+    controls change nothing. `last_cut` says whether the last frame started a new shot.
     """
 
     def __init__(
         self, model: ColorModel, *, guided: bool = True, inference_size: int | None = None, fit: str = "squash",
         device: torch.device | str | None = None, temporal: bool = True, controls: ColourControls | None = None,
+        tracks: HintTracks | None = None,
     ) -> None:
         self.model = model
         self.guided = guided
@@ -330,7 +336,9 @@ class VideoColorizer:
         self.device = torch.device(device) if device is not None else None
         self.temporal = TemporalChroma() if temporal else None
         self.controls = controls if controls is not None and not controls.neutral else None
+        self.tracks = tracks if self.controls is not None else None
         self.last_cut = True
+        self.index = 0  # of the next frame
 
     def colorize(self, rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The colourised frame (into `out` when given, which may be `rgb` itself)."""
@@ -342,9 +350,13 @@ class VideoColorizer:
             small = cv2.resize(gray, grid, interpolation=cv2.INTER_AREA)
             chroma, self.last_cut = self.temporal.step(small, chroma)
             scale = GUIDE_SCALE // STATE_SCALE  # the guided filter's grid stays the photo pipeline's
-        if self.controls is not None:
+        controls = self.controls
+        if self.tracks is not None:
+            controls = replace(controls, hints=self.tracks.hints_at(self.index))
+        self.index += 1
+        if controls is not None and not controls.neutral:
             editor = ChromaEditor(rgb, chroma, guided=self.guided, guide_scale=scale)
-            return editor.render_full(self.controls, out)
+            return editor.render_full(controls, out)
         l8 = lab_l8(rgb)
         ab8 = chroma_u8(guided_chroma(l8, chroma, scale=scale) if self.guided else chroma)
         return recombine(l8, ab8, out if out is not None else np.empty((*rgb.shape[:2], 3), np.uint8))
@@ -569,21 +581,57 @@ def colorize_video(
     Ctrl-C removes the temporary file and leaves `target` untouched.
     Frames the container declares that cannot be decoded (a truncated or damaged file) do not stop
     the job: every frame that decodes is written and the result's `missing` names the others.
+    Hints placed on a frame are first tracked through the gray frames (`track_hints`, one more pass
+    over the video; a stop there stops the job) and VideoError names one placed past the last frame.
     Raises VideoError for an unreadable, broken or unsupported video, OSError when writing fails.
     SIGTERM and SIGHUP during the run exit through SystemExit, so no temporary file is left behind.
     """
     source, target = Path(source), Path(target)
-    colorizer = VideoColorizer(model, guided=guided, inference_size=inference_size, fit=fit, device=device,
-                               temporal=temporal, controls=controls)
+    start = time.perf_counter()
     try:
         with _termination_cleans_up():
-            result = _colorize_video(source, target, colorizer, callbacks, stop, preview_interval_s)
+            anchored = controls is not None and controls.hints.anchored
+            tracks = _track_hints(source, controls.hints, stop) if anchored else None
+            if anchored and tracks is None:  # stopped while tracking
+                result = VideoResult("stopped", None, 0, 0, time.perf_counter() - start)
+            else:
+                colorizer = VideoColorizer(model, guided=guided, inference_size=inference_size, fit=fit,
+                                           device=device, temporal=temporal, controls=controls, tracks=tracks)
+                result = _colorize_video(source, target, colorizer, callbacks, stop, preview_interval_s)
     except Exception as exc:
         emit(callbacks, "on_end", EndEvent("failed", {"error": str(exc)}))
         raise
     emit(callbacks, "on_end", EndEvent(result.status, {"frames": result.frames, "cuts": result.cuts,
                                                        "path": str(result.path) if result.path else None}))
     return result
+
+
+def _track_hints(source: Path, hints: Hints, stop: StopFlag | None) -> HintTracks | None:
+    """The hints placed on frames of `source`, tracked through its gray frames (a pass of their own);
+    None when `stop` asked to stop. VideoError names a hint placed past the last frame."""
+    stopped = False
+
+    def gray_frames() -> Iterator[np.ndarray]:
+        nonlocal stopped
+        with _open_input(source) as container:
+            for item in _Frames(container):
+                if isinstance(item, av.VideoFrame):
+                    if should_stop(stop):
+                        stopped = True
+                        return
+                    yield item.to_ndarray(format="gray")
+
+    try:
+        tracks = track_hints(gray_frames(), hints)
+    except ValueError as exc:
+        raise VideoError(source, f"cannot track the hints ({exc})") from None
+    if stopped:
+        return None
+    last = int(anchored_vertices(hints)[1].max())
+    if last >= tracks.frames:
+        raise VideoError(source, f"a hint is placed on frame {last}, but the video's frames are 0 to "
+                                 f"{tracks.frames - 1}")
+    return tracks
 
 
 def _colorize_video(source: Path, target: Path, colorizer: VideoColorizer, callbacks: Sequence[object],
