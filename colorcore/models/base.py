@@ -245,12 +245,49 @@ FUSED_ADAM_DEVICES = ("cpu", "cuda")  # one fused kernel per parameter instead o
 class GANColorModel(ColorModel):
     """A generator and a discriminator, each with its own Adam (the paper's model, the scgan baseline).
 
-    Subclasses build `self.generator` and `self.discriminator` in `__init__` and write `training_step`.
+    Subclasses build `self.generator` and `self.discriminator` (called as ``D(rgb, condition, logits=...)``)
+    in `__init__` and write `training_step` from the shared parts: `discriminator_step`, then the
+    generator's loss with `adversarial_loss` in it, then `generator_step`.
     """
 
     options_class: ClassVar[type[ModelOptions]] = GANOptions
     generator: nn.Module
     discriminator: nn.Module
+
+    def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
+        super().__init__(config, pretrained)
+        self.uses_logits, self.d_loss, self.g_adversarial = losses.gan_loss_fns(config.options.gan_loss)
+
+    def discriminator_step(self, real: Tensor, fake: Tensor, condition: Tensor,
+                           optimizer: torch.optim.Optimizer, ctx: StepContext) -> Tensor:
+        """One update of D on `real` and (detached) `fake` colour images, both conditioned on `condition`
+        (the gray input), with the WGAN-GP penalty under that loss. Returns D's loss."""
+        fake = fake.detach()
+        n = real.shape[0]
+        with ctx.autocast():
+            # real and fake in one D call: the same result as two calls (D has no batch statistics)
+            both = self.discriminator(torch.cat([real, fake]), torch.cat([condition, condition]),
+                                      logits=self.uses_logits)
+            loss = self.d_loss(both[:n].float(), both[n:].float())
+        if self.config.options.gan_loss == "wgan-gp":
+            loss = loss + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
+                lambda x: self.plain_discriminator(x, condition, logits=True), real, fake.float()
+            )
+        optimizer_step(loss, optimizer, ctx.scaler)
+        return loss
+
+    def adversarial_loss(self, fake: Tensor, condition: Tensor) -> Tensor:
+        """The generator's adversarial loss for `fake` (D's weights frozen: only D's input gets a
+        gradient); call it inside ``ctx.autocast()`` with the rest of the generator's loss."""
+        with self.frozen_discriminator() as plain_d:
+            return self.g_adversarial(plain_d(fake, condition, logits=self.uses_logits).float())
+
+    @staticmethod
+    def generator_step(loss: Tensor, optimizer: torch.optim.Optimizer, ctx: StepContext) -> None:
+        """Update G with `loss` and end the step (the GradScaler's update, when there is one)."""
+        optimizer_step(loss, optimizer, ctx.scaler)
+        if ctx.scaler is not None:
+            ctx.scaler.update()
 
     def networks(self) -> dict[str, nn.Module]:
         return {"g": self.generator, "d": self.discriminator}

@@ -16,7 +16,6 @@ from colorcore.models.base import (
     GANOptions,
     ModelConfig,
     StepContext,
-    optimizer_step,
     register,
 )
 from colorcore.models.discriminator import PatchDiscriminator
@@ -82,46 +81,30 @@ class MultiPathGAN(GANColorModel):
         self.discriminator = PatchDiscriminator(config.width)
         init_generator(self.generator)
         xavier_init(self.discriminator)
-        self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(options.gan_loss)
-
-    def _d(self, rgb: Tensor, gray: Tensor) -> Tensor:
-        return self.discriminator(rgb, gray, logits=self._uses_logits)
 
     def training_step(
         self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], ctx: StepContext
     ) -> dict[str, Tensor]:
         options = self.config.options
         gray, rgb = batch["gray"], batch["rgb"]
-        n = rgb.shape[0]
         with ctx.autocast():
             out = self.generator(gray)
             fake = out[:, :3]
             sal_fake = losses.map_to_unit(out[:, 3:4])
             edge_fake = losses.map_to_unit(out[:, 4:5])
-            # real and fake in one D call: the same result as two calls (D has no batch statistics)
-            d_both = self._d(torch.cat([rgb, fake.detach()]), torch.cat([gray, gray]))
-            loss_d = self._d_loss(d_both[:n].float(), d_both[n:].float())
-        if options.gan_loss == "wgan-gp":
-            loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
-                lambda x: self.plain_discriminator(x, gray, logits=True), rgb, fake.detach().float()
-            )
-        optimizer_step(loss_d, optimizers["d"], ctx.scaler)
-
-        with self.frozen_discriminator() as plain_d, ctx.autocast():
-            d_fake_g = plain_d(fake, gray, logits=self._uses_logits)
+        loss_d = self.discriminator_step(rgb, fake, gray, optimizers["d"], ctx)
+        with ctx.autocast():
+            gan = self.adversarial_loss(fake, gray)
             terms = losses.paper_generator_terms(
                 fake.float(), sal_fake.float(), edge_fake.float(), rgb, batch["saliency"], batch["edge"]
             )
-            gan = self._g_adv(d_fake_g.float())
             loss_g = (
                 options.lambda_l1 * terms["l1"]
                 + options.lambda_gan * gan
                 + options.lambda_sal * terms["sal"]
                 + options.lambda_edge * terms["edge"]
             )
-        optimizer_step(loss_g, optimizers["g"], ctx.scaler)
-        if ctx.scaler is not None:
-            ctx.scaler.update()
+        self.generator_step(loss_g, optimizers["g"], ctx)
         return {
             "g": loss_g.detach(), "l1": terms["l1"].detach(), "gan": gan.detach(),
             "sal": terms["sal"].detach(), "edge": terms["edge"].detach(), "d": loss_d.detach(),

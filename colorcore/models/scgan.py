@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from colorcore.models import losses
-from colorcore.models.base import Batch, GANColorModel, ModelConfig, StepContext, optimizer_step, register
+from colorcore.models.base import Batch, GANColorModel, ModelConfig, StepContext, register
 from colorcore.models.discriminator import PatchDiscriminator
 from colorcore.models.init import xavier_init
 
@@ -117,10 +117,6 @@ class SCGANBaseline(GANColorModel):
         self.discriminator = PatchDiscriminator(config.width, in_channels=4)
         xavier_init(self.generator)
         xavier_init(self.discriminator)
-        self._uses_logits, self._d_loss, self._g_adv = losses.gan_loss_fns(config.options.gan_loss)
-
-    def _d(self, rgb: Tensor, gray1: Tensor, logits: bool | None = None) -> Tensor:
-        return self.discriminator(rgb, gray1, logits=self._uses_logits if logits is None else logits)
 
     def training_step(
         self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], ctx: StepContext
@@ -129,23 +125,12 @@ class SCGANBaseline(GANColorModel):
         gray1, rgb = batch["gray"][:, :1], batch["rgb"]
         with ctx.autocast():
             fake = self.generator(gray1)
-            n = rgb.shape[0]
-            # real and fake in one D call: the same result as two calls (D has no batch statistics)
-            d_both = self._d(torch.cat([rgb, fake.detach()]), torch.cat([gray1, gray1]))
-            loss_d = self._d_loss(d_both[:n].float(), d_both[n:].float())
-        if options.gan_loss == "wgan-gp":
-            loss_d = loss_d + losses.WGAN_GP_WEIGHT * losses.gradient_penalty(
-                lambda x: self.plain_discriminator(x, gray1, logits=True), rgb, fake.detach().float()
-            )
-        optimizer_step(loss_d, optimizers["d"], ctx.scaler)
-
-        with self.frozen_discriminator() as plain_d, ctx.autocast():
-            gan = self._g_adv(plain_d(fake, gray1, logits=self._uses_logits).float())
+        loss_d = self.discriminator_step(rgb, fake, gray1, optimizers["d"], ctx)
+        with ctx.autocast():
+            gan = self.adversarial_loss(fake, gray1)
             l1 = losses.l1_loss(fake.float(), rgb)
             loss_g = options.lambda_l1 * l1 + options.lambda_gan * gan
-        optimizer_step(loss_g, optimizers["g"], ctx.scaler)
-        if ctx.scaler is not None:
-            ctx.scaler.update()
+        self.generator_step(loss_g, optimizers["g"], ctx)
         return {"g": loss_g.detach(), "l1": l1.detach(), "gan": gan.detach(), "d": loss_d.detach()}
 
     @torch.no_grad()
