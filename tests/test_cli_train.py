@@ -224,7 +224,7 @@ def test_max_steps_preset_and_init_reach_the_run(prepared_dataset: Path, tmp_pat
 def test_an_existing_run_is_refused_or_replaced_as_a_whole(prepared_dataset: Path, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture) -> None:
     run = tmp_path / "run"
-    assert train(prepared_dataset, run, "--epochs", "2") == 0
+    assert train(prepared_dataset, run, "--epochs", "2", "--keep", "3") == 0  # (short epochs keep none unless told)
     assert (run / "model.safetensors").is_file()  # every finished run is one step from colourising
     old_epochs = sorted(p.name for p in (run / "checkpoints").glob("epoch_*.pt"))
     assert old_epochs
