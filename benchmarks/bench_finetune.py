@@ -27,7 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colorcore.models.checkpoint import load_model, read_metadata  # noqa: E402
-from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
+from colorcore.data.prepare import prepare  # noqa: E402
+from colorcore.data.prepared import load_prepared  # noqa: E402
 from colorcore.evaluation.evaluate import evaluate_model  # noqa: E402
 from colorcore.core.events import StopFlag  # noqa: E402
 from colorcore.evaluation.metrics import psnr  # noqa: E402
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         real = torch.from_numpy(np.array(load_prepared(data).split("test").rgb, dtype=np.uint8))
         report: dict[str, Any] = {
             "photos": str(args.photos or samples_dir()), "minutes_each": args.minutes,
-            "held_out": {"samples": len(real), "photos": load_prepared(data).manifest["photos"]["test"]},
+            "held_out": {"samples": len(real), "photos": list(load_prepared(data).manifest.photos["test"])},
             "gray_photo_psnr": round(float(psnr(to_uint8_images(gray_input(real)), real).mean()), 3),
             "starter_before_finetuning": {k: round(v, 3) for k, v in evaluate_model(
                 load_model(starter), load_prepared(data), "test", grid_count=0).summary.items()},

@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from torchvision.models import resnet18  # noqa: E402
 
-from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
+from colorcore.data.prepare import prepare  # noqa: E402
+from colorcore.data.prepared import load_prepared  # noqa: E402
 from colorcore.core.device import describe_device, resolve_device  # noqa: E402
 from colorcore.evaluation.evaluate import evaluate_model  # noqa: E402
 from colorcore.evaluation.metrics import colourfulness, psnr  # noqa: E402

@@ -45,7 +45,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colorcore.models import losses  # noqa: E402
-from colorcore.data.prepare import load_prepared, prepare  # noqa: E402
+from colorcore.data.prepare import prepare  # noqa: E402
+from colorcore.data.prepared import load_prepared  # noqa: E402
 from colorcore.core.device import describe_device, resolve_device  # noqa: E402
 from colorcore.models.base import MODEL_REGISTRY, ModelConfig, StepContext, build_model  # noqa: E402
 from colorcore.core.tensors import batch_from_uint8  # noqa: E402

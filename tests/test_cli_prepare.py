@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from colorcore.cli import main
-from colorcore.data.prepare import load_prepared
+from colorcore.data.prepared import load_prepared
 from colorcore.core.device import DeviceError, cpu_supports_bf16, describe_device, resolve_device
 from colorcore.data.imageio import read_image
 from colorcore.core.resources import sample_photos, samples_dir
@@ -44,7 +44,7 @@ def test_prepare_reports_skipped_files_and_exits_0(
     assert "Traceback" not in stderr
     data = load_prepared(out)
     assert len(data.split("train")) + len(data.split("test")) == good
-    assert data.manifest["seed"] == 3
+    assert data.manifest.seed == 3
 
 
 def test_prepare_options_reach_the_manifest(
@@ -55,8 +55,8 @@ def test_prepare_options_reach_the_manifest(
                               "--canny-low", "1000", "--canny-high", "1000", "--workers", "1")
     assert code == 0, stderr
     data = load_prepared(out)
-    assert data.manifest["saliency"] == "fine"
-    assert data.manifest["canny"]["low"] == 1000 and data.manifest["canny"]["high"] == 1000
+    assert data.manifest.saliency == "fine"
+    assert data.manifest.canny_low == 1000 and data.manifest.canny_high == 1000
     assert int(np.asarray(data.split("train").edge).max()) == 0  # thresholds above any gradient
 
 

@@ -1,4 +1,4 @@
-"""colorcore.data.prepare: preparing real photo folders and loading them back."""
+"""colorcore.data.prepare and colorcore.data.prepared: preparing real photo folders and loading them back."""
 
 from __future__ import annotations
 
@@ -12,18 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorcore.data.prepare import (
-    CROP_MIN_SCALE,
-    MANIFEST_NAME,
-    DatasetError,
-    describe_canny,
-    halvings,
-    load_prepared,
-    prepare,
-    preview_samples,
-    random_crops,
-    split_names,
-)
+from colorcore.data.prepare import halvings, prepare, preview_samples, random_crops, split_names
+from colorcore.data.prepared import MANIFEST_NAME, DatasetError, Manifest, SkippedFile, load_prepared, read_manifest
+from colorcore.data.settings import CROP_MIN_SCALE
 from colorcore.core.events import StopFlag
 from colorcore.data.imageio import read_image, to_square
 
@@ -86,7 +77,7 @@ def test_every_bad_input_is_skipped_with_its_reason_and_parallel_equals_inline(
     for result in (inline, parallel):
         assert not result.cancelled
         assert result.n_train + result.n_test == 4 + len(UNUSUAL_FILES)
-        reasons = {item["path"]: item["reason"] for item in result.skipped}
+        reasons = {item.path: item.reason for item in result.skipped}
         assert set(reasons) == set(BROKEN_FILES)
         for name, fragment in BROKEN_FILES.items():
             assert fragment in reasons[name], (name, reasons[name])
@@ -256,6 +247,52 @@ def test_load_prepared_rejects_what_is_not_a_dataset(prepared_dataset: Path, tmp
         load_prepared(prepared_dataset)
 
 
+def test_the_manifest_is_typed_and_reads_back_what_prepare_wrote(prepared_dataset: Path) -> None:
+    written = json.loads((prepared_dataset / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest = load_prepared(prepared_dataset).manifest
+    assert isinstance(manifest, Manifest) and manifest == read_manifest(prepared_dataset)
+    assert manifest.to_dict() == written  # the file is exactly the typed object's dict
+    assert Manifest.from_dict(written, "m.json") == manifest
+    assert (manifest.size, manifest.saliency, manifest.seed, manifest.crops_per_photo) == (64, "spectral", 0, 0)
+    assert manifest.splits == {"train": 6, "test": 2} and manifest.photos == manifest.files
+    assert manifest.skipped == () and manifest.provenance["versions"] == written["versions"]
+    skipped = Manifest.from_dict(written | {"skipped": [{"path": "a/b.jpg", "reason": "empty file"}]}, "m.json")
+    assert skipped.skipped == (SkippedFile("a/b.jpg", "empty file"),)
+
+    older = {k: v for k, v in written.items() if k not in ("photos", "crops_per_photo")}  # before crops existed
+    assert Manifest.from_dict(older, "m.json").photos == manifest.photos
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"format_version": 7}, "format version 7 is not supported"),
+    ({"size": "64"}, "size must be an integer of at least 8"),
+    ({"splits": {"train": 5, "test": 2}}, "split 'train' is inconsistent"),
+    ({"files": {"train": [1, 2], "test": []}}, "split 'train' is inconsistent"),
+    ({"skipped": ["a.jpg"]}, "skipped must be a list"),
+    ({"canny": {"low": "high", "high": None}}, "canny low must be null or a number"),
+    ({"seed": 1.5}, "seed must be an integer"),
+])
+def test_a_bad_manifest_is_a_dataset_error_naming_the_file(prepared_dataset: Path, change: dict,
+                                                           message: str) -> None:
+    path = prepared_dataset / MANIFEST_NAME
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | change), encoding="utf-8")
+    with pytest.raises(DatasetError, match=message) as info:
+        load_prepared(prepared_dataset)
+    assert str(path) in str(info.value)
+    with pytest.raises(DatasetError, match="not a prepared-dataset manifest"):
+        Manifest.from_dict(["a list"], path)
+
+
+def test_the_old_module_name_still_loads_datasets(prepared_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorcore.data.prepared
+
+    monkeypatch.delitem(sys.modules, "colorcore.dataset", raising=False)
+    with pytest.warns(DeprecationWarning, match="colorcore.dataset moved to colorcore.data.prepare"):
+        from colorcore.dataset import DatasetError as OldError, load_prepared as old_load_prepared
+    assert old_load_prepared is colorcore.data.prepared.load_prepared and OldError is DatasetError
+    assert old_load_prepared(prepared_dataset).manifest.splits == {"train": 6, "test": 2}
+
+
 def test_tensors_feed_the_model_batch(prepared_dataset: Path) -> None:
     import torch
 
@@ -317,5 +354,6 @@ def test_the_preview_is_the_first_sample_prepare_writes(photo_folder: Path, tmp_
         np.testing.assert_array_equal(edges, split.edge[index])
         np.testing.assert_array_equal(saliency, split.saliency[index])
         assert gray.shape == (48, 48) and gray.dtype == np.uint8
-    assert describe_canny({"low": None, "high": None}) == "auto (image median)"
-    assert describe_canny({"low": 50, "high": None}) == "low 50, high auto"
+    assert dataset.manifest.canny_auto and dataset.manifest.canny_description == "auto (image median)"
+    half_auto = Manifest.from_dict(dataset.manifest.to_dict() | {"canny": {"low": 50, "high": None}}, "m.json")
+    assert half_auto.canny_auto and half_auto.canny_description == "low 50, high auto"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore.data.prepare import load_prepared
+from colorcore.data.prepared import load_prepared
 from colorcore.evaluation.evaluate import evaluate_model, evaluate_model_file
 from colorcore.core.events import StopFlag
 from colorcore.evaluation.metrics import psnr

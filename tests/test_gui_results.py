@@ -57,7 +57,7 @@ def table_psnr(tab) -> list[float]:
 
 def test_shows_every_test_photo_with_psnr_and_sorts_by_it(qtbot, tab, dataset, tmp_path):
     from colorcore.models.checkpoint import load_model
-    from colorcore.data.prepare import load_prepared
+    from colorcore.data.prepared import load_prepared
     from colorcore.evaluation.metrics import psnr
     from colorcore.core.tensors import gray_input, to_uint8_images
 
@@ -81,7 +81,7 @@ def test_shows_every_test_photo_with_psnr_and_sorts_by_it(qtbot, tab, dataset, t
 
 
 def test_views_show_gray_fake_real_and_the_maps_the_model_predicts(qtbot, tab, dataset, tmp_path):
-    from colorcore.data.prepare import load_prepared
+    from colorcore.data.prepared import load_prepared
 
     open_and_wait(qtbot, tab, dataset, save_tiny_model(tmp_path / "a.safetensors", seed=1))
     captions = {key: cell.caption.text() for key, cell in tab._cells.items()}  # noqa: SLF001

@@ -14,7 +14,8 @@ import torch
 
 from colorcore.core.advice import LOWER, Advice
 from colorcore.models.checkpoint import export_model, read_metadata
-from colorcore.data.prepare import load_prepared, prepare
+from colorcore.data.prepare import prepare
+from colorcore.data.prepared import load_prepared
 from colorcore.evaluation.evaluate import evaluate_model
 from colorcore.evaluation.metrics import psnr
 from colorcore.models.base import ModelConfig, build_model
@@ -139,8 +140,8 @@ def test_crops_multiply_samples_and_the_split_is_by_photo(tmp_path: Path) -> Non
     result = prepare(src, tmp_path / "data", size=32, test_fraction=0.3, seed=1, crops_per_photo=5)
     data = load_prepared(tmp_path / "data")
     manifest = data.manifest
-    assert manifest["crops_per_photo"] == 5 and manifest["split_by"] == "photo"
-    train_photos, test_photos = set(manifest["photos"]["train"]), set(manifest["photos"]["test"])
+    assert manifest.crops_per_photo == 5 and manifest.to_dict()["split_by"] == "photo"
+    train_photos, test_photos = set(manifest.photos["train"]), set(manifest.photos["test"])
     assert not train_photos & test_photos and train_photos | test_photos == set(photos)
     assert result.n_train == 6 * len(train_photos) and len(data.split("test")) == 6 * len(test_photos)
     assert set(data.files("train")) == train_photos  # every sample names its own photo

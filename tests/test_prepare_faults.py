@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from colorcore.core.atomic import UMASK
-from colorcore.data.prepare import OWNER_FILE, PARTIAL_INFIX, is_prepared_dataset, prepare
+from colorcore.data.prepare import OWNER_FILE, PARTIAL_INFIX, prepare
+from colorcore.data.prepared import is_prepared_dataset
 
 from tests.conftest import write_photo
 

@@ -54,7 +54,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_a_finished_run_is_read_back_whole(trained: tuple[Path, Path], tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from colorcore.data.prepare import is_prepared_dataset
+    from colorcore.data.prepared import is_prepared_dataset
     from colorcore.models.base import MODEL_REGISTRY
 
     root, folder = trained

@@ -81,7 +81,7 @@ def test_a_run_from_the_starter_scores_it_first_and_keeps_its_calibration(prepar
     assert (int(first["epoch"]), int(first["step"])) == (START_EPOCH, 0)
     assert rec.epochs[0].epoch == START_EPOCH and rec.epochs[0].step == 0
     starter = load_model(starter_model_path())
-    from colorcore.data.prepare import load_prepared
+    from colorcore.data.prepared import load_prepared
     from colorcore.evaluation.evaluate import evaluate_model
 
     expected = evaluate_model(starter, load_prepared(prepared_dataset), "test", limit=2, grid_count=0).summary

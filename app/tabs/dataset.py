@@ -4,7 +4,7 @@ the dataset with progress and cancel, and show its summary and skipped files."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -35,19 +35,29 @@ from PySide6.QtWidgets import (
 )
 
 from colorcore.core.events import ErrorEvent, emit
+from colorcore.data.settings import (
+    DEFAULT_CROPS_PER_PHOTO,
+    DEFAULT_SALIENCY,
+    DEFAULT_SEED,
+    DEFAULT_SIZE,
+    DEFAULT_TEST_FRACTION,
+    MAX_CROPS_PER_PHOTO,
+    SALIENCY_METHODS,
+)
 
 from app.tabs import ask_folder, dialog_start, last_folder, remember_folder, reveal_in_file_manager, show_error
 from app.widgets.image_view import numpy_to_qimage
 from app.workers import JobWorker
+
+if TYPE_CHECKING:
+    from colorcore.data.prepared import Manifest
 
 PREVIEW_PHOTOS = 4
 PREVIEW_COLUMNS = ("Original", "Gray", "Canny", "Saliency")
 PREVIEW_TILE_PX = 150
 PREVIEW_DEBOUNCE_MS = 150
 PREVIEW_DECODE_MIN_SIZE = 256  # photos are decoded reduced to at least this size for previews
-SALIENCY_METHODS = ("spectral", "fine")
-DEFAULT_SIZE, DEFAULT_TEST_FRACTION, DEFAULT_SEED = 64, 0.25, 0
-DEFAULT_CANNY = (50, 150)
+DEFAULT_CANNY = (50, 150)  # where the sliders start when Canny is set by hand
 SETTINGS_GROUP = "dataset"
 JOB_NAME = "Preparing dataset"
 
@@ -96,7 +106,7 @@ class DatasetTab(QWidget):
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Side of the square training images (the paper uses 64)")
         self.crops_spin = QSpinBox()
-        self.crops_spin.setRange(0, 10000)
+        self.crops_spin.setRange(0, MAX_CROPS_PER_PHOTO)
         self.crops_spin.setSpecialValueText("no crops")
         self.crops_spin.setSuffix(" crops/photo")
         self.crops_spin.setToolTip("Besides each photo's centre square, this many random square crops at several "
@@ -222,9 +232,9 @@ class DatasetTab(QWidget):
         s, g = self.settings, SETTINGS_GROUP
         self.size_spin.setValue(s.value(f"{g}/size", DEFAULT_SIZE, type=int))
         self.test_fraction_spin.setValue(s.value(f"{g}/test_fraction", DEFAULT_TEST_FRACTION, type=float))
-        self.crops_spin.setValue(s.value(f"{g}/crops_per_photo", 0, type=int))
+        self.crops_spin.setValue(s.value(f"{g}/crops_per_photo", DEFAULT_CROPS_PER_PHOTO, type=int))
         self.seed_spin.setValue(s.value(f"{g}/seed", DEFAULT_SEED, type=int))
-        self.saliency_combo.setCurrentText(s.value(f"{g}/saliency", SALIENCY_METHODS[0], type=str))
+        self.saliency_combo.setCurrentText(s.value(f"{g}/saliency", DEFAULT_SALIENCY, type=str))
         self.canny_high.setValue(s.value(f"{g}/canny_high", DEFAULT_CANNY[1], type=int))
         self.canny_low.setValue(s.value(f"{g}/canny_low", DEFAULT_CANNY[0], type=int))
         self.canny_auto.setChecked(s.value(f"{g}/canny_auto", True, type=bool))
@@ -397,7 +407,7 @@ class DatasetTab(QWidget):
 
     def start_prepare(self) -> bool:
         """Prepare the chosen folder with the current settings (in a worker thread)."""
-        from colorcore.data.prepare import is_prepared_dataset
+        from colorcore.data.prepared import is_prepared_dataset
 
         if self.is_busy():
             return False
@@ -431,7 +441,8 @@ class DatasetTab(QWidget):
         )
 
         def job(callbacks: list, stop: Any) -> Any:
-            from colorcore.data.prepare import DatasetError, prepare
+            from colorcore.data.prepare import prepare
+            from colorcore.data.prepared import DatasetError
 
             reported: list[Any] = []  # an error the engine reports itself is shown once, as it words it
 
@@ -503,7 +514,7 @@ class DatasetTab(QWidget):
     def open_prepared(self, path: str) -> bool:
         """Show the summary and skipped files of a prepared dataset; False (with a message) if
         `path` is not one."""
-        from colorcore.data.prepare import MANIFEST_NAME, load_prepared
+        from colorcore.data.prepared import MANIFEST_NAME, load_prepared
 
         try:
             manifest = load_prepared(path).manifest
@@ -517,47 +528,35 @@ class DatasetTab(QWidget):
         self.show_summary(path, manifest)  # after the form: choosing its photo folder clears the summary
         return True
 
-    def apply_manifest_settings(self, path: str, manifest: dict[str, Any]) -> None:
+    def apply_manifest_settings(self, path: str, manifest: Manifest) -> None:
         """Set the form to the settings a prepared dataset was made with (and preview its source)."""
-        if isinstance(manifest.get("size"), int):
-            self.size_spin.setValue(manifest["size"])
-        if manifest.get("saliency") in SALIENCY_METHODS:
-            self.saliency_combo.setCurrentText(manifest["saliency"])
-        if isinstance(manifest.get("test_fraction"), (int, float)):
-            self.test_fraction_spin.setValue(float(manifest["test_fraction"]))
-        if isinstance(manifest.get("seed"), int):
-            self.seed_spin.setValue(manifest["seed"])
-        if isinstance(manifest.get("crops_per_photo"), int):
-            self.crops_spin.setValue(manifest["crops_per_photo"])
-        canny = manifest.get("canny")
-        if isinstance(canny, dict):
-            low, high = canny.get("low"), canny.get("high")
-            self.canny_auto.setChecked(low is None or high is None)
-            if low is not None and high is not None:
-                self.canny_high.setValue(int(high))
-                self.canny_low.setValue(int(low))
+        self.size_spin.setValue(manifest.size)
+        if manifest.saliency in SALIENCY_METHODS:
+            self.saliency_combo.setCurrentText(manifest.saliency)
+        self.test_fraction_spin.setValue(manifest.test_fraction)
+        self.seed_spin.setValue(manifest.seed)
+        self.crops_spin.setValue(manifest.crops_per_photo)
+        self.canny_auto.setChecked(manifest.canny_auto)
+        if not manifest.canny_auto:
+            self.canny_high.setValue(round(manifest.canny_high))
+            self.canny_low.setValue(round(manifest.canny_low))
         self.output_edit.setText(str(path))
-        source = str(manifest.get("source", ""))
-        if source and Path(source).is_dir() and source != self.source_edit.text():
-            self.set_source_folder(source)
+        source = manifest.source_folder
+        if source is not None and source.is_dir() and str(source) != self.source_edit.text():
+            self.set_source_folder(str(source))
 
-    def show_summary(self, path: str, manifest: dict[str, Any]) -> None:
+    def show_summary(self, path: str, manifest: Manifest) -> None:
         """Fill the summary text and the skipped list from a manifest."""
-        from colorcore.data.prepare import describe_canny
-
-        splits = manifest.get("splits", {})
-        skipped = manifest.get("skipped", [])
-        canny_text = describe_canny(manifest.get("canny"))
         self.summary_label.setText(
-            f"<b>{Path(path).name}</b>: {splits.get('train', 0)} train, {splits.get('test', 0)} test photos "
-            f"at {manifest.get('size')} px; saliency {manifest.get('saliency')}; Canny {canny_text}; "
-            f"{len(skipped)} skipped.<br><small>{path}</small>"
+            f"<b>{Path(path).name}</b>: {manifest.splits['train']} train, {manifest.splits['test']} test photos "
+            f"at {manifest.size} px; saliency {manifest.saliency}; Canny {manifest.canny_description}; "
+            f"{len(manifest.skipped)} skipped.<br><small>{path}</small>"
         )
         self.skipped_list.clear()
-        source = Path(manifest.get("source", ""))
-        for entry in skipped:
-            full_path = str(source / entry["path"])  # stored relative to the source folder
-            item = QListWidgetItem(f"{Path(entry['path']).as_posix()}: {entry['reason']}")  # sub-folders kept
+        source = manifest.source_folder or Path()
+        for entry in manifest.skipped:
+            full_path = str(source / entry.path)  # stored relative to the source folder
+            item = QListWidgetItem(f"{Path(entry.path).as_posix()}: {entry.reason}")  # sub-folders kept
             item.setToolTip(full_path)
             item.setData(Qt.ItemDataRole.UserRole, full_path)
             self.skipped_list.addItem(item)

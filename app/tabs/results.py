@@ -22,6 +22,7 @@ from app.widgets.image_view import ImageView, numpy_to_qimage
 from app.widgets.sync_views import SyncGroup
 from app.workers import JobWorker
 from colorcore.core.events import ProgressEvent, StopFlag
+from colorcore.data.prepared import is_prepared_dataset, load_prepared
 from colorcore.training.runs import dataset_of_run
 
 if TYPE_CHECKING:
@@ -323,8 +324,6 @@ class ResultsTab(QWidget):
             remember_folder(self._settings, "model", resolved)
         self.run_list.setCurrentRow(self.run_list.count() - 1)
         self._save_open()
-        from colorcore.data.prepare import is_prepared_dataset
-
         own = dataset_of_run(resolved)
         if own is not None and is_prepared_dataset(own) and not same_folder(own, self._dataset_path):
             self.open_dataset(str(own.resolve()))  # a run is scored on the photos it was trained on by default
@@ -345,12 +344,10 @@ class ResultsTab(QWidget):
 
     def open_dataset(self, path: str) -> None:
         """Show a prepared dataset's photos (predictions of the open runs are recomputed)."""
-        from colorcore.data.prepare import load_prepared
-
         try:
             dataset = load_prepared(path)
-            if self._split not in dataset.manifest.get("splits", {}):
-                self._split = next(iter(dataset.manifest.get("splits", {"test": 0})))
+            if self._split not in dataset.manifest.splits:
+                self._split = next(iter(dataset.manifest.splits))
             dataset.split(self._split)
         except Exception as exc:  # any unreadable folder: a message, never a traceback
             self._say(f"Cannot open the prepared dataset {path}: {exc}")
@@ -389,8 +386,6 @@ class ResultsTab(QWidget):
 
     def engine_ready(self) -> None:
         """List the devices (the best chosen), then reopen the runs and dataset of the last session (once)."""
-        from colorcore.data.prepare import is_prepared_dataset
-
         if self._restored:
             return
         self._restored = True
@@ -693,8 +688,6 @@ class ResultsTab(QWidget):
         elif not self._runs:
             hint = "Add a run or model file to see its colourisations next to the real photos."
         else:
-            from colorcore.data.prepare import is_prepared_dataset
-
             notes = [f"{run.label}: {run.error}" for run in self._runs if run.error]
             notes += [f"{run.label} was trained on {Path(own).name}; it is scored here on {Path(self._dataset_path).name}"
                       + ("" if is_prepared_dataset(own) else f" ({own} is gone)")
@@ -730,7 +723,7 @@ class ResultsTab(QWidget):
         if split == self._split or self._dataset_path is None:
             self._split = split
             return
-        if split not in self._dataset.manifest.get("splits", {}):
+        if split not in self._dataset.manifest.splits:
             self._say(f"The dataset has no {split} split.")
             return
         self._split = split

@@ -72,7 +72,7 @@ def format_eta(seconds: float | None) -> str:
 
 def training_photos(dataset: str) -> int | None:
     """How many training photos a prepared dataset has (None when it is not a usable one)."""
-    from colorcore.data.prepare import DatasetError, load_prepared
+    from colorcore.data.prepared import DatasetError, load_prepared
 
     try:
         return len(load_prepared(dataset).split("train"))
@@ -677,7 +677,7 @@ class TrainingTab(QWidget):
 
     def start_training(self) -> bool:
         """Start (or resume) a run with the form's settings in a worker thread."""
-        from colorcore.data.prepare import is_prepared_dataset
+        from colorcore.data.prepared import is_prepared_dataset
 
         if self.is_busy() or not self._engine_ready:
             return False

@@ -159,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
     from colorcore.models.checkpoint import load_model
     from colorcore.inference.colorize import colorize_file
     from colorcore.inference.chroma import luma
-    from colorcore.data.prepare import DatasetError, is_prepared_dataset, load_prepared, prepare
+    from colorcore.data.prepare import prepare
+    from colorcore.data.prepared import DatasetError, is_prepared_dataset, load_prepared
     from colorcore.core.events import StopFlag
     from colorcore.data.imageio import ImageReadError, read_image, write_image
     from colorcore.models.base import ModelConfig
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"preparing the bundled sample photos from {samples} ...", flush=True)
             prepared = prepare(samples, data, size=DEMO_SIZE, test_fraction=DEMO_TEST_FRACTION, seed=0,
                                crops_per_photo=DEMO_CROPS_PER_PHOTO)
-            photos = load_prepared(data).manifest["photos"]
+            photos = load_prepared(data).manifest.photos
             print(f"  {len(photos['train'])} training and {len(photos['test'])} held-out photos "
                   f"({prepared.n_train} + {prepared.n_test} samples with crops) in {data}")
         dataset = load_prepared(data)

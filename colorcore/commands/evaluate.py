@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate, print the means, write the JSON and the grid."""
     from colorcore.core.atomic import atomic_write_text
     from colorcore.models.checkpoint import CheckpointError
-    from colorcore.data.prepare import DatasetError
+    from colorcore.data.prepared import DatasetError
     from colorcore.core.device import DeviceError
     from colorcore.evaluation.evaluate import evaluate_model_file
     from colorcore.data.imageio import write_image

@@ -9,9 +9,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SIZE = 64
-DEFAULT_TEST_FRACTION = 0.25
-DEFAULT_MAX_MEGAPIXELS = 180.0
+from colorcore.data.settings import (
+    DEFAULT_CROPS_PER_PHOTO,
+    DEFAULT_SALIENCY,
+    DEFAULT_SEED,
+    DEFAULT_SIZE,
+    DEFAULT_TEST_FRACTION,
+    SALIENCY_METHODS,
+)
+
+DEFAULT_MAX_MEGAPIXELS = 180.0  # colorcore.data.imageio.DEFAULT_MAX_PIXELS, here without importing cv2
 EXIT_INTERRUPTED = 130
 
 
@@ -31,8 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="square image side in pixels (default %(default)s)")
     p.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION,
                    help="share of photos in the test split, 0 <= F < 1 (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the train/test split (default %(default)s)")
-    p.add_argument("--saliency", choices=("spectral", "fine"), default="spectral",
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the train/test split (default %(default)s)")
+    p.add_argument("--saliency", choices=SALIENCY_METHODS, default=DEFAULT_SALIENCY,
                    help="OpenCV saliency: spectral residual (default) or fine-grained")
     p.add_argument("--canny-low", type=float, default=None,
                    help="Canny low threshold (default: derived from each image's median)")
@@ -42,7 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="worker threads (default: one per CPU core, up to 8; 1 = no extra thread)")
     p.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_MEGAPIXELS,
                    help="skip photos larger than this, checked before decoding (default %(default)s)")
-    p.add_argument("--crops-per-photo", type=int, default=0, metavar="N",
+    p.add_argument("--crops-per-photo", type=int, default=DEFAULT_CROPS_PER_PHOTO, metavar="N",
                    help="besides each photo's centre square, N random square crops at several scales (0.3 to 1 "
                         "times the shorter side, half of them mirrored): many samples from few photos; the "
                         "train/test split stays by photo (default %(default)s)")
@@ -72,7 +79,8 @@ class TqdmProgress:
 def run(args: argparse.Namespace) -> int:
     """Prepare the dataset; exit 0 when finished (even with skipped files)."""
     from colorcore.cli import CLIError
-    from colorcore.data.prepare import DatasetError, prepare
+    from colorcore.data.prepare import prepare
+    from colorcore.data.prepared import DatasetError
     from colorcore.core.events import StopFlag
 
     if args.max_megapixels <= 0:
@@ -96,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
     for item in result.skipped:
-        print(f"skipped {item['path']}: {item['reason']}")
+        print(f"skipped {item.path}: {item.reason}")
     if result.cancelled:
         print(f"cancelled after {result.seconds:.1f} s: nothing written to {args.out}", file=sys.stderr)
         return EXIT_INTERRUPTED

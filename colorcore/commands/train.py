@@ -263,7 +263,7 @@ def model_config_from_args(args: argparse.Namespace) -> Any:
 
 def check_paths(data: Path, run: Path, resume: bool, overwrite: bool = False) -> None:
     """CLIError when DATA is not a prepared dataset or RUN cannot be used as asked."""
-    from colorcore.data.prepare import is_prepared_dataset
+    from colorcore.data.prepared import is_prepared_dataset
 
     if not is_prepared_dataset(data):
         raise CLIError(f"{data}: not a prepared dataset (no manifest.json); run `colorcore prepare` first")
@@ -377,7 +377,7 @@ def run(args: argparse.Namespace) -> int:
     if args.init:
         check_init(args.init)
     changes = resumed_settings(args, run_dir) if args.resume else []
-    from colorcore.data.prepare import DatasetError, load_prepared
+    from colorcore.data.prepared import DatasetError, load_prepared
 
     try:
         n_train = len(load_prepared(data).split("train"))

@@ -13,10 +13,8 @@ import cv2
 import numpy as np
 
 from colorcore.data.imageio import as_uint8
+from colorcore.data.settings import CANNY_SIGMA, SALIENCY_METHODS  # the auto Canny rule's sigma, the methods
 
-SALIENCY_METHODS = ("spectral", "fine")
-# Canny thresholds derived from the median: the usual "auto Canny" rule with sigma 0.33
-CANNY_SIGMA = 0.33
 U8_MAX = 255
 # ITU-R BT.601 luma weights (what OpenCV's RGB2GRAY uses); the one definition, shared with
 # colorcore.core.tensors (which imports torch; this module must not)

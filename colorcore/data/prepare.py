@@ -1,10 +1,9 @@
-"""Prepare a photo folder into a cached training dataset, and load it back (memory-mapped).
+"""Prepare a photo folder into a cached training dataset (`colorcore.data.prepared` reads it back).
 
-A prepared dataset is a folder holding `manifest.json` (written last) and, per split ("train",
-"test"), three `.npy` arrays: `<split>_rgb.npy` (N, S, S, 3), `<split>_edge.npy` (N, S, S) in
-{0, 255} and `<split>_saliency.npy` (N, S, S) in 0..255, all uint8 (colorcore.core.tensors' storage
-convention). Each photo gives its centre square resized to S x S (see `imageio.to_square`) and,
-with `crops_per_photo` N > 0, N more samples: random squares at several scales (a side of
+A prepared dataset is a folder holding `manifest.json` (written last, a `Manifest`) and, per split
+("train", "test"), three uint8 `.npy` arrays (rgb, edge, saliency: see `colorcore.data.prepared`).
+The choices and their defaults are in `colorcore.data.settings`. Each photo gives its centre square
+resized to S x S (see `imageio.to_square`) and, with `crops_per_photo` N > 0, N more samples: random squares at several scales (a side of
 `CROP_MIN_SCALE` to 1 times the photo's shorter side), half of them mirrored, all from one decode of
 the photo at the smallest sufficient reduction. Edges come from each sample's BT.601 luma, saliency
 from its colour image. Photos, never crops, are split into train and test: every sample of a photo
@@ -36,7 +35,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -45,7 +44,7 @@ from numpy.lib.format import open_memmap
 from colorcore.core.atomic import UMASK, atomic_write_bytes, fsync_dir
 from colorcore.inference.batch import is_output_name
 from colorcore.core.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
-from colorcore.data.guidance import CANNY_SIGMA, SALIENCY_METHODS, luma_u8, storage_maps
+from colorcore.data.guidance import luma_u8, storage_maps
 from colorcore.data.imageio import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
@@ -55,17 +54,34 @@ from colorcore.data.imageio import (
     to_square,
 )
 from colorcore.core.provenance import collect_provenance
+from colorcore.data.prepared import (
+    ARRAY_KINDS,
+    MANIFEST_NAME,
+    SPLITS,
+    DatasetError,
+    Manifest,
+    SkippedFile,
+    array_name,
+    is_prepared_dataset,
+)
+from colorcore.data.prepared import PreparedDataset, SplitArrays, load_prepared  # noqa: F401 (see below)
+from colorcore.data.settings import (
+    CANNY_MAX,
+    CROP_MIN_SCALE,
+    DEFAULT_CROPS_PER_PHOTO,
+    DEFAULT_SALIENCY,
+    DEFAULT_SEED,
+    DEFAULT_SIZE,
+    DEFAULT_TEST_FRACTION,
+    MAX_CROPS_PER_PHOTO,
+    MIN_SIZE,
+    SALIENCY_METHODS,
+)
 
-if TYPE_CHECKING:
-    import torch
-
-FORMAT_VERSION = 1
-CROP_MIN_SCALE = 0.3  # smallest random crop side, as a share of the photo's shorter side
-MAX_CROPS_PER_PHOTO = 10_000
-MANIFEST_NAME = "manifest.json"
-SPLITS = ("train", "test")
-ARRAY_KINDS = ("rgb", "edge", "saliency")
-MIN_SIZE = 8
+# `colorcore.dataset`, 0.1's name of this module, still imports as it (colorcore.MOVED_MODULES) and held
+# the reading names too: `PreparedDataset`, `SplitArrays` and `load_prepared` are imported above so that
+# `from colorcore.dataset import load_prepared` works until 0.3; new code imports them from
+# colorcore.data.prepared.
 # Worker threads run in parallel: OpenCV and Pillow release Python's GIL while decoding and
 # filtering, and threads start instantly (worker processes cost a second or more each to start,
 # more than the whole job on a typical folder once the reduced JPEG decode is used).
@@ -77,10 +93,6 @@ OWNER_FILE = ".owner-pid"  # inside a staging folder: the id of the process buil
 NO_SPACE_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
-class DatasetError(Exception):
-    """A source or prepared-dataset folder is unusable; the message names the folder and why."""
-
-
 @dataclass
 class PrepareResult:
     """What `prepare` did: counts, skipped files with reasons, time, and whether it was cancelled."""
@@ -88,85 +100,18 @@ class PrepareResult:
     out: Path
     n_train: int
     n_test: int
-    skipped: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
-
-
-@dataclass
-class SplitArrays:
-    """One split's uint8 arrays (memory-mapped): rgb (N, S, S, 3), edge and saliency (N, S, S)."""
-
-    rgb: np.ndarray
-    edge: np.ndarray
-    saliency: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.rgb.shape[0])
-
-
-class PreparedDataset:
-    """A prepared dataset folder: its manifest and its memory-mapped split arrays."""
-
-    def __init__(self, path: Path, manifest: dict[str, Any], splits: dict[str, SplitArrays]) -> None:
-        self.path = path
-        self.manifest = manifest
-        self._splits = splits
-
-    @property
-    def size(self) -> int:
-        """Side length S of the square images."""
-        return int(self.manifest["size"])
-
-    def split(self, name: str) -> SplitArrays:
-        """The arrays of split `name` ("train" or "test")."""
-        if name not in self._splits:
-            raise DatasetError(f"{self.path}: no split {name!r} (have {', '.join(self._splits)})")
-        return self._splits[name]
-
-    def files(self, name: str) -> list[str]:
-        """Source files of split `name`, relative to the source folder, in array order."""
-        self.split(name)
-        return list(self.manifest["files"][name])
-
-    def source_paths(self, name: str) -> list[Path]:
-        """Absolute source paths of split `name` (they may have moved since preparation)."""
-        root = Path(self.manifest.get("source", ""))
-        return [root / relative for relative in self.files(name)]
-
-    def tensors(
-        self, name: str, device: "torch.device | str" = "cpu"
-    ) -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
-        """Split `name` as uint8 torch tensors (rgb, edge, saliency) on `device`."""
-        import torch
-
-        arrays = self.split(name)
-        return tuple(  # type: ignore[return-value]
-            torch.from_numpy(np.array(a, dtype=np.uint8, copy=True)).to(device)
-            for a in (arrays.rgb, arrays.edge, arrays.saliency)
-        )
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{name}={len(arrays)}" for name, arrays in self._splits.items())
-        return f"PreparedDataset({str(self.path)!r}, size={self.size}, {counts})"
-
-
-def is_prepared_dataset(path: str | os.PathLike[str]) -> bool:
-    """True when `path` is a folder with a readable prepared-dataset manifest."""
-    manifest = Path(path) / MANIFEST_NAME
-    try:
-        return "format_version" in json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError):
-        return False
 
 
 def prepare(
     src: str | os.PathLike[str],
     out: str | os.PathLike[str],
-    size: int = 64,
-    test_fraction: float = 0.25,
-    seed: int = 0,
-    saliency: str = "spectral",
+    size: int = DEFAULT_SIZE,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
+    seed: int = DEFAULT_SEED,
+    saliency: str = DEFAULT_SALIENCY,
     canny_low: float | None = None,
     canny_high: float | None = None,
     workers: int | None = None,
@@ -174,7 +119,7 @@ def prepare(
     stop: StopFlag | None = None,
     overwrite: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    crops_per_photo: int = 0,
+    crops_per_photo: int = DEFAULT_CROPS_PER_PHOTO,
 ) -> PrepareResult:
     """Prepare every photo under `src` (recursive) into the dataset folder `out`.
 
@@ -238,32 +183,6 @@ def prepare(
     return result
 
 
-def load_prepared(path: str | os.PathLike[str]) -> PreparedDataset:
-    """Open a prepared dataset folder (arrays memory-mapped); DatasetError when it is not one,
-    or is incomplete or damaged."""
-    root = Path(path)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: {'not a folder' if root.exists() else 'folder not found'}")
-    manifest_path = root / MANIFEST_NAME
-    if not manifest_path.is_file():
-        raise DatasetError(
-            f"{root}: not a prepared dataset (no {MANIFEST_NAME}); create one with `colorcore prepare`"
-        )
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"{root}: {MANIFEST_NAME} is damaged ({exc})") from None
-    _check_manifest(root, manifest)
-    size = int(manifest["size"])
-    splits: dict[str, SplitArrays] = {}
-    for name in SPLITS:
-        count = int(manifest["splits"][name])
-        shapes = {"rgb": (count, size, size, 3), "edge": (count, size, size), "saliency": (count, size, size)}
-        arrays = {kind: _open_array(root, f"{name}_{kind}.npy", shapes[kind]) for kind in ARRAY_KINDS}
-        splits[name] = SplitArrays(**arrays)
-    return PreparedDataset(root, manifest, splits)
-
-
 def split_names(names: Sequence[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
     """Deterministic seeded split of file names into (train, test), each in the input order.
 
@@ -297,8 +216,8 @@ def _check_parameters(
     if saliency not in SALIENCY_METHODS:
         raise ValueError(f"unknown saliency method {saliency!r}: choose one of {', '.join(SALIENCY_METHODS)}")
     for name, value in (("canny low", canny_low), ("canny high", canny_high)):
-        if value is not None and not 0 <= value <= 1000:
-            raise ValueError(f"{name} threshold must be in 0..1000, got {value}")
+        if value is not None and not 0 <= value <= CANNY_MAX:
+            raise ValueError(f"{name} threshold must be in 0..{CANNY_MAX}, got {value}")
     if canny_low is not None and canny_high is not None and canny_low > canny_high:
         raise ValueError(f"canny low ({canny_low}) must not exceed canny high ({canny_high})")
     if workers is not None and workers < 1:
@@ -454,7 +373,7 @@ def _prepare_into(
             if stop is not None and stop.stop_requested:
                 break
     cancelled = stop is not None and stop.stop_requested
-    skipped = [{"path": names[i], "reason": reasons[i]} for i in sorted(reasons)]
+    skipped = [SkippedFile(names[i], reasons[i]) for i in sorted(reasons)]
     if cancelled:
         return PrepareResult(target, 0, 0, skipped, time.perf_counter() - started, cancelled=True)
     good = [i for i in range(total) if readable[i]]
@@ -462,21 +381,21 @@ def _prepare_into(
         first = skipped[0]
         raise DatasetError(
             f"{source}: none of the {total} image files could be read "
-            f"(first: {first['path']}: {first['reason']})"
+            f"(first: {first.path}: {first.reason})"
         )
     index_of = {names[i]: i for i in good}
     train_names, test_names = split_names([names[i] for i in good], test_fraction, seed)
     for split, members in (("train", train_names), ("test", test_names)):
         rows = np.array([index_of[nm] * per_photo + k for nm in members for k in range(per_photo)], dtype=np.int64)
         for kind, source_array in every.items():
-            _write_rows(staging / f"{split}_{kind}.npy", source_array, rows)
+            _write_rows(staging / array_name(split, kind), source_array, rows)
     del every
     for kind in ARRAY_KINDS:
         (staging / f"all_{kind}.npy").unlink()
     seconds = time.perf_counter() - started
     manifest = _manifest(source, size, saliency, canny_low, canny_high, test_fraction, seed,
                          {"train": train_names, "test": test_names}, skipped, seconds, crops_per_photo)
-    atomic_write_bytes(staging / MANIFEST_NAME, json.dumps(manifest, indent=1).encode("utf-8"))
+    atomic_write_bytes(staging / MANIFEST_NAME, json.dumps(manifest.to_dict(), indent=1).encode("utf-8"))
     (staging / OWNER_FILE).unlink()
     fsync_dir(staging)
     _install(staging, target, overwrite)
@@ -578,16 +497,6 @@ def preview_samples(
     return rows
 
 
-def describe_canny(canny: object) -> str:
-    """A manifest's Canny setting in words: "auto (image median)" or "low 50, high 150"."""
-    if isinstance(canny, dict):
-        low, high = canny.get("low"), canny.get("high")
-        if low is None and high is None:
-            return "auto (image median)"
-        return f"low {'auto' if low is None else low}, high {'auto' if high is None else high}"
-    return str(canny)
-
-
 def decode_min_side(size: int, crops_per_photo: int) -> int:
     """The short side a photo is decoded to at least: `size`, or, with random crops, enough that the
     smallest crop (CROP_MIN_SCALE of the short side) still has `size` pixels."""
@@ -641,34 +550,19 @@ def _write_rows(path: Path, source: np.ndarray, rows: np.ndarray) -> None:
 
 def _manifest(
     source: Path, size: int, saliency: str, canny_low: float | None, canny_high: float | None,
-    test_fraction: float, seed: int, photos: dict[str, list[str]], skipped: list[dict[str, str]],
+    test_fraction: float, seed: int, photos: dict[str, list[str]], skipped: list[SkippedFile],
     seconds: float, crops_per_photo: int,
-) -> dict[str, Any]:
+) -> Manifest:
     per_photo = 1 + crops_per_photo
-    return {
-        "format_version": FORMAT_VERSION,
-        "size": size,
-        "saliency": saliency,
-        "canny": {"low": canny_low, "high": canny_high,
-                  "auto": f"median rule, sigma {CANNY_SIGMA}, for any threshold given as null"},
-        "gray": "BT.601 luma",
-        "resize": "centre crop to square, then cv2.INTER_AREA",
-        "crops_per_photo": crops_per_photo,
-        "crops": (f"per photo: the centre square, then {crops_per_photo} random squares (side {CROP_MIN_SCALE:g} to 1 "
-                  "times the shorter side, log-uniform; mirrored with probability 1/2)") if crops_per_photo else "none",
-        "split_by": "photo",
-        "test_fraction": test_fraction,
-        "seed": seed,
-        "source": str(source.resolve()),
-        "splits": {name: len(photos[name]) * per_photo for name in SPLITS},
-        "photos": photos,
-        "files": {name: [nm for nm in photos[name] for _ in range(per_photo)] for name in SPLITS},
-        "arrays": {name: {kind: f"{name}_{kind}.npy" for kind in ARRAY_KINDS} for name in SPLITS},
-        "skipped": skipped,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seconds": round(seconds, 3),
-        **collect_provenance(),
-    }
+    return Manifest(
+        size=size, saliency=saliency, canny_low=canny_low, canny_high=canny_high, test_fraction=test_fraction,
+        seed=seed, source=str(source.resolve()),
+        splits={name: len(photos[name]) * per_photo for name in SPLITS},
+        files={name: tuple(nm for nm in photos[name] for _ in range(per_photo)) for name in SPLITS},
+        photos={name: tuple(photos[name]) for name in SPLITS}, skipped=tuple(skipped),
+        crops_per_photo=crops_per_photo, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        seconds=round(seconds, 3), provenance=collect_provenance(),
+    )
 
 
 def _install(staging: Path, target: Path, overwrite: bool) -> None:
@@ -685,41 +579,3 @@ def _install(staging: Path, target: Path, overwrite: bool) -> None:
             return
     os.replace(staging, target)
     fsync_dir(target.parent)
-
-
-# ---------------------------------------------------------------------------------------------
-# loading internals
-
-
-def _check_manifest(root: Path, manifest: Any) -> None:
-    if not isinstance(manifest, dict) or "format_version" not in manifest:
-        raise DatasetError(f"{root}: {MANIFEST_NAME} is not a prepared-dataset manifest")
-    version = manifest["format_version"]
-    if version != FORMAT_VERSION:
-        raise DatasetError(
-            f"{root}: dataset format version {version} is not supported (expected {FORMAT_VERSION}); "
-            "prepare it again with this version"
-        )
-    missing = [key for key in ("size", "splits", "files", "skipped") if key not in manifest]
-    if missing:
-        raise DatasetError(f"{root}: {MANIFEST_NAME} lacks {', '.join(missing)}")
-    for name in SPLITS:
-        count = manifest["splits"].get(name)
-        files = manifest["files"].get(name)
-        if not isinstance(count, int) or not isinstance(files, list) or len(files) != count:
-            raise DatasetError(f"{root}: {MANIFEST_NAME} split {name!r} is inconsistent")
-
-
-def _open_array(root: Path, filename: str, shape: tuple[int, ...]) -> np.ndarray:
-    path = root / filename
-    if not path.is_file():
-        raise DatasetError(f"{root}: incomplete dataset, {filename} is missing")
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False) if shape[0] else np.load(path)
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"{root}: {filename} is damaged ({exc})") from None
-    if array.shape != shape or array.dtype != np.uint8:
-        raise DatasetError(
-            f"{root}: {filename} has shape {array.shape} {array.dtype}, expected {shape} uint8"
-        )
-    return array

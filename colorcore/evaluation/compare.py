@@ -129,7 +129,7 @@ def compare_runs(
     Emits one `ProgressEvent` per run. Raises `CompareError` when no dataset is usable or no run is.
     """
     from colorcore.models.checkpoint import CheckpointError, load_model
-    from colorcore.data.prepare import DatasetError, load_prepared
+    from colorcore.data.prepared import DatasetError, load_prepared
     from colorcore.evaluation.evaluate import evaluate_model
 
     from colorcore.models.starter import STARTER, starter_model_path

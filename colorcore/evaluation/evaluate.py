@@ -99,7 +99,7 @@ def evaluate_model(
     predicted map in the result. Emits `on_progress` per batch; a stop request ends early with the
     images scored so far (`stopped=True`).
     """
-    from colorcore.data.prepare import PreparedDataset, load_prepared
+    from colorcore.data.prepared import PreparedDataset, load_prepared
 
     data: PreparedDataset = dataset if isinstance(dataset, PreparedDataset) else load_prepared(os.fspath(dataset))
     arrays = data.split(split)
@@ -161,7 +161,7 @@ def evaluate_model_file(
     else ValueError."""
     from colorcore.models.checkpoint import load_model
     from colorcore.inference.chroma import check_inference_size
-    from colorcore.data.prepare import PreparedDataset, load_prepared
+    from colorcore.data.prepared import PreparedDataset, load_prepared
     from colorcore.core.device import resolve_device
 
     target = resolve_device(device)

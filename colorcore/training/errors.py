@@ -14,7 +14,7 @@ import torch
 from colorcore.core.advice import LOWER, OFF, OTHER, REDO, Advice, AdvisedError, advice_of
 from colorcore.core.events import ErrorEvent
 from colorcore.models.checkpoint import CheckpointError
-from colorcore.data.prepare import DatasetError
+from colorcore.data.prepared import DatasetError
 from colorcore.core.device import DeviceError
 from colorcore.models.generator import ResNetWeightsError
 from colorcore.training.runs import CHECKPOINT_DIR, LAST_CHECKPOINT

@@ -54,7 +54,7 @@ from colorcore.models.checkpoint import (
     save_checkpoint,
 )
 from colorcore.training.csv_log import CsvLog
-from colorcore.data.prepare import load_prepared
+from colorcore.data.prepared import load_prepared
 from colorcore.core.device import describe_device, flushed_denormals, resolve_device
 from colorcore.training.distributed import (
     DistInfo,

@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO))
 
 from colorcore.core.atomic import atomic_write_text  # noqa: E402
 from colorcore.models.checkpoint import CHECKPOINT_DIR, load_model  # noqa: E402
-from colorcore.data.prepare import is_prepared_dataset, load_prepared, prepare  # noqa: E402
+from colorcore.data.prepare import prepare  # noqa: E402
+from colorcore.data.prepared import is_prepared_dataset, load_prepared  # noqa: E402
 from colorcore.core.events import StopFlag  # noqa: E402
 from colorcore.models.base import ModelConfig  # noqa: E402
 from colorcore.models.starter import STARTER_FILE, calibrate_chroma, export_starter, write_calibration  # noqa: E402
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "seed": SEED, "size": SIZE, "width": WIDTH, "batch_size": BATCH, "crops_per_photo": CROPS_PER_PHOTO,
         "test_fraction": TEST_FRACTION, "best": json.loads((run / "best.json").read_text()),
-        "photos": dataset.manifest["photos"], "samples": {s: len(dataset.split(s)) for s in ("train", "test")},
+        "photos": {s: list(v) for s, v in dataset.manifest.photos.items()}, "samples": {s: len(dataset.split(s)) for s in ("train", "test")},
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "python": platform.python_version()},
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "session_seconds": round(time.time() - started),
@@ -171,7 +172,7 @@ def widened_init(model_file: Path, trunk: str, work: Path) -> Path:
 
 def calibrate(model_file: Path, corpus: Path, dataset: Any) -> int:
     """Step 5: store the chroma calibration that scores best on the held-out photos in `model_file`."""
-    held_out = [corpus / "photos" / name for name in dataset.manifest["photos"]["test"]]
+    held_out = [corpus / "photos" / name for name in dataset.manifest.photos["test"]]
     calibration, report = calibrate_chroma(load_model(model_file), held_out)
     write_calibration(model_file, calibration, report)
     for row in report["tried"]:
