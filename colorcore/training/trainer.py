@@ -2,30 +2,34 @@
 
 Pure engine (no Qt). Progress goes to callbacks (`colorcore.core.events`): `on_step` (rate-limited by
 the trainer's own clock, plus the last step), `on_epoch_end` (validation metrics on a fixed subset of
-the test split), `on_samples` (a gray | fake | real grid), `on_checkpoint`, `on_error`, `on_end`.
-A run folder holds config.json, metrics.csv, eval.csv, samples/ and checkpoints/ (DESIGN.md s. 2), and
-model.safetensors (the generator, exported when a run finishes or is stopped: from checkpoints/best.pt,
-the validation with the best held-out PSNR, when `keep_best`). A run started from trained weights
-(`init`) first scores them on the held-out images (eval.csv's START_EPOCH row, an `on_epoch_end` event
-with that epoch), fine-tunes at its preset's learning rates x `presets.FINETUNE_LR_SCALE` unless rates
-are given, and keeps their chroma calibration for its model file.
+the test split), `on_samples` (a gray | fake | real grid), `on_checkpoint`, `on_notice`, `on_error`,
+`on_end`. A run folder holds config.json, metrics.csv, eval.csv, samples/ and checkpoints/ (DESIGN.md
+s. 2), and model.safetensors (the generator, exported when a run finishes or is stopped: from
+checkpoints/best.pt, the validation with the best held-out PSNR, when `keep_best`). A run started from
+trained weights (`init`) first scores them on the held-out images (eval.csv's START_EPOCH row, an
+`on_epoch_end` event with that epoch), fine-tunes at its preset's learning rates x
+`presets.FINETUNE_LR_SCALE` unless rates are given, and keeps their chroma calibration for its model file.
+
+The Trainer is an `engine.Engine`: it sets up, runs the model's steps and fires `engine.Events`; the
+work around the steps is done by the handlers of `handlers` it attaches (`_attach_handlers` lists them
+in the order they run). Where the run is lives in one `state.TrainState`, which every checkpoint saves
+and `resume` restores (the watchdog's memory included).
 
 The data stays uint8 (on the GPU when it fits); each epoch visits a permutation seeded by
 (seed, epoch), so a checkpoint's (epoch, position) is enough to continue exactly where it stopped.
 Under `torchrun` (WORLD_SIZE > 1) each rank trains on its shard of every epoch's permutation with
 DistributedDataParallel; rank 0 alone writes files and emits events.
 
-The pieces it drives live in their own modules: `train_config` (the settings), `precision` (autocast,
+The other pieces it drives live in their own modules: `config` (the settings), `precision` (autocast,
 GradScaler, channels_last and torch.compile per device), `reproducibility` (seeds, epoch order, RNG
-states), `distributed` (torchrun), `provenance` (the versions config.json records), `csv_log`
-(metrics.csv, eval.csv) and `training_errors` (a failure's message and suggestion).
+states), `distributed` (torchrun), `provenance` (the versions config.json records) and `errors` (a
+failure's message and advice).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shutil
 import time
@@ -34,55 +38,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from colorcore.core.advice import OFF, Advice
-from colorcore.core.atomic import atomic_link, atomic_write_text
-from colorcore.models.checkpoint import (
-    CHECKPOINT_DIR,
-    EPOCH_CHECKPOINT_GLOB,
-    EPOCH_CHECKPOINT_PATTERN,
-    LAST_CHECKPOINT,
-    MODEL_FILE_NAME,
-    CheckpointError,
-    export_model,
-    load_checkpoint,
-    load_model,
-    make_checkpoint,
-    save_checkpoint,
-)
-from colorcore.training.csv_log import CsvLog
-from colorcore.data.prepared import load_prepared
+from colorcore.core.atomic import atomic_write_text
 from colorcore.core.device import describe_device, flushed_denormals, resolve_device
-from colorcore.training.distributed import (
-    DistInfo,
-    any_rank,
-    barrier,
-    init_distributed,
-    launch_rank,
-    rank_zero_decides,
-    shutdown_distributed,
-    wrap_ddp,
-)
-from colorcore.evaluation.evaluate import comparison_grid, evaluate_model
-from colorcore.core.events import (
-    CheckpointEvent,
-    EndEvent,
-    EpochEvent,
-    NoticeEvent,
-    SamplesEvent,
-    StepEvent,
-    StopFlag,
-    emit,
-)
-from colorcore.data.imageio import write_image
-from colorcore.evaluation.metrics import psnr
-from colorcore.models.base import MODEL_REGISTRY
-from colorcore.models.base import HYPERPARAMETERS, ColorModel, ModelConfig, StepContext, build_model
-from colorcore.models.generator import resnet_role, resolve_resnet_weights, resolve_trunk
-from colorcore.models.trunks import TRUNK_DESCRIPTIONS
+from colorcore.core.events import EndEvent, NoticeEvent, StepEvent, StopFlag, emit
 from colorcore.core.precision import (
     autocast_factory,
     channels_last_pays_off,
@@ -90,6 +52,41 @@ from colorcore.core.precision import (
     select_precision,
 )
 from colorcore.core.provenance import collect_provenance
+from colorcore.core.tensors import batch_from_uint8
+from colorcore.data.prepared import load_prepared
+from colorcore.models.base import (
+    HYPERPARAMETERS,
+    MODEL_REGISTRY,
+    ColorModel,
+    ModelConfig,
+    StepContext,
+    build_model,
+)
+from colorcore.models.checkpoint import (
+    CHECKPOINT_DIR,
+    LAST_CHECKPOINT,
+    MODEL_FILE_NAME,
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    make_checkpoint,
+)
+from colorcore.models.generator import resnet_role, resolve_resnet_weights, resolve_trunk
+from colorcore.models.starter import resolve_model_argument
+from colorcore.models.trunks import TRUNK_DESCRIPTIONS
+from colorcore.training.config import TrainConfig
+from colorcore.training.distributed import (
+    DistInfo,
+    any_rank,
+    init_distributed,
+    launch_rank,
+    shutdown_distributed,
+    wrap_ddp,
+)
+from colorcore.training.engine import Engine, Events
+from colorcore.training.errors import TrainingError, error_event
+from colorcore.training.handlers import Checkpointing, CsvLogging, EpochWork, StepLog, Validation, Watchdog
+from colorcore.training.presets import FINETUNE_LR_SCALE, finetune_rates
 from colorcore.training.reproducibility import (
     epoch_permutation,
     rng_state,
@@ -97,32 +94,10 @@ from colorcore.training.reproducibility import (
     set_deterministic,
     set_rng_state,
 )
-from colorcore.training.presets import FINETUNE_LR_SCALE, finetune_rates
-from colorcore.training.runs import (
-    BEST_CHECKPOINT,
-    CONFIG_FILE,
-    EVAL_FILE,
-    LOSS_PREFIX,
-    METRICS_FILE,
-    SAMPLE_PATTERN,
-    SAMPLES_DIR,
-    START_EPOCH,
-    RunFolder,
-)
-from colorcore.models.starter import resolve_model_argument
-from colorcore.core.tensors import batch_from_uint8, gray_input, to_uint8_images
-from colorcore.training.config import TrainConfig
-from colorcore.training.errors import TrainingError, error_event
-from colorcore.training.watchdog import (
-    LEARNING_ADVICE,
-    PAPER_PRESET_ADVICE,
-    SATURATION_LEVEL,
-    LearningMonitor,
-)
+from colorcore.training.runs import CONFIG_FILE, EVAL_FILE, LOSS_PREFIX, METRICS_FILE, SAMPLES_DIR
+from colorcore.training.state import TrainState
+from colorcore.training.watchdog import LEARNING_ADVICE, PAPER_PRESET_ADVICE, LearningMonitor
 
-STEP_COLUMNS = ("step", "epoch", "time_s", "img_per_s")
-EVAL_COLUMNS = ("epoch", "step", "psnr", "ssim", "colourfulness")
-EVAL_SPLIT = "test"
 GPU_DATA_FRACTION = 0.5  # the dataset goes to the GPU when it needs at most this share of free memory
 DDP_STOP_CHECK_STEPS = 10  # under DDP the ranks agree on a stop request every this many steps
 STATUS_FINISHED, STATUS_STOPPED, STATUS_FAILED = "finished", "stopped", "failed"
@@ -178,74 +153,63 @@ def train_replacing(config: TrainConfig, callbacks: Sequence[object] = (), stop:
     return result
 
 
-class Trainer:
+class Trainer(Engine):
     """Trains `config.model` on `config.data` into `config.run_dir`; `run()` returns a `TrainResult`."""
 
     def __init__(self, config: TrainConfig, callbacks: Sequence[object] = (), stop: StopFlag | None = None) -> None:
+        super().__init__()
         self.config = config
         self.callbacks = list(callbacks)
         self.stop = stop or StopFlag()
         self.run_dir = Path(config.run_dir)
         self.dist = DistInfo()
-        self.step = 0
-        self.epoch = 0
-        self.epoch_pos = 0
-        self.last_losses: dict[str, float] = {}
-        self.last_metrics: dict[str, float] = {}
-        self.last_checkpoint: str | None = None
-        self.model_file: str | None = None
-        self.start_metrics: dict[str, float] = {}
-        self.best: dict[str, float] = {}
-        self.inference: dict[str, Any] | None = None  # the chroma calibration inherited from `init`
+        self.state = TrainState()
         self._elapsed_before = 0.0  # seconds the run had trained before this session (a resumed run)
         self._images_done = 0
-        self._start_time = 0.0
+        self._session_start = 0.0
         self._paused_s = 0.0
         self._first_step = 0
-        self.monitor = LearningMonitor()
-        self.gray_psnr = math.nan
         self.pinned_data = False  # the training data stays in page-locked host memory (too big for the GPU)
         self.compiled = False
 
-    # -- events -------------------------------------------------------------------------------
-    def _emit(self, hook: str, event: object) -> None:
+    def emit(self, hook: str, event: object) -> None:
+        """Call `hook(event)` on every callback that defines it (rank 0 only)."""
         if self.dist.is_writer:
             emit(self.callbacks, hook, event)
 
     # -- entry point ----------------------------------------------------------------------------
     def run(self) -> TrainResult:
         """Train until the epochs or `max_steps` are done, a stop is requested, or an error occurs."""
-        self._start_time = self._last_epoch_work = time.perf_counter()
+        self._session_start = time.perf_counter()
         try:
             with flushed_denormals():
-                status = self._run()
-            if self.dist.is_writer and self.last_checkpoint is not None:
-                source = RunFolder(self.run_dir).export_source() if self.config.keep_best else self.last_checkpoint
-                self.model_file = str(export_model(source, self.run_dir / MODEL_FILE_NAME))
+                status = self._train()
         except Exception as exc:  # every failure becomes an ErrorEvent; the run folder stays usable
             failure = error_event(exc, self.config)
-            self._emit("on_error", failure)
+            self.emit("on_error", failure)
             result = self._result(STATUS_FAILED, error=failure.message)
-            self._emit("on_end", EndEvent(STATUS_FAILED, asdict(result)))
+            self.emit("on_end", EndEvent(STATUS_FAILED, asdict(result)))
             return result
         finally:
             shutdown_distributed(self.dist)
         result = self._result(status)
-        self._emit("on_end", EndEvent(status, asdict(result)))
+        self.emit("on_end", EndEvent(status, asdict(result)))
         return result
 
     def _result(self, status: str, error: str | None = None) -> TrainResult:
-        elapsed = time.perf_counter() - self._start_time
+        elapsed = time.perf_counter() - self._session_start
+        state = self.state
         return TrainResult(
-            status=status, run_dir=str(self.run_dir), step=self.step, epoch=self.epoch,
-            losses=dict(self.last_losses), metrics=dict(self.last_metrics), checkpoint=self.last_checkpoint,
-            model_file=self.model_file, elapsed_s=elapsed,
+            status=status, run_dir=str(self.run_dir), step=state.step, epoch=state.epoch,
+            losses=dict(state.losses), metrics=dict(state.metrics), checkpoint=state.checkpoint,
+            model_file=state.model_file, elapsed_s=elapsed,
             img_per_s=self._images_done / elapsed if elapsed > 0 else 0.0, error=error,
-            start_metrics=dict(self.start_metrics), best=dict(self.best),
+            start_metrics=dict(state.start_metrics), best=dict(state.best),
         )
 
     # -- setup ----------------------------------------------------------------------------------
-    def _setup(self) -> None:
+    def _setup(self) -> bool:
+        """Device, data, model, optimisers and the run folder, from a checkpoint when resuming; True when resumed."""
         cfg = self.config
         device = resolve_device(cfg.device)
         self.dist = init_distributed(device)
@@ -266,8 +230,9 @@ class Trainer:
                 architecture = {k: getattr(init_model.config, k, None) for k in ARCHITECTURE_FIELDS}
                 model_config = model_config.with_(**{k: v for k, v in architecture.items() if v is not None})
                 model_config = self._finetune_config(model_config)
+                self.state.init = cfg.init
                 if not init_model.calibration.neutral:
-                    self.inference = init_model.calibration.to_metadata()
+                    self.state.inference = init_model.calibration.to_metadata()
             model_config = self._resolve_pretrained(model_config)
 
         self.dataset = load_prepared(cfg.data)
@@ -309,22 +274,17 @@ class Trainer:
         self.steps_per_epoch = max(1, shard // self.batch_size)
         self.epochs = cfg.epochs or type(self.model).preset_epochs(model_config.preset)
         self.total_steps = cfg.max_steps if cfg.max_steps else self.epochs * self.steps_per_epoch
-        self.monitor = LearningMonitor(
-            warmup_steps=max(self.warmup_steps, min(self.total_steps // 3, 300)),
-            advice=PAPER_PRESET_ADVICE if model_config.preset == "paper" else LEARNING_ADVICE)
 
         if resume_state is not None:
             self._restore(resume_state)
-        self._first_step = self.step
+        self._first_step, self._elapsed_before = self.state.step, self.state.elapsed_s
         self.plain_networks = dict(self.model.networks())
         if self.dist.enabled:
             for key, net in self.plain_networks.items():
                 self.model.set_network(key, wrap_ddp(net, self.device))
         if self.dist.is_writer:
-            self._prepare_run_folder(resume_state is not None)
-            self.gray_psnr = self._gray_psnr()
-            if resume_state is None and cfg.init:
-                self._score_start()
+            self._prepare_run_folder()
+        return resume_state is not None
 
     def _compile_networks(self) -> None:
         """torch.compile each network's forward in place (parameter names unchanged), or say why not.
@@ -332,7 +292,7 @@ class Trainer:
         A network that torch.compile fails on later runs eagerly (dynamo's suppress_errors)."""
         reason = compile_unavailable_reason(self.device)
         if reason is not None:
-            self._emit("on_notice", NoticeEvent("compile", reason + "; training without it", "", 0))
+            self.emit("on_notice", NoticeEvent("compile", reason + "; training without it", "", 0))
             return
         import torch._dynamo  # here, not at the top: about 1.7 s to import, and only --compile needs it
 
@@ -357,23 +317,10 @@ class Trainer:
                  if getattr(config, k) is None}
         if rates:
             shown = ", ".join(f"{k} {v:g}" for k, v in rates.items())
-            self._emit("on_notice", NoticeEvent(
+            self.emit("on_notice", NoticeEvent(
                 "finetune", f"fine-tuning {self.config.init} ({config.name}, width {config.width}): learning rates "
                 f"x{FINETUNE_LR_SCALE:g} of the {config.preset} preset's ({shown})", "", 0))
         return config.with_(**rates)
-
-    def _score_start(self) -> None:
-        """Score the starting model (`init`) on the held-out images before the first step: eval.csv's
-        START_EPOCH row and an `on_epoch_end` event with that epoch."""
-        if not self.config.eval_subset:
-            return
-        split = EVAL_SPLIT if len(self.dataset.split(EVAL_SPLIT)) else "train"
-        with self._plain_model() as model:
-            result = evaluate_model(model, self.dataset, split, batch_size=self.batch_size, device=self.device,
-                                    limit=self.config.eval_subset, grid_count=0)
-        self.start_metrics = dict(result.summary)
-        self.eval_log.append({"epoch": START_EPOCH, "step": self.step, **result.summary})
-        self._emit("on_epoch_end", EpochEvent(START_EPOCH, self.step, dict(result.summary)))
 
     def _resolve_pretrained(self, config: ModelConfig) -> ModelConfig:
         """Resolve resnet_weights "auto" (ImageNet when cached or downloadable, else none) and say which."""
@@ -383,7 +330,7 @@ class Trainer:
         if trunk != "resnet18":
             text = {"efficientnet-lite0": "Pre-trained trunk: " + TRUNK_DESCRIPTIONS[trunk] + ", frozen",
                     "none": "Pre-trained trunk: none"}[trunk]
-            self._emit("on_notice", NoticeEvent("resnet", text, "", 0))
+            self.emit("on_notice", NoticeEvent("resnet", text, "", 0))
             return config.with_(trunk=trunk, resnet_weights=resolve_resnet_weights(config.resnet_weights))
         weights = resolve_resnet_weights(config.resnet_weights, allow_download=True)
         role = resnet_role(weights, config.finetune_resnet)
@@ -392,17 +339,8 @@ class Trainer:
                 "trained": f"ResNet-18 path: {source}, trained with the rest",
                 "omitted": "ResNet-18 path: left out (no ImageNet weights on this machine; a frozen random "
                            "network would only add noise)"}[role]
-        self._emit("on_notice", NoticeEvent("resnet", text, "", 0))
+        self.emit("on_notice", NoticeEvent("resnet", text, "", 0))
         return config.with_(resnet_weights=weights, trunk=trunk)
-
-    def _gray_psnr(self) -> float:
-        """Mean PSNR of the gray photos of the validation images: the floor a model must beat."""
-        split = EVAL_SPLIT if len(self.dataset.split(EVAL_SPLIT)) else "train"
-        limit = self.config.eval_subset or self.config.sample_count
-        if not limit:
-            return math.nan
-        real = torch.from_numpy(np.array(self.dataset.split(split).rgb[:limit], dtype=np.uint8))
-        return float(psnr(to_uint8_images(gray_input(real)), real).mean()) if len(real) else math.nan
 
     def _load_resume_state(self) -> dict[str, Any] | None:
         path = self.run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
@@ -411,21 +349,17 @@ class Trainer:
                                 advice=(Advice("resume", OFF),))
         return load_checkpoint(path)
 
-    def _restore(self, state: dict[str, Any]) -> None:
+    def _restore(self, saved: dict[str, Any]) -> None:
+        """Networks, optimisers, scaler and RNG states from a checkpoint, and the run's `TrainState`."""
         for key, net in self.model.networks().items():
-            net.load_state_dict(state["networks"][key])
+            net.load_state_dict(saved["networks"][key])
         for key, opt in self.optimizers.items():
-            opt.load_state_dict(state["optimizers"][key])
-        if self.scaler is not None and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        self.step, self.epoch, self.epoch_pos = int(state["step"]), int(state["epoch"]), int(state["epoch_pos"])
-        if state.get("rng") is not None and int(state.get("world_size", 1)) == self.dist.world_size:
-            set_rng_state(state["rng"], self.device)
-        self.last_metrics = dict(state.get("summary", {}).get("metrics", {}))
-        self.start_metrics = dict(state.get("start_metrics") or {})
-        self.best = dict(state.get("best") or {})
-        self.inference = state.get("inference")
-        self._elapsed_before = float(state.get("elapsed_s", 0.0))
+            opt.load_state_dict(saved["optimizers"][key])
+        if self.scaler is not None and saved.get("scaler"):
+            self.scaler.load_state_dict(saved["scaler"])
+        if saved.get("rng") is not None and int(saved.get("world_size", 1)) == self.dist.world_size:
+            set_rng_state(saved["rng"], self.device)
+        self.state.load_state_dict(saved)
 
     def _data_on_device(self, tensors: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         if self.device.type == "cpu":
@@ -438,7 +372,8 @@ class Trainer:
                 return tuple(t.pin_memory() for t in tensors)  # type: ignore[return-value]
         return tuple(t.to(self.device) for t in tensors)  # type: ignore[return-value]
 
-    def _prepare_run_folder(self, resumed: bool) -> None:
+    def _prepare_run_folder(self) -> None:
+        """The run folder, its checkpoints/ and samples/ folders and config.json."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / CHECKPOINT_DIR).mkdir(exist_ok=True)
         (self.run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
@@ -450,76 +385,95 @@ class Trainer:
                 "compiled": self.compiled,
                 "batch_size_per_process": self.batch_size, "steps_per_epoch": self.steps_per_epoch}
         atomic_write_text(self.run_dir / CONFIG_FILE, json.dumps(info, indent=2, default=str) + "\n")
-        keep = self.step if resumed else None
-        loss_columns = [LOSS_PREFIX + name for name in self.model.loss_names]
-        self.metrics_log = CsvLog(self.run_dir / METRICS_FILE, [*STEP_COLUMNS, *loss_columns], keep)
-        self.eval_log = CsvLog(self.run_dir / EVAL_FILE, EVAL_COLUMNS, keep)
+
+    def _attach_handlers(self, resumed: bool) -> None:
+        """The work around the steps, attached in the order it runs at each event. Rank 0 alone logs,
+        validates and writes; every rank follows the end-of-epoch schedule (it ends in a barrier)."""
+        cfg, state = self.config, self.state
+        work = EpochWork(self, cfg.min_epoch_interval_s, self.dist)
+        epoch_end = Events.EPOCH_COMPLETED(when=work.due)
+        run_end = Events.COMPLETED(when=work.pending)  # a run that ended mid-epoch (max_steps)
+        if self.dist.is_writer:
+            log = StepLog(self, cfg.log_interval_s, self.batch_size * self.dist.world_size)
+            csv_logging = CsvLogging(state, self.run_dir / METRICS_FILE, self.run_dir / EVAL_FILE,
+                                     self.model.loss_names, keep_until_step=state.step if resumed else None)
+            validation = Validation(self, self.run_dir / SAMPLES_DIR)
+            checkpoints = Checkpointing(self, self.run_dir, self.run_dir / CHECKPOINT_DIR,
+                                        self.run_dir / MODEL_FILE_NAME)
+            paper = self.model.config.preset == "paper"
+            watchdog = Watchdog(self, LearningMonitor(
+                warmup_steps=max(self.warmup_steps, min(self.total_steps // 3, 300)),
+                advice=PAPER_PRESET_ADVICE if paper else LEARNING_ADVICE, memory=state.watchdog))
+
+            logged = Events.STEP_COMPLETED(when=log.due)
+            for handler in (log.read, csv_logging.log_step, self._report_step, watchdog.check_losses):
+                self.add_event_handler(logged, handler)
+            for handler in (csv_logging.log_validation, validation.announce, watchdog.check_validation):
+                self.add_event_handler(Events.VALIDATION_COMPLETED, handler)
+            if not resumed and cfg.init:
+                self.add_event_handler(Events.STARTED, validation.score_start)
+            for handler in (validation.validate, checkpoints.save_last, checkpoints.keep_best, checkpoints.keep_epoch):
+                self.add_event_handler(epoch_end, handler)
+            for handler in (validation.validate, checkpoints.save_last, checkpoints.keep_best):
+                self.add_event_handler(run_end, handler)
+        self.add_event_handler(epoch_end, work.done)
+        self.add_event_handler(run_end, work.done)
+        if self.dist.is_writer:
+            self.add_event_handler(Events.STOPPED, checkpoints.save_last)
+            self.add_event_handler(Events.STOPPED, checkpoints.export)
+            self.add_event_handler(Events.COMPLETED, checkpoints.export)
 
     # -- the loop -------------------------------------------------------------------------------
-    def _run(self) -> str:
-        self._setup()
-        cfg = self.config
+    def _train(self) -> str:
+        """Set up, then run the steps, firing the events; the status the run ended with."""
+        self._attach_handlers(resumed=self._setup())
+        cfg, state = self.config, self.state
         rgb_all, edge_all, sal_all = self.train_data
-        data_device = rgb_all.device
-        clock_last = time.perf_counter()
-        images_at_log = 0
-        losses: dict[str, Tensor] = {}
-        while self.step < self.total_steps:
-            perm = epoch_permutation(cfg.seed, self.epoch, self.n_train)[self.dist.rank::self.dist.world_size]
-            perm = perm.to(data_device)
-            while self.epoch_pos < self.steps_per_epoch and self.step < self.total_steps:
+        images_per_step = self.batch_size * self.dist.world_size
+        self.fire(Events.STARTED)
+        while state.step < self.total_steps:
+            perm = epoch_permutation(cfg.seed, state.epoch, self.n_train)[self.dist.rank::self.dist.world_size]
+            perm = perm.to(rgb_all.device)
+            while state.epoch_pos < self.steps_per_epoch and state.step < self.total_steps:
                 if self.stop.paused:
                     paused_at = time.perf_counter()
                     self.stop.wait_if_paused()
                     self._paused_s += time.perf_counter() - paused_at
                 if self._should_stop():
-                    self._save_last()
+                    self.fire(Events.STOPPED)
                     return STATUS_STOPPED
-                start = self.epoch_pos * self.batch_size
+                start = state.epoch_pos * self.batch_size
                 idx = perm[start:start + self.batch_size]
                 batch = self._batch(*(gather_rows(t, idx, self.pinned_data) for t in (rgb_all, edge_all, sal_all)))
                 self._set_learning_rates()
-                self.ctx.step = self.step
-                losses = self.model.training_step(batch, self.optimizers, self.ctx)
-                self.step += 1
-                self.epoch_pos += 1
-                self._images_done += self.batch_size * self.dist.world_size
-                images_at_log += self.batch_size * self.dist.world_size
-                now = time.perf_counter()
-                last = self.step >= self.total_steps
-                if self.dist.is_writer and (last or now - clock_last >= cfg.log_interval_s):
-                    self._log_step(losses, images_at_log / max(now - clock_last, 1e-9))
-                    clock_last, images_at_log = time.perf_counter(), 0
-            if self.epoch_pos >= self.steps_per_epoch:
-                self.epoch += 1
-                self.epoch_pos = 0
-                if self.step >= self.total_steps or self._epoch_work_due():
-                    self._end_of_epoch(self.epoch - 1)
-            elif self.step >= self.total_steps:  # max_steps reached mid-epoch
-                self._end_of_epoch(self.epoch, epoch_done=False)
+                self.ctx.step = state.step
+                state.output = self.model.training_step(batch, self.optimizers, self.ctx)
+                state.step += 1
+                state.epoch_pos += 1
+                self._images_done += images_per_step
+                self._update_elapsed()
+                self.fire(Events.STEP_COMPLETED, state.step)
+            if state.epoch_pos >= self.steps_per_epoch:
+                state.epoch += 1
+                state.epoch_pos = 0
+                self.fire(Events.EPOCH_COMPLETED, state.epoch)
+        self.fire(Events.COMPLETED, state.step)
         return STATUS_FINISHED
 
     def _set_learning_rates(self) -> None:
         """Linear learning-rate warm-up over the first `lr_warmup_steps` steps (then the base rates)."""
-        if self.step > self.warmup_steps:
+        if self.state.step > self.warmup_steps:
             return
-        factor = min(1.0, (self.step + 1) / self.warmup_steps) if self.warmup_steps > 0 else 1.0
+        factor = min(1.0, (self.state.step + 1) / self.warmup_steps) if self.warmup_steps > 0 else 1.0
         for key, opt in self.optimizers.items():
             for group, base in zip(opt.param_groups, self.base_lrs[key]):
                 group["lr"] = base * factor
-
-    def _epoch_work_due(self) -> bool:
-        """Whether this epoch end gets validation and checkpoints (see `min_epoch_interval_s`)."""
-        due = time.perf_counter() - self._last_epoch_work >= self.config.min_epoch_interval_s
-        if not self.dist.enabled:
-            return due
-        return rank_zero_decides(due, self.device)  # every rank follows rank 0's clock (the work ends in a barrier)
 
     def _should_stop(self) -> bool:
         requested = self.stop.stop_requested
         if not self.dist.enabled:
             return requested
-        if self.step % DDP_STOP_CHECK_STEPS:
+        if self.state.step % DDP_STOP_CHECK_STEPS:
             return False  # the check is a collective (and a host sync): not on every step
         return any_rank(requested, self.device)
 
@@ -531,39 +485,25 @@ class Trainer:
             batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
         return batch
 
-    def _log_step(self, losses: dict[str, Tensor], img_per_s: float) -> None:
-        stacked = torch.stack([v.detach().float() for v in losses.values()]).tolist()  # the one host sync per log
-        values = dict(zip(losses, stacked))
-        self.last_losses = values
-        elapsed = time.perf_counter() - self._start_time
-        running = elapsed - self._paused_s
-        rate = (self.step - self._first_step) / running if running > 0 else 0.0  # this session's steps only
-        eta = (self.total_steps - self.step) / rate if rate > 0 else None
-        row = {"step": self.step, "epoch": self.epoch, "time_s": round(self._elapsed_before + elapsed, 3),
-               "img_per_s": img_per_s,
-               **{LOSS_PREFIX + k: v for k, v in values.items()}}
-        self.metrics_log.append(row)
-        self._emit("on_step", StepEvent(self.step, self.epoch, self.total_steps,
-                                        {LOSS_PREFIX + k: v for k, v in values.items()}, img_per_s, elapsed, eta))
-        notice = self.monitor.on_losses(self.step, values)
-        if notice is not None:
-            self._emit("on_notice", notice)
+    def _update_elapsed(self) -> None:
+        """The state's `elapsed_s`: the seconds trained before this session and in it, up to now."""
+        self.state.elapsed_s = self._elapsed_before + time.perf_counter() - self._session_start
 
-    # -- end of epoch: validation, samples, checkpoints -------------------------------------------
-    def _end_of_epoch(self, epoch: int, epoch_done: bool = True) -> None:
-        if self.dist.is_writer:
-            improved = self._validate(epoch)
-            self._save_last()
-            if improved and self.config.keep_best:
-                folder = self.run_dir / CHECKPOINT_DIR
-                atomic_link(folder / LAST_CHECKPOINT, folder / BEST_CHECKPOINT)
-            if epoch_done:
-                self._save_epoch_checkpoint(epoch)
-        self._last_epoch_work = time.perf_counter()
-        barrier(self.dist)
+    def _report_step(self) -> None:
+        """`on_step` for a logged step, with this session's time and the estimated time left at its pace
+        (pauses not counted): the one ETA of a run, the one front ends show."""
+        state = self.state
+        session_s = time.perf_counter() - self._session_start
+        running = session_s - self._paused_s
+        rate = (state.step - self._first_step) / running if running > 0 else 0.0  # this session's steps only
+        eta = (self.total_steps - state.step) / rate if rate > 0 else None
+        losses = {LOSS_PREFIX + k: v for k, v in state.losses.items()}
+        self.emit("on_step", StepEvent(state.step, state.epoch, self.total_steps, losses, state.img_per_s,
+                                       session_s, eta))
 
+    # -- what the handlers use ------------------------------------------------------------------
     @contextlib.contextmanager
-    def _plain_model(self) -> Iterator[ColorModel]:
+    def plain_model(self) -> Iterator[ColorModel]:
         """The model with its plain networks (no DDP wrappers), in eval mode, for rank-0-only work."""
         wrapped = dict(self.model.networks())
         for key, net in self.plain_networks.items():
@@ -576,80 +516,15 @@ class Trainer:
             for key, net in wrapped.items():
                 self.model.set_network(key, net)
 
-    def _validate(self, epoch: int) -> bool:
-        """Score the held-out images (eval.csv, `on_epoch_end`), write the sample grid; True when the
-        PSNR is the best of the run so far (`self.best` then names this step)."""
-        cfg = self.config
-        improved = False
-        split = EVAL_SPLIT if len(self.dataset.split(EVAL_SPLIT)) else "train"
-        grid = None
-        with self._plain_model() as model:
-            if cfg.eval_subset:
-                result = evaluate_model(model, self.dataset, split, batch_size=self.batch_size, device=self.device,
-                                        limit=cfg.eval_subset, grid_count=cfg.sample_count)
-                grid = result.grid
-                self.last_metrics = dict(result.summary)
-                score = float(result.summary.get("psnr", math.nan))
-                improved = math.isfinite(score) and score > self.best.get("psnr", -math.inf)
-                if improved:
-                    self.best = {"step": self.step, "epoch": epoch, "psnr": score}
-                self.eval_log.append({"epoch": epoch, "step": self.step, **result.summary})
-                self._emit("on_epoch_end", EpochEvent(epoch, self.step, dict(result.summary)))
-                notice = self.monitor.on_validation(self.step, result.summary["psnr"], self.gray_psnr,
-                                                    self._saturation(model, split))
-                if notice is not None:
-                    self._emit("on_notice", notice)
-            elif cfg.sample_count:
-                arrays = self.dataset.split(split)
-                n = cfg.sample_count
-                grid = comparison_grid(model, arrays.rgb[:n], arrays.edge[:n], arrays.saliency[:n], self.device)
-        if grid is not None:
-            path = self.run_dir / SAMPLES_DIR / SAMPLE_PATTERN.format(epoch)
-            write_image(path, grid)
-            self._emit("on_samples", SamplesEvent(epoch, self.step, grid, str(path)))
-        return improved
-
-    def _saturation(self, model: ColorModel, split: str) -> float:
-        """Share of the colour outputs beyond +/-SATURATION_LEVEL on the first validation images."""
-        real = np.array(self.dataset.split(split).rgb[:self.batch_size], dtype=np.uint8)
-        if not len(real):
-            return 0.0
-        with torch.no_grad():
-            rgb = model.predict(gray_input(torch.from_numpy(real).to(self.device)))["rgb"]
-        return float((rgb.float().abs() > SATURATION_LEVEL).float().mean())
-
-    def _checkpoint_state(self) -> dict[str, Any]:
-        summary = {"epochs": self.epoch, "steps": self.step, "losses": dict(self.last_losses),
-                   "metrics": dict(self.last_metrics)}
-        if self.config.init:
-            summary["starting_model"] = {"init": self.config.init, "metrics": dict(self.start_metrics)}
-        extra: dict[str, Any] = {"inference": self.inference} if self.inference else {}
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The checkpoint of the run as it is now: the networks, optimisers, scaler and RNG states, and
+        the `TrainState` (its clock brought up to now first)."""
+        self._update_elapsed()
         return make_checkpoint(
             self.model, self.optimizers,
             train_config=self.config.to_dict(),
             scaler=self.scaler.state_dict() if self.scaler is not None else None,
             rng=rng_state(self.device),
-            step=self.step, epoch=self.epoch, epoch_pos=self.epoch_pos,
             world_size=self.dist.world_size,
-            summary=summary,
-            start_metrics=dict(self.start_metrics), best=dict(self.best),
-            elapsed_s=self._elapsed_before + time.perf_counter() - self._start_time,
-            **extra,
+            **self.state.state_dict(),
         )
-
-    def _save_last(self) -> None:
-        if not self.dist.is_writer:
-            return
-        path = save_checkpoint(self.run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT, self._checkpoint_state())
-        self.last_checkpoint = str(path)
-        self._emit("on_checkpoint", CheckpointEvent(self.epoch, self.step, str(path)))
-
-    def _save_epoch_checkpoint(self, epoch: int) -> None:
-        if self.config.keep_checkpoints == 0:
-            return
-        folder = self.run_dir / CHECKPOINT_DIR
-        # the state was just written to last.pt: link (or copy) that file instead of serialising it again
-        path = atomic_link(folder / LAST_CHECKPOINT, folder / EPOCH_CHECKPOINT_PATTERN.format(epoch))
-        self._emit("on_checkpoint", CheckpointEvent(epoch, self.step, str(path)))
-        for old in sorted(folder.glob(EPOCH_CHECKPOINT_GLOB))[:-self.config.keep_checkpoints]:
-            old.unlink(missing_ok=True)

@@ -8,13 +8,16 @@ of every epoch end; the monitor returns a `NoticeEvent` the first time one of th
   `window` logged values exceeds the best earlier window's mean by `RISE_FACTOR` ("rising");
 - the generator's outputs sit at the ends of their range (+/-1) for most pixels ("saturated");
 - after the warm-up, the held-out PSNR stays below the gray photo's, the trivial answer ("below_gray").
+
+What it remembers (the kinds already reported, the recent losses) is a `WatchdogMemory`, part of the
+run's `TrainState`: it is saved in every checkpoint, so a resumed run does not repeat a notice.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from colorcore.core.advice import LOWER, SET, Advice
 from colorcore.core.events import NoticeEvent
@@ -29,21 +32,42 @@ PAPER_PRESET_ADVICE = (Advice("lr_g", LOWER), Advice("preset", SET, "default"))
 
 
 @dataclass
+class WatchdogMemory:
+    """What the watchdog has seen: the notice kinds already given, the last logged reconstruction losses
+    (at most a window of them) and the lowest window mean so far."""
+
+    reported: set[str] = field(default_factory=set)
+    recent: list[float] = field(default_factory=list)
+    best_window: float = math.inf
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain values for a checkpoint (loads with weights_only)."""
+        return {"reported": sorted(self.reported), "recent": list(self.recent), "best_window": self.best_window}
+
+    @classmethod
+    def from_state_dict(cls, saved: dict[str, Any] | None) -> WatchdogMemory:
+        """Inverse of `state_dict`; None (a checkpoint written before the memory was saved) is a fresh memory."""
+        if not saved:
+            return cls()
+        return cls(set(saved.get("reported", ())), [float(v) for v in saved.get("recent", ())],
+                   float(saved.get("best_window", math.inf)))
+
+
+@dataclass
 class LearningMonitor:
     """Watches losses and validation scores; `warmup_steps` must pass before "below_gray" counts;
-    `advice` is what every notice advises (the Trainer chooses it for the preset in use)."""
+    `advice` is what every notice advises (the Trainer chooses it for the preset in use); `memory`
+    is what it has seen (the run's `TrainState.watchdog`)."""
 
     warmup_steps: int = 100
     window: int = DEFAULT_WINDOW
     advice: tuple[Advice, ...] = LEARNING_ADVICE
-    reported: set[str] = field(default_factory=set)
-    _recent: deque[float] = field(default_factory=deque)
-    _best_window: float = math.inf
+    memory: WatchdogMemory = field(default_factory=WatchdogMemory)
 
     def _notice(self, kind: str, message: str, step: int) -> NoticeEvent | None:
-        if kind in self.reported:
+        if kind in self.memory.reported:
             return None
-        self.reported.add(kind)
+        self.memory.reported.add(kind)
         return NoticeEvent(LEARNING_NOTICE, message, "", step, self.advice)
 
     def on_losses(self, step: int, losses: dict[str, float]) -> NoticeEvent | None:
@@ -55,17 +79,18 @@ class LearningMonitor:
         key = "l1" if "l1" in losses else next(iter(losses), None)
         if key is None:
             return None
-        self._recent.append(float(losses[key]))
-        if len(self._recent) > self.window:
-            self._recent.popleft()
-        if len(self._recent) < self.window:
+        recent = self.memory.recent
+        recent.append(float(losses[key]))
+        del recent[:-self.window]
+        if len(recent) < self.window:
             return None
-        mean = sum(self._recent) / len(self._recent)
-        if step > self.warmup_steps and mean > RISE_FACTOR * self._best_window:
+        mean = sum(recent) / len(recent)
+        best = self.memory.best_window
+        if step > self.warmup_steps and mean > RISE_FACTOR * best:
             return self._notice("rising", f"training is not learning: the {key} loss rose from "
-                                f"{self._best_window:.3f} to {mean:.3f} (mean of {self.window} logged steps) "
+                                f"{best:.3f} to {mean:.3f} (mean of {self.window} logged steps) "
                                 f"by step {step}", step)
-        self._best_window = min(self._best_window, mean)
+        self.memory.best_window = min(best, mean)
         return None
 
     def on_validation(self, step: int, psnr: float, gray_psnr: float, saturated: float) -> NoticeEvent | None:
