@@ -15,6 +15,10 @@ import torch
 
 from colorcore.downstream import experiment as ds
 from colorcore.downstream import tables as downstream_table
+from colorcore.downstream.results import (
+    CONFIG_JSON, RUNS_JSON, DownstreamResults, ExperimentConfig, RunRecord, RunsState, curves_csv, curves_path,
+)
+from colorcore.downstream.settings import CONFIG_NAMES, DownstreamError, DownstreamSettings, parse_configs
 from colorcore.downstream.cifar import (
     CIFAR_FOLDER, NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, CifarError, load_cifar10, read_batch,
     stratified_subset,
@@ -298,6 +302,16 @@ def test_interrupted_run_resumes_and_writes_the_table(cifar, encoder, tmp_path):
     ds.run_downstream(settings, encoder, cifar, out, callbacks=[third])
     assert third.epochs == [] and len(third.configs) == 6
 
+    results = DownstreamResults.load(out)  # what a later session (the Downstream tab) reads back
+    assert results.settings == settings and results.config.encoder_path == "in-memory test generator"
+    assert results.config.cifar_root == cifar.folder.parent and results.curve_problems == ()
+    assert sorted((r.config, r.seed) for r in results.runs) == sorted((c, s) for c in settings.configs for s in (0, 1))
+    assert [row["test_mean"] for row in result.rows] == [
+        row["test_mean"] for row in ds.summarise(results.runs, settings.configs, settings.seeds)]
+    curve = results.curves[("scratch", 1)]
+    written = _read_csv(out / ds.CURVES_DIR / "scratch_seed1.csv")
+    assert [p.epoch for p in curve] == [1, 2] and [p.val_acc for p in curve] == [float(c["val_acc"]) for c in written]
+
 
 def test_other_settings_in_the_same_folder_are_refused(cifar, encoder, tmp_path):
     settings = small_settings(seeds=1, epochs=1, configs=("5",))
@@ -314,11 +328,75 @@ def test_paired_interval_and_summary_statistics():
     half = 4.303 * 1.0 / math.sqrt(3)
     assert mean == 2.0 and low == pytest.approx(2.0 - half) and high == pytest.approx(2.0 + half)
     assert downstream_table.t_quantile_975(40) == pytest.approx(2.021, abs=1e-3)
-    runs = [{"config": c, "seed": s, "train_acc": 50.0 + s, "val_acc": 40.0, "test_acc": t + s}
+    runs = [RunRecord(config=c, seed=s, train_acc=50.0 + s, val_acc=40.0, test_acc=t + s)
             for c, t in (("1", 60.0), (ds.SCRATCH, 55.0)) for s in (0, 1)]
     row = ds.summarise(runs, ("1", ds.SCRATCH), seeds=2)[0]
     assert row["test_mean"] == 60.5 and row["test_std"] == pytest.approx(math.sqrt(0.5))
     assert row["test_diff_mean"] == 5.0 and row["test_diff_low"] == row["test_diff_high"] == 5.0
+
+
+def test_one_way_to_show_an_accuracy_over_seeds_and_one_list_of_configurations() -> None:
+    assert downstream_table.format_mean_std(56.474, 0.8) == "56.47 \u00b1 0.80"
+    assert downstream_table.format_mean_std(56.474, math.nan) == "56.47 (one seed)"
+    assert downstream_table.format_mean_std(math.nan, math.nan) == downstream_table.format_mean_std(None, None) == ""
+    assert downstream_table.format_diff(1.2, math.nan, math.nan) == "+1.20 (one seed, no interval)"
+    assert downstream_table.format_diff(1.2, 0.3, 2.1) == "+1.20 [+0.30, +2.10]"
+    row = downstream_table.summarise([RunRecord("1", 0, 50.0, 40.0, 60.0)], ("1",), seeds=1)[0]
+    assert "| 50.00 (one seed) | 40.00 (one seed) | 60.00 (one seed) |" in downstream_table.markdown_table(
+        [row], DownstreamSettings())
+    assert CONFIG_NAMES == ("1", "2", "3", "4", "5", "scratch", "0")  # the paper's order, the extra last
+    with pytest.raises(DownstreamError, match="choose from 1,2,3,4,5,scratch,0"):
+        parse_configs("6")
+
+
+def write_results(out: Path, settings: DownstreamSettings, runs: list[RunRecord]) -> Path:
+    """A results folder as `run_downstream` writes it, made with the engine's own record types."""
+    out.mkdir(parents=True)
+    (out / CONFIG_JSON).write_text(json.dumps(ExperimentConfig(
+        settings, encoder={"path": "/models/paper.safetensors"},
+        data={"cifar_folder": "/data/cifar-10-batches-py"}).to_dict()), encoding="utf-8")
+    (out / RUNS_JSON).write_text(json.dumps(RunsState({"lr": settings.lr}, tuple(runs)).to_dict()), encoding="utf-8")
+    for run in runs:
+        path = curves_path(out, run.config, run.seed)
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(curves_csv([{"epoch": e, "train_loss": 1.0, "train_acc": 30.0, "val_loss": 1.5,
+                                     "val_acc": 20.0 + e, "seconds": e} for e in (1, 2, 3)]), encoding="utf-8")
+    return out
+
+
+def test_a_results_folder_reads_back_typed_and_a_damaged_file_is_named(tmp_path: Path) -> None:
+    settings = DownstreamSettings(configs=("2", "scratch"), seeds=1, epochs=3, patience=0)
+    runs = [RunRecord("2", 0, 50.0, 40.0, 45.0, 1.2, 1.4, 1.5, epochs=3, best_epoch=3),
+            RunRecord("scratch", 0, 48.0, 38.0, 41.0, 1.3, 1.6, 1.7, epochs=3, best_epoch=2, device="cpu")]
+    out = write_results(tmp_path / "out", settings, runs)
+    results = DownstreamResults.load(out)
+    assert results.settings == settings and results.runs == tuple(runs)
+    assert results.config.encoder_path == "/models/paper.safetensors"
+    assert results.config.cifar_root == Path("/data")
+    assert [p.val_acc for p in results.curves[("2", 0)]] == [21.0, 22.0, 23.0]
+    assert DownstreamResults.exists(out) and not DownstreamResults.exists(tmp_path)
+
+    curves_path(out, "scratch", 0).write_text("epoch,val_acc\n1,not a number\n", encoding="utf-8")
+    damaged_curve = DownstreamResults.load(out)  # a curve is a view: the runs still load
+    assert ("scratch", 0) not in damaged_curve.curves and "scratch_seed0.csv" in damaged_curve.curve_problems[0]
+
+    config = json.loads((out / CONFIG_JSON).read_text(encoding="utf-8"))
+    for settings_change, message in (({"seeds": "two"}, "seeds must be int"), ({"warp": 9}, "unknown setting"),
+                                     ({"input": "lab"}, "input must be one of gray, rgb")):
+        (out / CONFIG_JSON).write_text(json.dumps(config | {"settings": config["settings"] | settings_change}))
+        with pytest.raises(DownstreamError, match=message) as info:
+            DownstreamResults.load(out)
+        assert str(out / CONFIG_JSON) in str(info.value)
+    (out / CONFIG_JSON).write_text(json.dumps(config))
+    (out / RUNS_JSON).write_text(json.dumps({"fingerprint": {}, "runs": [{"config": "2", "seed": 0}]}))
+    with pytest.raises(DownstreamError, match="a run lacks train_acc, val_acc, test_acc") as info:
+        DownstreamResults.load(out)
+    assert str(out / RUNS_JSON) in str(info.value)
+    (out / RUNS_JSON).write_text("{half")
+    with pytest.raises(DownstreamError, match="runs.json: unreadable"):
+        DownstreamResults.load(out)
+    with pytest.raises(DownstreamError, match="no experiment results here"):
+        DownstreamResults.load(tmp_path / "elsewhere")
 
 
 def test_encoder_must_be_the_multipath_generator():

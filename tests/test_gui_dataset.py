@@ -3,6 +3,10 @@ opening a prepared dataset."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +63,7 @@ def test_moving_settings_quickly_ends_with_the_preview_of_the_last_settings(qtbo
 
 
 def test_preparing_a_folder_with_a_broken_photo_lists_it_as_skipped(qtbot, main_window: MainWindow, photo_folder: Path, tmp_path: Path, monkeypatch) -> None:
-    from colorcore.data.prepare import load_prepared
+    from colorcore.data.prepared import load_prepared
 
     broken = photo_folder / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG" + bytes(40))
@@ -76,9 +80,9 @@ def test_preparing_a_folder_with_a_broken_photo_lists_it_as_skipped(qtbot, main_
     assert len(entries) == 1 and Path(entries[0][0]).name == "broken.jpg"
     assert entries[0][1].startswith("broken.jpg: ") and len(entries[0][1]) > len("broken.jpg: ")
     manifest = load_prepared(out).manifest
-    assert manifest["splits"]["train"] + manifest["splits"]["test"] == 8
+    assert manifest.splits["train"] + manifest.splits["test"] == 8
     assert "1 skipped" in tab.summary_label.text()
-    assert f"{manifest['splits']['train']} train" in tab.summary_label.text()
+    assert f"{manifest.splits['train']} train" in tab.summary_label.text()
     # the Training tab is pointed at the new dataset
     assert main_window.training_tab.dataset_edit.text() == str(out)
 
@@ -135,7 +139,7 @@ def test_dropping_a_folder_on_the_tab_makes_it_the_photo_folder(qtbot, main_wind
 
 def test_crops_per_photo_reach_the_dataset_split_by_photo(qtbot, main_window: MainWindow, photo_folder: Path,
                                                           tmp_path: Path) -> None:
-    from colorcore.data.prepare import load_prepared
+    from colorcore.data.prepared import load_prepared
 
     tab = main_window.dataset_tab
     tab.set_source_folder(str(photo_folder))
@@ -145,10 +149,10 @@ def test_crops_per_photo_reach_the_dataset_split_by_photo(qtbot, main_window: Ma
     with qtbot.waitSignal(tab.dataset_prepared, timeout=120000):
         assert tab.start_prepare()
     manifest = load_prepared(out).manifest
-    assert manifest["crops_per_photo"] == 3
-    photos = len(manifest["photos"]["train"]) + len(manifest["photos"]["test"])
-    assert manifest["splits"]["train"] + manifest["splits"]["test"] == 4 * photos
-    assert not set(manifest["photos"]["train"]) & set(manifest["photos"]["test"])
+    assert manifest.crops_per_photo == 3
+    photos = len(manifest.photos["train"]) + len(manifest.photos["test"])
+    assert manifest.splits["train"] + manifest.splits["test"] == 4 * photos
+    assert not set(manifest.photos["train"]) & set(manifest.photos["test"])
 
 
 def test_replacing_is_offered_only_for_a_folder_that_holds_a_prepared_dataset(
@@ -189,3 +193,16 @@ def test_preparing_onto_a_disk_too_small_shows_one_dialog_naming_the_lack_of_spa
     boxes = [box for box in tab.findChildren(QMessageBox) if box.isVisible()]
     assert len(boxes) == 1 and "not enough free disk space" in boxes[0].text()
     assert list(small_disk.iterdir()) == []  # no partial folder left
+
+
+@pytest.mark.parametrize("module", ["app.tabs.dataset", "app.tabs.downstream", "colorcore.data.settings",
+                                    "colorcore.data.prepared", "colorcore.downstream.settings",
+                                    "colorcore.downstream.results", "colorcore.downstream.tables"])
+def test_the_tabs_and_the_settings_they_read_import_neither_torch_nor_cv2(module: str) -> None:
+    """The Dataset and Downstream tabs read the engine's choices and formats before the engine is loaded."""
+    script = (f"import importlib, json, sys\nimportlib.import_module({module!r})\n"
+              "print(json.dumps(sorted(m for m in ('torch', 'cv2') if m in sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -78,7 +78,7 @@ def test_a_tiny_run_fills_its_table_row_and_exports(qtbot, tab, tmp_path):
 
 
 def test_protocol_choice_sets_the_training_length_and_the_best_device_is_chosen(qtbot, tab):
-    from colorcore.downstream.tables import PROTOCOLS
+    from colorcore.downstream.settings import PROTOCOLS
 
     def choose(name: str) -> None:
         index = tab.protocol_combo.findData(name)
@@ -196,3 +196,39 @@ def test_progress_and_a_refused_start_tell_the_truth_in_the_window(qtbot, main_w
     metrics, room = status.fontMetrics(), main_window.status_room()
     assert metrics.horizontalAdvance(message) > room  # long enough to need cutting
     assert metrics.horizontalAdvance(status.currentMessage()) <= room
+
+
+def test_a_results_folder_opens_as_the_engine_reads_it(qtbot, gui_settings, tmp_path):  # noqa: F811 (fixture)
+    """The tab is a view of `DownstreamResults`: the form takes the saved settings, the table the runs'
+    rows in the engine's words, the plot each run's curve; a damaged file is named, not a traceback."""
+    from app.tabs.downstream import DownstreamTab
+    from colorcore.downstream.results import (CONFIG_JSON, RUNS_JSON, ExperimentConfig, RunRecord, RunsState,
+                                              curves_csv, curves_path)
+    from colorcore.downstream.settings import DownstreamSettings
+
+    out = tmp_path / "results"
+    out.mkdir()
+    settings = DownstreamSettings(train_size=200, val_size=50, test_size=100, seeds=1, epochs=3, patience=0,
+                                  configs=("3", "0"), input="rgb", image_size=64)
+    runs = (RunRecord("3", 0, 61.0, 52.5, 50.25, 1.0, 1.1, 1.2, epochs=3, best_epoch=2),)
+    (out / CONFIG_JSON).write_text(json.dumps(ExperimentConfig(
+        settings, encoder={"path": "/models/paper.safetensors"},
+        data={"cifar_folder": str(tmp_path / "cifar" / "cifar-10-batches-py")}).to_dict()), encoding="utf-8")
+    (out / RUNS_JSON).write_text(json.dumps(RunsState({}, runs).to_dict()), encoding="utf-8")
+    curve = curves_path(out, "3", 0)
+    curve.parent.mkdir()
+    curve.write_text(curves_csv([{"epoch": e, "train_loss": 1.0, "train_acc": 50.0, "val_loss": 1.0,
+                                  "val_acc": 40.0 + e, "seconds": 1.0} for e in (1, 2, 3)]), encoding="utf-8")
+
+    tab = DownstreamTab(gui_settings)
+    qtbot.addWidget(tab)
+    assert tab.open_results(str(out))
+    assert tab.selected_configs() == ("3", "0") and tab.input_combo.currentText() == "rgb"
+    assert (tab.seeds.value(), tab.epochs.value(), tab.size_combo.currentText()) == (1, 3, "64")
+    assert tab.encoder_edit.text() == "/models/paper.safetensors" and tab.cifar_edit.text() == str(tmp_path / "cifar")
+    assert row_texts(tab, 0)[1:5] == ["1", "61.00 (one seed)", "52.50 (one seed)", "50.25 (one seed)"]
+    assert [item.yData.tolist() for item in tab.plot.listDataItems()] == [[41.0, 42.0, 43.0]]
+
+    (out / RUNS_JSON).write_text('{"fingerprint": {}, "runs": [{"config": "3"}]}', encoding="utf-8")
+    assert not tab.open_results(str(out))
+    assert str(out / RUNS_JSON) in tab.message_label.text() and "lacks" in tab.message_label.text()

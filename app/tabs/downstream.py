@@ -3,8 +3,6 @@ accuracy curves and the table filling in as configurations finish, beside the pa
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -19,21 +17,39 @@ from app.devices import DeviceCombo, gui_torch_threads
 from app.tabs import ask_folder, dialog_start, gui_words
 from app.theme import plot_colours
 from app.workers import JobWorker
+from colorcore.core.atomic import atomic_write_text
 from colorcore.core.events import StopFlag
+from colorcore.downstream.settings import (
+    CONFIG_NAMES,
+    CUSTOM_PROTOCOL,
+    DEFAULT_CONFIGS,
+    IMAGE_SIZES,
+    INPUT_MODES,
+    PROTOCOL_LABELS,
+    PROTOCOLS,
+    DownstreamError,
+    DownstreamSettings,
+    config_label,
+    protocol_of,
+)
+from colorcore.downstream.results import DownstreamResults, RunRecord
+from colorcore.downstream.tables import (
+    SPLITS,
+    format_diff,
+    format_mean_std,
+    load_paper_table,
+    markdown_table,
+    results_csv,
+    summarise,
+)
 
 JOB_NAME = "CIFAR-10 experiment"
 SETTINGS_PREFIX = "experiment/"  # the tab's old name, kept: users' saved settings live under it
-# configurations offered, in the paper's order ("0" = every block fine-tuned, an extra)
-CONFIG_CHOICES = ("1", "2", "3", "4", "5", "scratch", "0")
-DEFAULT_CONFIG_CHOICES = ("1", "2", "3", "4", "5", "scratch")
 CONFIG_COLUMNS = 4  # configuration check boxes per row
 TABLE_COLUMNS = ("Configuration", "Seeds", "Train", "Validation", "Test", "Test \u2212 scratch (95 % CI)",
                  "Paper train", "Paper val.", "Paper test")
 COL_SEEDS, COL_TRAIN, COL_VAL, COL_TEST, COL_DIFF, COL_PAPER = 1, 2, 3, 4, 5, 6
-SPLITS = ("train", "val", "test")
-PENDING_TEXT = "\u2026"
 MAX_IMAGES = 50000
-CUSTOM_PROTOCOL = "custom"
 PROGRESS_FORMAT = "%v / %m epochs  {}"
 
 
@@ -54,22 +70,6 @@ def downstream_job(settings: Any, cifar_root: str, download: bool, verify: bool,
     return job
 
 
-def format_mean_std(mean: float, std: float) -> str:
-    """"56.47 ± 0.80", or the mean alone for a single seed."""
-    if mean is None or math.isnan(mean):
-        return ""
-    return f"{mean:.2f} \u00b1 {std:.2f}" if not math.isnan(std) else f"{mean:.2f} (1 seed)"
-
-
-def format_diff(mean: float, low: float, high: float) -> str:
-    """A paired difference with its interval ("" when not computed)."""
-    if mean is None or math.isnan(mean):
-        return ""
-    if math.isnan(low):
-        return f"{mean:+.2f}"
-    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
-
-
 def _spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
     box = QSpinBox()
     box.setRange(minimum, maximum)
@@ -86,16 +86,14 @@ class DownstreamTab(QWidget):
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from colorcore.downstream.tables import DownstreamSettings, load_paper_table
-
         self._settings = settings
         self._defaults = DownstreamSettings()
         self._paper = load_paper_table()["rows"]
         self._worker: JobWorker | None = None
         self._rows: dict[str, dict[str, Any]] = {}
-        self._seed_runs: dict[str, list[dict[str, Any]]] = {}
-        self._run_settings = None
-        self._next_settings = None  # a started run's settings, until the engine accepts its output folder
+        self._seed_runs: dict[str, list[RunRecord]] = {}
+        self._run_settings: DownstreamSettings | None = None
+        self._next_settings: DownstreamSettings | None = None  # a started run's settings, until the engine accepts its output folder
         self._progress: tuple[int, int] | None = None  # (done, total) epochs of the running experiment
         self._curves: dict[tuple[str, int], tuple[pg.PlotDataItem, list[float], list[float]]] = {}
         self._build()
@@ -152,8 +150,6 @@ class DownstreamTab(QWidget):
         self.patience.setSpecialValueText("never")
         self.patience.setToolTip("Stop a run when its validation accuracy has not improved for this many epochs "
                                  "(the best validation epoch is evaluated)")
-        from colorcore.downstream.tables import PROTOCOL_LABELS
-
         self.protocol_combo = QComboBox()
         for name, label in PROTOCOL_LABELS.items():
             self.protocol_combo.addItem(label[0].upper() + label[1:], name)
@@ -166,9 +162,9 @@ class DownstreamTab(QWidget):
         self.patience.valueChanged.connect(lambda _v: self._sync_protocol())
         self.device_combo = DeviceCombo()
         self.input_combo = QComboBox()
-        self.input_combo.addItems(["gray", "rgb"])
+        self.input_combo.addItems(INPUT_MODES)
         self.size_combo = QComboBox()
-        self.size_combo.addItems(["32", "64"])
+        self.size_combo.addItems([str(size) for size in IMAGE_SIZES])
         sizes_row = QHBoxLayout()
         for label, widget in (("train", self.train_size), ("validation", self.val_size),
                               ("test", self.test_size), ("seeds", self.seeds),
@@ -184,13 +180,11 @@ class DownstreamTab(QWidget):
             training_row.addWidget(widget)
         training_row.addStretch(1)
 
-        from colorcore.downstream.tables import config_label
-
         self.config_checks: dict[str, QCheckBox] = {}
         configs_row = QGridLayout()
-        for index, name in enumerate(CONFIG_CHOICES):
+        for index, name in enumerate(CONFIG_NAMES):
             box = QCheckBox(config_label(name))
-            box.setChecked(name in DEFAULT_CONFIG_CHOICES)
+            box.setChecked(name in DEFAULT_CONFIGS)
             self.config_checks[name] = box
             configs_row.addWidget(box, index // CONFIG_COLUMNS, index % CONFIG_COLUMNS)
         configs_row.setColumnStretch(CONFIG_COLUMNS, 1)
@@ -290,18 +284,13 @@ class DownstreamTab(QWidget):
 
     def _apply_protocol(self, name: str) -> None:
         """Set the epochs and patience to protocol `name`'s ("paper", "quick"; "custom" keeps them)."""
-        from colorcore.downstream.tables import PROTOCOLS
-
         if name in PROTOCOLS:
             self.set_sizes(train=self.train_size.value(), val=self.val_size.value(), test=self.test_size.value(),
                            seeds=self.seeds.value(), **PROTOCOLS[name])
 
     def _sync_protocol(self) -> None:
         """Show the protocol the epochs and patience amount to."""
-        from colorcore.downstream.tables import PROTOCOLS
-
-        name = next((n for n, v in PROTOCOLS.items()
-                     if (self.epochs.value(), self.patience.value()) == (v["epochs"], v["patience"])), CUSTOM_PROTOCOL)
+        name = protocol_of(self.epochs.value(), self.patience.value())
         self.protocol_combo.setCurrentIndex(self.protocol_combo.findData(name))
 
     def set_configs(self, configs: list[str]) -> None:
@@ -311,12 +300,10 @@ class DownstreamTab(QWidget):
 
     def selected_configs(self) -> tuple[str, ...]:
         """The ticked configurations in the paper's order."""
-        return tuple(name for name in CONFIG_CHOICES if self.config_checks[name].isChecked())
+        return tuple(name for name in CONFIG_NAMES if self.config_checks[name].isChecked())
 
-    def downstream_settings(self):
+    def downstream_settings(self) -> DownstreamSettings:
         """The DownstreamSettings the form describes (DownstreamError when invalid)."""
-        from colorcore.downstream.tables import DownstreamSettings
-
         settings = DownstreamSettings(
             train_size=self.train_size.value(), val_size=self.val_size.value(), test_size=self.test_size.value(),
             seeds=self.seeds.value(), epochs=self.epochs.value(), patience=self.patience.value(),
@@ -328,8 +315,6 @@ class DownstreamTab(QWidget):
 
     def start(self) -> bool:
         """Start the experiment with the form's settings; False (with a message) if they are unusable."""
-        from colorcore.downstream.tables import DownstreamError
-
         if self.is_busy():
             return False
         problems = []
@@ -378,42 +363,36 @@ class DownstreamTab(QWidget):
     def open_results(self, folder: str) -> bool:
         """Show the table and curves an earlier run wrote to `folder` (False, with a message, when it
         holds none); the form takes that run's settings, so Run resumes it."""
-        from colorcore.downstream.tables import CONFIG_JSON, RUNS_JSON, DownstreamSettings, curves_path
-
-        out = Path(folder).expanduser()
         try:
-            config = json.loads((out / CONFIG_JSON).read_text(encoding="utf-8"))
-            state = json.loads((out / RUNS_JSON).read_text(encoding="utf-8"))
-            saved = config["settings"]
-            settings = DownstreamSettings(**{**saved, "configs": tuple(saved["configs"]),
-                                             "hidden": tuple(saved["hidden"])})
-            runs = list(state["runs"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            self._say(f"No experiment results in {out}: {exc}")
+            results = DownstreamResults.load(folder)
+        except DownstreamError as exc:
+            self._say(f"No experiment results to show: {gui_words(str(exc))}")
             return False
         if self.is_busy():
             return False
-        self.set_output_dir(str(out))
+        settings = results.settings
+        self.set_output_dir(str(results.folder))
         self.set_sizes(train=settings.train_size, val=settings.val_size, test=settings.test_size,
                        seeds=settings.seeds, epochs=settings.epochs, patience=settings.patience)
         self.input_combo.setCurrentText(settings.input)
         self.size_combo.setCurrentText(str(settings.image_size))
         self.set_configs(list(settings.configs))
-        encoder = config.get("encoder", {}).get("path")
-        if encoder:
-            self.encoder_edit.setText(str(encoder))
-        cifar_folder = config.get("data", {}).get("cifar_folder")
-        if cifar_folder:
-            self.cifar_edit.setText(str(Path(cifar_folder).parent))
+        if results.config.encoder_path:
+            self.encoder_edit.setText(results.config.encoder_path)
+        if results.config.cifar_root is not None:
+            self.cifar_edit.setText(str(results.config.cifar_root))
         self._run_settings = settings
         self._reset_table()
         self._clear_curves()
-        for run in runs:
-            self._seed_runs.setdefault(run["config"], []).append(run)
-            self._plot_curve_file(run["config"], int(run["seed"]), curves_path(out, run["config"], int(run["seed"])))
+        for run in results.runs:
+            self._seed_runs.setdefault(run.config, []).append(run)
+            for point in results.curves.get((run.config, run.seed), ()):
+                self._add_point(run.config, run.seed, float(point.epoch), point.val_acc)
         self._set_rows(self._summary_rows())
         self._update_state()
-        self._say(f"Showing {len(runs)} finished run{'s' if len(runs) != 1 else ''} from {out}.")
+        count = len(results.runs)
+        unread = f" {len(results.curve_problems)} curve file(s) could not be read." if results.curve_problems else ""
+        self._say(f"Showing {count} finished run{'s' if count != 1 else ''} from {results.folder}.{unread}")
         return True
 
     def result_rows(self) -> list[dict[str, Any]]:
@@ -422,13 +401,11 @@ class DownstreamTab(QWidget):
 
     def export(self, path: str, fmt: str) -> None:
         """Write the table as CSV (`fmt` "csv") or Markdown ("md") atomically."""
-        from colorcore.downstream.tables import markdown_table, results_csv, write_atomic
-
         rows = self.result_rows()
         if not rows:
             raise ValueError("no finished configuration to export yet")
         text = results_csv(rows) if fmt == "csv" else markdown_table(rows, self._run_settings or self.downstream_settings())
-        write_atomic(Path(path), text)
+        atomic_write_text(Path(path), text)
         self._say(f"Saved the table to {path}.")
 
     def is_busy(self) -> bool:
@@ -457,21 +434,11 @@ class DownstreamTab(QWidget):
             return
         self._add_point(config, seed, float(event.epoch), float(accuracy))
 
-    def _plot_curve_file(self, config: str, seed: int, path: Path) -> None:
-        try:
-            with path.open(newline="", encoding="utf-8") as handle:
-                for point in csv.DictReader(handle):
-                    self._add_point(config, seed, float(point["epoch"]), float(point["val_acc"]))
-        except (OSError, KeyError, ValueError):
-            pass  # curves are a view of the run; the table comes from runs.json
-
     def _add_point(self, config: str, seed: int, epoch: float, accuracy: float) -> None:
         key = (config, seed)
         if key not in self._curves:
-            from colorcore.downstream.tables import config_label
-
             colours = plot_colours().curves
-            colour = colours[CONFIG_CHOICES.index(config) % len(colours)] if config in CONFIG_CHOICES else colours[0]
+            colour = colours[CONFIG_NAMES.index(config) % len(colours)] if config in CONFIG_NAMES else colours[0]
             first_of_config = not any(c == config for c, _ in self._curves)
             item = self.plot.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
                                   symbolBrush=colour, name=config_label(config) if first_of_config else None)
@@ -533,8 +500,6 @@ class DownstreamTab(QWidget):
         return list(self._run_settings.configs if self._run_settings is not None else self.selected_configs())
 
     def _reset_table(self) -> None:
-        from colorcore.downstream.tables import config_label
-
         self._rows.clear()
         self._seed_runs.clear()
         configs = self._table_configs()
@@ -552,8 +517,6 @@ class DownstreamTab(QWidget):
     def _summary_rows(self) -> list[dict[str, Any]]:
         """Rows for every finished configuration; the paired difference to scratch needs scratch's
         seeds, so rows finished before scratch are recomputed when it finishes."""
-        from colorcore.downstream.tables import summarise
-
         settings = self._run_settings
         runs = [run for config_runs in self._seed_runs.values() for run in config_runs]
         return summarise(runs, settings.configs, settings.seeds, {"rows": self._paper})
@@ -650,10 +613,8 @@ class DownstreamTab(QWidget):
             self._reset_table()
 
     def _show_remembered_results(self) -> None:
-        from colorcore.downstream.tables import RUNS_JSON
-
         out = self.out_edit.text().strip()
-        if out and (Path(out).expanduser() / RUNS_JSON).is_file():
+        if out and DownstreamResults.exists(out):
             self.open_results(out)
 
     def _update_state(self) -> None:

@@ -11,8 +11,8 @@ DEFAULT_OUT = "downstream-results"
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `downstream` command."""
-    from colorcore.downstream.tables import (DEFAULT_CONFIGS, DEFAULT_PROTOCOL, IMAGE_SIZES, INPUT_MODES, PROTOCOLS,
-                                            DownstreamSettings)
+    from colorcore.downstream.settings import (CONFIG_NAMES, DEFAULT_CONFIGS, DEFAULT_PROTOCOL, IMAGE_SIZES,
+                                               INPUT_MODES, PROTOCOLS, DownstreamSettings)
 
     d = DownstreamSettings()
     p = subparsers.add_parser(
@@ -49,8 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="stop a run when its validation accuracy has not improved for this many epochs; 0 never "
                         "stops early (default: the preset's)")
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
-                   help="comma-separated: 1..5 = frozen through block k, scratch, 0 = all blocks fine-tuned "
-                   "(default %(default)s)")
+                   help=f"comma-separated, of {','.join(CONFIG_NAMES)}: 1..5 = frozen through block k, scratch, "
+                   "0 = all blocks fine-tuned (default %(default)s)")
     p.add_argument("--input", choices=INPUT_MODES, default=d.input,
                    help="gray: what the encoder was trained on (default); rgb: colour input")
     p.add_argument("--image-size", type=int, choices=IMAGE_SIZES, default=d.image_size,
@@ -87,10 +87,13 @@ class TqdmProgress:
         self._bar.set_postfix_str(f"train {m['train_acc']:.1f}% val {m['val_acc']:.1f}%")
 
     def on_config_end(self, event) -> None:
+        from colorcore.downstream.tables import format_mean_std
+
         row = event.row
         note = " (finished earlier)" if event.resumed else ""
         self._tqdm.write(
-            f"{event.label}: test {row['test_mean']:.2f} ± {row['test_std']:.2f} % over {row['seeds']} seed(s){note}",
+            f"{event.label}: test {format_mean_std(row['test_mean'], row['test_std'])} % over {row['seeds']} "
+            f"seed(s){note}",
             file=sys.stderr,
         )
 
@@ -102,7 +105,7 @@ class TqdmProgress:
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore downstream`."""
     from colorcore.downstream import experiment as ds
-    from colorcore.downstream import tables as downstream_table
+    from colorcore.downstream.settings import parse_configs
     from colorcore.downstream.cifar import CifarError, load_cifar10
     from colorcore.cli import CLIError
     from colorcore.core.device import DeviceError, describe_device, resolve_device
@@ -112,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         settings = ds.DownstreamSettings.for_protocol(
             args.preset, train_size=args.train_size, val_size=args.val_size, test_size=args.test_size,
             data_seed=args.data_seed, seeds=args.seeds, **lengths,
-            configs=downstream_table.parse_configs(args.configs),
+            configs=parse_configs(args.configs),
             input=args.input, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr,
         )
         settings.validate()

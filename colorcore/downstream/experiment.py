@@ -17,7 +17,7 @@ Choices (the paper does not state them):
   colouriser's training size) as an option. At 32 px the fifth block outputs 8*width x 1 x 1.
 - head: hidden sizes 256 and 128 with ReLU, dropout 0.5; Xavier init.
 - training: Adam (lr 1e-3), batch 64, no augmentation. The paper's protocol (the default, `PROTOCOLS`
-  in colorcore.downstream.tables): train until the validation accuracy has not improved for `patience`
+  in colorcore.downstream.settings): train until the validation accuracy has not improved for `patience`
   (5) epochs, at most `epochs` (100); the "quick" protocol, 5 epochs, is a CPU budget, not the paper's.
   The weights of the epoch with the best validation accuracy are evaluated on the test images (the
   test set selects nothing). Train accuracy is that epoch's running accuracy over its batches in
@@ -33,10 +33,10 @@ every seed of a configuration is done (also for configurations finished in an ea
 session: `resumed=True`); `on_progress(ProgressEvent)` counted in epochs over all runs;
 `on_error(ErrorEvent)` then `on_end(EndEvent)` with status "finished", "stopped" or "failed".
 
-Output folder: `config.json` (settings, versions, device, encoder provenance, data identity),
-`runs.json` (each finished (configuration, seed) run, written atomically as it finishes: re-running
-with the same folder and settings skips them), `curves/<config>_seed<k>.csv` (per epoch),
-`results.csv` and `results.md`.
+Output folder (`colorcore.downstream.results` reads it back): `config.json` (settings, versions, device,
+encoder provenance, data identity), `runs.json` (each finished (configuration, seed) run, written atomically
+as it finishes: re-running with the same folder and settings skips them), `curves/<config>_seed<k>.csv`
+(per epoch), `results.csv` and `results.md`.
 """
 
 from __future__ import annotations
@@ -63,29 +63,30 @@ from colorcore.models.generator import EncoderBlock, MultiPathGenerator, encoder
 from colorcore.core.precision import autocast_factory, select_precision
 from colorcore.core.provenance import collect_provenance
 from colorcore.core.tensors import gray_input
-from colorcore.downstream.tables import (
-    CLASSIFIER_BLOCKS,
+from colorcore.core.atomic import atomic_write_text
+from colorcore.downstream.results import (
     CONFIG_JSON,
-    CONFIG_NAMES,
     CURVES_DIR,
-    DEFAULT_CONFIGS,
-    DownstreamError,
-    DownstreamSettings,
-    PAPER_TABLE_RESOURCE,
     RESULTS_CSV,
     RESULTS_MD,
     RUNS_JSON,
-    SCRATCH,
-    config_label,
+    ExperimentConfig,
+    RunRecord,
+    RunsState,
     curves_csv,
     curves_path,
-    frozen_blocks_of,
-    load_paper_table,
-    markdown_table,
-    results_csv,
-    summarise,
-    write_atomic,
 )
+from colorcore.downstream.settings import (
+    CLASSIFIER_BLOCKS,
+    CONFIG_NAMES,
+    DEFAULT_CONFIGS,
+    SCRATCH,
+    DownstreamError,
+    DownstreamSettings,
+    config_label,
+    frozen_blocks_of,
+)
+from colorcore.downstream.tables import PAPER_TABLE_RESOURCE, load_paper_table, markdown_table, results_csv, summarise
 
 
 EVAL_BATCH_SIZE = 256
@@ -109,7 +110,7 @@ class ConfigResultEvent:
     config: str
     label: str
     row: dict[str, Any]
-    runs: tuple[dict[str, Any], ...]
+    runs: tuple[RunRecord, ...]
     resumed: bool = False
 
 
@@ -466,36 +467,23 @@ def train_classifier(
     )
 
 
-def _read_state(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DownstreamError(f"{path}: unreadable ({exc}); delete it or use --overwrite") from exc
-    if not isinstance(state, dict) or "fingerprint" not in state or not isinstance(state.get("runs"), list):
-        raise DownstreamError(f"{path}: not a downstream state file; use another --out or --overwrite")
-    return state
-
-
-def _open_out_dir(out_dir: Path, fingerprint: dict[str, Any], overwrite: bool) -> list[dict[str, Any]]:
+def _open_out_dir(out_dir: Path, fingerprint: dict[str, Any], overwrite: bool) -> list[RunRecord]:
     """Finished runs of an earlier session with the same fingerprint ([] for a fresh folder)."""
-    state_path = out_dir / RUNS_JSON
-    state = None if overwrite else _read_state(state_path)
+    state = None if overwrite else RunsState.load(out_dir / RUNS_JSON)
     if overwrite:
         for name in (RUNS_JSON, RESULTS_CSV, RESULTS_MD):
             (out_dir / name).unlink(missing_ok=True)
         shutil.rmtree(out_dir / CURVES_DIR, ignore_errors=True)
     if state is None:
         return []
-    if state["fingerprint"] != fingerprint:
-        differ = sorted(k for k in set(state["fingerprint"]) | set(fingerprint)
-                        if state["fingerprint"].get(k) != fingerprint.get(k))
+    if state.fingerprint != fingerprint:
+        differ = sorted(k for k in set(state.fingerprint) | set(fingerprint)
+                        if state.fingerprint.get(k) != fingerprint.get(k))
         raise DownstreamError(
             f"{out_dir} holds results of different settings (differs in: {', '.join(differ)}); "
             "use another --out folder, or --overwrite to discard them"
         )
-    return list(state["runs"])
+    return list(state.runs)
 
 
 # ---------------------------------------------------------------------------------------- driver
@@ -550,27 +538,28 @@ def _run(
     }
     runs = _open_out_dir(out_dir, fingerprint, overwrite)
     paper = load_paper_table()
-    write_atomic(out_dir / CONFIG_JSON, json.dumps({
-        "settings": settings.to_dict(), "fingerprint": fingerprint,
-        **collect_provenance(describe_device(device)), "encoder": encoder.provenance,
-        "data": {"cifar_folder": str(cifar.folder), "class_names": list(cifar.class_names),
-                 "train": len(subset.train), "val": len(subset.val), "test": len(subset.test)},
-        "paper_table": paper.get("source", PAPER_TABLE_RESOURCE),
-    }, indent=2, default=str))
+    config = ExperimentConfig(
+        settings=settings, fingerprint=fingerprint, encoder=encoder.provenance,
+        data={"cifar_folder": str(cifar.folder), "class_names": list(cifar.class_names),
+              "train": len(subset.train), "val": len(subset.val), "test": len(subset.test)},
+        provenance=collect_provenance(describe_device(device)), paper_table=paper.get("source", PAPER_TABLE_RESOURCE),
+    )
+    atomic_write_text(out_dir / CONFIG_JSON, json.dumps(config.to_dict(), indent=2, default=str))
 
     def save_state() -> None:
-        write_atomic(out_dir / RUNS_JSON, json.dumps({"fingerprint": fingerprint, "runs": runs}, indent=1))
+        state = RunsState(fingerprint, tuple(runs))
+        atomic_write_text(out_dir / RUNS_JSON, json.dumps(state.to_dict(), indent=1))
 
     def save_tables() -> list[dict[str, Any]]:
         rows = summarise(runs, settings.configs, settings.seeds, paper)
-        write_atomic(out_dir / RESULTS_CSV, results_csv(rows))
-        write_atomic(out_dir / RESULTS_MD, markdown_table(rows, settings))
+        atomic_write_text(out_dir / RESULTS_CSV, results_csv(rows))
+        atomic_write_text(out_dir / RESULTS_MD, markdown_table(rows, settings))
         return rows
 
     save_state()
     splits = prepare_splits(cifar, subset, settings, device)
     autocast = autocast_for(device)
-    finished = {(r["config"], r["seed"]) for r in runs}
+    finished = {(r.config, r.seed) for r in runs}
     total = len(settings.configs) * settings.seeds * settings.epochs
     done = sum(settings.epochs for c in settings.configs for s in range(settings.seeds) if (c, s) in finished)
     emit(callbacks, "on_progress", ProgressEvent(done, total, "starting"))
@@ -593,7 +582,7 @@ def _run(
                 nonlocal done
                 done += 1
                 live_curves.append({"epoch": epoch, **metrics, "seconds": time.perf_counter() - run_start})
-                write_atomic(path, curves_csv(live_curves))
+                atomic_write_text(path, curves_csv(live_curves))
                 emit(callbacks, "on_epoch_end", DownstreamEpochEvent(epoch, step, metrics, config, seed))
                 emit(callbacks, "on_progress", ProgressEvent(
                     done, total, f"{config_label(config)}, seed {seed}: epoch {epoch}/{settings.epochs}"))
@@ -610,13 +599,12 @@ def _run(
                 done += settings.epochs - epochs_run
                 emit(callbacks, "on_progress", ProgressEvent(
                     done, total, f"{config_label(config)}, seed {seed}: stopped after epoch {epochs_run}"))
-            runs.append({
-                "config": config, "seed": seed, "train_acc": outcome.train_acc, "val_acc": outcome.val_acc,
-                "test_acc": outcome.test_acc, "train_loss": outcome.train_loss, "val_loss": outcome.val_loss,
-                "test_loss": outcome.test_loss, "epochs": epochs_run, "best_epoch": outcome.best_epoch,
-                "seconds": round(outcome.seconds, 3),
-                "device": str(device),
-            })
+            runs.append(RunRecord(
+                config=config, seed=seed, train_acc=outcome.train_acc, val_acc=outcome.val_acc,
+                test_acc=outcome.test_acc, train_loss=outcome.train_loss, val_loss=outcome.val_loss,
+                test_loss=outcome.test_loss, epochs=epochs_run, best_epoch=outcome.best_epoch,
+                seconds=round(outcome.seconds, 3), device=str(device),
+            ))
             save_state()
         if status == "stopped":
             break
@@ -624,7 +612,7 @@ def _run(
         row = next(r for r in rows if r["config"] == config)
         emit(callbacks, "on_config_end", ConfigResultEvent(
             config=config, label=config_label(config), row=row,
-            runs=tuple(r for r in runs if r["config"] == config and r["seed"] < settings.seeds),
+            runs=tuple(r for r in runs if r.config == config and r.seed < settings.seeds),
             resumed=not pending,
         ))
     rows = save_tables()
