@@ -394,3 +394,60 @@ def test_the_queue_worker_passes_every_item_event_and_coalesces_a_files_own_prog
         worker.start()
     assert [event.status for event in items] == ["started", "done"]
     assert frames == [1, 1000]  # the first at once, the latest flushed before the item's end
+
+
+def test_every_colour_tool_is_on_the_toolbar_at_the_first_start_width(qtbot, window, tmp_path, tiny_model_file):
+    """At the window's first-start size (1280 x 820), with a reference photo of a long name chosen, every
+    control of the colour tools (hint tools, colour, brush, undo/redo, clear, reference and its cross,
+    saturation slider and value) is on the toolbar itself: none has gone into its "»" overflow menu."""
+    import cv2
+
+    window.resize(1280, 820)
+    tab = window.colorize_tab
+    tab.set_output_dir(str(tmp_path / "out"))
+    tab.open_model(str(tiny_model_file))
+    drop_paths(window, [write_photo(tmp_path / "in" / "photo.png", 160, 100, seed=4)])
+    tools = tab.colour_tools
+    qtbot.waitUntil(lambda: not tab.is_busy() and tools.open_key() is not None, timeout=QUEUE_TIMEOUT_MS)
+    reference = tmp_path / "a_rather_long_reference_photo_name_from_a_camera_0001.png"
+    cv2.imwrite(str(reference), np.full((40, 40, 3), (40, 120, 230), np.uint8))
+    tools.set_reference(reference)
+    qtbot.waitUntil(lambda: tools.state().reference is not None, timeout=QUEUE_TIMEOUT_MS)
+    tools.set_saturation(1.5)
+    controls = [action for action in tools.actions() if not action.isSeparator()]
+    assert len(controls) == 12  # 8 buttons, the brush, the saturation label, slider and value
+    qtbot.waitUntil(lambda: all(tools.widgetForAction(a).isVisible() for a in controls), timeout=QUEUE_TIMEOUT_MS)
+    hidden = [a.text() for a in controls if not tools.widgetForAction(a).isVisible()]
+    assert not hidden
+    slider = tools.saturation_slider
+    assert slider.isVisible() and tools.saturation_label.text() == "1.50"
+    right = slider.mapTo(tools, slider.rect().topRight()).x()
+    assert right < tools.width()  # wholly on the toolbar, not cut by its edge
+
+
+def test_hints_applied_to_a_video_are_fixed_to_the_frame_they_were_placed_on(qtbot, window, tmp_path):
+    """A hint painted on a finished video's shown frame and applied records that frame (so it follows
+    what it was put on through the clip): in the queued item's colours and in the hints file beside
+    the new video."""
+    from colorcore.inference.hints import hints_path_for, load_hints
+    from colorcore.inference.video import frame_index_at, probe_video
+
+    tab = window.colorize_tab
+    tab.set_output_dir(str(tmp_path / "out"))
+    clip = film(tmp_path / "in" / "walk.mp4", 12)
+    drop_paths(window, [clip])
+    tools = tab.colour_tools
+    qtbot.waitUntil(lambda: not tab.is_busy() and tools.open_key() is not None, timeout=QUEUE_TIMEOUT_MS)
+    shown = frame_index_at(clip, probe_video(clip).duration_s / 2)
+    assert shown == 6
+    tools.add_point(0.3, 0.5)
+    tools.add_stroke(((0.6, 0.4), (0.7, 0.45)))
+    assert tools.apply_action.isEnabled()
+    tools.apply()
+    wait_idle(qtbot, tab)
+    first, again = tab.items()
+    assert again.status == "Done" and again.out_path != first.out_path and again.out_path.is_file()
+    hints = again.controls.hints
+    assert [p.frame for p in hints.points] == [shown] and [s.frame for s in hints.strokes] == [shown]
+    assert load_hints(hints_path_for(again.out_path)) == hints
+    assert not tools.has_unapplied(first.out_path)

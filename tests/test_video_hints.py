@@ -175,3 +175,13 @@ def test_cli_colours_a_video_with_a_point_that_follows_its_object(video, model, 
     frames = read_frames(written)
     assert towards_red(frames[15][inside(15)], plain[15][inside(15)]) > 15.0
     assert abs(towards_red(frames[15][inside(15, where=0)], plain[15][inside(15, where=0)])) < 2.0
+
+
+def test_the_frame_a_preview_shows_is_named_by_its_index(video) -> None:
+    """`frame_index_at` names the frame `read_video_frame` reads (the app records it on hints painted there)."""
+    from colorcore.inference.video import frame_index_at, probe_video, read_video_frame
+
+    frames = read_frames(video)
+    for seconds, index in ((0.0, 0), (probe_video(video).duration_s / 2, FRAMES // 2), (0.79, FRAMES - 1)):
+        assert frame_index_at(video, seconds) == index
+        assert np.array_equal(read_video_frame(video, seconds), frames[index])

@@ -5,10 +5,11 @@ result with its hints beside it. For a video the previewed frame is edited and A
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (QColorDialog, QDoubleSpinBox, QFileDialog, QLabel, QSlider, QToolBar, QWidget)
 
 from app.colour_edit import (EditHistory, EditPreview, EditSaved, EditSession, EditState, ReferenceLoaded,
@@ -26,8 +27,8 @@ SATURATION_STEPS = 100  # slider steps per 1.0 of saturation
 SHUTDOWN_WAIT_MS = 10000
 APPLY_PHOTO_TIP = "Write the full-size result with these colours over its output file, with the hints beside it " \
                   "(NAME.hints.json)"
-APPLY_VIDEO_TIP = "Colour the whole video again with these colours (hints at the same place on every frame) as a " \
-                  "new file beside it, with the hints beside that (NAME.hints.json)"
+APPLY_VIDEO_TIP = "Colour the whole video again with these colours as a new file beside it, with the hints beside " \
+                  "that (NAME.hints.json): each hint follows what it was placed on in this frame, forward and back"
 
 
 def swatch(colour: str, size: int = 16) -> QIcon:
@@ -37,7 +38,50 @@ def swatch(colour: str, size: int = 16) -> QIcon:
     return QIcon(pixmap)
 
 
-REFERENCE_NAME_CHARS = 16  # a longer file name is cut on the button (in full in its tooltip)
+def turn_arrow(colour: QColor, redo: bool, size: int = 16) -> QIcon:
+    """The usual undo (a half turn back to the left) or redo (to the right) arrow, drawn in `colour`
+    (no icon theme is needed: none is installed on every desktop)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if redo:
+        painter.translate(size, 0)
+        painter.scale(-1, 1)
+    unit = size / 16
+    painter.setPen(QPen(colour, 1.8 * unit, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    circle = QRectF(3.5 * unit, 3 * unit, 10 * unit, 10 * unit)
+    arc = QPainterPath()
+    arc.arcMoveTo(circle, 180)
+    arc.arcTo(circle, 180, -220)  # from the left end over the top and down the right
+    painter.drawPath(arc)
+    head = QPainterPath(QPointF(0.5 * unit, 7 * unit))  # pointing down at the left end
+    head.lineTo(QPointF(6.5 * unit, 7 * unit))
+    head.lineTo(QPointF(3.5 * unit, 11.5 * unit))
+    head.closeSubpath()
+    painter.fillPath(head, colour)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def eyedropper(colour: QColor, size: int = 16) -> QIcon:
+    """The usual eyedropper (a pipette tilted to the lower left, its bulb at the upper right), in `colour`."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    unit = size / 16
+    painter.setPen(QPen(colour, 1.6 * unit, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(2 * unit, 14 * unit), QPointF(9 * unit, 7 * unit))  # the glass tube
+    painter.setPen(QPen(colour, 2.2 * unit, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(7 * unit, 5 * unit), QPointF(11 * unit, 9 * unit))  # the collar
+    painter.setPen(QPen(colour, 4.0 * unit, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(10.5 * unit, 5.5 * unit), QPointF(13 * unit, 3 * unit))  # the bulb
+    painter.end()
+    return QIcon(pixmap)
+
+
+REFERENCE_NAME_CHARS = 14  # a longer file name is cut on the button (in full in its tooltip)
 REFERENCE_TIP = ("Colour by example: a colour photo whose colours go to the same kind of things in this one "
                  "(sky to sky, grass to grass)")
 
@@ -81,12 +125,11 @@ class ColourToolBar(QToolBar):
         tools.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
         self.paint_action = self._action("Hints", "Paint colour hints on the result: click for a point, drag "
                                          "for a stroke (off: drag pans)", self._tool_changed, checkable=True)
-        self.eyedropper_action = self._action("Eyedropper", "Pick the hint colour from the result",
+        self.eyedropper_action = self._action("Eyedropper", "Eyedropper: pick the hint colour from the result",
                                               self._tool_changed, checkable=True)
         for action in (self.paint_action, self.eyedropper_action):
             tools.addAction(action)
-        self.colour_action = self._action("Colour...", "The hint colour (only its hue and chroma are used: the "
-                                          "photo keeps its own lightness)", self.choose_colour)
+        self.colour_action = self._action("Colour...", "", self.choose_colour)  # its tip says the colour
         self.brush_spin = QDoubleSpinBox()
         self.brush_spin.setRange(0.2, 20.0)
         self.brush_spin.setSingleStep(0.5)
@@ -100,6 +143,10 @@ class ColourToolBar(QToolBar):
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
         self.redo_action = self._action("Redo", "Redo (Ctrl+Shift+Z)", self.redo)
         self.redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        ink = self.palette().buttonText().color()
+        self.undo_action.setIcon(turn_arrow(ink, redo=False))
+        self.redo_action.setIcon(turn_arrow(ink, redo=True))
+        self.eyedropper_action.setIcon(eyedropper(ink))
         self.clear_action = self._action("Clear", "Remove every hint", self.clear_hints)
         self.saturation_slider = QSlider(Qt.Orientation.Horizontal)
         self.saturation_slider.setRange(0, round(SATURATION_MAX * SATURATION_STEPS))
@@ -111,7 +158,9 @@ class ColourToolBar(QToolBar):
         self.saturation_label = QLabel("1.00")
         self.reference_action = self._action("Reference...", REFERENCE_TIP,
                                              self._browse_reference)
-        self.no_reference_action = self._action("No reference", "Stop using the reference photo", self.clear_reference)
+        self.no_reference_action = self._action("No reference", "No reference: stop using the reference photo",
+                                                self.clear_reference)
+        self.no_reference_action.setIconText("\u00d7")  # a close cross beside the reference's name
         self.apply_action = self._action("Apply", APPLY_PHOTO_TIP, self.apply)
         for item in (self.paint_action, self.eyedropper_action, self.colour_action, self.brush_spin,
                      self.undo_action, self.redo_action, self.clear_action, None, self.reference_action,
@@ -124,7 +173,8 @@ class ColourToolBar(QToolBar):
                 self.addAction(item)
             else:
                 self.addWidget(item)
-        self.widgetForAction(self.colour_action).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.eyedropper_action, self.colour_action, self.undo_action, self.redo_action):  # icons every user knows
+            self.widgetForAction(action).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self._show_colour()
 
     def _action(self, text: str, tip: str, slot, checkable: bool = False) -> QAction:  # noqa: ANN001
@@ -299,13 +349,31 @@ class ColourToolBar(QToolBar):
         (`copy_to` is not used)."""
         state = self.state()
         if state is not None and self._video:
-            self.history().saved = state  # the clip is queued with these colours
-            self.apply_video.emit(self._key, state)
+            placed = self._placed_on_shown_frame(state)
+            if placed is not None:  # the clip is queued with these colours (the same hints, fixed to the frame)
+                history = self.history()
+                history.current = history.saved = placed
+                self.apply_video.emit(self._key, placed)
             self._update_state()
         elif state is not None:
             self.message.emit(f"Writing {self._key.name} with the new colours...")
             self._ensure_session().save(SaveRequest(state, self._key, copy_to))
             self._update_state()
+
+    def _placed_on_shown_frame(self, state: EditState) -> EditState | None:
+        """`state` with its hints fixed to the video frame the view shows (those not fixed to one yet),
+        so that each follows what it was placed on; None (and said) when the video cannot be read."""
+        from colorcore.inference.video import VideoError, frame_index_at, probe_video
+
+        video = self._photo[0]
+        try:  # the frame the editor shows: the middle one (app.colour_edit.edit_job)
+            frame = frame_index_at(video, probe_video(video).duration_s / 2)
+        except VideoError as exc:
+            self.message.emit(f"Cannot colour {video.name} again: {exc.reason}")
+            return None
+        hints = Hints(tuple(p if p.frame is not None else replace(p, frame=frame) for p in state.hints.points),
+                      tuple(s if s.frame is not None else replace(s, frame=frame) for s in state.hints.strokes))
+        return replace(state, hints=hints)
 
     # --- colour and brush ------------------------------------------------------------------------
     def colour(self) -> str:
@@ -335,6 +403,8 @@ class ColourToolBar(QToolBar):
     def _show_colour(self) -> None:
         self.colour_action.setIcon(swatch(self._colour))
         self.colour_action.setText(self._colour)
+        self.colour_action.setToolTip(f"Hint colour {self._colour}: click to choose another (only its hue and "
+                                      "chroma are used: the photo keeps its own lightness)")
 
     def _brush_changed(self, value: float) -> None:
         self._settings.setValue(BRUSH_KEY, value)
@@ -433,6 +503,7 @@ class ColourToolBar(QToolBar):
         name = Path(state.reference_path).name
         shown = name if len(name) <= REFERENCE_NAME_CHARS else name[:REFERENCE_NAME_CHARS - 1] + "\u2026"
         self.reference_action.setText(f"Reference: {shown}" if name else "Reference...")
+        self.reference_action.setIconText(f"Reference: {shown}" if name else "Reference")  # the cut name keeps its …
         self.reference_action.setToolTip(state.reference_path or REFERENCE_TIP)
         self.view.set_marks(state.hints, self.brush())
 

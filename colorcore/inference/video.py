@@ -241,25 +241,43 @@ def read_video_frame(path: str | Path, seconds: float = 0.0) -> np.ndarray:
     VideoError for an unreadable video or one without frames."""
     path = Path(path)
     with _open_input(path) as container:
-        stream = _video_stream(container)
-        if seconds > 0 and stream.time_base:
-            try:
-                container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
-            except av.FFmpegError:
-                pass  # a container without an index: decoded from the start up to that time
-        shown = None
-        try:
-            for frame in container.decode(stream):
-                shown = frame
-                if frame.time is None or frame.time >= seconds - 1e-6:
-                    break
-        except av.FFmpegError as exc:
-            raise VideoError(path, f"cannot decode the video ({_reason(exc)})") from None
-        if shown is None:
-            raise VideoError(path, "no frame could be decoded")
+        shown = _frame_at(path, container, seconds)
         matrix = _colour_matrix(shown)
         return shown.to_ndarray(format="rgb24", src_colorspace=matrix, dst_colorspace=matrix,
                                 src_color_range=int(shown.color_range) or AVCOL_RANGE_MPEG)
+
+
+def frame_index_at(path: str | Path, seconds: float = 0.0) -> int:
+    """The index (from 0, display order) of the frame `read_video_frame(path, seconds)` reads: what a
+    hint placed on it records as its `frame`. Counted at the video's frame rate from its first
+    frame's time (exact for a constant frame rate). VideoError as `read_video_frame`."""
+    path = Path(path)
+    with _open_input(path) as container:
+        stream = _video_stream(container)
+        shown = _frame_at(path, container, seconds)
+        start = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
+        return max(0, round(((shown.time or 0.0) - start) * _frame_rate(stream)))
+
+
+def _frame_at(path: Path, container: av.container.InputContainer, seconds: float) -> av.VideoFrame:
+    """The first frame shown at or after `seconds`, decoded from the keyframe before it."""
+    stream = _video_stream(container)
+    if seconds > 0 and stream.time_base:
+        try:
+            container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
+        except av.FFmpegError:
+            pass  # a container without an index: decoded from the start up to that time
+    shown = None
+    try:
+        for frame in container.decode(stream):
+            shown = frame
+            if frame.time is None or frame.time >= seconds - 1e-6:
+                break
+    except av.FFmpegError as exc:
+        raise VideoError(path, f"cannot decode the video ({_reason(exc)})") from None
+    if shown is None:
+        raise VideoError(path, "no frame could be decoded")
+    return shown
 
 
 class TemporalChroma:
@@ -714,5 +732,6 @@ def _open_writer(temp: Path, target: Path, container: av.container.InputContaine
 
 __all__ = [
     "FrameEvent", "MissingFrames", "TemporalChroma", "VIDEO_SUFFIXES", "VideoColorizer", "VideoError", "VideoInfo", "VideoResult",
-    "chroma_flicker", "colorize_video", "is_video", "list_videos", "probe_video", "read_video_frame",
+    "chroma_flicker", "colorize_video", "frame_index_at", "is_video", "list_videos", "probe_video",
+    "read_video_frame",
 ]
