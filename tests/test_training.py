@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import torch
 from colorcore.models.checkpoint import load_checkpoint
 from colorcore.core.events import CheckpointEvent, EndEvent, EpochEvent, ErrorEvent, SamplesEvent, StepEvent, StopFlag
 from colorcore.models.base import ModelConfig
+from colorcore.training.engine import Engine, Events
 from colorcore.training.trainer import TrainConfig, Trainer
+from colorcore.training.watchdog import LEARNING_NOTICE
 
 TINY = ModelConfig(width=8, resnet_weights="none")
 PAPER_METRICS_COLUMNS = ["step", "epoch", "time_s", "img_per_s", "loss_g", "loss_l1", "loss_gan", "loss_sal",
@@ -151,6 +154,72 @@ def test_deterministic_runs_are_bitwise_identical_also_when_resumed(prepared_dat
     assert _model_sha256(parted) == _model_sha256(tmp_path / "whole")
     _assert_same_optimizer_state(parted, tmp_path / "whole")
     assert [r["step"] for r in read_csv(parted / "metrics.csv")] == ["1", "2", "3", "4", "5"]
+
+
+# what a checkpoint held before the TrainState (and its watchdog memory) was saved
+OLD_CHECKPOINT_KEYS = ("format", "format_version", "version", "model_config", "networks", "optimizers",
+                       "train_config", "scaler", "rng", "step", "epoch", "epoch_pos", "world_size", "summary",
+                       "start_metrics", "best", "elapsed_s", "inference")
+
+
+def test_the_watchdogs_memory_survives_a_resume_and_old_checkpoints_still_resume(
+    prepared_dataset: Path, tmp_path: Path
+) -> None:
+    """An absurd learning rate saturates the outputs at once: the watchdog says so in the first session;
+    resumed, the run is as saturated, yet the notice is not given again (its memory is in the checkpoint).
+    The same checkpoint rewritten in the layout the Trainer wrote before (no memory) still resumes, and
+    that run, knowing of no notice, gives it again."""
+    wild = ModelConfig(width=8, resnet_weights="none", lr_g=1e3, lr_d=1e3)
+
+    def train(run: Path, steps: int, resume: bool) -> tuple[Any, list[Any]]:
+        rec = Recorder()
+        result = Trainer(config(prepared_dataset, run, model=wild, max_steps=steps, resume=resume, sample_count=0,
+                                keep_checkpoints=0), [rec]).run()
+        return result, [n for n in rec.of("on_notice") if n.kind == LEARNING_NOTICE]
+
+    run = tmp_path / "run"
+    first, notices = train(run, 2, resume=False)
+    assert first.status == "finished" and len(notices) == 1 and "ends of their range" in notices[0].message
+    saved = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert saved["watchdog"]["reported"] == ["saturated"]
+
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    torch.save({k: v for k, v in saved.items() if k in OLD_CHECKPOINT_KEYS}, old / "checkpoints" / "last.pt")
+
+    resumed, notices = train(run, 4, resume=True)
+    assert resumed.status == "finished" and resumed.step == 4 and notices == []
+
+    from_old, notices = train(old, 4, resume=True)
+    assert from_old.status == "finished" and from_old.step == 4, from_old.error
+    assert len(notices) == 1 and "ends of their range" in notices[0].message  # the run is as wild as before
+    assert [r["step"] for r in read_csv(old / "metrics.csv")] == ["1", "2", "3", "4"]
+    assert [r["step"] for r in read_csv(old / "eval.csv")] == ["2", "4"]
+    assert from_old.best["step"] in (2, 4) and load_checkpoint(old / "checkpoints" / "last.pt")["watchdog"]["reported"]
+
+
+def test_engine_filters_pick_firings_and_a_shared_filter_is_asked_once_per_firing() -> None:
+    engine = Engine()
+    calls: list[str] = []
+    asked: list[int] = []
+
+    def odd(count: int) -> bool:
+        asked.append(count)
+        return count % 2 == 1
+
+    engine.add_event_handler(Events.EPOCH_COMPLETED(every=2), lambda: calls.append("every 2"))
+    shared = Events.EPOCH_COMPLETED(when=odd)
+    engine.add_event_handler(shared, lambda: calls.append("odd a"))
+    engine.add_event_handler(Events.EPOCH_COMPLETED, lambda: calls.append("all"))
+    engine.add_event_handler(shared, lambda: calls.append("odd b"))
+    for epoch in (1, 2, 3):
+        engine.fire(Events.EPOCH_COMPLETED, epoch)
+    assert calls == ["odd a", "all", "odd b", "every 2", "all", "odd a", "all", "odd b"]
+    assert asked == [1, 2, 3]  # two handlers share the filter: one answer per firing
+    engine.fire(Events.STARTED)
+    assert engine.fired[Events.STARTED] == 1 and engine.fired[Events.EPOCH_COMPLETED] == 3
+    with pytest.raises(ValueError, match="either every or when"):
+        Events.EPOCH_COMPLETED()
 
 
 def test_pause_holds_the_run_between_steps(prepared_dataset: Path, tmp_path: Path) -> None:
