@@ -91,7 +91,8 @@ SEMANTIC_TEMPERATURE = 0.07  # softmax over the hinted pixels of (cosine - light
 SEMANTIC_LIGHTNESS_WEIGHT = 2.0  # cosine lost per (difference of Lab L* / 100) squared
 SEMANTIC_UNSURE = 0.0  # centred cosine less the lightness penalty, to the most alike hinted pixel, at which the match's confidence is 0 ...
 SEMANTIC_SURE = 0.3  # ... and 1 (one hint covers about a quarter of a photo, ten most of it)
-SEMANTIC_MAX_HINTED = 512  # hinted grid pixels matched at most (a long stroke's are thinned evenly)
+SEMANTIC_PIXELS_PER_SAMPLE = 16  # a hint's painted grid pixels matched: one in this many (a point: one) ...
+SEMANTIC_MAX_HINTED = 256  # ... and at most this many of all hints (the match's time grows with them)
 # with the semantic match the walk's colour has this gain (its confidence keeps CONFIDENCE_GAIN): the
 # match's colour is better than the walk's a little away from a hint (gain 0.5: -0.1 dB at 10 hints, 1: -0.4)
 SEMANTIC_WALK_GAIN = 0.25
@@ -359,6 +360,24 @@ class SemanticHints:
         sampled = ((f[y0, x0] * (1 - dx) + f[y0, x1] * dx) * (1 - dy) + (f[y1, x0] * (1 - dx) + f[y1, x1] * dx) * dy)
         return sampled / np.maximum(np.linalg.norm(sampled, axis=1, keepdims=True), 1e-6)
 
+    @staticmethod
+    def _matched_pixels(mask: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of the hinted pixels matched: of each hint one in `SEMANTIC_PIXELS_PER_SAMPLE`
+        (at least one: a point is one pixel), evenly along it, at most `SEMANTIC_MAX_HINTED` in all."""
+        rows, cols = np.nonzero(mask)
+        owner = hint[rows, cols]
+        order = np.argsort(owner, kind="stable")
+        rows, cols, owner = rows[order], cols[order], owner[order]
+        counts = np.bincount(owner)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        keep = [start + ((np.arange(samples) + 0.5) * (count / samples)).astype(np.int64)  # a point: its middle
+                for start, count in zip(starts, counts) if count
+                for samples in [max(1, count // SEMANTIC_PIXELS_PER_SAMPLE)]]
+        keep = np.concatenate(keep) if keep else np.zeros(0, np.int64)
+        if len(keep) > SEMANTIC_MAX_HINTED:
+            keep = keep[np.linspace(0, len(keep) - 1, SEMANTIC_MAX_HINTED).round().astype(np.int64)]
+        return rows[keep], cols[keep]
+
     def match(self, mask: np.ndarray, chroma: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(confidence (h, w), chroma (h, w, 2)) float32 on the grid for hinted pixels `mask` with chroma
         `chroma`, painted by hint number `hint` (`painted_hints`): the softmax over the hinted pixels of
@@ -366,10 +385,7 @@ class SemanticHints:
         `SEMANTIC_TEMPERATURE`, each hint's pixels sharing one hint's weight (a long stroke counts as
         much as a point), weighs their chroma; the confidence rises from 0 to 1 as the cosine to the
         most alike hinted pixel goes from `SEMANTIC_UNSURE` to `SEMANTIC_SURE`."""
-        rows, cols = np.nonzero(mask)
-        if len(rows) > SEMANTIC_MAX_HINTED:
-            keep = np.linspace(0, len(rows) - 1, SEMANTIC_MAX_HINTED).round().astype(np.int64)
-            rows, cols = rows[keep], cols[keep]
+        rows, cols = self._matched_pixels(mask, hint)
         owner = hint[rows, cols]
         share = np.float32(SEMANTIC_TEMPERATURE) * np.log(np.bincount(owner)[owner]).astype(np.float32)
         h, w = self.shape
