@@ -17,7 +17,10 @@ safety). In order:
    of its BT.601 luma Y'), so a pixel takes the picked colour exactly where its gray value is the
    colour's own and never changes its gray value; the colours without hints (model, reference,
    saturation) are moved by the hints' differences from them nearby (the prior, `hint_field`) and
-   blended by confidence (`_paint_hints`), the field brought to full size edge-aware.
+   blended by confidence (`_paint_hints`), the field brought to full size edge-aware. With the
+   semantic match (`SemanticHints`, on in `ChromaEditor.from_model`) hints also colour the same kind
+   of things elsewhere: pixels whose EfficientNet-Lite0 features (of the gray photo) and lightness are
+   like a hinted pixel's take its colour, so an object no hint lands on is coloured like a hinted one.
 3. **Saturation** 0..2 scales all chroma (0 gives exactly gray pixels of the photo's L); above 1 no pixel's chroma goes past the sRGB gamut's edge
    for its own L and hue (a table of the largest in-gamut chroma per L and hue).
 
