@@ -693,6 +693,7 @@ class ChromaEditor:
 
 __all__ = [
     "CONFIDENCE_GAIN", "EDGE_SIGMA", "HINT_REACH", "PREVIEW_LONG_SIDE", "SATURATION_MAX", "SOLVE_LONG_SIDE",
-    "ChromaEditor", "ColourControls", "HintPropagation", "ReferenceColours", "hint_ab", "load_reference",
+    "ChromaEditor", "ColourControls", "HintPropagation", "ReferenceColours", "SemanticHints", "hint_ab", "hint_features",
+    "load_reference", "painted_hints",
     "edits_controls", "paint_hints", "saturate", "saved_edits",
 ]
