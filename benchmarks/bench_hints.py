@@ -43,14 +43,15 @@ same solution) as the reference; wall and CPU seconds, best of `--repeats`.
 at `QUALITY_LONG_SIDE` px becomes its gray (BT.601 luma) version; N random points reveal the mean true
 colour of the 5x5 patch around them (`PointHint`, default width), for N in `QUALITY_COUNTS`; PSNR of the
 result against the real photo, mean over photos and draws, for the model + hints (``model``) and the
-hints alone on a gray start (``propagation``, zero model chroma); ``hint_miss_ab``: the Lab a*b*
+hints alone on a gray start (``propagation``, zero model chroma; both with the semantic match of
+`cc.SemanticHints`, as `from_model` builds the editor); ``hint_miss_ab``: the Lab a*b*
 distance between the picked colour and the result at the hint's own pixel (p50, p95, share over 10).
 ``gray``: the gray photo's PSNR; ``lab_ceiling``: the true a*b* on the gray photo's L*; ``edge_psnr``:
 PSNR within `EDGE_BAND` px of the gray photo's edges (Canny); ``speckle_pct``: the share of pixels whose
 a*b* is more than `SPECKLE_AB` from its 5x5 median (``truth_speckle_pct``: the real photos'). ``--limit K``
 takes every k-th photo (about K), ``--long-side 0`` the photos at their own size (the full-resolution
 upsampling shows there), ``--before`` adds ``model_before``: the same run with the propagation's
-settings before issue 26 (`BEFORE`: no texture filter, field eps 1e-4).
+settings before issue 26 (`BEFORE`: no texture filter, field eps 1e-4, no semantic match).
 
 Run: ``python benchmarks/bench_hints.py`` (``--part propagation``, ``--part latency`` or ``--part quality``
 for one part; ``--photos`` folders or files for quality, default /work/evalset-like folders named on the
@@ -104,7 +105,7 @@ MISS_LIMIT = 10.0  # a*b* units: the issue's bar for the miss at the hint's own 
 EDGE_BAND = 3  # px either side of a luminance edge (Canny) for ``edge_psnr``
 SPECKLE_AB = 6  # a*b* units from the 5x5 median that make a pixel a speckle (``speckle_pct``)
 # the propagation's settings before issue 26's tuning (ChromaEditor arguments), for --before
-BEFORE = {"texture": False, "field_eps": 1e-4}
+BEFORE = {"texture": False, "field_eps": 1e-4, "semantic": False}
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 Propagate = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -478,7 +479,7 @@ def quality(sources: list[Path], seeds: int, limit: int | None = None, long_side
         truth_speckles.append(speckle_percent(truth))
         near_edges = cv2.dilate(cv2.Canny(gray, *CANNY), np.ones((2 * EDGE_BAND + 1,) * 2, np.uint8)) > 0
         editor = cc.ChromaEditor.from_model(gray, model)
-        editors = {"model": editor, "propagation": cc.ChromaEditor(gray, np.zeros_like(editor.chroma))}
+        editors = {"model": editor, "propagation": cc.ChromaEditor(gray, np.zeros_like(editor.chroma), semantic=True)}
         if before:
             editors["model_before"] = cc.ChromaEditor(gray, editor.chroma, **BEFORE)
         for count in QUALITY_COUNTS:

@@ -17,7 +17,10 @@ safety). In order:
    of its BT.601 luma Y'), so a pixel takes the picked colour exactly where its gray value is the
    colour's own and never changes its gray value; the colours without hints (model, reference,
    saturation) are moved by the hints' differences from them nearby (the prior, `hint_field`) and
-   blended by confidence (`_paint_hints`), the field brought to full size edge-aware.
+   blended by confidence (`_paint_hints`), the field brought to full size edge-aware. With the
+   semantic match (`SemanticHints`, on in `ChromaEditor.from_model`) hints also colour the same kind
+   of things elsewhere: pixels whose EfficientNet-Lite0 features (of the gray photo) and lightness are
+   like a hinted pixel's take its colour, so an object no hint lands on is coloured like a hinted one.
 3. **Saturation** 0..2 scales all chroma (0 gives exactly gray pixels of the photo's L); above 1 no pixel's chroma goes past the sRGB gamut's edge
    for its own L and hue (a table of the largest in-gamut chroma per L and hue).
 
@@ -81,6 +84,20 @@ PRIOR_SIGMA = 0.25  # the hints' correction of the colours without hints: Gaussi
 PRIOR_SHRINK = 8.0  # ... shrunk towards none as if this many unhinted pixels (weight 1 each) said 0
 PRIOR_GAIN = 20.0  # ... faded as min(1, gain * probability of reaching a hint)
 FIELD_SCALE = 16.0  # the hints' full-size field is kept as int16 in 1/16 of a unit
+# the semantic match of hints (`SemanticHints`), chosen on the first 15 evaluation photos (bench_hints.py
+# --part quality, docs/colour-control.md): what the trunk sees of the gray photo at this long side ...
+HINT_FEATURE_LONG_SIDE = 512  # px (384, the reference matching's, scored 0.15 dB less at 10 hints)
+HINT_FEATURE_STAGES = (1, 2, 4, 6)  # EfficientNet-Lite0 stages: strides 4, 8, 16 and 32 (without 1: -0.15 dB)
+HINT_FEATURE_CELL = 8  # px at HINT_FEATURE_LONG_SIDE: one feature vector per cell
+SEMANTIC_TEMPERATURE = 0.07  # softmax over the hinted pixels of (cosine - lightness penalty) / this
+SEMANTIC_LIGHTNESS_WEIGHT = 2.0  # cosine lost per (difference of Lab L* / 100) squared
+SEMANTIC_UNSURE = 0.0  # centred cosine less the lightness penalty, to the most alike hinted pixel, at which the match's confidence is 0 ...
+SEMANTIC_SURE = 0.3  # ... and 1 (one hint covers about a quarter of a photo, ten most of it)
+SEMANTIC_PIXELS_PER_SAMPLE = 16  # a hint's painted grid pixels matched: one in this many (a point: one) ...
+SEMANTIC_MAX_HINTED = 256  # ... and at most this many of all hints (the match's time grows with them)
+# with the semantic match the walk's colour has this gain (its confidence keeps CONFIDENCE_GAIN): the
+# match's colour is better than the walk's a little away from a hint (gain 0.5: -0.1 dB at 10 hints, 1: -0.4)
+SEMANTIC_WALK_GAIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -209,27 +226,35 @@ def paint_hints(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
 
     Each hint covers at least the pixel it falls on; later hints paint over earlier ones.
     """
+    mask, chroma, _ = painted_hints(hints, shape)
+    return mask, chroma
+
+
+def painted_hints(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`paint_hints`'s mask and chroma, and which hint painted each pixel: int32 (h, w), the index
+    among the points then the strokes (-1 where none)."""
     h, w = shape
     shift = 4  # sub-pixel precision of cv2's drawing (1/16 px)
-    canvas = np.zeros((h, w, 3), np.float32)
+    canvas = np.zeros((h, w, 4), np.float32)
 
     def at(x: float, y: float) -> tuple[int, int]:  # pixel centres, kept on the grid
         return (round(min(max(x * w - 0.5, 0.0), w - 1.0) * (1 << shift)),
                 round(min(max(y * h - 0.5, 0.0), h - 1.0) * (1 << shift)))
 
-    for point in hints.points:
-        colour = (*hint_chroma(point.color), 1.0)
+    for index, point in enumerate(hints.points):
+        colour = (*hint_chroma(point.color), 1.0, float(index))
         radius = max(0, round(point.width * w / 2 * (1 << shift)))
         cv2.circle(canvas, at(point.x, point.y), radius, colour, -1, cv2.LINE_8, shift)
-    for stroke in hints.strokes:
-        colour = (*hint_chroma(stroke.color), 1.0)
+    for index, stroke in enumerate(hints.strokes, start=len(hints.points)):
+        colour = (*hint_chroma(stroke.color), 1.0, float(index))
         thickness = max(1, round(stroke.width * w))
         ends = [at(x, y) for x, y in stroke.points]
         for end in ends:
             cv2.circle(canvas, end, (thickness << shift) // 2, colour, -1, cv2.LINE_8, shift)
         for start, end in zip(ends, ends[1:]):
             cv2.line(canvas, start, end, colour, thickness, cv2.LINE_8, shift)
-    return canvas[:, :, 2] > 0.5, np.ascontiguousarray(canvas[:, :, :2])
+    mask = canvas[:, :, 2] > 0.5
+    return mask, np.ascontiguousarray(canvas[:, :, :2]), np.where(mask, np.rint(canvas[:, :, 3]), -1).astype(np.int32)
 
 
 class HintPropagation:
@@ -284,6 +309,106 @@ class HintPropagation:
         confidence = np.minimum(gain * reached, 1.0)
         return (confidence.reshape(self.shape).astype(np.float32),
                 colour.reshape(*self.shape, 2).astype(np.float32))
+
+
+@torch.no_grad()
+def hint_features(gray: np.ndarray) -> np.ndarray:
+    """(rows, cols, channels) float32 unit vectors: what EfficientNet-Lite0 sees in each
+    `HINT_FEATURE_CELL` cell of a gray uint8 photo at `HINT_FEATURE_LONG_SIDE` px, stages
+    `HINT_FEATURE_STAGES` each L2-normalised and brought to the cell grid, then centred on the photo's
+    mean (what every cell shares, e.g. the ReLU's positive floor, says nothing) and normalised again.
+    Raises `colorcore.models.trunks.TrunkUnavailableError` when the network's weights are missing."""
+    import torch.nn.functional as F
+
+    from colorcore.models.trunks import imagenet_input
+    from colorcore.inference.reference import shared_trunk
+
+    cell = HINT_FEATURE_CELL
+    h, w = fit_long_side(gray.shape, HINT_FEATURE_LONG_SIDE)
+    h, w = max(cell, round(h / cell) * cell), max(cell, round(w / cell) * cell)
+    small = cv2.resize(np.ascontiguousarray(gray), (w, h), interpolation=cv2.INTER_AREA)
+    x = imagenet_input(torch.from_numpy(small).float()[None, None].expand(1, 3, h, w))
+    stages = shared_trunk().stages(x, last_stage=max(HINT_FEATURE_STAGES))
+    grid = (h // cell, w // cell)
+    levels = [F.normalize(F.interpolate(stages[i], size=grid, mode="bilinear", align_corners=False)
+                          if stages[i].shape[-2:] != grid else stages[i], dim=1) for i in HINT_FEATURE_STAGES]
+    features = torch.cat(levels, dim=1)[0].permute(1, 2, 0)
+    features = F.normalize(features - features.mean(dim=(0, 1)), dim=2)
+    return features.contiguous().numpy()
+
+
+class SemanticHints:
+    """Hints given to the same kind of things: each pixel of the solve grid takes the colours of the
+    hinted pixels whose trunk features (`hint_features`) and lightness resemble its own, so objects no
+    hint lands on take the colour of hinted objects like them (`colorcore.inference.reference`'s matching, the
+    hinted pixels as the reference). Built once per photo; each set of hints costs one small matrix
+    product and a softmax."""
+
+    def __init__(self, gray: np.ndarray, grid_l8: np.ndarray) -> None:
+        """`gray`: the photo's luma uint8 (any size); `grid_l8`: the solve grid's 8-bit Lab L."""
+        self.features = hint_features(gray)
+        self.shape = grid_l8.shape
+        self.lightness = grid_l8.astype(np.float32) * np.float32(100.0 / 255.0)
+
+    def _sampled(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The features at grid pixels (`rows`, `cols`), bilinear on the cell grid, normalised."""
+        fh, fw, _ = self.features.shape
+        y = np.clip((rows + 0.5) * (fh / self.shape[0]) - 0.5, 0, fh - 1)
+        x = np.clip((cols + 0.5) * (fw / self.shape[1]) - 0.5, 0, fw - 1)
+        y0, x0 = np.minimum(y.astype(np.int64), fh - 1), np.minimum(x.astype(np.int64), fw - 1)
+        y1, x1 = np.minimum(y0 + 1, fh - 1), np.minimum(x0 + 1, fw - 1)
+        dy, dx = (y - y0)[:, None].astype(np.float32), (x - x0)[:, None].astype(np.float32)
+        f = self.features
+        sampled = ((f[y0, x0] * (1 - dx) + f[y0, x1] * dx) * (1 - dy) + (f[y1, x0] * (1 - dx) + f[y1, x1] * dx) * dy)
+        return sampled / np.maximum(np.linalg.norm(sampled, axis=1, keepdims=True), 1e-6)
+
+    @staticmethod
+    def _matched_pixels(mask: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of the hinted pixels matched: of each hint one in `SEMANTIC_PIXELS_PER_SAMPLE`
+        (at least one: a point is one pixel), evenly along it, at most `SEMANTIC_MAX_HINTED` in all."""
+        rows, cols = np.nonzero(mask)
+        owner = hint[rows, cols]
+        order = np.argsort(owner, kind="stable")
+        rows, cols, owner = rows[order], cols[order], owner[order]
+        counts = np.bincount(owner)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        keep = [start + ((np.arange(samples) + 0.5) * (count / samples)).astype(np.int64)  # a point: its middle
+                for start, count in zip(starts, counts) if count
+                for samples in [max(1, count // SEMANTIC_PIXELS_PER_SAMPLE)]]
+        keep = np.concatenate(keep) if keep else np.zeros(0, np.int64)
+        if len(keep) > SEMANTIC_MAX_HINTED:
+            keep = keep[np.linspace(0, len(keep) - 1, SEMANTIC_MAX_HINTED).round().astype(np.int64)]
+        return rows[keep], cols[keep]
+
+    def match(self, mask: np.ndarray, chroma: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(confidence (h, w), chroma (h, w, 2)) float32 on the grid for hinted pixels `mask` with chroma
+        `chroma`, painted by hint number `hint` (`painted_hints`): the softmax over the hinted pixels of
+        (cosine of the features - `SEMANTIC_LIGHTNESS_WEIGHT` x (difference of L* / 100)^2) /
+        `SEMANTIC_TEMPERATURE`, each hint's pixels sharing one hint's weight (a long stroke counts as
+        much as a point), weighs their chroma; the confidence rises from 0 to 1 as the cosine to the
+        most alike hinted pixel goes from `SEMANTIC_UNSURE` to `SEMANTIC_SURE`."""
+        rows, cols = self._matched_pixels(mask, hint)
+        owner = hint[rows, cols]
+        share = np.float32(SEMANTIC_TEMPERATURE) * np.log(np.bincount(owner)[owner]).astype(np.float32)
+        h, w = self.shape
+        if not len(rows):
+            return np.zeros((h, w), np.float32), np.zeros((h, w, 2), np.float32)
+        import torch.nn.functional as F
+
+        fh, fw, channels = self.features.shape
+        cosine = torch.from_numpy(self.features.reshape(-1, channels)) @ torch.from_numpy(self._sampled(rows, cols)).T
+        cosine = F.interpolate(cosine.T.reshape(1, -1, fh, fw), size=(h, w), mode="bilinear", align_corners=False)
+        cosine = cosine[0].permute(1, 2, 0).numpy()
+        difference = (self.lightness[:, :, None] - self.lightness[rows, cols]) * np.float32(0.01)
+        score = cosine - np.float32(SEMANTIC_LIGHTNESS_WEIGHT) * difference * difference
+        best = score.max(axis=2)
+        logits = (score - share) * np.float32(1.0 / SEMANTIC_TEMPERATURE)
+        logits -= logits.max(axis=2, keepdims=True)
+        weights = np.exp(logits, out=logits)
+        weights /= weights.sum(axis=2, keepdims=True)
+        colour = weights.reshape(h * w, -1) @ chroma[rows, cols]
+        confidence = np.clip((best - SEMANTIC_UNSURE) / (SEMANTIC_SURE - SEMANTIC_UNSURE), 0.0, 1.0)
+        return confidence.astype(np.float32), colour.reshape(h, w, 2).astype(np.float32)
 
 
 def _interpolation(source: tuple[int, ...], target: tuple[int, int]) -> int:
@@ -344,14 +469,18 @@ class ChromaEditor:
         preview_long_side: int = PREVIEW_LONG_SIDE, solve_long_side: int = SOLVE_LONG_SIDE,
         guide_scale: int = GUIDE_SCALE, edge_sigma: float = EDGE_SIGMA, hint_reach: float = HINT_REACH,
         confidence_gain: float = CONFIDENCE_GAIN, texture: bool = True, field_eps: float = FIELD_GUIDE_EPS,
+        semantic: bool = False,
     ) -> None:
         """`image`: the photo (gray, RGB or RGBA uint8; kept, not copied); `chroma`: the model's (a, b)
         prediction (h, w, 2) from `colorize.predict_chroma`; `guided` as in `colorize_array`;
         `guide_scale`: the guided filter's grid relative to `chroma` (`colorize.guided_chroma`'s
         `scale`; a video frame's chroma comes on a finer grid, `colorcore.inference.video.STATE_SCALE` times).
-        The hints' propagation: `edge_sigma`, `hint_reach`, `confidence_gain`, `texture` as
-        `EDGE_SIGMA`, `HINT_REACH`, `CONFIDENCE_GAIN`, `HintPropagation`'s; `field_eps` as
-        `FIELD_GUIDE_EPS` (the defaults are the engine's; other values are for benchmarks)."""
+        The hints' propagation: `edge_sigma`, `hint_reach`, `texture` as `EDGE_SIGMA`, `HINT_REACH`,
+        `HintPropagation`'s; `confidence_gain` as `CONFIDENCE_GAIN`; `field_eps` as `FIELD_GUIDE_EPS`
+        (the defaults are the engine's; other values are for benchmarks). `semantic`: hints also colour the same kind of
+        things elsewhere (`SemanticHints`; its network runs once, at the first hints; without its
+        weights the walk works alone). `from_model` turns it on; a video, one editor per frame, keeps
+        the walk alone (no network per frame)."""
         self.image = as_image(image)
         self.chroma = np.ascontiguousarray(chroma, np.float32)
         self.guided = guided
@@ -364,9 +493,11 @@ class ChromaEditor:
             self.model_grid = resize(self.model_grid, grid_l8.shape, cv2.INTER_LINEAR)
         self._grid_l8 = grid_l8
         self._walk = {"sigma": edge_sigma, "reach": hint_reach, "texture": texture}
+        self.semantic = semantic
         self.confidence_gain = confidence_gain
         self.field_eps = field_eps
         self._propagation: HintPropagation | None = None  # built at the first hints
+        self._semantic_hints: SemanticHints | None = None  # built at the first hints when `semantic`
         self._preview: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._reference_base: tuple[SemanticReference, np.ndarray] | None = None
         self._solutions: OrderedDict[Hints, tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -381,7 +512,7 @@ class ChromaEditor:
         size = network_size(model, inference_size)
         chroma = predict_chroma(luma(image), model, size=size, fit=fit,
                                 device=torch.device(device) if device is not None else None)
-        return cls(image, chroma, guided=guided, preview_long_side=preview_long_side)
+        return cls(image, chroma, guided=guided, preview_long_side=preview_long_side, semantic=True)
 
     def _model_chroma(self, l8: np.ndarray) -> np.ndarray:
         """The model's chroma for luminance `l8` as `colorize_array` recombines it (float32): guided
@@ -394,6 +525,18 @@ class ChromaEditor:
         if self._propagation is None:
             self._propagation = HintPropagation(self._grid_l8, **self._walk)
         return self._propagation
+
+    @property
+    def semantic_hints(self) -> SemanticHints | None:
+        """The semantic match of hints (built when first needed), None when off or its network is missing."""
+        if self.semantic and self._semantic_hints is None:
+            from colorcore.models.trunks import TrunkUnavailableError
+
+            try:
+                self._semantic_hints = SemanticHints(luma(self.image), self._grid_l8)
+            except TrunkUnavailableError:  # the walk alone
+                self.semantic = False
+        return self._semantic_hints
 
     def _reached(self, hints: Hints) -> tuple[np.ndarray, np.ndarray]:
         """(probability of reaching a hint, chroma reached) on the solve grid (cached per set of hints)."""
@@ -473,11 +616,13 @@ class ChromaEditor:
         colours, averaged with Gaussian weights (`PRIOR_SIGMA` of the grid's long side), shrunk
         towards 0 (`PRIOR_SHRINK` hinted pixels' weight) and faded as the walk's probability of
         reaching a hint times `PRIOR_GAIN` (so it stops at edges as the hints do, only further out).
-        Solved on the grid, brought to `l8`'s apply size edge-aware (`colorize.guided_chroma`, guided by
+        With the semantic match (`SemanticHints`: its confidence s, its colour) the hints' colour is the
+        walk's and the match's weighed w = min(1, `SEMANTIC_WALK_GAIN` x the walk's probability) and
+        (1 - w) s, its confidence the larger of w + (1 - w) s and c. Solved on the grid, brought to `l8`'s apply size edge-aware (`colorize.guided_chroma`, guided by
         the full-resolution luminance, regularised by `field_eps` so that only real edges steer it)."""
         reached, chroma = self._reached(hints)
         confidence = np.minimum(reached * np.float32(self.confidence_gain), 1.0)
-        mask, painted = paint_hints(hints, confidence.shape)
+        mask, painted, hint = painted_hints(hints, confidence.shape)
         weight = mask.astype(np.float32)
         difference = (painted - self._prior_chroma(prior)) * weight[:, :, None]
         sigma = PRIOR_SIGMA * max(weight.shape)
@@ -486,7 +631,16 @@ class ChromaEditor:
         correction = blur(difference) / (blur(weight) + np.float32(PRIOR_SHRINK))[:, :, None]
         correction *= np.minimum(reached * np.float32(PRIOR_GAIN), 1.0)[:, :, None]
         c = confidence[:, :, None]
-        grid = np.concatenate([c, c * chroma + (1.0 - c) * correction], axis=2)
+        semantic = self.semantic_hints
+        if semantic is None:
+            grid = np.concatenate([c, c * chroma + (1.0 - c) * correction], axis=2)
+        else:  # the walk's colour near hints, the semantic match's further, the corrected prior where neither
+            sure, matched = semantic.match(mask, painted, hint)
+            walk = np.minimum(reached * np.float32(SEMANTIC_WALK_GAIN), 1.0)[:, :, None]
+            s = sure[:, :, None] * (1.0 - walk)
+            total = np.maximum(walk + s, c)
+            colour = (walk * chroma + s * matched) / np.maximum(walk + s, np.float32(1e-6))
+            grid = np.concatenate([total, total * colour + (1.0 - total) * correction], axis=2)
         return guided_chroma(l8, grid, scale=1, eps=self.field_eps)
 
     @staticmethod
@@ -538,6 +692,7 @@ class ChromaEditor:
 
 __all__ = [
     "CONFIDENCE_GAIN", "EDGE_SIGMA", "HINT_REACH", "PREVIEW_LONG_SIDE", "SATURATION_MAX", "SOLVE_LONG_SIDE",
-    "ChromaEditor", "ColourControls", "HintPropagation", "ReferenceColours", "hint_ab", "load_reference",
+    "ChromaEditor", "ColourControls", "HintPropagation", "ReferenceColours", "SemanticHints", "hint_ab", "hint_features",
+    "load_reference", "painted_hints",
     "edits_controls", "paint_hints", "saturate", "saved_edits",
 ]
