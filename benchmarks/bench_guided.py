@@ -113,9 +113,8 @@ def photo_paths(given: list[str] | None) -> list[Path]:
 def quality(paths: list[Path], model_arg: str) -> dict[str, object]:
     """Mean PSNR per method (model and oracle chroma) and the largest differences from ours."""
     from colorcore.models.checkpoint import load_model
-    from colorcore.models.starter import resolve_model_argument
 
-    model = load_model(resolve_model_argument(model_arg), "cpu")
+    model = load_model(model_arg, "cpu")
     size = int(model.config.image_size)
     rows = []
     for path in paths:

@@ -30,7 +30,6 @@ from colorcore.models.checkpoint import load_model  # noqa: E402
 from colorcore.inference.colorize import colorize_array
 from colorcore.inference.chroma import L_TOLERANCE, lab_l8  # noqa: E402
 from colorcore.data.imageio import JPEG_CV2_SAMPLING, read_image  # noqa: E402
-from colorcore.models.starter import resolve_model_argument  # noqa: E402
 
 SAMPLINGS = {"4:4:4": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444, "4:2:0": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420}
 
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="starter")
     parser.add_argument("--quality", type=int, default=95)
     args = parser.parse_args(argv)
-    model = load_model(resolve_model_argument(args.model), "cpu")
+    model = load_model(args.model, "cpu")
     rows = [measure(photo, model, args.quality) for photo in args.photos]
     print(json.dumps({"quality": args.quality, "written_sampling": JPEG_CV2_SAMPLING[1] ==
                       cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444 and "4:4:4", "photos": rows}, indent=1))

@@ -42,12 +42,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colorcore.models.calibration import ChromaCalibration  # noqa: E402
-from colorcore.models.checkpoint import load_model, read_metadata  # noqa: E402
+from colorcore.models.checkpoint import load_model, read_metadata, resolve_model_path  # noqa: E402
 from colorcore.inference.colorize import colorize_array
 from colorcore.inference.chroma import chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
 from colorcore.data.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
 from colorcore.evaluation.metrics import SSIM_SIGMA, colourfulness, psnr  # noqa: E402
-from colorcore.models.starter import resolve_model_argument  # noqa: E402
 
 SHEET_HEIGHT = 160
 FIT_CHOICES = ("squash", "letterbox", "tiles")
@@ -187,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
-    model_path = resolve_model_argument(args.model)
+    model_path = resolve_model_path(args.model)
     model = load_model(model_path, "cpu")
     if args.calibration is not None:
         model.calibration = args.calibration

@@ -145,15 +145,14 @@ def memory(folder: Path, minutes: float, fps_long: int, model: torch.nn.Module) 
 
 
 def load(args: argparse.Namespace) -> tuple[torch.nn.Module, str]:
-    from colorcore.models.checkpoint import load_model
     from colorcore.models.base import ModelConfig, build_model
-    from colorcore.models.starter import resolve_model_argument
+    from colorcore.models.checkpoint import load_model, resolve_model_path
 
     if args.width is not None:
         torch.manual_seed(0)
         return build_model(ModelConfig(width=args.width, resnet_weights="none")).eval(), \
             f"multipath width {args.width}, random weights"
-    path = resolve_model_argument(args.model)
+    path = resolve_model_path(args.model)
     model = load_model(path, "cpu")
     if args.uncalibrated:
         from colorcore.models.calibration import ChromaCalibration

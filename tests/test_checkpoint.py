@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from colorcore.models.checkpoint import (
-    CheckpointError,
+    ModelFileError,
     export_model,
     load_checkpoint,
     load_model,
@@ -114,10 +114,10 @@ def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path: Path, writer: st
         torch.save(payload, path)
     else:
         path.write_bytes(pickle.dumps(payload, protocol=2))
-    with pytest.raises(CheckpointError, match="refused") as info:
+    with pytest.raises(ModelFileError, match="refused") as info:
         load_checkpoint(path)
     assert str(path) in str(info.value)
-    with pytest.raises(CheckpointError, match="refused"):
+    with pytest.raises(ModelFileError, match="refused"):
         load_model(tmp_path / "run")
     assert not marker.exists()
 
@@ -193,6 +193,51 @@ def test_run_folder_prefers_the_exported_model(tmp_path: Path) -> None:
     assert read_metadata(run)["architecture"] == "multipath"
 
 
+def test_one_entry_opens_the_starter_a_run_and_its_files_by_one_rule(tmp_path: Path) -> None:
+    """"starter", a run folder (best.pt before last.pt, model.safetensors before both), a .pt and a
+    .safetensors all go through `resolve_model_path` and `load_model`; a device is a name or a torch device."""
+    from colorcore.models.settings import STARTER, starter_model_path
+
+    assert resolve_model_path(STARTER) == resolve_model_path(None) == starter_model_path()
+    starter = load_model(STARTER, "cpu")
+    assert starter.config.name == "multipath" and not starter.training
+    assert read_metadata(STARTER)["model_config"] == read_metadata(starter_model_path())["model_config"]
+    run, _ = make_run(tmp_path)
+    last = run / "checkpoints" / "last.pt"
+    assert resolve_model_path(run) == last
+    (run / "checkpoints" / "best.pt").write_bytes(last.read_bytes())
+    assert resolve_model_path(run) == run / "checkpoints" / "best.pt"
+    export_model(run, run / "model.safetensors")
+    assert resolve_model_path(run) == run / "model.safetensors"
+    for source in (run, last, run / "model.safetensors"):
+        assert load_model(source, torch.device("cpu")).config == TINY.with_()
+
+
+def test_the_one_error_carries_the_file_and_the_problem(tmp_path: Path) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    with pytest.raises(ModelFileError) as info:
+        load_model(other)
+    assert info.value.path == str(other) and info.value.problem.startswith("not a model file")
+    assert str(info.value) == f"{other}: {info.value.problem}"
+    copy = pickle.loads(pickle.dumps(info.value))  # it crosses process boundaries whole
+    assert (copy.path, copy.problem, str(copy)) == (info.value.path, info.value.problem, str(info.value))
+
+
+def test_one_size_rule_multiples_of_the_trained_size_proven_by_a_trial(tmp_path: Path) -> None:
+    from colorcore.models.base import check_inference_size, network_size
+    from colorcore.models.settings import MAX_NETWORK_SIZE
+
+    model = build_model(TINY).eval()
+    assert network_size(model) == check_inference_size(model) == 64
+    assert check_inference_size(model, 128) == 128  # fully convolutional: runs at a multiple
+    for bad in (0, -64, 100, MAX_NETWORK_SIZE + 64):
+        with pytest.raises(ValueError, match="multiple of the model's trained size 64"):
+            network_size(model, bad)
+    zhang = build_model(ModelConfig(name="zhang", image_size=32, width=4)).train()
+    assert check_inference_size(zhang, 64) == 64 and zhang.training  # its mode is given back
+
+
 def test_load_never_fetches_resnet_weights_and_keeps_their_provenance(tmp_path: Path) -> None:
     model = build_model(TINY.with_(finetune_resnet=True))  # a model with a ResNet path
     state = make_checkpoint(model, model.make_optimizers(), step=0, epoch=0, epoch_pos=0)
@@ -204,30 +249,30 @@ def test_load_never_fetches_resnet_weights_and_keeps_their_provenance(tmp_path: 
 
 
 def test_bad_files_name_the_file_and_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(CheckpointError, match="not found"):
+    with pytest.raises(ModelFileError, match="not found"):
         load_model(tmp_path / "missing.safetensors")
     empty = tmp_path / "empty_run"
     empty.mkdir()
-    with pytest.raises(CheckpointError, match="no model.safetensors"):
+    with pytest.raises(ModelFileError, match="no model.safetensors"):
         load_model(empty)
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(CheckpointError, match="corrupt") as info:
+    with pytest.raises(ModelFileError, match="corrupt") as info:
         load_model(corrupt)
     assert str(corrupt) in str(info.value)
     truncated = tmp_path / "truncated.pt"
     _, state = tiny_checkpoint()
     save_checkpoint(truncated, state)
     truncated.write_bytes(truncated.read_bytes()[:5000])
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(ModelFileError, match="corrupt"):
         load_checkpoint(truncated)
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(os.urandom(64))
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(ModelFileError, match="corrupt"):
         load_model(junk)
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(2)}, other)
-    with pytest.raises(CheckpointError, match="not a ColorCore checkpoint"):
+    with pytest.raises(ModelFileError, match="not a ColorCore checkpoint"):
         load_model(other)
 
 
@@ -236,28 +281,28 @@ def test_foreign_or_unknown_safetensors_are_refused(tmp_path: Path) -> None:
 
     plain = tmp_path / "plain.safetensors"
     save_file({"w": torch.zeros(2)}, str(plain))
-    with pytest.raises(CheckpointError, match="not a ColorCore model"):
+    with pytest.raises(ModelFileError, match="not a ColorCore model"):
         load_model(plain)
     unknown = tmp_path / "unknown.safetensors"
     meta = {"architecture": "mystery", "model_config": {"name": "mystery"}}
     save_file({"w": torch.zeros(2)}, str(unknown), metadata={"colorcore": json.dumps(meta)})
-    with pytest.raises(CheckpointError, match="unknown architecture 'mystery'"):
+    with pytest.raises(ModelFileError, match="unknown architecture 'mystery'"):
         load_model(unknown)
     wrong = tmp_path / "wrong.safetensors"
     meta = {"architecture": "multipath", "model_config": TINY.to_dict()}
     save_file({"w": torch.zeros(2)}, str(wrong), metadata={"colorcore": json.dumps(meta)})
-    with pytest.raises(CheckpointError, match="do not fit"):
+    with pytest.raises(ModelFileError, match="do not fit"):
         load_model(wrong)
 
 
 def test_garbage_checkpoint_is_a_clear_error(tmp_path) -> None:
-    """Random bytes named .pt give CheckpointError naming the file, never a raw traceback."""
+    """Random bytes named .pt give ModelFileError naming the file, never a raw traceback."""
     import pytest
 
-    from colorcore.models.checkpoint import CheckpointError, load_checkpoint
+    from colorcore.models.checkpoint import ModelFileError, load_checkpoint
 
     for i, payload in enumerate((b"", b"\x80\x02garbage", bytes(range(256)) * 4, b"PK\x03\x04broken zip")):
         bad = tmp_path / f"bad{i}.pt"
         bad.write_bytes(payload)
-        with pytest.raises(CheckpointError, match=f"bad{i}.pt"):
+        with pytest.raises(ModelFileError, match=f"bad{i}.pt"):
             load_checkpoint(bad)

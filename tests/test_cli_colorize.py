@@ -89,7 +89,7 @@ def test_rerun_on_a_folder_skips_its_own_outputs(model_files, tmp_path, capsys) 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["colorize", "{tmp}/missing.safetensors", "{photo}"], "model not found"),
+        (["colorize", "{tmp}/missing.safetensors", "{photo}"], "missing.safetensors: file not found"),
         (["colorize", "{model}", "{tmp}/nothing-here"], "no photos"),
         (["colorize", "{model}", "{empty}"], "no photos"),
         (["colorize", "{model}", "{photo}", "--inference-size", "100"], "multiple of the model's trained size"),

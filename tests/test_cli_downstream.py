@@ -63,7 +63,7 @@ def test_cli_writes_the_table_and_resumes(files, tmp_path, capsys):
 @pytest.mark.parametrize("case, expected", [
     ("no cifar", "cifar-10-batches-py"),
     ("unofficial files", "--no-verify"),
-    ("missing encoder", "encoder not found"),
+    ("missing encoder", "nope.safetensors: file not found"),
     ("scgan encoder", "multipath"),
     ("bad config", "unknown configuration"),
     ("bad sizes", "val size must be a positive multiple of 10"),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from colorcore.models.checkpoint import METADATA_KEY, CheckpointError, load_model, read_metadata
+from colorcore.models.checkpoint import METADATA_KEY, ModelFileError, load_model, read_metadata
 from colorcore.cli import main
 from colorcore.inference.chroma import lab_l8, luma, predict_chroma
 from colorcore.data.prepare import prepare
@@ -206,7 +206,7 @@ def test_an_unusable_calibration_is_refused_naming_the_file(tmp_path: Path, infe
     meta["inference"] = inference
     bad = tmp_path / "bad.safetensors"
     save_file(load_file(str(starter_model_path())), str(bad), metadata={METADATA_KEY: json.dumps(meta)})
-    with pytest.raises(CheckpointError, match="bad.safetensors.*inference"):
+    with pytest.raises(ModelFileError, match="bad.safetensors.*inference"):
         load_model(bad)
 
 

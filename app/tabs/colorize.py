@@ -48,7 +48,7 @@ NO_MODEL_HELP = (
 
 def bundled_starter() -> str | None:
     """The starter model shipped with the app, or None when this installation lacks it."""
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     try:
         return str(starter_model_path().resolve())
@@ -138,15 +138,15 @@ def colourise_job(model_path: str, queued: list[QueueItem], guided: bool, device
     previews for the view; a device or model that cannot be used fails every file with that message."""
 
     def job(callbacks: list, stop: StopFlag) -> BatchResult | None:
-        from colorcore.models.checkpoint import load_model
-        from colorcore.core.device import DeviceError, resolve_device
+        from colorcore.core.device import DeviceError
+        from colorcore.models.checkpoint import ModelFileError, load_model
 
         try:
-            model = load_model(model_path, resolve_device(device))
+            model = load_model(model_path, device)
         except DeviceError as exc:
             failure = f"cannot use the device {device}: {exc}; choose another Device"
-        except Exception as exc:  # any unusable model file: said per file, never a traceback
-            failure = f"cannot load model {model_path}: {exc}"
+        except ModelFileError as exc:  # said per file, never a traceback
+            failure = f"cannot load the model {exc.path}: {exc.problem}"
         else:
             return colorize_many([batch_item(item) for item in queued], model, callbacks, stop, guided=guided,
                                  preview_long_side=PREVIEW_MAX_SIDE)

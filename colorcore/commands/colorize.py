@@ -12,10 +12,6 @@ from typing import TYPE_CHECKING
 from colorcore.inference.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, find_inputs, output_path, refusal
 from colorcore.core.events import ItemEvent, ProgressEvent
 
-# the network's input side is at most this: its memory grows with the square (a 64 px model's
-# activations at 2048 px already take gigabytes), and larger sizes colour worse (docs/cli.md)
-MAX_INFERENCE_SIZE = 2048
-
 if TYPE_CHECKING:
     from colorcore.inference.colour_control import ColourControls
 
@@ -105,24 +101,21 @@ def collect_items(inputs: list[Path], out: Path | None, suffix: str, fmt: str) -
 
 
 def looks_like_model(path: Path) -> bool:
-    """True for a model given as a positional argument: a .pt/.safetensors file, a run folder, or "starter"."""
-    from colorcore.models.checkpoint import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME
-    from colorcore.models.starter import STARTER
+    """True for a model given as a positional argument: "starter", a run folder that holds a model, or a
+    .pt/.safetensors file."""
+    from colorcore.models.settings import MODEL_SUFFIXES, STARTER
+    from colorcore.training.runs import RunFolder
 
-    if str(path) == STARTER:
-        return True
     if path.is_dir():
-        return (path / MODEL_FILE_NAME).is_file() or (path / CHECKPOINT_DIR / LAST_CHECKPOINT).is_file()
-    return path.suffix in (".pt", ".safetensors")
+        return RunFolder(path).model_file() is not None
+    return str(path) == STARTER or path.suffix in MODEL_SUFFIXES
 
 
-def split_model(inputs: list[Path], model: str | None) -> tuple[Path, list[Path]]:
-    """(model path, photo inputs): --model, else a leading model argument, else the starter model."""
-    from colorcore.models.starter import resolve_model_argument
-
+def split_model(inputs: list[Path], model: str | None) -> tuple[str | None, list[Path]]:
+    """(model argument, photo inputs): --model, else a leading model argument, else None (the starter model)."""
     if model is None and len(inputs) > 1 and looks_like_model(inputs[0]):
         model, inputs = str(inputs[0]), inputs[1:]
-    return resolve_model_argument(model), inputs
+    return model, inputs
 
 
 class _Bars:
@@ -215,37 +208,32 @@ def colour_controls(args: argparse.Namespace) -> ColourControls:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `colorcore colorize`."""
-    from colorcore.inference.batch import colorize_many
-    from colorcore.models.checkpoint import CheckpointError, load_model
     from colorcore.cli import CLIError
-    from colorcore.inference.chroma import check_inference_size
-    from colorcore.core.device import DeviceError, resolve_device
+    from colorcore.core.device import DeviceError
+    from colorcore.inference.batch import colorize_many
+    from colorcore.models.base import check_inference_size
+    from colorcore.models.checkpoint import ModelFileError, load_model, resolve_model_path
 
     if not 1 <= args.quality <= 100:
         raise CLIError(f"--quality must be between 1 and 100, got {args.quality}")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise CLIError(f"--out {args.out} exists and is not a folder")
+    args.model, args.inputs = split_model(args.inputs, args.model)
     try:
-        args.model, args.inputs = split_model(args.inputs, args.model)
-    except FileNotFoundError as exc:
+        resolve_model_path(args.model)
+    except ModelFileError as exc:
         raise CLIError(str(exc)) from None
-    if not args.model.exists():
-        raise CLIError(f"model not found: {args.model}")
     items, problems = collect_items(args.inputs, args.out, args.suffix, args.format)
     if not items:
         raise CLIError("no photos to colourise: " + "; ".join(problems))
     check_arguments(args, items)
     controls = colour_controls(args)
     try:
-        device = resolve_device(args.device)
+        model = load_model(args.model, args.device)
     except DeviceError as exc:
         raise CLIError(str(exc)) from exc
-    try:
-        model = load_model(args.model, device)
-    except CheckpointError as exc:
+    except ModelFileError as exc:
         raise CLIError(str(exc)) from exc
-    except Exception as exc:  # any other unusable model file is a user error: one line, no traceback
-        raise CLIError(f"cannot load model {args.model}: {exc}") from exc
     try:
         check_inference_size(model, args.inference_size)
     except (ValueError, RuntimeError, MemoryError) as exc:  # RuntimeError, MemoryError: no memory for the trial
@@ -281,9 +269,10 @@ def check_arguments(args: argparse.Namespace, items: list[BatchItem]) -> None:
     """CLIError (exit 2) for a flag out of range, and when no file could be colourised because every
     output exists (or would replace its input): that needs --overwrite, --suffix or --out."""
     from colorcore.cli import CLIError
+    from colorcore.models.settings import MAX_NETWORK_SIZE
 
-    if args.inference_size is not None and not 1 <= args.inference_size <= MAX_INFERENCE_SIZE:
-        raise CLIError(f"--inference-size must be between 1 and {MAX_INFERENCE_SIZE} (a multiple of the model's "
+    if args.inference_size is not None and not 1 <= args.inference_size <= MAX_NETWORK_SIZE:
+        raise CLIError(f"--inference-size must be between 1 and {MAX_NETWORK_SIZE} (a multiple of the model's "
                        f"trained size), got {args.inference_size}")
     refusals = [refusal(item, set(), args.overwrite) for item in items]
     if all(refusals):

@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def starter_summary() -> str:
     """One line naming the bundled starter model (file, architecture, trunk, held-out quality) or saying it is missing."""
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     try:
         path = starter_model_path()
@@ -44,11 +44,11 @@ def model_summary(path: Path) -> str:
     """One line describing a model file or run folder: architecture, size, trunk and its licence,
     held-out quality, calibration, weights licence (or why it cannot be read)."""
     from colorcore.models.calibration import CalibrationError, ChromaCalibration
-    from colorcore.models.checkpoint import CheckpointError, read_metadata
+    from colorcore.models.checkpoint import ModelFileError, read_metadata
 
     try:
         meta = read_metadata(path)
-    except (FileNotFoundError, CheckpointError) as exc:
+    except ModelFileError as exc:
         return f"missing ({exc})"
     config = meta.get("model_config", {})
     metrics = meta.get("training", {}).get("metrics", {})

@@ -12,7 +12,6 @@ from typing import Any
 
 from colorcore.cli import CLIError, advice_text, with_advice
 from colorcore.core.options import field_default
-from colorcore.models.starter import STARTER
 from colorcore.training.presets import (
     FINETUNE_LR_SCALE,
     PRESETS,
@@ -330,15 +329,12 @@ def _shown(value: Any) -> str:
 
 def check_init(init: str) -> None:
     """CLIError (exit 2) when --init names no readable model."""
-    from colorcore.models.checkpoint import CheckpointError, load_model
-    from colorcore.models.starter import resolve_model_argument
+    from colorcore.models.checkpoint import ModelFileError, load_model
 
-    if init != STARTER and not Path(init).exists():
-        raise CLIError(f"--init {init}: not found (give 'starter', a run folder, .pt or .safetensors)")
     try:
-        load_model(resolve_model_argument(init))
-    except (CheckpointError, FileNotFoundError) as exc:
-        raise CLIError(f"--init: cannot start from {exc}") from None
+        load_model(init)
+    except ModelFileError as exc:
+        raise CLIError(f"--init: cannot start from {exc} (give 'starter', a run folder, .pt or .safetensors)") from None
 
 
 def finishing_text(result: Any, init: str | None) -> str:

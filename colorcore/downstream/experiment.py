@@ -151,30 +151,23 @@ def load_encoder(path: str | Path) -> Encoder:
     """The encoder of a run folder, `.pt` checkpoint or `.safetensors` model file of the paper model, or
     of the bundled starter model for "starter"."""
     from colorcore.models import checkpoint
-    from colorcore.models.starter import STARTER, starter_model_path
 
-    if str(path) == STARTER:
-        try:
-            path = starter_model_path()
-        except FileNotFoundError as exc:
-            raise DownstreamError(str(exc)) from None
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise DownstreamError(f"encoder not found: {path} (give a run folder, a .pt checkpoint, a .safetensors "
-                              "model or starter)")
     try:
-        model = checkpoint.load_model(path, device="cpu")
-    except Exception as exc:  # the loader's own errors say what is wrong with the file
-        raise DownstreamError(f"{path}: cannot load the encoder ({exc})") from exc
+        source = checkpoint.resolve_model_path(path)
+        model = checkpoint.load_model(source, device="cpu")
+    except checkpoint.ModelFileError as exc:
+        raise DownstreamError(f"cannot load the encoder: {exc} (give a run folder, a .pt checkpoint, a "
+                              ".safetensors model or starter)") from None
     name = getattr(getattr(model, "config", None), "name", type(model).__name__)
     if not isinstance(getattr(model, "generator", None), MultiPathGenerator):
         raise DownstreamError(
             f"{path} holds a {name!r} model; the experiment needs the paper's multipath model "
             "(its generator's encoder)"
         )
-    source = checkpoint.resolve_model_path(path)
+    given = Path(path).expanduser()  # as asked for: a run folder or file (absolute), or "starter"
     provenance: dict[str, Any] = {
-        "path": str(path.resolve()), "file": str(source.resolve()), "file_sha256": file_digest(source), "model": name,
+        "path": str(given.resolve()) if given.exists() else str(path), "file": str(source.resolve()),
+        "file_sha256": file_digest(source), "model": name,
     }
     try:
         provenance["metadata"] = checkpoint.read_metadata(path)

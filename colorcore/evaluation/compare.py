@@ -82,11 +82,11 @@ def training_img_per_s(run: RunFolder | None) -> float:
 
 
 def _epochs(path: Path) -> int | None:
-    from colorcore.models.checkpoint import CheckpointError, read_metadata
+    from colorcore.models.checkpoint import ModelFileError, read_metadata
 
     try:
         epochs = (read_metadata(path).get("training") or {}).get("epochs")
-    except CheckpointError:
+    except ModelFileError:
         return None
     return int(epochs) if isinstance(epochs, (int, float)) else None
 
@@ -128,11 +128,10 @@ def compare_runs(
 
     Emits one `ProgressEvent` per run. Raises `CompareError` when no dataset is usable or no run is.
     """
-    from colorcore.models.checkpoint import CheckpointError, load_model
     from colorcore.data.prepared import DatasetError, load_prepared
     from colorcore.evaluation.evaluate import evaluate_model
-
-    from colorcore.models.starter import STARTER, starter_model_path
+    from colorcore.models.base import check_inference_size
+    from colorcore.models.checkpoint import ModelFileError, load_model
 
     paths = [Path(r) for r in runs]
     if data is None:
@@ -163,19 +162,13 @@ def compare_runs(
             break
         emit(callbacks, "on_progress", ProgressEvent(index, len(paths), f"evaluating {path}"))
         try:
-            model = load_model(starter_model_path() if str(path) == STARTER else path, dev)
-        except FileNotFoundError as exc:
+            model = load_model(path, dev)
+            check_inference_size(model, dataset.size)
+        except ModelFileError as exc:  # the other runs still count
             skipped.append((str(path), str(exc)))
             continue
-        except CheckpointError as exc:
-            skipped.append((str(path), str(exc)))
-            continue
-        except Exception as exc:  # a damaged file can fail deep inside torch; the other runs still count
-            skipped.append((str(path), f"{path}: cannot be loaded ({type(exc).__name__}: {exc})"))
-            continue
-        if model.config.image_size != dataset.size:
-            skipped.append((str(path), f"{path}: trained at {model.config.image_size} px but {data} holds "
-                                       f"{dataset.size} px images"))
+        except ValueError as exc:  # the size rule: it cannot run at the dataset's size
+            skipped.append((str(path), f"{path}: cannot score {data}'s {dataset.size} px images ({exc})"))
             continue
         result = evaluate_model(model, dataset, split, batch_size=batch_size, device=dev, limit=limit, grid_count=0)
         rows.append(ComparisonRow(

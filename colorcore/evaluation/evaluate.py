@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -155,18 +154,16 @@ def evaluate_model_file(
     keep_predictions: bool = False,
     limit: int | None = None,
 ) -> EvaluationResult:
-    """`evaluate_model` for a saved model (run folder, .pt or .safetensors) loaded onto `device`
-    ("auto", "cpu", "cuda", ...; one that is not there is a `DeviceError`). The model runs at the
-    dataset's image size when it can (`colorize.check_inference_size`: its own or a multiple of it),
-    else ValueError."""
-    from colorcore.models.checkpoint import load_model
-    from colorcore.inference.chroma import check_inference_size
+    """`evaluate_model` for a saved model ("starter", run folder, .pt or .safetensors: `load_model`, its
+    `ModelFileError`) loaded onto `device` ("auto", "cpu", "cuda", ...; one that is not there is a
+    `DeviceError`). The model runs at the dataset's image size when it can (`check_inference_size`: its
+    own or a multiple of it), else ValueError."""
     from colorcore.data.prepared import PreparedDataset, load_prepared
-    from colorcore.core.device import resolve_device
+    from colorcore.models.base import check_inference_size
+    from colorcore.models.checkpoint import load_model
 
-    target = resolve_device(device)
-    model = load_model(Path(path), target)
+    model = load_model(path, device)
     data = dataset if isinstance(dataset, PreparedDataset) else load_prepared(os.fspath(dataset))
     check_inference_size(model, data.size)
-    return evaluate_model(model, data, split, batch_size=batch_size, device=target, grid_count=grid_count,
+    return evaluate_model(model, data, split, batch_size=batch_size, grid_count=grid_count,
                           callbacks=callbacks, stop=stop, keep_predictions=keep_predictions, limit=limit)

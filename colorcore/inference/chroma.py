@@ -29,7 +29,8 @@ import torch
 from colorcore.core.device import flushed_denormals
 from colorcore.core.tensors import gray_input_from_luma
 from colorcore.data.imageio import fit_long_side
-from colorcore.models.base import ColorModel
+from colorcore.models.base import ColorModel, check_inference_size, network_size  # noqa: F401 (the size rule,
+# owned by models; colour_control, colorize and video take it from here)
 
 FITS = ("squash", "letterbox")
 TILE_ROWS = 256
@@ -60,42 +61,6 @@ def model_device(model: ColorModel) -> torch.device:
     for param in model.parameters():
         return param.device
     return torch.device("cpu")
-
-
-def network_size(model: ColorModel, size: int | None) -> int:
-    """`size`, or the trained size for None; ValueError unless a positive multiple of the trained size."""
-    trained = int(model.config.image_size)
-    if size is None:
-        return trained
-    if size <= 0 or size % trained:
-        raise ValueError(
-            f"inference size must be a positive multiple of the model's trained size {trained}, got {size}"
-        )
-    return size
-
-
-def check_inference_size(model: ColorModel, size: int | None) -> int:
-    """The network input size to use: the trained size for None, else `size` if the model runs at it.
-
-    Larger sizes must be multiples of the trained size (fully convolutional models then run at
-    them, e.g. 128, 192, 256 for a multipath model trained at 64); a trial prediction proves that
-    the model gives an output of that size. Raises ValueError otherwise.
-    """
-    size = network_size(model, size)
-    if size == model.config.image_size:
-        return size
-    gray = torch.zeros(1, 3, size, size, device=model_device(model))
-    try:
-        with eval_mode(model):
-            rgb = model.predict(gray)["rgb"]
-    except RuntimeError as exc:
-        raise ValueError(f"model {model.name!r} cannot run at inference size {size}: {exc}") from None
-    if tuple(rgb.shape[-2:]) != (size, size):
-        raise ValueError(
-            f"model {model.name!r} is not fully convolutional: input {size}x{size} gave "
-            f"{rgb.shape[-2]}x{rgb.shape[-1]}; use its trained size {model.config.image_size}"
-        )
-    return size
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from colorcore.models import losses
 from colorcore.models.calibration import ChromaCalibration
 from colorcore.core.options import OptionSpec, option, option_specs
-from colorcore.training.presets import PRESETS
+from colorcore.models.settings import MAX_NETWORK_SIZE, PRESETS
 
 Batch = dict[str, Tensor]
 HYPERPARAMETERS = ("lr_g", "lr_d", "beta1", "lr_warmup_steps")  # ModelConfig fields a preset fills in
@@ -237,6 +237,45 @@ class ColorModel(nn.Module):
         """Images named by `visual_names`, each (B, 3, H, W) in [-1, 1], for sample grids."""
         out = self.predict(batch["gray"])
         return {"gray": batch["gray"], "fake": out["rgb"], "real": batch["rgb"]}
+
+
+def network_size(model: ColorModel, size: int | None = None) -> int:
+    """The one size rule: the network input side `model` runs at for `size` (None: its trained size).
+
+    A model runs at its trained size or, when fully convolutional, at a multiple of it up to
+    `MAX_NETWORK_SIZE` (the multipath model trained at 64 runs at 128, 192, 256...); ValueError otherwise.
+    This checks the numbers only; `check_inference_size` also proves that the model runs there."""
+    trained = int(model.config.image_size)
+    if size is None:
+        return trained
+    if size <= 0 or size % trained or size > MAX_NETWORK_SIZE:
+        raise ValueError(f"inference size must be a positive multiple of the model's trained size {trained} up "
+                         f"to {MAX_NETWORK_SIZE}, got {size}")
+    return size
+
+
+def check_inference_size(model: ColorModel, size: int | None = None) -> int:
+    """`network_size`, proven: at a size other than the trained one a trial prediction must give an output
+    of that size (a model that is not fully convolutional cannot run there). Raises ValueError otherwise;
+    evaluation, comparison, colourisation and calibration all ask this."""
+    size = network_size(model, size)
+    if size == model.config.image_size:
+        return size
+    device = next((param.device for param in model.parameters()), torch.device("cpu"))
+    was_training = model.training
+    model.eval()
+    try:
+        rgb = model.predict(torch.zeros(1, 3, size, size, device=device))["rgb"]
+    except RuntimeError as exc:
+        raise ValueError(f"model {model.name!r} cannot run at inference size {size}: {exc}") from None
+    finally:
+        model.train(was_training)
+    if tuple(rgb.shape[-2:]) != (size, size):
+        raise ValueError(
+            f"model {model.name!r} is not fully convolutional: input {size}x{size} gave "
+            f"{rgb.shape[-2]}x{rgb.shape[-1]}; use its trained size {model.config.image_size}"
+        )
+    return size
 
 
 FUSED_ADAM_DEVICES = ("cpu", "cuda")  # one fused kernel per parameter instead of ~10 small ops

@@ -1,4 +1,9 @@
-"""Checkpoints and model files: atomic writes, safe loading, `.safetensors` export.
+"""The one way to open a model, and checkpoints and model files: atomic writes, safe loading, export.
+
+`load_model(source, device)` opens "starter" (the bundled starter model), a run folder (its model file:
+`RunFolder.model_file`), a `.pt` checkpoint or a `.safetensors` model file; `resolve_model_path` says which
+file that is. Anything unusable is a `ModelFileError` naming the file and the problem, so every front end
+words it one way. The size a model runs at is `colorcore.models.base.network_size`'s rule.
 
 A checkpoint (`checkpoints/last.pt`, `checkpoints/epoch_NNNN.pt`) is a dict of tensors and plain
 Python values only (RNG states included, converted to tensors and lists), so it loads with
@@ -20,22 +25,35 @@ from torch import nn
 
 from colorcore import __version__
 from colorcore.core.atomic import atomic_write
+from colorcore.core.device import resolve_device
+from colorcore.models.base import MODEL_REGISTRY, ColorModel, ModelConfig, build_model
 from colorcore.models.calibration import CalibrationError, ChromaCalibration
+from colorcore.models.settings import MAX_NETWORK_SIZE, MODEL_SUFFIXES, STARTER, starter_model_path
 from colorcore.training.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME, RunFolder  # noqa: F401 (re-exported)
-from colorcore.models.base import ColorModel, ModelConfig, build_model
 
 CHECKPOINT_FORMAT = "colorcore-checkpoint"
 CHECKPOINT_VERSION = 1
 METADATA_KEY = "colorcore"
 EPOCH_CHECKPOINT_PATTERN = "epoch_{:04d}.pt"
 EPOCH_CHECKPOINT_GLOB = "epoch_*.pt"
-MAX_IMAGE_SIZE = 2048  # the largest trained size a model file may declare
 
 PathLike = str | os.PathLike[str]
 
 
-class CheckpointError(Exception):
-    """A checkpoint or model file is missing, corrupt, unsafe or not a ColorCore model."""
+class ModelFileError(Exception):
+    """A model cannot be opened from `path`: missing, corrupt, unsafe, not a ColorCore model, weights that
+    do not fit... `problem` says which; the text is "PATH: PROBLEM"."""
+
+    def __init__(self, path: PathLike, problem: str) -> None:
+        super().__init__(str(path), problem)
+        self.path = str(path)
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+CheckpointError = ModelFileError  # its name before 0.2 (training.errors, the trainer and export still use it)
 
 
 def save_checkpoint(path: PathLike, state: dict[str, Any]) -> Path:
@@ -73,48 +91,46 @@ def make_checkpoint(
 
 
 def load_checkpoint(path: PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a ColorCore checkpoint with ``weights_only=True``; `CheckpointError` for anything else."""
+    """Load a ColorCore checkpoint with ``weights_only=True``; `ModelFileError` for anything else."""
     file = Path(path)
     if not file.is_file():
-        raise CheckpointError(f"{file}: checkpoint not found")
+        raise ModelFileError(file, "checkpoint not found")
     try:
         state = torch.load(file, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{file}: refused: the file needs code execution to load, not only weights "
+        raise ModelFileError(
+            file, "refused: the file needs code execution to load, not only weights "
             f"(only weights_only checkpoints are accepted) [{str(exc).splitlines()[0]}]"
         ) from None
     except Exception as exc:  # weights-only loading runs no code: any other failure means a damaged file
         detail = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise CheckpointError(f"{file}: corrupt or not a checkpoint ({detail})") from None
+        raise ModelFileError(file, f"corrupt or not a checkpoint ({detail})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{file}: not a ColorCore checkpoint")
+        raise ModelFileError(file, "not a ColorCore checkpoint")
     return state
 
 
 def _model_config(data: Any, source: Path) -> ModelConfig:
-    from colorcore.models.base import MODEL_REGISTRY
-
     if not isinstance(data, dict) or "name" not in data:
-        raise CheckpointError(f"{source}: no model configuration inside")
+        raise ModelFileError(source, "no model configuration inside")
     config = ModelConfig.from_dict(data)
     if config.name not in MODEL_REGISTRY:
         known = ", ".join(sorted(MODEL_REGISTRY))
-        raise CheckpointError(f"{source}: unknown architecture {config.name!r} (known: {known})")
+        raise ModelFileError(source, f"unknown architecture {config.name!r} (known: {known})")
     size = config.image_size
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_IMAGE_SIZE:
-        raise CheckpointError(f"{source}: its model configuration has image_size {size!r}; a model is trained at a "
-                              f"whole number of pixels from 1 to {MAX_IMAGE_SIZE}")
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_NETWORK_SIZE:
+        raise ModelFileError(source, f"its model configuration has image_size {size!r}; a model is trained at "
+                                     f"a whole number of pixels from 1 to {MAX_NETWORK_SIZE}")
     return config
 
 
 def _check_finite(model: ColorModel, source: Path) -> None:
-    """CheckpointError when the generator's weights hold NaN or infinity (it would colour every photo gray)."""
+    """ModelFileError when the generator's weights hold NaN or infinity (it would colour every photo gray)."""
     broken = [name for name, tensor in model.generator.state_dict().items()
               if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
     if broken:
-        raise CheckpointError(
-            f"{source}: {len(broken)} of the generator's weight tensors hold NaN or infinite values (first: "
+        raise ModelFileError(
+            source, f"{len(broken)} of the generator's weight tensors hold NaN or infinite values (first: "
             f"{broken[0]}); the training that wrote it diverged: use an earlier checkpoint"
         )
 
@@ -124,7 +140,7 @@ def _build(config: ModelConfig, source: Path) -> ColorModel:
     try:
         return build_model(config, pretrained=False)
     except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"{source}: cannot build model {config.name!r}: {exc}") from None
+        raise ModelFileError(source, f"cannot build model {config.name!r}: {exc}") from None
 
 
 def _load_state(net: nn.Module, state: dict[str, torch.Tensor], source: Path, what: str) -> None:
@@ -132,26 +148,30 @@ def _load_state(net: nn.Module, state: dict[str, torch.Tensor], source: Path, wh
         net.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{source}: {what} weights do not fit the model ({first})") from None
+        raise ModelFileError(source, f"{what} weights do not fit the model ({first})") from None
 
 
-def resolve_model_path(path: PathLike) -> Path:
-    """The file `load_model` reads for `path`: a run folder's model.safetensors, else its best.pt,
-    else its last.pt (`RunFolder.model_file`)."""
-    source = Path(path)
-    if source.is_dir():
-        found = RunFolder(source).model_file()
+def resolve_model_path(source: PathLike | None) -> Path:
+    """The file `load_model` reads for `source`: the bundled starter model for "starter" (or None), a run
+    folder's model.safetensors, else its best.pt, else its last.pt (`RunFolder.model_file`), else the
+    `.pt` or `.safetensors` file itself. ModelFileError when there is none."""
+    if source is None or str(source) == STARTER:
+        try:
+            return starter_model_path()
+        except FileNotFoundError as exc:
+            raise ModelFileError(STARTER, str(exc)) from None
+    path = Path(source).expanduser()
+    if path.is_dir():
+        found = RunFolder(path).model_file()
         if found is not None:
             return found
-        raise CheckpointError(
-            f"{source}: no {MODEL_FILE_NAME} or {CHECKPOINT_DIR}/{LAST_CHECKPOINT} in this folder "
-            "(is it a run folder?)"
-        )
-    if not source.exists():
-        raise CheckpointError(f"{source}: file not found")
-    if source.suffix not in (".pt", ".safetensors"):
-        raise CheckpointError(f"{source}: not a model file (expected a run folder, .pt or .safetensors)")
-    return source
+        raise ModelFileError(path, f"no {MODEL_FILE_NAME} or {CHECKPOINT_DIR}/{LAST_CHECKPOINT} in this folder "
+                                   "(is it a run folder?)")
+    if not path.exists():
+        raise ModelFileError(path, "file not found")
+    if path.suffix not in MODEL_SUFFIXES:
+        raise ModelFileError(path, "not a model file (expected a run folder, .pt or .safetensors)")
+    return path
 
 
 def _read_safetensors(file: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -165,24 +185,38 @@ def _read_safetensors(file: Path) -> tuple[dict[str, Any], dict[str, torch.Tenso
             raw = (handle.metadata() or {}).get(METADATA_KEY)
         tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{file}: corrupt or not a safetensors file ({exc})") from None
+        raise ModelFileError(file, f"corrupt or not a safetensors file ({exc})") from None
     if raw is None:
-        raise CheckpointError(f"{file}: not a ColorCore model (no '{METADATA_KEY}' metadata)")
+        raise ModelFileError(file, f"not a ColorCore model (no '{METADATA_KEY}' metadata)")
     try:
         meta = json.loads(raw)
     except ValueError:
-        raise CheckpointError(f"{file}: its ColorCore metadata is not valid JSON") from None
+        raise ModelFileError(file, "its ColorCore metadata is not valid JSON") from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{file}: its ColorCore metadata is not an object")
+        raise ModelFileError(file, "its ColorCore metadata is not an object")
     return meta, tensors
 
 
-def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel:
-    """A ready model (eval mode, on `device`) from a run folder, a `.pt` checkpoint or a `.safetensors` file.
+def load_model(source: PathLike | None, device: str | torch.device = "cpu") -> ColorModel:
+    """A ready model (eval mode, on `device`) from "starter" (or None), a run folder, a `.pt` checkpoint or a
+    `.safetensors` file (`resolve_model_path`). `device` is a torch device or a name ("auto", "cpu",
+    "cuda:1"...: `resolve_device`, whose `DeviceError` says when it is not there).
 
-    CheckpointError for anything unusable, checked here rather than mid-batch: an unsafe, damaged or
-    foreign file, weights that do not fit, an image size no model can have, NaN or infinite weights."""
-    file = resolve_model_path(path)
+    ModelFileError for anything unusable, checked here rather than mid-batch: a missing, unsafe, damaged or
+    foreign file, weights that do not fit, an image size no model can have, NaN or infinite weights, and
+    any other failure to load it (a damaged file can fail deep inside torch)."""
+    target = resolve_device(device) if isinstance(device, str) else device
+    file = resolve_model_path(source)
+    try:
+        return _read_model(file).to(target).eval()
+    except ModelFileError:
+        raise
+    except Exception as exc:  # weights-only loading runs no code: whatever else fails is the file's problem
+        raise ModelFileError(file, f"cannot be loaded ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_model(file: Path) -> ColorModel:
+    """The model of a resolved `.pt` or `.safetensors` file, on the CPU (ModelFileError)."""
     if file.suffix == ".safetensors":
         meta, tensors = _read_safetensors(file)
         model = _build(_model_config(meta.get("model_config"), file), file)
@@ -193,28 +227,26 @@ def load_model(path: PathLike, device: str | torch.device = "cpu") -> ColorModel
         model = _build(_model_config(state.get("model_config"), file), file)
         nets = state.get("networks")
         if not isinstance(nets, dict):
-            raise CheckpointError(f"{file}: no network weights inside")
+            raise ModelFileError(file, "no network weights inside")
         for key, net in model.networks().items():
             if key not in nets:
-                raise CheckpointError(f"{file}: no weights for network {key!r}")
+                raise ModelFileError(file, f"no weights for network {key!r}")
             _load_state(net, nets[key], file, f"network {key!r}")
         model.calibration = _calibration(state.get("inference"), file)
     _check_finite(model, file)
-    return model.to(device).eval()
+    return model
 
 
 def _calibration(inference: Any, file: Path) -> ChromaCalibration:
-    """The chroma calibration of a model file's or checkpoint's "inference" entry (CheckpointError)."""
+    """The chroma calibration of a model file's or checkpoint's "inference" entry (ModelFileError)."""
     try:
         return ChromaCalibration.from_metadata(inference, file)
     except CalibrationError as exc:
-        raise CheckpointError(str(exc)) from None
+        raise ModelFileError(file, str(exc).removeprefix(f"{file}: ")) from None
 
 
 def model_metadata(config: ModelConfig, summary: dict[str, Any]) -> dict[str, Any]:
     """The JSON metadata stored with an exported model."""
-    from colorcore.models.base import MODEL_REGISTRY
-
     cls = MODEL_REGISTRY.get(config.name)
     meta = {
         "architecture": config.name,
@@ -237,15 +269,15 @@ def model_metadata(config: ModelConfig, summary: dict[str, Any]) -> dict[str, An
     return meta
 
 
-def read_metadata(path: PathLike) -> dict[str, Any]:
-    """The model metadata of a run folder, `.pt` checkpoint or `.safetensors` model file."""
+def read_metadata(path: PathLike | None) -> dict[str, Any]:
+    """The model metadata of "starter", a run folder, `.pt` checkpoint or `.safetensors` model file."""
     file = resolve_model_path(path)
     if file.suffix == ".safetensors":
         return _read_safetensors(file)[0]
     state = load_checkpoint(file)
     config = state.get("model_config")
     if not isinstance(config, dict) or "name" not in config:
-        raise CheckpointError(f"{file}: no model configuration inside")
+        raise ModelFileError(file, "no model configuration inside")
     return _with_inference(model_metadata(ModelConfig.from_dict(config), state.get("summary") or {}), state)
 
 
@@ -264,13 +296,13 @@ def export_model(src: PathLike, out: PathLike) -> Path:
     source = Path(src)
     file = RunFolder(source).export_source() if source.is_dir() else source
     if file.suffix != ".pt":
-        raise CheckpointError(f"{source}: export needs a run folder or a .pt checkpoint")
+        raise ModelFileError(source, "export needs a run folder or a .pt checkpoint")
     state = load_checkpoint(file)
     config_data = state.get("model_config")
     model = _build(_model_config(config_data, file), file)
     generator_state = (state.get("networks") or {}).get("g")
     if not isinstance(generator_state, dict):
-        raise CheckpointError(f"{file}: no generator weights inside")
+        raise ModelFileError(file, "no generator weights inside")
     _load_state(model.generator, generator_state, file, "generator")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.generator.state_dict().items()}
     meta = _with_inference(model_metadata(ModelConfig.from_dict(config_data), state.get("summary") or {}), state)

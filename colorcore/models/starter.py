@@ -1,4 +1,5 @@
-"""The starter model shipped inside the package: where it is, and how it is written.
+"""The starter model shipped inside the package: how it is written and calibrated (its name and file are in
+`colorcore.models.settings`; `colorcore.models.checkpoint.load_model("starter")` opens it).
 
 `resources/models/starter.safetensors` is a multipath generator trained by
 `packaging/starter/train_starter.py` on the photo corpus of `packaging/corpus/build_corpus.py`
@@ -14,28 +15,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-STARTER = "starter"  # the name that stands for the starter model wherever a model is asked for
-STARTER_FILE = "starter.safetensors"
-MODELS_FOLDER = "models"
+from colorcore.models.settings import STARTER, STARTER_FILE, starter_model_path  # noqa: F401 (the starter's name
+# and file: packaging and older callers import them from here)
+
 ATTRIBUTION_FILES = ("ATTRIBUTION.md", "attribution.json")
-
-
-def starter_model_path() -> Path:
-    """The bundled starter model file (FileNotFoundError when this installation lacks it)."""
-    from colorcore.core.resources import resources_dir
-
-    path = resources_dir() / MODELS_FOLDER / STARTER_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"the starter model is missing from this installation ({path}); "
-                                "reinstall ColorCore Studio or give a model")
-    return path
-
-
-def resolve_model_argument(value: str | None) -> Path:
-    """A model argument as a path: None or "starter" mean the bundled starter model."""
-    if value is None or value == STARTER:
-        return starter_model_path()
-    return Path(value)
 
 
 def export_starter(checkpoint: Path, out: Path, corpus: Path, dataset: Any, licence: str,
@@ -105,7 +88,8 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
     import numpy as np
 
     from colorcore.models.calibration import ChromaCalibration
-    from colorcore.inference.chroma import check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
+    from colorcore.inference.chroma import chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
+    from colorcore.models.base import check_inference_size
     from colorcore.data.imageio import read_image, shrink_to_long_side
     from colorcore.evaluation.metrics import colourfulness, psnr
 

@@ -8,9 +8,9 @@ attribute holds the numbers.
 from dataclasses import dataclass
 
 from colorcore.core.options import field_default
+from colorcore.models.settings import PRESETS  # noqa: F401 (the names; each model gives their values)
 from colorcore.training.config import TrainConfig
 
-PRESETS = ("default", "paper")
 
 # a dataset whose epochs last fewer steps than this would validate and write a checkpoint every step or
 # two: `epoch_schedule` then runs that end-of-epoch work at most every SHORT_EPOCH_INTERVAL_S (unless an

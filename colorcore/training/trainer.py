@@ -72,7 +72,6 @@ from colorcore.models.checkpoint import (
     make_checkpoint,
 )
 from colorcore.models.generator import resnet_role, resolve_resnet_weights, resolve_trunk
-from colorcore.models.starter import resolve_model_argument
 from colorcore.models.trunks import TRUNK_DESCRIPTIONS
 from colorcore.training.config import TrainConfig
 from colorcore.training.distributed import (
@@ -304,7 +303,7 @@ class Trainer(Engine):
     def _init_model(self) -> ColorModel:
         """The model named by `init` (TrainingError when it cannot be read)."""
         try:
-            return load_model(resolve_model_argument(self.config.init))
+            return load_model(self.config.init)
         except (CheckpointError, FileNotFoundError) as exc:
             raise TrainingError(f"cannot start from {self.config.init}: {exc}",
                                 "give a run folder, .pt or .safetensors model, or 'starter'") from None
