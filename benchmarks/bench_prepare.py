@@ -33,7 +33,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colorcore.data.prepare import decode_min_side, prepare  # noqa: E402
-from colorcore.data.guidance import edge_map, luma_u8, saliency_map  # noqa: E402
+from colorcore.data.guidance import edge_map, saliency_map  # noqa: E402
+from colorcore.data.imageio import luma  # noqa: E402
 from colorcore.data.imageio import read_image, to_square  # noqa: E402
 from colorcore.core.resources import sample_photos  # noqa: E402
 
@@ -69,7 +70,7 @@ def reference(paths: list[Path], size: int) -> float:
         with Image.open(path) as image:
             rgb = np.asarray(image.convert("RGB"))
         square = to_square(rgb, size)
-        edge_map(luma_u8(square))
+        edge_map(luma(square))
         saliency_map(square)
     return time.perf_counter() - started
 

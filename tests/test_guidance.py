@@ -12,11 +12,10 @@ from colorcore.data.guidance import (
     as_uint8,
     canny_thresholds,
     edge_map,
-    luma_u8,
     saliency_map,
     storage_maps,
 )
-
+from colorcore.data.imageio import luma
 from tests.conftest import make_photo_array
 
 
@@ -35,7 +34,7 @@ def small_square_on_gray() -> np.ndarray:
 
 
 def test_edges_follow_the_square_outline() -> None:
-    edges = edge_map(luma_u8(square_on_gray()))
+    edges = edge_map(luma(square_on_gray()))
     assert edges.dtype == np.float32 and edges.shape == (64, 64)
     assert set(np.unique(edges)) == {0.0, 1.0}
     outline = np.zeros((64, 64), bool)
@@ -46,7 +45,7 @@ def test_edges_follow_the_square_outline() -> None:
 
 
 def test_explicit_thresholds_are_used() -> None:
-    gray = luma_u8(square_on_gray())
+    gray = luma(square_on_gray())
     assert edge_map(gray, low=1000, high=2000).sum() == 0
     assert edge_map(gray, low=10, high=20).sum() > 0
 
@@ -133,7 +132,7 @@ def straightforward_storage_maps(image: np.ndarray) -> tuple[np.ndarray, np.ndar
     thresholds from np.median, OpenCV's spectral residual on a BGR copy, normalised in float64."""
     import cv2
 
-    gray = luma_u8(image)
+    gray = luma(image)
     median = float(np.median(gray))
     edges = cv2.Canny(gray, max(0.0, (1 - 0.33) * median), min(255.0, (1 + 0.33) * median))
     ok, raw = cv2.saliency.StaticSaliencySpectralResidual_create().computeSaliency(
@@ -153,6 +152,6 @@ def test_storage_maps_are_byte_for_byte_the_straightforward_maps(seed: int) -> N
     plain_edges, plain_sal = straightforward_storage_maps(image)
     assert edges.dtype == sal.dtype == np.uint8
     assert np.array_equal(edges, plain_edges) and np.array_equal(sal, plain_sal)
-    assert np.array_equal(edges, (edge_map(luma_u8(image)) * 255).astype(np.uint8))
+    assert np.array_equal(edges, (edge_map(luma(image)) * 255).astype(np.uint8))
     assert np.array_equal(sal, np.rint(saliency_map(image) * 255).astype(np.uint8))
     assert edges.any() and sal.max() == 255

@@ -616,11 +616,11 @@ class ResultsTab(QWidget):
             return []
 
     def _photo_images(self, index: int) -> dict[str, np.ndarray]:
-        from colorcore.core.tensors import luma_u8
+        from colorcore.data.imageio import luma
 
         arrays = self._dataset.split(self._split)
         real = np.asarray(arrays.rgb[index])
-        return {"gray": luma_u8(real), "real": real, "saliency": np.asarray(arrays.saliency[index]),
+        return {"gray": luma(real), "real": real, "saliency": np.asarray(arrays.saliency[index]),
                 "edge": np.asarray(arrays.edge[index])}
 
     def _current_cells(self) -> list[Cell]:

@@ -11,18 +11,19 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from colorcore.data.guidance import LUMA_WEIGHTS, luma_u8
-from colorcore.models.base import Batch
+from colorcore.data.imageio import LUMA_FIXED_WEIGHTS, LUMA_SHIFT
 
-__all__ = ["LUMA_WEIGHTS", "luma_u8", "gray_input", "gray_input_from_luma", "batch_from_uint8",
-           "to_uint8_images", "maps_to_uint8", "image_grid"]
+__all__ = ["gray_input", "gray_input_from_luma", "batch_from_uint8", "to_uint8_images", "maps_to_uint8",
+           "image_grid"]
 
 
 def gray_input(rgb_u8: Tensor) -> Tensor:
-    """(B, S, S, 3) uint8 RGB tensor -> (B, 3, S, S) float gray input in [-1, 1]."""
-    x = rgb_u8.permute(0, 3, 1, 2).float()
-    w = torch.tensor(LUMA_WEIGHTS, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    y = torch.round((x * w).sum(dim=1, keepdim=True))
+    """(B, S, S, 3) uint8 RGB tensor -> (B, 3, S, S) float gray input in [-1, 1]: the luma of
+    `colorcore.data.imageio.luma`, bit for bit, computed on the tensor's device (float32 holds the
+    fixed-point sums exactly: below 2**24)."""
+    x = rgb_u8[..., :3].permute(0, 3, 1, 2).float()
+    w = torch.tensor(LUMA_FIXED_WEIGHTS, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    y = torch.floor(((x * w).sum(dim=1, keepdim=True) + 2 ** (LUMA_SHIFT - 1)) / 2**LUMA_SHIFT)
     return (y / 127.5 - 1.0).expand(-1, 3, -1, -1).contiguous()
 
 
@@ -34,8 +35,8 @@ def gray_input_from_luma(luma_u8_array: np.ndarray) -> Tensor:
     return (y[:, None] / 127.5 - 1.0).expand(-1, 3, -1, -1).contiguous()
 
 
-def batch_from_uint8(rgb_u8: Tensor, edge_u8: Tensor, saliency_u8: Tensor) -> Batch:
-    """Model batch from stored uint8 tensors (already on the target device).
+def batch_from_uint8(rgb_u8: Tensor, edge_u8: Tensor, saliency_u8: Tensor) -> dict[str, Tensor]:
+    """Model batch (`colorcore.models.base.Batch`) from stored uint8 tensors (already on the target device).
 
     rgb_u8 (B, S, S, 3), edge_u8 (B, S, S) in {0, 255}, saliency_u8 (B, S, S) in 0..255.
     """

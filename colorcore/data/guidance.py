@@ -1,6 +1,6 @@
 """Guidance maps the paper's generator learns to predict: a Canny edge map and a saliency map.
 
-Both are computed on the small (e.g. 64x64) training image: edges on its BT.601 luma, saliency on
+Both are computed on the small (e.g. 64x64) training image: edges on its BT.601 luma (`imageio.luma`), saliency on
 its colour image with OpenCV contrib's `cv2.saliency` (spectral residual by default, fine-grained
 as an option). No torch import here, so `colorcore prepare` and the GUI preview start fast.
 """
@@ -12,21 +12,12 @@ import threading
 import cv2
 import numpy as np
 
-from colorcore.data.imageio import as_uint8
+from colorcore.data.imageio import as_uint8, luma
 from colorcore.data.settings import CANNY_SIGMA, SALIENCY_METHODS  # the auto Canny rule's sigma, the methods
 
 U8_MAX = 255
-# ITU-R BT.601 luma weights (what OpenCV's RGB2GRAY uses); the one definition, shared with
-# colorcore.core.tensors (which imports torch; this module must not)
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 _saliency_objects = threading.local()
-
-
-def luma_u8(rgb_u8: np.ndarray) -> np.ndarray:
-    """BT.601 luma of an (..., 3) uint8 RGB array as uint8 (rounded); same as colorcore.core.tensors."""
-    weights = np.asarray(LUMA_WEIGHTS, dtype=np.float32)
-    return np.clip(np.rint(rgb_u8[..., :3].astype(np.float32) @ weights), 0, U8_MAX).astype(np.uint8)
 
 
 def canny_thresholds(gray_u8: np.ndarray) -> tuple[float, float]:
@@ -110,7 +101,7 @@ def storage_maps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Edge and saliency maps of a small RGB uint8 image in storage form (colorcore.core.tensors):
     edge uint8 {0, 255} on the BT.601 luma, saliency uint8 0..255."""
-    edges = _canny_u8(luma_u8(rgb_u8), canny_low, canny_high)  # already {0, 255}
+    edges = _canny_u8(luma(rgb_u8), canny_low, canny_high)  # already {0, 255}
     sal = saliency_map(rgb_u8, saliency)
     sal *= U8_MAX
     return edges, np.rint(sal, out=sal).astype(np.uint8)

@@ -47,6 +47,11 @@ WRITE_EXTENSION = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"
 EXIF_ORIENTATION_TAG = 0x0112
 EXIF_HEADER = b"Exif\x00\x00"
 JPEG_EOI = b"\xff\xd9"
+# BT.601 luma as OpenCV's RGB2GRAY computes it on uint8: (R, G, B) weights in 15-bit fixed point, rounded
+# half up; `luma` and `colorcore.core.tensors.gray_input` both follow it, so the network sees the same gray
+# photo when it trains and when it colourises
+LUMA_FIXED_WEIGHTS = (9798, 19235, 3735)
+LUMA_SHIFT = 15
 # JPEGs are written with full-resolution chroma (4:4:4): the usual 4:2:0 halves the chroma in both
 # directions, which moves a colourised photo's luminance near colour edges (measured by
 # benchmarks/bench_jpeg_sampling.py)
@@ -449,6 +454,21 @@ def _to_rgb_u8(pixels: np.ndarray, keep_alpha: bool) -> np.ndarray:
     if values.shape[2] == 4:
         return values if keep_alpha else composite_on_white(values)
     return values[..., :3]
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    """The gray photo: BT.601 luma (uint8, shape without the channels) of a gray (H, W), RGB or RGBA
+    (..., H, W, 3 or 4) uint8 image, alpha ignored; ``(LUMA_FIXED_WEIGHTS . RGB + 2**14) >> 15`` (OpenCV's
+    RGB2GRAY). The one luma of the engine: what the network is trained on and what it colourises."""
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 2:
+        return image
+    if image.ndim < 3 or image.shape[-1] not in (3, 4):
+        raise ValueError(f"expected a gray (H, W), RGB or RGBA (..., H, W, 3 or 4) image, got {image.shape}")
+    rows = np.ascontiguousarray(image.reshape(-1, image.shape[-2], image.shape[-1]))  # a batch: one tall image
+    code = cv2.COLOR_RGBA2GRAY if image.shape[-1] == 4 else cv2.COLOR_RGB2GRAY
+    return cv2.cvtColor(rows, code).reshape(image.shape[:-1])
 
 
 def as_uint8(image: np.ndarray) -> np.ndarray:

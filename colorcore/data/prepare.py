@@ -44,12 +44,13 @@ from numpy.lib.format import open_memmap
 from colorcore.core.atomic import UMASK, atomic_write_bytes, fsync_dir
 from colorcore.inference.batch import is_output_name
 from colorcore.core.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
-from colorcore.data.guidance import luma_u8, storage_maps
+from colorcore.data.guidance import storage_maps
 from colorcore.data.imageio import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     ImageReadError,
     list_images,
+    luma,
     read_image,
     to_square,
 )
@@ -493,7 +494,7 @@ def preview_samples(
     for name, rgb in photos:
         square = to_square(rgb, size)
         edges, sal = storage_maps(square, saliency=saliency, canny_low=low, canny_high=high)
-        rows.append((name, [square, luma_u8(square), edges, sal]))
+        rows.append((name, [square, luma(square), edges, sal]))
     return rows
 
 

@@ -28,7 +28,8 @@ import torch
 
 from colorcore.core.device import flushed_denormals
 from colorcore.core.tensors import gray_input_from_luma
-from colorcore.data.imageio import fit_long_side
+from colorcore.data.imageio import fit_long_side, luma  # noqa: F401 (the one luma; colorize, colour_control,
+# batch and video take it from here)
 from colorcore.models.base import ColorModel, check_inference_size, network_size  # noqa: F401 (the size rule,
 # owned by models; colour_control, colorize and video take it from here)
 
@@ -85,14 +86,6 @@ def as_image(image: np.ndarray) -> np.ndarray:
     if min(image.shape[:2]) < 1:
         raise ValueError(f"empty image {image.shape}")
     return np.ascontiguousarray(image)
-
-
-def luma(image: np.ndarray) -> np.ndarray:
-    """BT.601 luma (H, W) uint8 of a gray, RGB or RGBA uint8 image (OpenCV's RGB2GRAY weights)."""
-    image = as_image(image)
-    if image.ndim == 2:
-        return image
-    return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY if image.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
 
 
 def lab_l8(image: np.ndarray) -> np.ndarray:

@@ -88,9 +88,9 @@ def calibrate_chroma(model: Any, photos: list[Path], max_side: int = CALIBRATION
     import numpy as np
 
     from colorcore.models.calibration import ChromaCalibration
-    from colorcore.inference.chroma import chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
+    from colorcore.inference.chroma import chroma_u8, guided_chroma, lab_l8, predict_chroma, recombine
     from colorcore.models.base import check_inference_size
-    from colorcore.data.imageio import read_image, shrink_to_long_side
+    from colorcore.data.imageio import luma, read_image, shrink_to_long_side
     from colorcore.evaluation.metrics import colourfulness, psnr
 
     if not photos:
