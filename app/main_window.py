@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QPr
 
 from app import theme
 from app.refcounts import protect_singletons
-from app.tabs import Tab, gui_words, last_folder, remember_folder
+from app.tabs import Tab, last_folder, remember_folder
 from app.tabs.colorize import ColorizeTab
 from app.tabs.dataset import DatasetTab
 from app.tabs.downstream import DownstreamTab
@@ -154,10 +154,9 @@ class MainWindow(QMainWindow):
         self.training_tab.apply_colours(theme.apply_pyqtgraph_defaults(dark))  # the only tab with themed plots
 
     def _show_status(self, message: str) -> None:
-        """Show a tab's message in GUI words, cut short (the whole text in the tooltip) so it never
+        """Show a tab's message, cut short (the whole text in the tooltip) so it never
         runs under the job and device labels."""
         bar = self.statusBar()
-        message = gui_words(message)
         bar.setToolTip(message)
         room = self.status_room()
         shown = bar.fontMetrics().elidedText(message, Qt.TextElideMode.ElideMiddle, room) if room > 0 else message

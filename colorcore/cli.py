@@ -13,7 +13,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from colorcore.core.advice import LOWER, OFF, ON, OTHER, REDO, SET, Advice, AdvisedError, AdviceWords, advice_of
+from colorcore.core.advice import GIVE, LOWER, OFF, ON, OTHER, REDO, SET, Advice, AdvisedError, AdviceWords, advice_of
 
 COMMANDS = ("prepare", "train", "evaluate", "export", "colorize", "compare", "downstream", "demo", "info")
 
@@ -24,14 +24,15 @@ CLI_WORDS = AdviceWords(
         "resnet_weights": "--resnet-weights", "lr_g": "--lr-g", "lr_d": "--lr-d", "preset": "--preset",
         "epochs": "--epochs", "max_steps": "--max-steps", "seed": "--seed", "init": "--init",
         "min_epoch_interval_s": "--min-epoch-interval", "out": "--out", "overwrite": "--overwrite",
-        "download": "--download", "data": "--data",
+        "download": "--download", "data": "--data", "suffix": "--suffix",
     },
     actions={LOWER: "lower {option}", SET: "use {option} {value}", ON: "add {option}", OFF: "drop {option}",
-             OTHER: "use another {option}", REDO: "make {option} again"},
+             OTHER: "use another {option}", REDO: "make {option} again", GIVE: "pass {option}"},
     phrases={
         ("run_dir", OTHER): "choose another run folder",
         ("data", REDO): "prepare it again with `colorcore prepare`",
         ("verify", OFF): "pass --no-verify",
+        ("data", GIVE): "pass --data DATA",
         ("resnet_weights", OTHER): "use --resnet-weights PATH to a local ResNet-18 file",
     },
 )

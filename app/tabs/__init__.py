@@ -3,7 +3,6 @@ folders, folder dialogs that start at a field's path, error dialogs in GUI words
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -11,7 +10,7 @@ from PySide6.QtCore import QSettings, Qt, QUrl, SignalInstance
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from colorcore.core.advice import LOWER, OFF, ON, OTHER, REDO, SET, Advice, AdviceWords
+from colorcore.core.advice import GIVE, LOWER, OFF, ON, OTHER, REDO, SET, Advice, AdviceWords, advice_of
 
 FOLDERS_GROUP = "folders"
 
@@ -36,10 +35,11 @@ GUI_WORDS = AdviceWords(
         "batch_size": "Batch size", "width": "Width", "device": "Device", "resume": "Resume",
         "run_dir": "Run folder", "data": "Dataset", "resnet_weights": "ResNet-18", "lr_g": "LR G",
         "lr_d": "LR D", "epochs": "Epochs", "max_steps": "Max steps", "seed": "Seed",
-        "init": "From the starter model", "min_epoch_interval_s": "save every",
+        "init": "From the starter model", "min_epoch_interval_s": "save every", "out": "Output folder",
     },
     actions={LOWER: "lower the {option}", SET: "set {option} to {value}", ON: "tick {option}",
-             OFF: "untick {option}", OTHER: "choose another {option}", REDO: "make the {option} again"},
+             OFF: "untick {option}", OTHER: "choose another {option}", REDO: "make the {option} again",
+             GIVE: "choose the {option}"},
     phrases={
         ("data", REDO): "prepare it again in the Dataset tab",
         ("device", SET, "cpu"): "choose the CPU as Device",
@@ -47,38 +47,15 @@ GUI_WORDS = AdviceWords(
         ("resnet_weights", SET): "choose ResNet-18 \u201c{value}\u201d",
         ("resnet_weights", OTHER): "choose a local ResNet-18 file",
         ("preset", SET): "press the {value} button",
+        ("download", ON): "tick \u201cDownload if missing\u201d",
+        ("verify", OFF): "untick \u201cCheck official checksums\u201d",
+        ("overwrite", ON): "",  # no tab replaces what a user made without asking (see DATASET_WORDS)
+        ("suffix", OTHER): "",  # the Colourise tab numbers its outputs instead
     },
     values={"default": "Default settings", "paper": "Paper settings"},
 )
-# what the engine's messages from modules whose errors carry no advice yet say in flags, in GUI words
-# (longest phrases first: they are replaced before the bare flags inside them)
-CLI_TO_GUI = (
-    ("use --overwrite to replace it", "choose another output folder, or confirm replacing it"),
-    ("or run again with --download", "or tick \u201cDownload if missing\u201d and run again"),
-    ("(--download after deleting the folder)", "(delete the folder, then run with \u201cDownload if missing\u201d)"),
-    ("or pass --no-verify to use files", "or untick \u201cCheck official checksums\u201d to use files"),
-    # the Downstream tab replaces no results: its "Output folder" is the way out
-    ("use another --out folder, or --overwrite to discard them",
-     "choose another Output folder (the results there stay as they are)"),
-    ("use another --out or --overwrite", "choose another Output folder"),
-    ("delete it or use --overwrite", "delete it or choose another Output folder"),
-    ("pass --data DATA", "open the prepared dataset in the Results tab"),
-)
-FLAG_NAMES = {
-    "--batch-size": "Batch size", "--width": "Width", "--max-steps": "Max steps", "--epochs": "Epochs",
-    "--resume": "Resume", "--device": "Device", "--resnet-weights": "ResNet-18", "--seed": "Seed",
-    "--lr-g": "LR G", "--lr-d": "LR D", "--init": "From the starter model", "--out": "the output folder",
-    "--download": "Download if missing", "--no-verify": "Check official checksums (unticked)",
-    "--min-epoch-interval": "save every",
-}
-FLAG = re.compile(r"--[a-z][a-z-]*")
-
-
-def gui_words(text: str) -> str:
-    """An engine message with its command-line flags replaced by the GUI controls that do the same."""
-    for cli, gui in CLI_TO_GUI:
-        text = text.replace(cli, gui)
-    return FLAG.sub(lambda match: FLAG_NAMES.get(match.group(0), match.group(0).lstrip("-").replace("-", " ")), text)
+# the Dataset tab asks before it replaces a prepared dataset
+DATASET_WORDS = GUI_WORDS.with_phrases({("overwrite", ON): "press Prepare again and confirm replacing it"})
 
 
 def last_folder(settings: QSettings, kind: str, fallback: str = "") -> str:
@@ -124,17 +101,29 @@ def ask_folder(parent: QWidget, title: str, start: str, create: bool = False) ->
     return dialog.selectedFiles()[0]
 
 
-def advice_text(advice: Sequence[Advice], suggestion: str = "") -> str:
-    """A suggestion and the engine's advice in GUI words ("" when there is neither)."""
-    return GUI_WORDS.text(advice, gui_words(suggestion))
+def advice_text(advice: Sequence[Advice], suggestion: str = "", words: AdviceWords = GUI_WORDS) -> str:
+    """A suggestion and the engine's advice in GUI words (`words`: a tab's own where they differ; ""
+    when there is neither)."""
+    return words.text(advice, suggestion)
+
+
+def with_advice(message: str, advice: Sequence[Advice], words: AdviceWords = GUI_WORDS) -> str:
+    """`message (what to try)`: an engine error with its advice in GUI words."""
+    text = advice_text(advice, words=words)
+    return f"{message} ({text})" if text else message
+
+
+def error_text(exc: BaseException, words: AdviceWords = GUI_WORDS) -> str:
+    """An engine error's message with its advice (`advice_of`) in GUI words."""
+    return with_advice(str(exc), advice_of(exc), words)
 
 
 def show_error(parent: QWidget, title: str, message: str, suggestion: str = "") -> QMessageBox:
-    """Show a non-blocking warning dialog (window-modal) with an optional suggestion, both in GUI
-    words (see `gui_words`; the engine's advice: `advice_text`); returns it."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, gui_words(message), QMessageBox.StandardButton.Ok, parent)
+    """Show a non-blocking warning dialog (window-modal) with an optional suggestion (the engine's
+    advice in GUI words: `advice_text`); returns it."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent)
     if suggestion:
-        box.setInformativeText(gui_words(suggestion))
+        box.setInformativeText(suggestion)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box

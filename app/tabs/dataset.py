@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from colorcore.core.advice import advice_of
 from colorcore.core.events import ErrorEvent, emit
 from colorcore.data.settings import (
     DEFAULT_CROPS_PER_PHOTO,
@@ -45,7 +46,8 @@ from colorcore.data.settings import (
     SALIENCY_METHODS,
 )
 
-from app.tabs import ask_folder, dialog_start, last_folder, remember_folder, reveal_in_file_manager, show_error
+from app.tabs import (DATASET_WORDS, advice_text, ask_folder, dialog_start, error_text, last_folder, remember_folder,
+                      reveal_in_file_manager, show_error)
 from app.widgets.image_view import numpy_to_qimage
 from app.workers import JobWorker
 
@@ -60,6 +62,13 @@ PREVIEW_DECODE_MIN_SIZE = 256  # photos are decoded reduced to at least this siz
 DEFAULT_CANNY = (50, 150)  # where the sliders start when Canny is set by hand
 SETTINGS_GROUP = "dataset"
 JOB_NAME = "Preparing dataset"
+
+
+def failure_event(exc: Exception) -> ErrorEvent:
+    """The error event of a preparation the engine refused before it began (it reports later failures
+    itself): the engine's advice, else a general suggestion."""
+    advice = advice_of(exc)
+    return ErrorEvent(str(exc), "" if advice else "Check the photo and output folders.", exc, advice)
 
 
 class DatasetTab(QWidget):
@@ -454,7 +463,7 @@ class DatasetTab(QWidget):
                 return prepare(source, output, callbacks=[*callbacks, Reported()], stop=stop, **options)
             except (DatasetError, ValueError) as exc:
                 if not reported:
-                    emit(callbacks, "on_error", ErrorEvent(str(exc), "Check the photo and output folders.", exc))
+                    emit(callbacks, "on_error", failure_event(exc))
                 raise
 
         self.skipped_list.clear()
@@ -487,7 +496,8 @@ class DatasetTab(QWidget):
         self.job_progress.emit(JOB_NAME, event.done, event.total)
 
     def _on_error(self, event: Any) -> None:
-        show_error(self, "Preparing the dataset failed", event.message, event.suggestion)
+        show_error(self, "Preparing the dataset failed", event.message,
+                   advice_text(event.advice, event.suggestion, DATASET_WORDS))
 
     def _on_prepare_finished(self, result: object, error: object) -> None:
         worker = self._prepare_worker
@@ -519,7 +529,7 @@ class DatasetTab(QWidget):
         try:
             manifest = load_prepared(path).manifest
         except Exception as exc:  # any unreadable dataset is a user error here
-            show_error(self, "Open prepared dataset", f"{path} is not a usable prepared dataset: {exc}",
+            show_error(self, "Open prepared dataset", f"{path} is not a usable prepared dataset: {error_text(exc, DATASET_WORDS)}",
                        f"Choose a folder written by Prepare (it holds {MANIFEST_NAME}).")
             return False
         remember_folder(self.settings, "dataset", str(Path(path).parent))

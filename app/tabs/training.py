@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.devices import detected_devices, gui_torch_threads
-from app.tabs import advice_text, ask_folder, dialog_start, gui_words, last_folder, remember_folder, show_error
+from app.tabs import advice_text, ask_folder, dialog_start, last_folder, remember_folder, show_error
 from app.theme import PlotColours
 from app.widgets.image_view import ImageView
 from app.widgets.option_controls import OptionControl
@@ -846,7 +846,7 @@ class TrainingTab(QWidget):
     def _on_notice(self, event: Any) -> None:
         if event.kind == "learning":
             hint = advice_text(event.advice, event.suggestion)
-            text = f"<b>Not learning:</b> {gui_words(event.message)}." + (f"<br>Try: {hint}." if hint else "")
+            text = f"<b>Not learning:</b> {event.message}." + (f"<br>Try: {hint}." if hint else "")
             self.notice_label.setText(text)
             self.notice_label.setVisible(True)
         self.status_message.emit(event.message)
@@ -859,7 +859,7 @@ class TrainingTab(QWidget):
         status = getattr(result, "status", None)  # the Trainer reports its own failures in its result
         if error is not None or status == "failed":
             reason = getattr(result, "error", None) or getattr(self.last_error, "message", None) or str(error or "")
-            return f"<b>Training failed</b>: {gui_words(reason)}" if reason else "<b>Training failed.</b>"
+            return f"<b>Training failed</b>: {reason}" if reason else "<b>Training failed.</b>"
         step = getattr(result, "step", None)
         at = f" at step {step}" if step is not None else ""
         if status == "stopped" or stop_requested:

@@ -7,7 +7,7 @@ flags, the GUI with its controls' labels), so no front end rewrites the engine's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 # what to do with an option
@@ -17,7 +17,8 @@ ON = "on"  # turn a yes/no option on
 OFF = "off"  # turn a yes/no option off
 OTHER = "other"  # choose another one (another folder, another device)
 REDO = "redo"  # make what it names again (prepare the dataset again)
-ACTIONS = (LOWER, SET, ON, OFF, OTHER, REDO)
+GIVE = "give"  # give it a value (it has none)
+ACTIONS = (LOWER, SET, ON, OFF, OTHER, REDO, GIVE)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class AdviceWords:
         template = self.phrases.get((*key, advice.value), self.phrases.get(key, self.actions[advice.action]))
         option = self.options.get(advice.option, advice.option.replace("_", " "))
         return template.format(option=option, value=self.values.get(advice.value, advice.value))
+
+    def with_phrases(self, phrases: Mapping[tuple[str, ...], str]) -> AdviceWords:
+        """These words with some phrases replaced or added (a view with other controls than the rest)."""
+        return replace(self, phrases={**self.phrases, **phrases})
 
     def text(self, advice: Sequence[Advice], suggestion: str = "") -> str:
         """The suggestion and the advice as alternatives, e.g. "free some space, or choose another Run

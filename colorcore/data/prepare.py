@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 from numpy.lib.format import open_memmap
 
+from colorcore.core.advice import ON, Advice, advice_of
 from colorcore.core.atomic import UMASK, atomic_write_bytes, fsync_dir
 from colorcore.inference.batch import is_output_name
 from colorcore.core.events import EndEvent, ErrorEvent, ProgressEvent, StopFlag, emit
@@ -170,7 +171,7 @@ def prepare(
         emit(callbacks, "on_end", EndEvent("failed", {"error": str(error)}))
         raise error from None
     except Exception as exc:
-        emit(callbacks, "on_error", ErrorEvent(str(exc), exception=exc))
+        emit(callbacks, "on_error", ErrorEvent(str(exc), exception=exc, advice=advice_of(exc)))
         emit(callbacks, "on_end", EndEvent("failed", {"error": str(exc)}))
         raise
     finally:
@@ -339,7 +340,7 @@ def _check_destination(source: Path, target: Path, overwrite: bool) -> None:
             "choose a new or empty folder"
         )
     if not overwrite:
-        raise DatasetError(f"{target}: already holds a prepared dataset; use --overwrite to replace it")
+        raise DatasetError(f"{target}: already holds a prepared dataset", [Advice("overwrite", ON)])
 
 
 def _prepare_into(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from colorcore.core.advice import AdvisedError
 from colorcore.data.settings import CANNY_MAX, CANNY_SIGMA, CROP_MIN_SCALE, MIN_SIZE
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ CANNY_AUTO_TEXT = f"median rule, sigma {CANNY_SIGMA}, for any threshold given as
 SPLIT_BY = "photo"
 
 
-class DatasetError(Exception):
+class DatasetError(AdvisedError):
     """A source or prepared-dataset folder is unusable; the message names the folder and why."""
 
 

@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from colorcore.core.advice import OFF, ON, Advice, AdvisedError
+
 CIFAR_FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{k}" for k in range(1, 6))
 TEST_BATCH = "test_batch"
@@ -33,7 +35,7 @@ DEFAULT_CLASS_NAMES = (
 )
 
 
-class CifarError(ValueError):
+class CifarError(AdvisedError, ValueError):
     """CIFAR-10 files are missing, corrupt, not in the expected format, or unsafe to read."""
 
 
@@ -184,7 +186,7 @@ def _missing_message(folder: Path) -> str:
     return (
         f"CIFAR-10 not found: {folder} must hold {', '.join(TRAIN_BATCHES)}, {TEST_BATCH} "
         f"(and {META_FILE}). Download cifar-10-python.tar.gz (python version) from {CIFAR_URL} and "
-        f"extract it into {folder.parent}, or run again with --download."
+        f"extract it into {folder.parent}, or let the experiment download it."
     )
 
 
@@ -201,16 +203,16 @@ def load_cifar10(root: str | Path, *, download: bool = False, verify: bool = Tru
         download_cifar10(root)
     missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
-        raise CifarError(_missing_message(folder) + f" Missing: {', '.join(missing)}.")
+        raise CifarError(_missing_message(folder) + f" Missing: {', '.join(missing)}.", [Advice("download", ON)])
     meta = folder / META_FILE
     if verify:
         expected = official_md5()
         for name in (*needed, META_FILE) if meta.is_file() else needed:
             if file_digest(folder / name, "md5") != expected[name]:
                 raise CifarError(
-                    f"{folder / name}: md5 does not match the official CIFAR-10 file. Re-download it "
-                    "(--download after deleting the folder), or pass --no-verify to use files in the "
-                    "same format that are not the official ones."
+                    f"{folder / name}: md5 does not match the official CIFAR-10 file. Delete the folder and "
+                    "download it again, or accept files in the same format that are not the official ones.",
+                    [Advice("download", ON), Advice("verify", OFF)],
                 )
     parts = [read_batch(folder / name) for name in TRAIN_BATCHES]
     test_images, test_labels = read_batch(folder / TEST_BATCH)

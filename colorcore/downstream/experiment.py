@@ -56,6 +56,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from colorcore.core.advice import advice_of
 from colorcore.downstream.cifar import NUM_CLASSES, Cifar10, SubsetIndices, file_digest, stratified_subset
 from colorcore.core.device import describe_device
 from colorcore.core.events import EndEvent, EpochEvent, ErrorEvent, ProgressEvent, StopFlag, emit, should_stop
@@ -67,6 +68,7 @@ from colorcore.core.atomic import atomic_write_text
 from colorcore.downstream.results import (
     CONFIG_JSON,
     CURVES_DIR,
+    OUT_FOLDER_ADVICE,
     RESULTS_CSV,
     RESULTS_MD,
     RUNS_JSON,
@@ -472,10 +474,8 @@ def _open_out_dir(out_dir: Path, fingerprint: dict[str, Any], overwrite: bool) -
     if state.fingerprint != fingerprint:
         differ = sorted(k for k in set(state.fingerprint) | set(fingerprint)
                         if state.fingerprint.get(k) != fingerprint.get(k))
-        raise DownstreamError(
-            f"{out_dir} holds results of different settings (differs in: {', '.join(differ)}); "
-            "use another --out folder, or --overwrite to discard them"
-        )
+        raise DownstreamError(f"{out_dir} holds results of different settings (differs in: {', '.join(differ)})",
+                              OUT_FOLDER_ADVICE)
     return list(state.runs)
 
 
@@ -511,7 +511,7 @@ def run_downstream(
     try:
         return _run(settings, encoder, cifar, Path(out_dir), torch.device(device), callbacks, stop, overwrite)
     except Exception as exc:
-        emit(callbacks, "on_error", ErrorEvent(message=str(exc), exception=exc))
+        emit(callbacks, "on_error", ErrorEvent(message=str(exc), exception=exc, advice=advice_of(exc)))
         emit(callbacks, "on_end", EndEvent(status="failed", summary={"error": str(exc)}))
         raise
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from colorcore.core.advice import ON, OTHER, Advice
 from colorcore.downstream.settings import SCRATCH, DownstreamError, DownstreamSettings
 
 CONFIG_JSON = "config.json"
@@ -30,6 +31,8 @@ RESULTS_MD = "results.md"
 CURVES_DIR = "curves"
 CURVE_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 PROVENANCE_KEYS = ("versions", "git_commit", "device")
+# an output folder whose results cannot be resumed: choose another one, or discard what it holds
+OUT_FOLDER_ADVICE = (Advice("out", OTHER), Advice("overwrite", ON))
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class RunsState:
         """The state read from runs.json; DownstreamError naming `source` when it is not one."""
         if not isinstance(data, dict) or not isinstance(data.get("fingerprint"), dict) or not isinstance(
                 data.get("runs"), list):
-            raise DownstreamError(f"{source}: not a downstream state file; use another --out or --overwrite")
+            raise DownstreamError(f"{source}: not a downstream state file", OUT_FOLDER_ADVICE)
         return cls(dict(data["fingerprint"]), tuple(RunRecord.from_dict(run, source) for run in data["runs"]))
 
     @classmethod
@@ -102,7 +105,7 @@ class RunsState:
         """The state in `path` (None when there is no such file); DownstreamError when it is unreadable."""
         if not path.is_file():
             return None
-        return cls.from_dict(_read_json(path, "delete it or use --overwrite"), path)
+        return cls.from_dict(_read_json(path, "delete it", OUT_FOLDER_ADVICE), path)
 
 
 @dataclass(frozen=True)
@@ -240,8 +243,8 @@ def read_curve(path: Path) -> tuple[CurvePoint, ...]:
     return tuple(CurvePoint.from_dict(row, path) for row in rows)
 
 
-def _read_json(path: Path, advice: str) -> Any:
+def _read_json(path: Path, remedy: str, advice: Sequence[Advice] = ()) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DownstreamError(f"{path}: unreadable ({exc}); {advice}") from exc
+        raise DownstreamError(f"{path}: unreadable ({exc}); {remedy}", advice) from exc

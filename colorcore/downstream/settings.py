@@ -9,6 +9,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from colorcore.core.advice import AdvisedError
 from colorcore.downstream.cifar import NUM_CLASSES
 
 SCRATCH = "scratch"
@@ -33,7 +34,7 @@ PROTOCOL_LABELS = {"paper": "the paper's protocol (until validation stops improv
                    "quick": "quick (5 epochs, a CPU budget: not the paper's protocol)"}
 
 
-class DownstreamError(ValueError):
+class DownstreamError(AdvisedError, ValueError):
     """A user error in the experiment's settings, encoder or output folder (message says which)."""
 
 

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from colorcore.core.advice import GIVE, Advice, AdvisedError
 from colorcore.core.events import ProgressEvent, StopFlag, emit, should_stop
 from colorcore.training.runs import RunFolder, dataset_of_run
 
@@ -39,7 +40,7 @@ MISSING = "n/a"
 COLUMN_DIGITS = {"psnr": 2, "ssim": 4, "colourfulness": 2, "img_per_s": 1}  # decimals in the Markdown table
 
 
-class CompareError(Exception):
+class CompareError(AdvisedError):
     """Nothing could be compared (no usable dataset or no usable run)."""
 
 
@@ -137,8 +138,8 @@ def compare_runs(
     if data is None:
         data = next((d for d in map(dataset_of_run, paths) if d is not None), None)
         if data is None:
-            raise CompareError("no dataset given and none of the runs names the dataset it was trained on; "
-                               "pass --data DATA")
+            raise CompareError("no dataset given and none of the runs names the dataset it was trained on",
+                               [Advice("data", GIVE)])
     try:
         dataset = load_prepared(data)
     except DatasetError as exc:
