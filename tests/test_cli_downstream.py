@@ -57,7 +57,7 @@ def test_cli_writes_the_table_and_resumes(files, tmp_path, capsys):
     assert captured.err.count("(finished earlier)") == 2 and "| from scratch | 1 |" in captured.out
 
     assert main([*args, "--lr", "0.01"]) == 2
-    assert "different settings" in capsys.readouterr().err
+    assert "different settings (differs in: lr) (use another --out, or add --overwrite)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("case, expected", [

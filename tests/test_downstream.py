@@ -23,6 +23,7 @@ from colorcore.downstream.cifar import (
     CIFAR_FOLDER, NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, CifarError, load_cifar10, read_batch,
     stratified_subset,
 )
+from colorcore.core.advice import OFF, ON, Advice
 from colorcore.core.events import StopFlag
 from colorcore.models.base import ModelConfig, build_model
 
@@ -427,11 +428,14 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path, how):
 
 
 def test_missing_or_unofficial_files_get_clear_messages(tmp_path):
-    with pytest.raises(CifarError, match=f"{CIFAR_FOLDER}.*--download"):
+    with pytest.raises(CifarError, match=f"{CIFAR_FOLDER}.*download it") as missing:
         load_cifar10(tmp_path)
+    assert missing.value.advice == (Advice("download", ON),)  # each front end words it (--download)
     root = write_cifar(tmp_path / "data", per_batch=20)
-    with pytest.raises(CifarError, match="md5.*--no-verify"):
+    with pytest.raises(CifarError, match="md5.*not the official ones") as unofficial:
         load_cifar10(root)
+    assert unofficial.value.advice == (Advice("download", ON), Advice("verify", OFF))
+    assert "--" not in str(missing.value) + str(unofficial.value)
     bad = root / CIFAR_FOLDER / TEST_BATCH
     bad.write_bytes(b"not a pickle at all")
     with pytest.raises(CifarError, match="test_batch"):
