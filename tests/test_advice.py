@@ -11,7 +11,7 @@ import pytest
 from tests.gui_fixtures import *  # noqa: F401,F403
 
 from app.main_window import MainWindow
-from app.tabs import GUI_WORDS, error_text
+from app.tabs import DOWNSTREAM_WORDS, GUI_WORDS, error_text
 from app.tabs.dataset import failure_event
 from colorcore.cli import CLI_WORDS, main, with_advice
 from colorcore.core.advice import GIVE, OFF, ON, OTHER, Advice, advice_of
@@ -68,7 +68,8 @@ def test_a_damaged_state_file_advises_another_output_folder(tmp_path: Path) -> N
     assert "--" not in str(info.value)
     assert with_advice(str(info.value), advice_of(info.value)).endswith("(use another --out, or add --overwrite)")
     # the Downstream tab never replaces results: the Output folder is its one way out
-    assert error_text(info.value).endswith("delete it (choose another Output folder)")
+    assert error_text(info.value, DOWNSTREAM_WORDS).endswith(
+        "delete it (choose another Output folder; the results in this one stay as they are)")
 
 
 @pytest.mark.parametrize("advice, cli, gui", [

@@ -56,6 +56,9 @@ GUI_WORDS = AdviceWords(
 )
 # the Dataset tab asks before it replaces a prepared dataset
 DATASET_WORDS = GUI_WORDS.with_phrases({("overwrite", ON): "press Prepare again and confirm replacing it"})
+# the Downstream tab never discards results: another Output folder is its way out
+DOWNSTREAM_WORDS = GUI_WORDS.with_phrases(
+    {("out", OTHER): "choose another Output folder; the results in this one stay as they are"})
 
 
 def last_folder(settings: QSettings, kind: str, fallback: str = "") -> str:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.devices import DeviceCombo, gui_torch_threads
-from app.tabs import ask_folder, dialog_start, error_text
+from app.tabs import DOWNSTREAM_WORDS, ask_folder, dialog_start, error_text
 from app.theme import plot_colours
 from app.workers import JobWorker
 from colorcore.core.atomic import atomic_write_text
@@ -329,7 +329,7 @@ class DownstreamTab(QWidget):
         try:
             settings = self.downstream_settings() if self.selected_configs() else None
         except DownstreamError as exc:
-            problems.append(error_text(exc))
+            problems.append(error_text(exc, DOWNSTREAM_WORDS))
             settings = None
         if problems:
             self._say("Cannot start: " + "; ".join(problems) + ".")
@@ -366,7 +366,7 @@ class DownstreamTab(QWidget):
         try:
             results = DownstreamResults.load(folder)
         except DownstreamError as exc:
-            self._say(f"No experiment results to show: {error_text(exc)}")
+            self._say(f"No experiment results to show: {error_text(exc, DOWNSTREAM_WORDS)}")
             return False
         if self.is_busy():
             return False
@@ -483,7 +483,7 @@ class DownstreamTab(QWidget):
         if error is not None:
             self._next_settings = None  # a run that never got going leaves the table as it was
             self._end_progress("failed")
-            self._say(f"The experiment failed: {error_text(error)}")
+            self._say(f"The experiment failed: {error_text(error, DOWNSTREAM_WORDS)}")
         else:
             self._begin_results()
             if getattr(result, "rows", None):
