@@ -127,8 +127,11 @@ def test_no_existing_file_is_replaced_without_overwrite(model, tmp_path: Path) -
     recorder = Recorder()
     result = colorize_many(items, model, [recorder])
     assert (result.done, result.failed) == (1, 3)
-    messages = [e.message for e in recorder.events("on_item") if e.status == ItemEvent.FAILED]
+    failures = [e for e in recorder.events("on_item") if e.status == ItemEvent.FAILED]
+    messages = [e.message for e in failures]
     assert "exists" in messages[0] and str(kept) in messages[0] and kept.read_bytes() == b"keep me"
+    assert [[a.option for a in e.advice] for e in failures] == [["overwrite"], ["suffix", "out", "overwrite"], []]
+    assert not any("--" in m for m in messages)  # options are advice, worded by each front end
     assert "replace the input" in messages[1] and photo.read_bytes() == original
     assert "another photo's output" in messages[2] and read_image(twice).shape == (60, 80, 3)
     assert colorize_many([BatchItem(photo, kept)], model, overwrite=True).done == 1

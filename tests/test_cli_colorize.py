@@ -68,9 +68,11 @@ def test_outputs_are_never_replaced_without_overwrite(model_files, tmp_path, cap
     assert target.is_file()
     target.write_bytes(b"keep me")
     assert main(["colorize", model, str(photo), "--format", "png"]) == 2  # nothing to do: a user error
-    assert "exists" in capsys.readouterr().err and target.read_bytes() == b"keep me"
+    assert "exists (add --overwrite)" in capsys.readouterr().err and target.read_bytes() == b"keep me"
     assert main(["colorize", model, str(photo), "--suffix", ""]) == 2
-    assert "replace the input" in capsys.readouterr().err and photo.read_bytes() == original_bytes
+    err = capsys.readouterr().err
+    assert "replace the input (use another --suffix, or use another --out, or add --overwrite)" in err
+    assert photo.read_bytes() == original_bytes
     assert main(["colorize", model, str(photo), "--format", "png", "--overwrite", "--no-guided"]) == 0
     assert read_image(target).shape == (60, 80, 3)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from colorcore.inference.batch import DEFAULT_QUALITY, FORMATS, OUTPUT_SUFFIX, BatchItem, find_inputs, output_path, refusal
+from colorcore.cli import with_advice
 from colorcore.core.events import ItemEvent, ProgressEvent
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class _Bars:
             if event.message:
                 self.tqdm.write(f"colorcore colorize: note: {event.source}: {event.message}", file=sys.stderr)
         else:
-            self.tqdm.write(f"colorcore colorize: {event.message}", file=sys.stderr)
+            self.tqdm.write(f"colorcore colorize: {with_advice(event.message, event.advice)}", file=sys.stderr)
 
     def on_item_progress(self, event: ProgressEvent) -> None:
         if self.frames is None:
@@ -277,4 +278,4 @@ def check_arguments(args: argparse.Namespace, items: list[BatchItem]) -> None:
     refusals = [refusal(item, set(), args.overwrite) for item in items]
     if all(refusals):
         more = f" (and {len(refusals) - 1} more like it)" if len(refusals) > 1 else ""
-        raise CLIError(f"nothing to colourise: {refusals[0]}{more}")
+        raise CLIError(f"nothing to colourise: {refusals[0].reason}{more}", advice=refusals[0].advice)

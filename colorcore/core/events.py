@@ -97,7 +97,7 @@ class ItemEvent:
     """One photo or video of a batch (`colorcore.inference.batch.colorize_many`) started, was done, failed or was
     stopped. `index` is its position in the batch; `message` names the file and the reason of a failure;
     `before`/`after` are uint8 RGB previews (its gray input and the result) of a done item when the
-    batch was asked for them."""
+    batch was asked for them; `advice` which settings would let a failed one run (`core.advice`)."""
 
     STARTED: ClassVar[str] = "started"
     DONE: ClassVar[str] = "done"
@@ -111,6 +111,7 @@ class ItemEvent:
     message: str = ""
     before: np.ndarray | None = None
     after: np.ndarray | None = None
+    advice: tuple[Advice, ...] = ()
 
 
 @dataclass(frozen=True)

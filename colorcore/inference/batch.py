@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Sequence
 
+from colorcore.core.advice import ON, OTHER, Advice
 from colorcore.core.events import EndEvent, ItemEvent, ProgressEvent, StopFlag, emit, should_stop
 from colorcore.inference.hints import hints_path_for, save_edits
 
@@ -192,23 +193,34 @@ def latest_hints_file(source: Path, folder: Path) -> Path | None:
     return found
 
 
-def refusal(item: BatchItem, written: Collection[Path], overwrite: bool) -> str | None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why an item must not run: `reason` names the file and the problem, `advice` which settings
+    would let it run."""
+
+    reason: str
+    advice: tuple[Advice, ...] = ()
+
+
+def refusal(item: BatchItem, written: Collection[Path], overwrite: bool) -> Refusal | None:
     """Why `item` must not run (its output would replace a file, or an output `written` earlier in
     this batch, given resolved), or None."""
     target = resolved(item.target)
     if target in written:
-        return f"{item.source}: its output {item.target} would replace another photo's output from this run"
+        return Refusal(f"{item.source}: its output {item.target} would replace another photo's output from this run")
     if overwrite:
         return None
     if target == resolved(item.source):
-        return f"{item.source}: the output would replace the input; use --suffix, --out or --overwrite"
+        return Refusal(f"{item.source}: the output would replace the input",
+                       (Advice("suffix", OTHER), Advice("out", OTHER), Advice("overwrite", ON)))
     if item.target.exists() or item.target.is_symlink():
-        return _exists_message(item)
+        return output_exists(item)
     return None
 
 
-def _exists_message(item: BatchItem) -> str:
-    return f"{item.source}: output {item.target} exists; use --overwrite to replace it"
+def output_exists(item: BatchItem, note: str = "") -> Refusal:
+    """The refusal of an item whose output file exists (`note` says more)."""
+    return Refusal(f"{item.source}: output {item.target} exists{note}", (Advice("overwrite", ON),))
 
 
 class _OutputTaken(Exception):
@@ -363,7 +375,8 @@ def colorize_many(
                 stopped = True
                 break
             emit(callbacks, "on_item", ItemEvent(index, ItemEvent.STARTED, item.source, item.target))
-            message = refusal(item, written, overwrite)
+            refused = refusal(item, written, overwrite)
+            message, advice = (refused.reason, refused.advice) if refused is not None else (None, ())
             previews = (None, None)
             note = ""
             claim: Path | None = None
@@ -398,7 +411,8 @@ def colorize_many(
                     if preview_long_side is not None:
                         previews = result_previews(item.source, item.target, preview_long_side)
                 except _OutputTaken:
-                    message = _exists_message(item) + " (another run wrote it meanwhile)"
+                    taken = output_exists(item, " (another run wrote it meanwhile)")
+                    message, advice = taken.reason, taken.advice
                 except (ImageReadError, VideoError) as exc:
                     message = f"{exc.path}: {exc.reason}"
                 except MemoryError:
@@ -417,7 +431,8 @@ def colorize_many(
                 emit(callbacks, "on_item", ItemEvent(index, ItemEvent.DONE, item.source, item.target, note, *previews))
             else:
                 failed += 1
-                emit(callbacks, "on_item", ItemEvent(index, ItemEvent.FAILED, item.source, item.target, message))
+                emit(callbacks, "on_item", ItemEvent(index, ItemEvent.FAILED, item.source, item.target, message,
+                                                     advice=advice))
             emit(callbacks, "on_progress", ProgressEvent(index + 1, len(items), item.source.name))
     finally:
         _remove_empty(made)
@@ -429,5 +444,5 @@ def colorize_many(
 __all__ = [
     "BatchItem", "BatchResult", "FORMATS", "OUTPUT_SUFFIX", "colorize_many", "downscaled", "find_inputs",
     "gray_preview", "is_output_name", "latest_hints_file", "link_problem", "output_extension", "output_path",
-    "refusal", "resolved", "result_previews", "unused_output_path",
+    "Refusal", "output_exists", "refusal", "resolved", "result_previews", "unused_output_path",
 ]
