@@ -29,6 +29,7 @@ from colorcore.inference.batch import (BatchItem, BatchResult, colorize_many, fi
                              result_previews, unused_output_path)
 from colorcore.core.events import ItemEvent, ProgressEvent, StopFlag, emit
 from colorcore.inference.hints import HintsError, SavedEdits, hints_path_for, load_edits
+from colorcore.inference.settings import PREVIEW_LONG_SIDE  # the before/after view's previews too
 from colorcore.training.runs import RunFolder
 
 JOB_NAME = "Colourise"
@@ -36,7 +37,6 @@ RECENT_MODELS_KEY = "colorize/recent_models"
 OUTPUT_DIR_KEY = "colorize/output_dir"
 GUIDED_KEY = "colorize/guided"
 MAX_RECENT_MODELS = 8
-PREVIEW_MAX_SIDE = 1600  # previews in the before/after view are at most this many pixels wide/high
 VIEW_LABELS = ("Gray input", "Colourised")  # the before/after view: what the model saw, what it made
 MODEL_FILE_FILTER = "Models and checkpoints (*.safetensors *.pt);;All files (*)"
 NO_MODEL_HELP = (
@@ -149,7 +149,7 @@ def colourise_job(model_path: str, queued: list[QueueItem], guided: bool, device
             failure = f"cannot load the model {exc.path}: {exc.problem}"
         else:
             return colorize_many([batch_item(item) for item in queued], model, callbacks, stop, guided=guided,
-                                 preview_long_side=PREVIEW_MAX_SIDE)
+                                 preview_long_side=PREVIEW_LONG_SIDE)
         for index, item in enumerate(queued):
             emit(callbacks, "on_item", ItemEvent(index, ItemEvent.FAILED, item.path, item.out_path, failure))
         return None
@@ -605,7 +605,7 @@ class ColorizeTab(QWidget):
         # a finished photo's files are read in the loader thread: a 40 MP JPEG must not freeze the window
         self.view_caption.setText(f"{item.path.name}: loading...")
         try:
-            future = self._preview_loader.submit(result_previews, item.path, item.out_path, PREVIEW_MAX_SIDE)
+            future = self._preview_loader.submit(result_previews, item.path, item.out_path, PREVIEW_LONG_SIDE)
         except RuntimeError:  # the loader was shut down: the window is closing
             return
         self._loading_row = row

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from colorcore.core.atomic import atomic_write_text
+from colorcore.inference.settings import SATURATION_MAX
 
 HINTS_SUFFIX = ".hints.json"
 DEFAULT_POINT_WIDTH = 0.01
@@ -46,7 +47,6 @@ TOP_FIELDS = ("points", "strokes")
 EDIT_FIELDS = ("reference", "saturation")  # the rest of the edits, beside the hints (`SavedEdits`)
 REFERENCE_FIELDS = ("paths", "mode")
 SAVED_REFERENCE_MODES = ("semantic", "global")  # as colorcore.inference.reference.REFERENCE_MODES (this module is torch-free)
-SAVED_SATURATION_MAX = 2.0  # as colour_control.SATURATION_MAX
 POINT_FIELDS = ("x", "y", "color", "width", "frame")
 STROKE_FIELDS = ("points", "color", "width", "frame")
 OPTIONAL_FIELDS = ("width", "frame")
@@ -211,8 +211,8 @@ class SavedEdits:
             raise ValueError(f"reference mode {self.reference_mode!r} is not one of {', '.join(SAVED_REFERENCE_MODES)}")
         saturation = self.saturation
         if isinstance(saturation, bool) or not isinstance(saturation, (int, float)) or not math.isfinite(saturation) \
-                or not 0.0 <= saturation <= SAVED_SATURATION_MAX:
-            raise ValueError(f"saturation must be a number 0..{SAVED_SATURATION_MAX:g}, got {saturation!r}")
+                or not 0.0 <= saturation <= SATURATION_MAX:
+            raise ValueError(f"saturation must be a number 0..{SATURATION_MAX:g}, got {saturation!r}")
         object.__setattr__(self, "saturation", float(saturation))
 
     def to_dict(self) -> dict[str, Any]:
