@@ -15,6 +15,7 @@ from PIL import Image
 from colorcore.data.prepare import halvings, prepare, preview_samples, random_crops, split_names
 from colorcore.data.prepared import MANIFEST_NAME, DatasetError, Manifest, SkippedFile, load_prepared, read_manifest
 from colorcore.data.settings import CROP_MIN_SCALE
+from colorcore.core.advice import ON, Advice
 from colorcore.core.events import StopFlag
 from colorcore.data.imageio import read_image, to_square
 
@@ -189,8 +190,9 @@ def test_output_folder_rules(photo_folder: Path, tmp_path: Path) -> None:
     empty.mkdir()
     assert prepare(photo_folder, empty, size=16, workers=1).n_train == 6
 
-    with pytest.raises(DatasetError, match="overwrite"):
+    with pytest.raises(DatasetError, match="already holds a prepared dataset") as refused:
         prepare(photo_folder, empty, size=16, workers=1)
+    assert refused.value.advice == (Advice("overwrite", ON),)  # worded by each front end
     prepare(photo_folder, empty, size=24, workers=1, overwrite=True)
     assert load_prepared(empty).size == 24
     assert leftovers(tmp_path, "empty") == []
