@@ -1,5 +1,5 @@
-"""Shared GUI test fixtures: offscreen Qt and isolated QSettings (photo folders and prepared
-datasets come from tests/conftest.py).
+"""Shared GUI test fixtures: offscreen Qt, isolated QSettings, the main window, a tiny model file (photo
+folders and prepared datasets come from tests/conftest.py).
 
 Use in a test module with `pytest_plugins = ["tests.gui_fixtures"]` or
 `from tests.gui_fixtures import *`.
@@ -16,10 +16,11 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from app.refcounts import protect_singletons
+from tests.helpers import save_tiny_model
 
 protect_singletons()  # as the app does: PySide6 builds that drop references to None/True (app/refcounts.py)
 
-__all__ = ["gui_settings", "isolated_qsettings", "main_window", "make_main_window"]
+__all__ = ["gui_settings", "isolated_qsettings", "main_window", "make_main_window", "tiny_model_file", "window"]
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +71,21 @@ def main_window(qtbot, gui_settings: QSettings):
     window = make_main_window(qtbot, gui_settings)
     yield window
     close_window(window)
+
+
+@pytest.fixture
+def window(qtbot, gui_settings: QSettings):
+    """The real main window at 1100 x 760 (its engine may still be loading); closed at teardown."""
+    from app.main_window import MainWindow
+
+    win = MainWindow(gui_settings)
+    win.resize(1100, 760)
+    win.show()
+    yield win
+    close_window(win)  # not by qtbot: a test's unapplied edits would make the window ask and hang
+
+
+@pytest.fixture
+def tiny_model_file(tmp_path: Path) -> Path:
+    """A real exported model file of a tiny untrained multipath model."""
+    return save_tiny_model(tmp_path / "tiny.safetensors", seed=0)

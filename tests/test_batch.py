@@ -17,7 +17,7 @@ from colorcore.inference.batch import (
 )
 from colorcore.core.events import ItemEvent, StopFlag
 from colorcore.data.imageio import read_image
-from tests.conftest import write_photo
+from tests.helpers import write_photo
 
 PREVIEW_SIDE = 32
 

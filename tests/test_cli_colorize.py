@@ -11,7 +11,7 @@ import torch
 from colorcore.cli import main
 from colorcore.inference.chroma import L_TOLERANCE, lab_l8
 from colorcore.data.imageio import read_image
-from tests.conftest import write_photo
+from tests.helpers import write_photo
 
 
 @pytest.fixture(scope="module")

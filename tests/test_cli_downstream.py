@@ -12,7 +12,7 @@ import pytest
 from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
 from colorcore.cli import main
 from colorcore.models.base import ModelConfig, build_model
-from tests.test_downstream import TEST_WIDTH, one_thread, write_cifar  # noqa: F401 (fixture)
+from tests.helpers import TEST_WIDTH, write_cifar
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

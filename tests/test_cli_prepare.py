@@ -17,7 +17,7 @@ from colorcore.core.device import DeviceError, cpu_supports_bf16, describe_devic
 from colorcore.data.imageio import read_image
 from colorcore.core.resources import sample_photos, samples_dir
 
-from tests.conftest import BROKEN_FILES, UNUSUAL_FILES
+from tests.helpers import BROKEN_FILES, UNUSUAL_FILES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

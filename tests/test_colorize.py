@@ -16,7 +16,7 @@ from colorcore.inference import chroma as ch
 from colorcore.inference import colorize as cz
 from colorcore.data.imageio import read_image
 from colorcore.models.base import MODEL_REGISTRY, ModelConfig, build_model
-from tests.conftest import make_photo_array
+from tests.helpers import make_photo_array
 
 EXIF_ORIENTATION = 0x0112
 EXIF_MAKE = 0x010F

@@ -22,7 +22,7 @@ from colorcore.inference.hints import (
     Hints, HintsError, PointHint, StrokeHint, hex_to_rgb, hints_path_for, load_hints, rgb_to_hex, save_hints,
 )
 from colorcore.data.imageio import read_image, write_image
-from tests.conftest import make_photo_array
+from tests.helpers import make_photo_array
 
 MODEL_AB = (25.0, 35.0)  # the stand-in model's colour: orange
 BLUE, GREEN = "#2050c0", "#30a040"

@@ -13,7 +13,7 @@ from colorcore.evaluation.compare import CSV_FILE, GRID_FILE, GRID_PAD, LABEL_ST
 from colorcore.data.imageio import read_image
 from colorcore.models.base import ModelConfig
 from colorcore.training.trainer import TrainConfig, Trainer
-from tests.conftest import PHOTO_FOLDER_SPECS, PREPARED_SIZE, write_photo
+from tests.helpers import PHOTO_FOLDER_SPECS, PREPARED_SIZE, write_photo
 
 MODELS = ("multipath", "scgan", "zhang")
 TEST_IMAGES = 2

@@ -19,7 +19,7 @@ from colorcore.core.advice import ON, Advice
 from colorcore.core.events import StopFlag
 from colorcore.data.imageio import read_image, to_square
 
-from tests.conftest import BROKEN_FILES, PHOTO_FOLDER_SPECS, UNUSUAL_FILES, write_photo
+from tests.helpers import BROKEN_FILES, PHOTO_FOLDER_SPECS, UNUSUAL_FILES, write_photo
 
 
 class Recorder:

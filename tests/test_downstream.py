@@ -26,55 +26,15 @@ from colorcore.downstream.cifar import (
 from colorcore.core.advice import OFF, ON, Advice
 from colorcore.core.events import StopFlag
 from colorcore.models.base import ModelConfig, build_model
+from tests.helpers import PER_BATCH, TEST_WIDTH, write_cifar
 
-TEST_WIDTH = 8
-PER_BATCH = 100
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-
-def synthetic_images(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(N, 3072) uint8 CIFAR rows: class-dependent brightness and stripe period, plus a colour tint
-    and noise, so both gray and RGB inputs carry the label."""
-    n = labels.shape[0]
-    rows = np.arange(32)[None, :, None]
-    period = 2 + labels[:, None, None] % 5
-    stripes = ((rows // period) % 2) * 40.0
-    base = 30.0 + 18.0 * labels[:, None, None] + stripes + rng.normal(0, 8, (n, 32, 32))
-    tint = np.stack([np.sin(labels), np.cos(labels), np.sin(2 * labels)], axis=1)[:, :, None, None] * 25
-    planes = np.clip(base[:, None] + tint, 0, 255).astype(np.uint8)  # (N, 3, 32, 32)
-    return planes.reshape(n, -1)
-
-
-def write_batch(path: Path, labels: np.ndarray, rng: np.random.Generator, protocol: int = 2) -> None:
-    """One batch file in the pickled dict format torchvision reads."""
-    entry = {b"batch_label": b"synthetic", b"labels": labels.tolist(), b"data": synthetic_images(labels, rng)}
-    path.write_bytes(pickle.dumps(entry, protocol=protocol))
-
-
-def write_cifar(root: Path, per_batch: int = PER_BATCH, seed: int = 0) -> Path:
-    """A complete cifar-10-batches-py folder (5 training batches, a test batch, batches.meta)."""
-    folder = root / CIFAR_FOLDER
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-    for k, name in enumerate((*TRAIN_BATCHES, TEST_BATCH)):
-        labels = rng.permutation(np.arange(per_batch) % NUM_CLASSES)
-        write_batch(folder / name, labels, rng, protocol=5 if k % 2 else 2)
-    meta = {b"label_names": [f"class{c}".encode() for c in range(NUM_CLASSES)], b"num_cases_per_batch": per_batch}
-    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
-    return root
 
 
 def small_settings(**changes) -> ds.DownstreamSettings:
     base = dict(train_size=200, val_size=50, test_size=100, seeds=2, epochs=2, batch_size=32)
     return ds.DownstreamSettings(**(base | changes))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and a shared CI core set makes idle threads spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from colorcore.core.events import StopFlag
 from colorcore.evaluation.metrics import psnr
 from colorcore.models.base import ModelConfig, build_model
 from colorcore.core.tensors import gray_input, maps_to_uint8, to_uint8_images
-from tests.conftest import PREPARED_SIZE
+from tests.helpers import PREPARED_SIZE
 
 BATCH = 1  # the 2 test photos in two batches
 

@@ -13,40 +13,10 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.conftest import write_photo
-from tests.gui_fixtures import close_window, gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
+from tests.gui_fixtures import gui_settings, isolated_qsettings, tiny_model_file, window  # noqa: F401 (fixtures)
+from tests.helpers import write_photo
 
 QUEUE_TIMEOUT_MS = 60000
-
-
-@pytest.fixture
-def window(qtbot, gui_settings):  # noqa: F811 (fixture)
-    from app.main_window import MainWindow
-
-    win = MainWindow(gui_settings)
-    win.resize(1100, 760)
-    win.show()
-    yield win
-    close_window(win)  # not by qtbot: a test's unapplied edits would make the window ask and hang
-
-
-@pytest.fixture
-def tiny_model_file(tmp_path: Path) -> Path:
-    """A real exported model file of a tiny untrained multipath model."""
-    return save_tiny_model(tmp_path / "tiny.safetensors", seed=0)
-
-
-def save_tiny_model(path: Path, seed: int) -> Path:
-    """Export an untrained tiny multipath model (seeded init) through a real checkpoint."""
-    import torch
-
-    from colorcore.models.checkpoint import export_model, make_checkpoint, save_checkpoint
-    from colorcore.models.base import ModelConfig, build_model
-
-    torch.manual_seed(seed)
-    model = build_model(ModelConfig(width=8, resnet_weights="none"))
-    checkpoint = save_checkpoint(path.with_suffix(".pt"), make_checkpoint(model, model.make_optimizers()))
-    return export_model(checkpoint, path)
 
 
 def drop_paths(win, paths: list[Path]) -> None:

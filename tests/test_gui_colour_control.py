@@ -13,8 +13,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from colorcore.inference.hints import Hints
 
-from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
-from tests.test_gui_colorize import window  # noqa: F401 (fixture: the main window, shut down before teardown)
+from tests.gui_fixtures import gui_settings, isolated_qsettings, window  # noqa: F401 (fixtures)
 
 TIMEOUT_MS = 120000
 BLUE = "#2050c0"

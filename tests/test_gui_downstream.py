@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.gui_fixtures import gui_settings, isolated_qsettings, main_window  # noqa: F401 (fixtures)
-from tests.test_downstream import write_cifar
-from tests.test_gui_colorize import tiny_model_file  # noqa: F401 (fixture)
+from tests.gui_fixtures import gui_settings, isolated_qsettings, main_window, tiny_model_file  # noqa: F401 (fixtures)
+from tests.helpers import write_cifar
 
 RUN_TIMEOUT_MS = 180000
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.tabs.training import format_eta
-from tests.conftest import write_photo
+from tests.helpers import write_photo
 from tests.gui_fixtures import *  # noqa: F401,F403
 from tests.gui_fixtures import close_window, make_main_window
 

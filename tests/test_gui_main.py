@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,11 +185,11 @@ def test_the_downstream_tab_answers_to_its_old_name_too() -> None:
     assert parse_args(["--downstream", "OUT"]).downstream == parse_args(["--experiment", "OUT"]).downstream == "OUT"
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="None, True and False are immortal from Python 3.12 "
+                    "(PEP 683): their reference counts cannot run down, so there is nothing to check")
 def test_pyside_calls_cannot_run_the_none_and_true_refcounts_down(main_window: MainWindow) -> None:
     """Issue 15 item 8 ("deallocating None" at quit): some PySide6 builds take a reference from None on
     every void call and from True on every emit; the window keeps a reserve no session can use up."""
-    import sys
-
     from PySide6.QtCore import QObject, Signal
 
     class Emitter(QObject):
@@ -199,10 +200,9 @@ def test_pyside_calls_cannot_run_the_none_and_true_refcounts_down(main_window: M
     for _ in range(5000):
         main_window.statusBar().showMessage("x")
         emitter.fired.emit(None)
-    if sys.version_info < (3, 12):
-        from app.refcounts import RESERVE
+    from app.refcounts import RESERVE
 
-        assert min(sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False)) > RESERVE // 2
+    assert min(sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False)) > RESERVE // 2
 
 
 def test_file_open_model_takes_a_training_run_folder(qtbot, main_window: MainWindow, prepared_dataset: Path,

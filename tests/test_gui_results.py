@@ -11,9 +11,9 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from tests.conftest import PHOTO_FOLDER_SPECS, write_photo
+from tests.helpers import PHOTO_FOLDER_SPECS, write_photo
 from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
-from tests.test_gui_colorize import save_tiny_model
+from tests.helpers import save_tiny_model
 
 TEST_FRACTION = 0.5
 PREDICT_TIMEOUT_MS = 60000

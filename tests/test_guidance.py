@@ -16,7 +16,7 @@ from colorcore.data.guidance import (
     storage_maps,
 )
 from colorcore.data.imageio import luma
-from tests.conftest import make_photo_array
+from tests.helpers import make_photo_array
 
 
 def square_on_gray() -> np.ndarray:

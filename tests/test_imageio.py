@@ -25,7 +25,7 @@ from colorcore.data.imageio import (
     write_image,
 )
 
-from tests.conftest import make_photo_array, write_photo
+from tests.helpers import make_photo_array, write_photo
 
 
 def save_pil(image: Image.Image, path: Path, fmt: str, **options: object) -> Path:

@@ -24,7 +24,7 @@ from colorcore.core.resources import samples_dir
 from colorcore.core.tensors import gray_input, to_uint8_images
 from colorcore.training.trainer import TrainConfig, Trainer
 from colorcore.training.watchdog import LEARNING_NOTICE, LearningMonitor
-from tests.test_training import Recorder
+from tests.helpers import Recorder
 
 
 @pytest.fixture(scope="module")

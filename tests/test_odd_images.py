@@ -33,7 +33,7 @@ from colorcore.inference.chroma import L_TOLERANCE, lab_l8
 from colorcore.commands.colorize import collect_items
 from colorcore.core.events import ItemEvent
 from colorcore.data.imageio import read_image
-from tests.conftest import make_photo_array, write_photo
+from tests.helpers import make_photo_array, write_photo
 from tests.gui_fixtures import gui_settings, isolated_qsettings  # noqa: F401 (fixtures)
 
 WIDTH, HEIGHT = 48, 36

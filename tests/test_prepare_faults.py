@@ -11,7 +11,7 @@ from colorcore.core.atomic import UMASK
 from colorcore.data.prepare import OWNER_FILE, PARTIAL_INFIX, prepare
 from colorcore.data.prepared import is_prepared_dataset
 
-from tests.conftest import write_photo
+from tests.helpers import write_photo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

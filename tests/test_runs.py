@@ -21,7 +21,7 @@ from colorcore.training.runs import (
     fresh_run_folder,
     is_unused_folder,
 )
-from tests.conftest import PHOTO_FOLDER_SPECS, PREPARED_SIZE, write_photo
+from tests.helpers import PHOTO_FOLDER_SPECS, PREPARED_SIZE, write_photo
 
 WIDTH = 4
 BATCH = 3  # 6 training photos: 2 steps per epoch

@@ -16,43 +16,7 @@ from colorcore.models.base import MODEL_REGISTRY, ModelConfig, StepContext, buil
 from colorcore.models.scgan import UNetGenerator, unet_depth
 from colorcore.core.tensors import gray_input
 from colorcore.training.trainer import TrainConfig, Trainer
-
-OVERFIT_SIZE = 32
-OVERFIT_TRAIN = 16
-
-
-class LossRecorder:
-    """Keeps the losses of every step event."""
-
-    def __init__(self) -> None:
-        self.losses: list[dict[str, float]] = []
-
-    def on_step(self, event: Any) -> None:
-        self.losses.append(dict(event.losses))
-
-
-def prepare_overfit_photos(folder: Path, photo_factory: Any) -> Path:
-    """20 real JPEG photos prepared at 32 px: 16 train, 4 test."""
-    from colorcore.data.prepare import prepare
-
-    for i in range(OVERFIT_TRAIN + 4):
-        photo_factory(folder / "photos" / f"p{i:02d}.jpg", 48, 40, seed=200 + i)
-    data = folder / "data"
-    result = prepare(folder / "photos", data, size=OVERFIT_SIZE, test_fraction=0.2, seed=0, workers=1)
-    assert result.n_train == OVERFIT_TRAIN
-    return data
-
-
-def overfit_losses(data: Path, run: Path, model: ModelConfig, steps: int) -> list[dict[str, float]]:
-    """Per-step losses of a Trainer run on the whole train split as one batch."""
-    rec = LossRecorder()
-    config = TrainConfig(data=str(data), run_dir=str(run), model=model, epochs=steps, max_steps=steps,
-                         batch_size=OVERFIT_TRAIN, device="cpu", log_interval_s=0.0, eval_subset=0,
-                         sample_count=0, keep_checkpoints=0)
-    assert Trainer(config, [rec]).run().status == "finished"
-    assert len(rec.losses) == steps
-    return rec.losses
-
+from tests.helpers import OVERFIT_SIZE, overfit_losses, prepare_overfit_photos
 
 @pytest.mark.parametrize(("size", "depth"), [(128, 7), (64, 6), (32, 5), (96, 5), (256, 7)])
 def test_depth_follows_the_image_size(size: int, depth: int) -> None:

@@ -20,25 +20,11 @@ from colorcore.models.base import ModelConfig
 from colorcore.training.engine import Engine, Events
 from colorcore.training.trainer import TrainConfig, Trainer
 from colorcore.training.watchdog import LEARNING_NOTICE
+from tests.helpers import Recorder
 
 TINY = ModelConfig(width=8, resnet_weights="none")
 PAPER_METRICS_COLUMNS = ["step", "epoch", "time_s", "img_per_s", "loss_g", "loss_l1", "loss_gan", "loss_sal",
                          "loss_edge", "loss_d"]
-
-
-class Recorder:
-    """Keeps every event it is given, by hook."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, list[Any]] = {}
-
-    def __getattr__(self, hook: str) -> Any:
-        if not hook.startswith("on_"):
-            raise AttributeError(hook)
-        return lambda event: self.events.setdefault(hook, []).append(event)
-
-    def of(self, hook: str) -> list[Any]:
-        return self.events.get(hook, [])
 
 
 def config(data: Path, run: Path, **changes: Any) -> TrainConfig:
@@ -301,23 +287,6 @@ def test_compile_falls_back_to_eager_with_a_notice_where_it_cannot_run(
     (notice,) = [e for e in rec.of("on_notice") if e.kind == "compile"]
     assert "torch.compile is not available here" in notice.message and "no-such-c++" in notice.message
     assert json.loads((run / "config.json").read_text(encoding="utf-8"))["compiled"] is False
-
-
-@pytest.mark.slow
-def test_sixteen_photos_overfit(photo_factory: Any, tmp_path: Path) -> None:
-    from colorcore.data.prepare import prepare
-
-    for i in range(20):
-        photo_factory(tmp_path / "photos" / f"p{i:02d}.jpg", 80, 64, seed=100 + i)
-    data = tmp_path / "data"
-    prepared = prepare(tmp_path / "photos", data, size=64, test_fraction=0.2, seed=0, workers=1)
-    assert prepared.n_train == 16
-    rec = Recorder()
-    result = Trainer(config(data, tmp_path / "run", batch_size=8, epochs=30, max_steps=60, eval_subset=0,
-                            sample_count=0, keep_checkpoints=0), [rec]).run()
-    assert result.status == "finished"
-    l1 = [e.losses["loss_l1"] for e in rec.of("on_step")]
-    assert np.mean(l1[-10:]) <= 0.5 * l1[0], (l1[0], l1[-10:])
 
 
 def test_model_size_follows_the_prepared_dataset(photo_folder: Path, tmp_path: Path) -> None:

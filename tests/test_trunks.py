@@ -110,7 +110,7 @@ def test_train_with_the_lite0_trunk_records_it_everywhere(tmp_path: Path, capsys
 
     from colorcore.models.checkpoint import load_model, read_metadata
     from colorcore.cli import main
-    from tests.conftest import write_photo
+    from tests.helpers import write_photo
 
     photos = tmp_path / "photos"
     for i in range(4):

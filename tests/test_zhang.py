@@ -24,8 +24,8 @@ from colorcore.models.zhang import (
 )
 from colorcore.core.tensors import batch_from_uint8, gray_input
 from colorcore.training.trainer import TrainConfig, Trainer
-from tests.conftest import make_photo_array
-from tests.test_scgan import OVERFIT_SIZE, overfit_losses, prepare_overfit_photos
+from tests.helpers import make_photo_array
+from tests.helpers import OVERFIT_SIZE, overfit_losses, prepare_overfit_photos
 
 
 def photo_ab(seed: int = 0, size: int = 16) -> torch.Tensor:
