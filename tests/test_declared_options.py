@@ -155,3 +155,14 @@ def test_model_files_and_run_folders_written_before_per_model_options_still_load
         ModelConfig(lamda_l1=2.0)
     switched = ModelConfig(width=8, resnet_weights="none", lambda_l1=3.0).with_(name="scgan")
     assert switched.options == GANOptions(lambda_l1=3.0) and switched.width == 8
+
+
+def test_an_option_named_in_another_options_help_is_worded_by_each_front_end(main_window, capsys) -> None:
+    """The command line names the option by its flag, the Training tab by its control's label."""
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    cli_help = " ".join(capsys.readouterr().out.split())
+    assert "unless --finetune-resnet trains it" in cli_help and "{option:" not in cli_help
+    tooltip = main_window.training_tab.option_widget("resnet_weights").toolTip()
+    assert "unless \u201cTrain ResNet-18\u201d trains it" in tooltip
+    assert "--" not in tooltip and "{option:" not in tooltip

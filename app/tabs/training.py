@@ -308,10 +308,9 @@ class TrainingTab(QWidget):
 
     @staticmethod
     def _option_tooltip(spec: OptionSpec, specs: list[OptionSpec]) -> str:
-        """The option's help in GUI words (the options' flags it names become their controls' labels)."""
-        text = spec.help
-        for other in specs:
-            text = text.replace(other.flag, f"\u201c{other.label}\u201d")
+        """The option's help in GUI words (the options it names are called by their controls' labels)."""
+        labels = {other.name: other.label for other in specs}
+        text = spec.help_in(lambda option: f"\u201c{labels.get(option, option.replace('_', ' '))}\u201d")
         return text[:1].upper() + text[1:]
 
     def option_widget(self, name: str) -> QWidget:

@@ -172,7 +172,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         else:
             shown = ", ".join(f"{model} {value}" for model, value in defaults.items())
         models = "" if len(by_model) == len(MODEL_REGISTRY) else f"{', '.join(by_model)}; "
-        text = f"{spec.help} ({models}default: {shown})".replace("%", "%%")
+        help_text = spec.help_in(lambda option: "--" + option.replace("_", "-"))
+        text = f"{help_text} ({models}default: {shown})".replace("%", "%%")
         if spec.kind is bool:
             group.add_argument(spec.flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
         else:

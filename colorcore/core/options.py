@@ -12,6 +12,7 @@ Imports neither torch nor Qt.
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -19,6 +20,7 @@ from typing import Any, Callable
 OPTION_KEY = "colorcore.option"  # the field metadata key holding an option's description
 
 Check = Callable[[Any], str]  # a given value -> what is wrong with it, "" when nothing
+OPTION_REFERENCE = re.compile(r"\{option:([a-z0-9_]+)\}")  # another option named in a help text
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class OptionSpec:
     """One declared option: what the command line and the Training tab need to offer it.
 
     `default` None means the model's preset fills it in (`colorcore.models.base.HYPERPARAMETERS`).
+    `help` names another option as `{option:NAME}` (e.g. `{option:finetune_resnet}`); each front end
+    words it its own way (`help_in`: the command line with its flag, the Training tab with its label).
     `low`/`high`/`step`/`decimals` shape the Training tab's control (the command line takes any value
     of the type). `choices` are the values offered; with `other_values`, other text is allowed too
     (e.g. a file). `check` finds what is wrong with a given value ("" when nothing): the command line
@@ -49,6 +53,10 @@ class OptionSpec:
     def flag(self) -> str:
         """The command-line flag: `lambda_sal` -> `--lambda-sal`."""
         return "--" + self.name.replace("_", "-")
+
+    def help_in(self, words: Callable[[str], str]) -> str:
+        """The help text with each `{option:NAME}` replaced by `words(NAME)`."""
+        return OPTION_REFERENCE.sub(lambda match: words(match.group(1)), self.help)
 
     def problem(self, value: Any) -> str:
         """What is wrong with a given (not None) value, "" when nothing."""

@@ -44,13 +44,13 @@ class MultiPathOptions(GANOptions):
                                 low=0.0, high=100.0, step=0.01, decimals=3)
     resnet_weights: str = option(
         "auto", "ResNet-18 path weights: auto (ImageNet when cached or downloadable, else none) | imagenet | "
-        "none (the path is left out, unless --finetune-resnet trains it from random weights) | a local "
+        "none (the path is left out, unless {option:finetune_resnet} trains it from random weights) | a local "
         "weights file", label="ResNet-18", choices=RESNET_SOURCES, other_values=True, check=_resnet_weights_problem)
     finetune_resnet: bool = option(False, "train the ResNet-18 path too (frozen by default)",
                                    label="Train ResNet-18")
     trunk: str = option(
         "auto", "pre-trained trunk joined where the paper joins ResNet-18: auto (resnet18 when its ImageNet weights "
-        "can be had, else efficientnet-lite0; none with --resnet-weights none) | resnet18 (the paper's) | "
+        "can be had, else efficientnet-lite0; none with {option:resnet_weights} none) | resnet18 (the paper's) | "
         "efficientnet-lite0 (ImageNet weights installed with ColorCore, Apache-2.0; frozen) | none",
         label="Trunk", choices=TRUNKS)
 
