@@ -311,8 +311,8 @@ def main() -> int:
     peak = max(peak, matmul_peak(device, precision.dtype or torch.float32))  # the better of start and end
     for row in results:
         trainer_flop_s, reference_flop_s = row.pop("_flop_s")
-        row["peak_fraction"] = round(trainer_flop_s / peak, 4)
-        row["reference_peak_fraction"] = round(reference_flop_s / peak, 4)
+        row["peak_fraction"] = float(f"{trainer_flop_s / peak:.3g}")  # significant digits: a tiny model is far below 1e-4
+        row["reference_peak_fraction"] = float(f"{reference_flop_s / peak:.3g}")
     first = results[0]
     print(json.dumps({
         **{k: first[k] for k in ("model", "reference_img_s", "trainer_img_s", "speedup", "peak_fraction")},
