@@ -34,7 +34,7 @@ from colorcore.core.events import StopFlag  # noqa: E402
 from colorcore.evaluation.metrics import psnr  # noqa: E402
 from colorcore.models.base import ModelConfig  # noqa: E402
 from colorcore.core.resources import samples_dir  # noqa: E402
-from colorcore.models.starter import starter_model_path  # noqa: E402
+from colorcore.models.settings import starter_model_path  # noqa: E402
 from colorcore.core.tensors import gray_input, to_uint8_images  # noqa: E402
 from colorcore.training.trainer import TrainConfig, Trainer  # noqa: E402
 

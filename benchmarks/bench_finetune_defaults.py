@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quality import colourise, scores  # noqa: E402
 from colorcore.models.checkpoint import load_model  # noqa: E402
 from colorcore.data.settings import DEFAULT_SIZE, DEFAULT_TEST_FRACTION  # noqa: E402
-from colorcore.inference.chroma import luma  # noqa: E402
+from colorcore.data.imageio import luma  # noqa: E402
 from colorcore.data.prepare import prepare  # noqa: E402
 from colorcore.data.prepared import load_prepared  # noqa: E402
 from colorcore.data.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
 from colorcore.models.base import MODEL_REGISTRY, ModelConfig  # noqa: E402
 from colorcore.training.presets import FINETUNE_LR_SCALE, FINETUNE_RATES, epoch_schedule  # noqa: E402
-from colorcore.models.starter import starter_model_path  # noqa: E402
+from colorcore.models.settings import starter_model_path  # noqa: E402
 from colorcore.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 

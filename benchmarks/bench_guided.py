@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorcore.inference import chroma as ch
-from colorcore.data.imageio import fit_long_side, list_images, read_image  # noqa: E402
+from colorcore.data.imageio import fit_long_side, list_images, luma, read_image  # noqa: E402
 from colorcore.evaluation.metrics import psnr  # noqa: E402
 
 SAMPLES = ROOT / "resources" / "samples"
@@ -119,7 +119,7 @@ def quality(paths: list[Path], model_arg: str) -> dict[str, object]:
     rows = []
     for path in paths:
         rgb = read_image(path)
-        gray = ch.luma(rgb)
+        gray = luma(rgb)
         row: dict[str, object] = {"photo": path.name, "megapixels": round(gray.size / 1e6, 2)}
         for source, chroma in (("model", ch.predict_chroma(gray, model, size=size)),
                                ("oracle", oracle_chroma(rgb, size))):

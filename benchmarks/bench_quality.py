@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from colorcore.models.calibration import ChromaCalibration  # noqa: E402
 from colorcore.models.checkpoint import load_model, read_metadata, resolve_model_path  # noqa: E402
 from colorcore.inference.colorize import colorize_array
-from colorcore.inference.chroma import chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
+from colorcore.inference.chroma import chroma_u8, guided_chroma, lab_l8, predict_chroma, recombine
+from colorcore.data.imageio import luma
 from colorcore.data.imageio import list_images, read_image, shrink_to_long_side  # noqa: E402
 from colorcore.evaluation.metrics import SSIM_SIGMA, colourfulness, psnr  # noqa: E402
 

@@ -39,7 +39,7 @@ from colorcore.inference.colour_control import ChromaEditor, ColourControls, Ref
 from colorcore.data.imageio import fit_long_side, list_images, read_image, write_image  # noqa: E402
 from colorcore.evaluation.metrics import psnr  # noqa: E402
 from colorcore.inference.reference import SemanticReference  # noqa: E402
-from colorcore.models.starter import starter_model_path  # noqa: E402
+from colorcore.models.settings import starter_model_path  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 

@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 
 from colorcore.models.checkpoint import load_model
-from colorcore.inference.chroma import luma
+from colorcore.data.imageio import luma
 from colorcore.inference.colour_control import ChromaEditor, ColourControls
 from colorcore.inference.hints import Hints, load_hints
 from colorcore.data.imageio import read_image, write_image
-from colorcore.models.starter import starter_model_path
+from colorcore.models.settings import starter_model_path
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "resources" / "samples" / "honey_bee.jpg"

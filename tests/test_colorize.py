@@ -14,8 +14,8 @@ from PIL import Image
 from colorcore.inference import chroma as ch
 
 from colorcore.inference import colorize as cz
-from colorcore.data.imageio import read_image
-from colorcore.models.base import MODEL_REGISTRY, ModelConfig, build_model
+from colorcore.data.imageio import luma, read_image
+from colorcore.models.base import MODEL_REGISTRY, ModelConfig, build_model, check_inference_size
 from tests.helpers import make_photo_array
 
 EXIF_ORIENTATION = 0x0112
@@ -45,7 +45,7 @@ def test_odd_size_keeps_size_and_luminance_and_takes_the_models_colour(model, gu
     out = cz.colorize_array(photo, model, guided=guided)
     assert out.shape == (667, 1001, 3) and out.dtype == np.uint8
     assert max_l_diff(out, photo) <= ch.L_TOLERANCE
-    predicted = ch.predict_chroma(ch.luma(photo), model, size=64).reshape(-1, 2).mean(axis=0)
+    predicted = ch.predict_chroma(luma(photo), model, size=64).reshape(-1, 2).mean(axis=0)
     assert np.abs(predicted).max() > 1.0  # the untrained model does predict some colour
     np.testing.assert_allclose(mean_chroma(out), predicted, atol=1.5)
 
@@ -127,11 +127,11 @@ def test_in_place_and_model_mode_restored(model) -> None:
 
 
 def test_inference_size_and_letterbox(model) -> None:
-    assert ch.check_inference_size(model, None) == 64
-    assert ch.check_inference_size(model, 128) == 128
+    assert check_inference_size(model, None) == 64
+    assert check_inference_size(model, 128) == 128
     for bad in (0, 100, -64):
         with pytest.raises(ValueError, match="multiple of the model's trained size 64"):
-            ch.check_inference_size(model, bad)
+            check_inference_size(model, bad)
     photo = make_photo_array(333, 111, seed=8)
     big = cz.colorize_array(photo, model, inference_size=128)
     boxed = cz.colorize_array(photo, model, fit="letterbox")
@@ -203,7 +203,7 @@ def test_every_registered_model_colourises_at_full_size(name: str) -> None:
     photo = make_photo_array(203, 137, seed=12)
     out = cz.colorize_array(photo, any_model)
     assert out.shape == photo.shape and max_l_diff(out, photo) <= ch.L_TOLERANCE
-    assert ch.check_inference_size(any_model, 128) == 128
+    assert check_inference_size(any_model, 128) == 128
 
 
 def test_denormals_are_flushed_only_during_the_prediction() -> None:

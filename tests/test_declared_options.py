@@ -128,7 +128,7 @@ def test_the_training_tab_shows_a_declared_option_for_its_model_only(toy_model, 
 def test_model_files_and_run_folders_written_before_per_model_options_still_load(tmp_path: Path) -> None:
     from colorcore.models.checkpoint import load_model, read_metadata
     from colorcore.training.runs import RunFolder
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     # the starter model's metadata has every field ModelConfig once had, "extra" included
     recorded = read_metadata(starter_model_path())["model_config"]

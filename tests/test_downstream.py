@@ -404,7 +404,7 @@ def test_missing_or_unofficial_files_get_clear_messages(tmp_path):
 
 def test_the_starter_model_is_an_encoder_by_name() -> None:
     from colorcore.models.checkpoint import read_metadata
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     encoder = ds.load_encoder("starter")
     assert encoder.width == read_metadata(starter_model_path())["model_config"]["width"]

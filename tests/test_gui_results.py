@@ -202,7 +202,7 @@ def test_dialogs_start_where_the_app_last_found_models_runs_and_datasets(qtbot, 
 def test_the_starter_model_is_one_click_away_as_a_reference_row(qtbot, tab, dataset, tmp_path):
     from PySide6.QtWidgets import QPushButton
 
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     mine = save_tiny_model(tmp_path / "mine.safetensors", seed=4)
     open_and_wait(qtbot, tab, dataset, mine)

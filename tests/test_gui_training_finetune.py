@@ -17,7 +17,7 @@ def test_the_form_shows_the_starter_models_architecture_and_fine_tuning_rates(ma
     from colorcore.models.checkpoint import read_metadata
     from colorcore.models.base import MODEL_REGISTRY
     from colorcore.training.presets import FINETUNE_LR_SCALE
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     tab = main_window.training_tab
     starter = read_metadata(starter_model_path())["model_config"]

@@ -16,7 +16,7 @@ from colorcore.inference.hints import Hints, PointHint
 from colorcore.data.imageio import ImageReadError, read_image, write_image
 from colorcore.evaluation.metrics import psnr
 from colorcore.inference.reference import FEATURE_LONG_SIDE, SemanticReference, blended_chroma
-from colorcore.models.starter import starter_model_path
+from colorcore.models.settings import starter_model_path
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 SIDE = 256

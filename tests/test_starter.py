@@ -13,14 +13,15 @@ from safetensors import safe_open
 
 from colorcore.models.checkpoint import METADATA_KEY, ModelFileError, load_model, read_metadata
 from colorcore.cli import main
-from colorcore.inference.chroma import lab_l8, luma, predict_chroma
+from colorcore.inference.chroma import lab_l8, predict_chroma
+from colorcore.data.imageio import luma
 from colorcore.data.prepare import prepare
 from colorcore.data.imageio import read_image, write_image
 from colorcore.models.base import ModelConfig
 from colorcore.core.resources import samples_dir
 from colorcore.models.calibration import ChromaCalibration
-from colorcore.models.starter import (ATTRIBUTION_FILES, CALIBRATION_SIGMAS, MIN_COLOURFULNESS_RATIO, calibrate_chroma,
-                              starter_model_path, write_calibration)
+from colorcore.models.starter import ATTRIBUTION_FILES, CALIBRATION_SIGMAS, MIN_COLOURFULNESS_RATIO, calibrate_chroma, write_calibration
+from colorcore.models.settings import starter_model_path
 from colorcore.training.trainer import TrainConfig, Trainer
 from tests.gui_fixtures import *  # noqa: F401,F403
 from tests.gui_fixtures import make_main_window

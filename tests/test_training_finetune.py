@@ -17,7 +17,7 @@ from colorcore.commands.train import finishing_text
 from colorcore.models.base import MODEL_REGISTRY, ModelConfig
 from colorcore.training.presets import FINETUNE_LR_SCALE
 from colorcore.training.runs import START_EPOCH, RunFolder
-from colorcore.models.starter import starter_model_path
+from colorcore.models.settings import starter_model_path
 from colorcore.training.trainer import TrainConfig, Trainer, TrainResult
 
 TINY = ModelConfig(width=8, resnet_weights="none")

@@ -53,7 +53,7 @@ def model():
 def starter():
     """The bundled starter model: what users colour their films with."""
     from colorcore.models.checkpoint import load_model
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     return load_model(starter_model_path(), "cpu")
 

@@ -333,7 +333,7 @@ class ResultsTab(QWidget):
 
     def add_starter(self) -> None:
         """Add the bundled starter model (a reference row: the colour a user gets with no training)."""
-        from colorcore.models.starter import starter_model_path
+        from colorcore.models.settings import starter_model_path
 
         try:
             path = starter_model_path()

@@ -373,7 +373,7 @@ class TrainingTab(QWidget):
     def starter_config() -> dict[str, Any]:
         """The starter model's architecture ({} when this installation lacks it)."""
         from colorcore.models.checkpoint import CheckpointError, read_metadata
-        from colorcore.models.starter import starter_model_path
+        from colorcore.models.settings import starter_model_path
 
         from colorcore.models.base import ModelConfig
 
@@ -776,7 +776,7 @@ class TrainingTab(QWidget):
 
     def request_starting_model(self) -> None:
         """Ask the window to colourise with the starter model (a fine-tuned run that did not beat it)."""
-        from colorcore.models.starter import starter_model_path
+        from colorcore.models.settings import starter_model_path
 
         try:
             self.colourise_requested.emit(str(starter_model_path().resolve()))

@@ -158,14 +158,14 @@ def run(args: argparse.Namespace) -> int:
     """Prepare, train, colourise, and print where the results are."""
     from colorcore.models.checkpoint import load_model
     from colorcore.inference.colorize import colorize_file
-    from colorcore.inference.chroma import luma
+    from colorcore.data.imageio import luma
     from colorcore.data.prepare import prepare
     from colorcore.data.prepared import DatasetError, is_prepared_dataset, load_prepared
     from colorcore.core.events import StopFlag
     from colorcore.data.imageio import ImageReadError, read_image, write_image
     from colorcore.models.base import ModelConfig
     from colorcore.core.resources import samples_dir
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
     from colorcore.training.trainer import TrainConfig, Trainer
 
     out = Path(args.out)

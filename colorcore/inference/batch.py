@@ -290,7 +290,7 @@ def gray_preview(image: np.ndarray, long_side: int) -> np.ndarray:
     """The gray image the model colourises (BT.601 luma), downscaled, as RGB."""
     import numpy as np
 
-    from colorcore.inference.chroma import luma
+    from colorcore.data.imageio import luma
 
     return np.repeat(luma(downscaled(image, long_side))[:, :, None], 3, axis=2)
 

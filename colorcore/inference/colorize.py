@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from colorcore.core.tensors import gray_input_from_luma
-from colorcore.inference.chroma import (
-    as_image, chroma_u8, eval_mode, guided_chroma, lab_l8, luma, model_device, network_size, predict_chroma, recombine,
-)
+from colorcore.inference.chroma import as_image, chroma_u8, eval_mode, guided_chroma, lab_l8, model_device, predict_chroma, recombine
+from colorcore.data.imageio import luma
+from colorcore.models.base import network_size
 from colorcore.models.base import ColorModel
 
 if TYPE_CHECKING:

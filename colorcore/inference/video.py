@@ -45,7 +45,9 @@ import torch
 
 from colorcore.core.atomic import DEFAULT_FILE_MODE, UMASK, fsync_dir
 from colorcore.inference.colour_control import ChromaEditor, ColourControls
-from colorcore.inference.chroma import GUIDE_SCALE, check_inference_size, chroma_u8, guided_chroma, lab_l8, luma, predict_chroma, recombine
+from colorcore.inference.chroma import GUIDE_SCALE, chroma_u8, guided_chroma, lab_l8, predict_chroma, recombine
+from colorcore.models.base import check_inference_size
+from colorcore.data.imageio import luma
 from colorcore.core.events import EndEvent, ProgressEvent, StopFlag, emit, should_stop
 from colorcore.inference.hint_tracking import HintTracks, anchored_vertices, track_hints
 from colorcore.inference.hints import Hints

@@ -38,7 +38,8 @@ from colorcore.data.prepare import prepare  # noqa: E402
 from colorcore.data.prepared import is_prepared_dataset, load_prepared  # noqa: E402
 from colorcore.core.events import StopFlag  # noqa: E402
 from colorcore.models.base import ModelConfig  # noqa: E402
-from colorcore.models.starter import STARTER_FILE, calibrate_chroma, export_starter, write_calibration  # noqa: E402
+from colorcore.models.starter import calibrate_chroma, export_starter, write_calibration
+from colorcore.models.settings import STARTER_FILE  # noqa: E402
 from colorcore.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 SEED = 0
