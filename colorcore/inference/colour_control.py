@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from colorcore.inference.chroma import (
-    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, TILE_ROWS, as_image, chroma_u8, guided_chroma, lab_l8, luma, network_size,
+    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, as_image, chroma_u8, guided_chroma, lab_l8, luma, network_size,
     predict_chroma, recombine, resize,
 )
 from colorcore.inference.hints import Hints, SavedEdits, hex_to_rgb
@@ -83,7 +83,11 @@ LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601 R, G, B: the gray photo's luma (`
 PRIOR_SIGMA = 0.25  # the hints' correction of the colours without hints: Gaussian reach, of the grid's long side
 PRIOR_SHRINK = 8.0  # ... shrunk towards none as if this many unhinted pixels (weight 1 each) said 0
 PRIOR_GAIN = 20.0  # ... faded as min(1, gain * probability of reaching a hint)
-FIELD_SCALE = 16.0  # the hints' full-size field is kept as int16 in 1/16 of a unit
+# the hints' field enlarged to a full size beyond the apply resolution is kept as int16: confidence in
+# 1/4096, chroma in 1/32 of a unit (a 40 MP photo's field: 240 MB, not 480)
+FIELD_SCALES = (4096.0, 32.0, 32.0)
+PAINT_EPS = 1e-3  # 8-bit levels: a colour this near the sRGB cube's side has no room towards it
+PAINT_ROWS = 32  # rows painted at a time: the temporaries of a few rows stay in the cache
 # the semantic match of hints (`SemanticHints`), chosen on the first 15 evaluation photos (bench_hints.py
 # --part quality, docs/colour-control.md): what the trunk sees of the gray photo at this long side ...
 HINT_FEATURE_LONG_SIDE = 512  # px (384, the reference matching's, scored 0.15 dB less at 10 hints)
@@ -211,13 +215,6 @@ def hint_chroma(color: str) -> tuple[float, float]:
     red, green, blue = (float(v) for v in hex_to_rgb(color))
     y = LUMA_WEIGHTS[0] * red + LUMA_WEIGHTS[1] * green + LUMA_WEIGHTS[2] * blue
     return blue - y, red - y
-
-
-def chroma_offsets(chroma: np.ndarray) -> np.ndarray:
-    """RGB offsets (..., 3) from luma of luma-keeping chroma (..., 2) (B - Y', R - Y'): their luma is 0."""
-    blue, red = chroma[..., 0], chroma[..., 1]
-    green = -(LUMA_WEIGHTS[0] * red + LUMA_WEIGHTS[2] * blue) / LUMA_WEIGHTS[1]
-    return np.stack([red, green, blue], axis=-1)
 
 
 def paint_hints(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -455,6 +452,52 @@ def saturate(l8: np.ndarray, ab: np.ndarray, saturation: float) -> np.ndarray:
     return ab
 
 
+_WEIGHTS = np.float32(LUMA_WEIGHTS)
+_OWN_OFFSETS = np.eye(3, dtype=np.float32) - _WEIGHTS[None, :]  # RGB -> its offsets from its luma
+# the hints' field (c, B - Y', R - Y') -> 1 - c in each channel (affine), and -> the RGB offsets from luma
+# (R - Y', G - Y', B - Y'), G - Y' = -(0.299 (R - Y') + 0.114 (B - Y')) / 0.587 (their luma is 0)
+_FIELD_KEEP = np.array([[-1.0, 0.0, 0.0, 1.0]] * 3, np.float32)
+_FIELD_OFFSETS = np.array([[0.0, 0.0, 1.0], [0.0, -_WEIGHTS[2] / _WEIGHTS[1], -_WEIGHTS[0] / _WEIGHTS[1]],
+                           [0.0, 1.0, 0.0]], np.float32)
+_ROOM_UP = np.hstack([-np.eye(3, dtype=np.float32), np.full((3, 1), 255.0, np.float32)])  # 255 - value
+
+
+def _painted_tile(gray: np.ndarray, field: np.ndarray, keep: np.ndarray, offsets: np.ndarray, saturation: float,
+                  rgb: np.ndarray) -> np.ndarray:
+    """`ChromaEditor._paint_hints` on a few rows: RGB uint8 of luma `gray` (h, w), the colours without
+    hints `rgb` (h, w, 3) and the field (h, w, 3) float32, whose `keep` (3 x 4) and `offsets` (3 x 3)
+    matrices give 1 - c and the RGB offsets. The offsets' scale is the largest in 0..`saturation` that
+    keeps every channel in 0..255: 1 / max(1 / saturation, offset / (255 - base), -offset / base)."""
+    ones = cv2.transform(field, keep)
+    cv2.threshold(ones, 1.0, 0.0, cv2.THRESH_TRUNC, dst=ones)
+    cv2.threshold(ones, 0.0, 0.0, cv2.THRESH_TOZERO, dst=ones)  # 1 - c, c clipped to 0..1
+    base = cv2.multiply(cv2.transform(rgb.astype(np.float32), _OWN_OFFSETS), ones)
+    base += gray[:, :, None]
+    shift = cv2.transform(field, offsets)
+    up = cv2.transform(base, _ROOM_UP)
+    np.maximum(up, PAINT_EPS, out=up)
+    need = cv2.max(cv2.divide(shift, up), cv2.divide(shift, np.maximum(base, PAINT_EPS), scale=-1.0))
+    need = cv2.reduce(need.reshape(-1, 3), 1, cv2.REDUCE_MAX).reshape(gray.shape)
+    scale = np.reciprocal(np.maximum(need, np.float32(1.0 / saturation), out=need), out=need)  # numpy: cv2
+    shift *= scale[:, :, None]  # would take a 1 x 1 array for a scalar
+    value = cv2.add(base, shift, dst=base)
+    cv2.threshold(value, 0.0, 0.0, cv2.THRESH_TOZERO, dst=value)
+    return cv2.convertScaleAbs(value)  # rounded, at most 255
+
+
+@dataclass(frozen=True, eq=False)
+class _HintGrid:
+    """What a set of hints gives on the solve grid whatever the colours without hints (`ChromaEditor.hint_field`)."""
+
+    weight: np.ndarray  # float32 (h, w): 1 on hinted pixels
+    painted: np.ndarray  # float32 (h, w, 2): their luma-keeping chroma
+    sigma: float  # grid px: the Gaussian reach of the correction
+    shrunk: np.ndarray  # float32 (h, w, 1): the hinted pixels' blurred weight plus PRIOR_SHRINK
+    fade: np.ndarray  # float32 (h, w, 1): the correction's fading by the walk's probability
+    field: np.ndarray  # float32 (h, w, 3): confidence c and c * the hints' colour
+    rest: np.ndarray  # float32 (h, w, 1): 1 - c, the correction's share
+
+
 class ChromaEditor:
     """One photo's colour, interactively: `preview(controls)` at screen size, `render_full(controls)`.
 
@@ -501,6 +544,8 @@ class ChromaEditor:
         self._preview: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._reference_base: tuple[SemanticReference, np.ndarray] | None = None
         self._solutions: OrderedDict[Hints, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._grids: OrderedDict[Hints, _HintGrid] = OrderedDict()
+        self._preview_prior: tuple[ColourControls, np.ndarray] | None = None  # the last prior rendered at preview size
 
     @classmethod
     def from_model(
@@ -585,20 +630,26 @@ class ChromaEditor:
         return chroma_u8(ab)
 
     def _render(self, l8: np.ndarray, gray: np.ndarray | None, model_chroma: np.ndarray | None,
-                controls: ColourControls, out: np.ndarray) -> np.ndarray:
+                controls: ColourControls, out: np.ndarray, *, remember: bool = False) -> np.ndarray:
         """RGB for luminance `l8` (and luma `gray`, None: the photo's own) into `out[..., :3]`; saturation
-        0 gives exactly gray pixels. Hints are painted over the rest (`_paint_hints`)."""
+        0 gives exactly gray pixels. Hints are painted over the rest (`_paint_hints`). `remember`: the
+        colours without hints are kept and reused while they stay the same (the preview's)."""
         if controls.saturation == 0.0:
             out[:, :, :3] = L8_TO_GRAY[l8][:, :, None]
             return out
         if model_chroma is None:
             model_chroma = self._model_chroma(l8)
-        if not controls.hints:
-            return recombine(l8, self._chroma8(l8, model_chroma, controls), out)
-        if gray is None:
+        if gray is None and controls.hints:
             gray = luma(self.image)  # before `out` (maybe the image itself) is written
         prior = replace(controls, hints=Hints())
-        recombine(l8, self._chroma8(l8, model_chroma, prior), out)
+        if remember and self._preview_prior is not None and self._preview_prior[0] == prior:
+            out[:, :, :3] = self._preview_prior[1]
+        else:
+            recombine(l8, self._chroma8(l8, model_chroma, prior), out)
+            if remember:
+                self._preview_prior = prior, out[:, :, :3].copy()
+        if not controls.hints:
+            return out
         return self._paint_hints(l8, gray, self.hint_field(l8, controls.hints, prior), controls.saturation, out)
 
     def _prior_chroma(self, prior: ColourControls) -> np.ndarray:
@@ -609,6 +660,42 @@ class ChromaEditor:
         y = rgb @ np.float32(LUMA_WEIGHTS)
         return np.stack([rgb[:, :, 2] - y, rgb[:, :, 0] - y], axis=2)
 
+    def _hint_grid(self, hints: Hints) -> _HintGrid:
+        """What `hints` give on the solve grid whatever the colours without them (cached per set of hints)."""
+        if hints in self._grids:
+            self._grids.move_to_end(hints)
+            return self._grids[hints]
+        reached, chroma = self._reached(hints)
+        confidence = np.minimum(reached * np.float32(self.confidence_gain), 1.0)
+        mask, painted, hint = painted_hints(hints, confidence.shape)
+        weight = mask.astype(np.float32)
+        sigma = PRIOR_SIGMA * max(weight.shape)
+        c = confidence[:, :, None]
+        semantic = self.semantic_hints
+        if semantic is None:
+            total, colour = c, chroma
+        else:  # the walk's colour near hints, the semantic match's further, the corrected prior where neither
+            sure, matched = semantic.match(mask, painted, hint)
+            walk = np.minimum(reached * np.float32(SEMANTIC_WALK_GAIN), 1.0)[:, :, None]
+            s = sure[:, :, None] * (1.0 - walk)
+            total = np.maximum(walk + s, c)
+            colour = (walk * chroma + s * matched) / np.maximum(walk + s, np.float32(1e-6))
+        grid = _HintGrid(
+            weight=weight, painted=painted, sigma=sigma,
+            shrunk=(self._blurred(weight, sigma) + np.float32(PRIOR_SHRINK))[:, :, None],
+            fade=np.minimum(reached * np.float32(PRIOR_GAIN), 1.0)[:, :, None],
+            field=np.concatenate([total, total * colour], axis=2), rest=1.0 - total)
+        self._grids[hints] = grid
+        while len(self._grids) > SOLUTION_CACHE:
+            self._grids.popitem(last=False)
+        return grid
+
+    @staticmethod
+    def _blurred(values: np.ndarray, sigma: float) -> np.ndarray:
+        """`values` Gaussian-blurred (`sigma` grid px), scaled so that a blurred pixel's own weight is 1."""
+        spread = np.float32(2.0 * np.pi * sigma * sigma)
+        return cv2.GaussianBlur(values, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) * spread
+
     def hint_field(self, l8: np.ndarray, hints: Hints, prior: ColourControls = ColourControls()) -> np.ndarray:
         """The hints' field float32 (h, w, 3) at the apply resolution of luminance `l8`: confidence c and
         the chroma c * hint + (1 - c) * correction, where the correction moves the colours without
@@ -618,30 +705,17 @@ class ChromaEditor:
         reaching a hint times `PRIOR_GAIN` (so it stops at edges as the hints do, only further out).
         With the semantic match (`SemanticHints`: its confidence s, its colour) the hints' colour is the
         walk's and the match's weighed w = min(1, `SEMANTIC_WALK_GAIN` x the walk's probability) and
-        (1 - w) s, its confidence the larger of w + (1 - w) s and c. Solved on the grid, brought to `l8`'s apply size edge-aware (`colorize.guided_chroma`, guided by
-        the full-resolution luminance, regularised by `field_eps` so that only real edges steer it)."""
-        reached, chroma = self._reached(hints)
-        confidence = np.minimum(reached * np.float32(self.confidence_gain), 1.0)
-        mask, painted, hint = painted_hints(hints, confidence.shape)
-        weight = mask.astype(np.float32)
-        difference = (painted - self._prior_chroma(prior)) * weight[:, :, None]
-        sigma = PRIOR_SIGMA * max(weight.shape)
-        spread = 2.0 * np.pi * sigma * sigma  # a blurred pixel's own weight is 1 / spread
-        blur = lambda x: cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) * np.float32(spread)  # noqa: E731
-        correction = blur(difference) / (blur(weight) + np.float32(PRIOR_SHRINK))[:, :, None]
-        correction *= np.minimum(reached * np.float32(PRIOR_GAIN), 1.0)[:, :, None]
-        c = confidence[:, :, None]
-        semantic = self.semantic_hints
-        if semantic is None:
-            grid = np.concatenate([c, c * chroma + (1.0 - c) * correction], axis=2)
-        else:  # the walk's colour near hints, the semantic match's further, the corrected prior where neither
-            sure, matched = semantic.match(mask, painted, hint)
-            walk = np.minimum(reached * np.float32(SEMANTIC_WALK_GAIN), 1.0)[:, :, None]
-            s = sure[:, :, None] * (1.0 - walk)
-            total = np.maximum(walk + s, c)
-            colour = (walk * chroma + s * matched) / np.maximum(walk + s, np.float32(1e-6))
-            grid = np.concatenate([total, total * colour + (1.0 - total) * correction], axis=2)
-        return guided_chroma(l8, grid, scale=1, eps=self.field_eps)
+        (1 - w) s, its confidence the larger of w + (1 - w) s and c. Solved on the grid, brought to `l8`'s
+        apply size edge-aware (`colorize.guided_chroma`, guided by the full-resolution luminance,
+        regularised by `field_eps` so that only real edges steer it)."""
+        grid = self._hint_grid(hints)
+        difference = (grid.painted - self._prior_chroma(prior)) * grid.weight[:, :, None]
+        correction = self._blurred(difference, grid.sigma) / grid.shrunk
+        correction *= grid.fade
+        correction *= grid.rest
+        correction += grid.field[:, :, 1:]
+        return guided_chroma(l8, np.concatenate([grid.field[:, :, :1], correction], axis=2), scale=1,
+                             eps=self.field_eps)
 
     @staticmethod
     def _paint_hints(l8: np.ndarray, gray: np.ndarray, field: np.ndarray, saturation: float,
@@ -649,23 +723,17 @@ class ChromaEditor:
         """`out` (RGB, the colours without hints) with the hints' `field` (`hint_field`): each pixel keeps
         its luma `gray`, its chroma is (1 - c) * its own + the field's, scaled by `saturation` and, where
         that would leave the sRGB cube, by less (the hue kept, the gray value kept)."""
-        field = field * FIELD_SCALE
-        field = np.rint(np.clip(field, -32767, 32767)).astype(np.int16)
-        if field.shape[:2] != gray.shape:  # kept as int16: a 40 MP photo's field is 240 MB, not 480
+        scales = np.ones(3, np.float32)
+        if field.shape[:2] != gray.shape:  # enlarged as int16 (`FIELD_SCALES`)
+            scales = np.float32(FIELD_SCALES)
+            field = np.rint(np.clip(field * scales, -32767, 32767)).astype(np.int16)
             field = cv2.resize(field, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
-        saturation = np.float32(saturation)
-        weights = np.float32(LUMA_WEIGHTS)
-        for y0 in range(0, gray.shape[0], TILE_ROWS):
-            tile = field[y0:y0 + TILE_ROWS].astype(np.float32) * np.float32(1.0 / FIELD_SCALE)
-            confidence = np.clip(tile[:, :, :1], 0.0, 1.0)
-            rgb = out[y0:y0 + TILE_ROWS, :, :3].astype(np.float32)
-            own = rgb - (rgb @ weights)[:, :, None]  # the colour's offsets from its own luma
-            base = gray[y0:y0 + TILE_ROWS, :, None].astype(np.float32) + (1.0 - confidence) * own
-            offsets = chroma_offsets(tile[:, :, 1:])
-            with np.errstate(divide="ignore", invalid="ignore"):  # scaled, not clipped: the hue stays
-                room = np.where(offsets > 0, 255.0 - base, base) / np.abs(offsets)
-            offsets *= np.clip(np.nan_to_num(room, nan=np.inf).min(axis=2, keepdims=True), 0.0, saturation)
-            out[y0:y0 + TILE_ROWS, :, :3] = np.clip(np.rint(base + offsets), 0, 255)
+        keep = _FIELD_KEEP / np.append(scales, 1.0)
+        offsets = _FIELD_OFFSETS / scales
+        for y0 in range(0, gray.shape[0], PAINT_ROWS):
+            rows = slice(y0, y0 + PAINT_ROWS)
+            out[rows, :, :3] = _painted_tile(gray[rows], np.asarray(field[rows], np.float32), keep, offsets, saturation,
+                                             out[rows, :, :3])
         return out
 
     def preview(self, controls: ColourControls = ColourControls()) -> np.ndarray:
@@ -674,7 +742,8 @@ class ChromaEditor:
             l8 = resize(self.l8, self.preview_shape, cv2.INTER_AREA)
             self._preview = l8, resize(luma(self.image), self.preview_shape, cv2.INTER_AREA), self._model_chroma(l8)
         l8, gray, model_chroma = self._preview
-        return self._render(l8, gray, model_chroma, controls, np.empty((*self.preview_shape, 3), np.uint8))
+        return self._render(l8, gray, model_chroma, controls, np.empty((*self.preview_shape, 3), np.uint8),
+                            remember=True)
 
     def render_full(self, controls: ColourControls = ColourControls(), out: np.ndarray | None = None) -> np.ndarray:
         """The result at the photo's full size: RGB (H, W, 3), or RGBA with the alpha kept for RGBA
