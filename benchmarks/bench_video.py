@@ -1,6 +1,6 @@
 """Video colourisation speed, flicker and memory: frames per second at 480p and 1080p, and RSS over a long clip.
 
-For each resolution a clip is made from the sample photos (`tests/video_clips.py`'s film clip: a
+For each resolution a clip is made from the sample photos (`benchmarks/film.py`'s film clip: a
 handheld shot with a slow pan, zoom and shake, a cut, a tripod shot, a subject walking across each,
 film grain; an AAC tone as its audio track; H.264) and colourised three ways on the CPU with the
 bundled starter model (what users have; `--model` for another): `colorize_video` with the temporal
@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from colorcore.inference.colorize import colorize_array  # noqa: E402
 from colorcore.inference.video import VideoColorizer, chroma_flicker, colorize_video  # noqa: E402
-from tests.video_clips import film_frames  # noqa: E402
+from benchmarks.film import film_frames  # noqa: E402
 
 RESOLUTIONS = {"480p": (854, 480), "1080p": (1920, 1080)}
 FPS = 24
