@@ -372,7 +372,7 @@ class TrainingTab(QWidget):
     @staticmethod
     def starter_config() -> dict[str, Any]:
         """The starter model's architecture ({} when this installation lacks it)."""
-        from colorcore.models.checkpoint import CheckpointError, read_metadata
+        from colorcore.models.checkpoint import ModelFileError, read_metadata
         from colorcore.models.settings import starter_model_path
 
         from colorcore.models.base import ModelConfig
@@ -380,7 +380,7 @@ class TrainingTab(QWidget):
         try:
             config = read_metadata(starter_model_path()).get("model_config")
             return ModelConfig.from_dict(config).to_dict()  # with the options the file leaves at their defaults
-        except (CheckpointError, FileNotFoundError, AttributeError, TypeError, ValueError):
+        except (ModelFileError, FileNotFoundError, AttributeError, TypeError, ValueError):
             return {}
 
     def _on_starter_toggled(self, checked: bool) -> None:

@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the means, write the JSON and the grid."""
     from colorcore.core.atomic import atomic_write_text
-    from colorcore.models.checkpoint import CheckpointError
+    from colorcore.models.checkpoint import ModelFileError
     from colorcore.data.prepared import DatasetError
     from colorcore.core.device import DeviceError
     from colorcore.evaluation.evaluate import evaluate_model_file
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = evaluate_model_file(source, args.data, args.split, device=args.device, batch_size=args.batch_size,
                                      limit=args.limit)
-    except (CheckpointError, DatasetError, DeviceError) as exc:
+    except (ModelFileError, DatasetError, DeviceError) as exc:
         raise CLIError(str(exc)) from None
     except ValueError as exc:  # the model cannot run at the dataset's image size
         raise CLIError(f"{args.data}: {exc}") from None

@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export and print where the file is."""
-    from colorcore.models.checkpoint import MODEL_FILE_NAME, CheckpointError, export_model, read_metadata
+    from colorcore.models.checkpoint import MODEL_FILE_NAME, ModelFileError, export_model, read_metadata
 
     source = Path(args.run)
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / MODEL_FILE_NAME
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = export_model(source, out)
         meta = read_metadata(written)
-    except CheckpointError as exc:
+    except ModelFileError as exc:
         raise CLIError(str(exc)) from None
     except OSError as exc:
         raise CLIError(f"{out}: cannot write ({exc.strerror or exc})") from None

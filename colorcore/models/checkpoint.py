@@ -53,7 +53,7 @@ class ModelFileError(Exception):
         return f"{self.path}: {self.problem}"
 
 
-CheckpointError = ModelFileError  # its name before 0.2 (training.errors, the trainer and export still use it)
+CheckpointError = ModelFileError  # its name in 0.1, kept for code that imports it (goes in 0.3)
 
 
 def save_checkpoint(path: PathLike, state: dict[str, Any]) -> Path:

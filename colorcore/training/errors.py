@@ -13,7 +13,7 @@ import torch
 
 from colorcore.core.advice import LOWER, OFF, OTHER, REDO, Advice, AdvisedError, advice_of
 from colorcore.core.events import ErrorEvent
-from colorcore.models.checkpoint import CheckpointError
+from colorcore.models.checkpoint import ModelFileError
 from colorcore.data.prepared import DatasetError
 from colorcore.core.device import DeviceError
 from colorcore.models.generator import ResNetWeightsError
@@ -61,7 +61,7 @@ def _explain(exc: BaseException, config: TrainConfig) -> tuple[str, str, tuple[A
         return str(exc), exc.suggestion, ()
     if isinstance(exc, DatasetError):
         return str(exc), "check the prepared dataset folder", PREPARE_AGAIN
-    if isinstance(exc, CheckpointError):
+    if isinstance(exc, ModelFileError):
         return str(exc), "", FRESH_RUN
     if isinstance(exc, (ResNetWeightsError, DeviceError)):  # their advice is their own
         return str(exc), "", ()

@@ -66,7 +66,7 @@ from colorcore.models.checkpoint import (
     CHECKPOINT_DIR,
     LAST_CHECKPOINT,
     MODEL_FILE_NAME,
-    CheckpointError,
+    ModelFileError,
     load_checkpoint,
     load_model,
     make_checkpoint,
@@ -304,7 +304,7 @@ class Trainer(Engine):
         """The model named by `init` (TrainingError when it cannot be read)."""
         try:
             return load_model(self.config.init)
-        except (CheckpointError, FileNotFoundError) as exc:
+        except (ModelFileError, FileNotFoundError) as exc:
             raise TrainingError(f"cannot start from {self.config.init}: {exc}",
                                 "give a run folder, .pt or .safetensors model, or 'starter'") from None
 
