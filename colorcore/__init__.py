@@ -74,6 +74,15 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         """Nothing to run: the module was imported under its new name."""
 
 
+def _engine_name(value: Any) -> bool:
+    """Whether `value` is one of the engine's own names (a function, class or constant of colorcore), not
+    a library a module imported (torch, numpy, ...) nor one of its names."""
+    if isinstance(value, ModuleType):
+        return False
+    owner = getattr(value, "__module__", None)
+    return not isinstance(owner, str) or owner.split(".")[0] == __name__
+
+
 def moved_names(package: str) -> Callable[[str], Any]:
     """A module `__getattr__` for the sub-package `package` that used to be a module: a name that is
     not one of its modules is read, with a DeprecationWarning, from the module that holds it now."""
@@ -82,11 +91,11 @@ def moved_names(package: str) -> Callable[[str], Any]:
     def __getattr__(name: str) -> Any:
         if name.startswith("__") or importlib.util.find_spec(f"{package}.{name}") is not None:
             raise AttributeError(name)
-        module = importlib.import_module(holder)
-        if not hasattr(module, name):
+        value = getattr(importlib.import_module(holder), name, None)
+        if value is None or not _engine_name(value):
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         _moved_warning(f"{package}.{name}", f"{holder}.{name}")
-        return getattr(module, name)
+        return value
 
     return __getattr__
 

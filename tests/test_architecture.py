@@ -123,6 +123,10 @@ def test_the_old_module_names_still_import_as_the_new_modules_with_a_warning() -
     with pytest.warns(DeprecationWarning, match="colorcore.training.trainer.Trainer"):
         from colorcore.training import Trainer as old_trainer  # 0.1: colorcore/training.py
     assert old_trainer is Trainer
+    import colorcore.training as training_room
+
+    with pytest.raises(AttributeError):  # the libraries the old module imported are not its names
+        training_room.torch
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from colorcore.training import config  # a module of the room itself: no warning
