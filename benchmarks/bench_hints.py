@@ -532,7 +532,14 @@ def main() -> None:
                         help=f"quality: photos resized to this long side (default {QUALITY_LONG_SIDE}; 0: their own size)")
     parser.add_argument("--before", action="store_true",
                         help="quality: also the model + hints with the propagation's earlier settings (BEFORE)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch and OpenCV threads (default: theirs; 1 on a shared machine)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
     report: dict[str, object] = {}
     if args.part in ("all", "propagation"):
         report["propagation"] = propagation(args.repeats, args.methods)

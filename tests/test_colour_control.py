@@ -16,7 +16,7 @@ from colorcore.inference import chroma as ch
 from colorcore.inference import colorize as cz
 from colorcore.cli import main
 from colorcore.inference.colour_control import (
-    ChromaEditor, ColourControls, ReferenceColours, hint_ab, hint_chroma, paint_hints, saturate,
+    ChromaEditor, ColourControls, HintPropagation, ReferenceColours, hint_ab, hint_chroma, paint_hints, saturate,
 )
 from colorcore.inference.hints import (
     Hints, HintsError, PointHint, StrokeHint, hex_to_rgb, hints_path_for, load_hints, rgb_to_hex, save_hints,
@@ -140,6 +140,46 @@ def test_confidence_falls_off_across_the_edge_and_with_distance() -> None:
     open_field = ChromaEditor(np.full((360, 540), 120, np.uint8), constant_chroma())
     confidence, _ = open_field.hint_solution(Hints((PointHint(0.02, 0.5, BLUE),)))
     assert confidence[:, 0].mean() > 0.9 > 0.5 > confidence[:, -1].mean()  # no edge: falls off with distance
+
+
+def test_later_solves_reuse_the_grids_factorisation_and_match_a_fresh_solve(monkeypatch) -> None:
+    """Hints added one at a time: from the second solve the walk reuses the whole grid's factorisation
+    (no new one per hint) and gives what a fresh factorisation gives; many new hinted pixels at once
+    (a long stroke) still solve afresh."""
+    import scipy.sparse.linalg as sla
+
+    gray = ch.lab_l8(read_image(Path(__file__).resolve().parents[1] / "resources" / "samples" / "coffee.jpg"))
+    grid = cv2.resize(gray, (192, 128), interpolation=cv2.INTER_AREA)
+    factorisations = []
+    splu = sla.splu
+    monkeypatch.setattr(sla, "splu", lambda *args, **kwargs: factorisations.append(1) or splu(*args, **kwargs))
+    walk = HintPropagation(grid)
+    rng = np.random.default_rng(0)
+    points = tuple(PointHint(float(x), float(y), colour)
+                   for (x, y), colour in zip(rng.uniform(0.05, 0.95, (8, 2)), [BLUE, GREEN, "#e01020", "#f0f020"] * 2))
+    sets = [Hints(points[:k]) for k in range(1, 9)]
+    sets.append(Hints(points, (StrokeHint(((0.1, 0.1), (0.9, 0.8)), "#c04080", width=0.03),)))
+    walks = []
+    for hints in sets:
+        mask, ab = paint_hints(hints, walk.shape)
+        before = len(factorisations)
+        confidence, colour = walk.solve(mask, ab)
+        walks.append(len(factorisations) - before)
+        fresh_confidence, fresh_colour = HintPropagation(grid).solve(mask, ab)
+        np.testing.assert_allclose(confidence, fresh_confidence, atol=1e-5)
+        reached = fresh_confidence > 1e-3
+        np.testing.assert_allclose(colour[reached], fresh_colour[reached], atol=1e-3)
+    # the first solve's own, the whole grid's at the second, none for the next points, the stroke's afresh
+    assert walks == [1, 1, 0, 0, 0, 0, 0, 0, 1]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (5, 1), (2, 2), (33, 3)])
+def test_hints_on_tiny_photos_keep_the_gray_and_take_the_colour(shape: tuple[int, int]) -> None:
+    gray = np.full(shape, 120, np.uint8)
+    controls = ColourControls(hints=Hints((PointHint(0.5, 0.5, BLUE),)), saturation=1.5)
+    rgb = ChromaEditor(gray, constant_chroma()).render_full(controls).astype(np.float32)
+    assert np.abs(rgb @ np.float32((0.299, 0.587, 0.114)) - 120).max() <= 1.0
+    assert (rgb[:, :, 2] - rgb[:, :, 0]).min() > 40  # blue
 
 
 def textured_regions(h: int = 360, w: int = 540, seed: int = 0) -> np.ndarray:

@@ -68,6 +68,11 @@ CONFIDENCE_GAIN = 2.0  # confidence = min(1, gain * probability of reaching a hi
 TEXTURE_DIAMETER = 5  # grid px
 TEXTURE_SIGMA_L = 10.0  # 8-bit Lab L levels
 TEXTURE_SIGMA_SPACE = 2.0  # grid px
+# from its second solve the walk reuses the whole grid's factorisation: a solve with up to this many hinted
+# grid pixels costs one triangular solve per pixel not seen in the last ones (about 2 ms each), not a new
+# factorisation (about 45 ms) ...
+CAPACITANCE_PIXELS = 128
+CAPACITANCE_NEW = 16  # ... where at most this many of them are new
 # the hints' field is brought to full size by the guided filter with this regularisation (luminance
 # 0..1): only edges of about 0.1 of the range (25 levels) steer it; smaller (the model's 1e-4) made it
 # amplify full-resolution texture the grid never saw into speckle (bench_hints.py --part upsampling)
@@ -259,7 +264,9 @@ def painted_hints(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.
 
 
 class HintPropagation:
-    """The edge-aware random walk of one luminance grid: affinities built once, solved per set of hints."""
+    """The edge-aware random walk of one luminance grid: affinities built once, solved per set of hints
+    (from the second solve by the whole grid's factorisation and the columns of its inverse at the hinted
+    pixels, `CAPACITANCE_PIXELS`: a hint added costs a few triangular solves, not a factorisation)."""
 
     def __init__(self, l8: np.ndarray, *, sigma: float = EDGE_SIGMA, reach: float = HINT_REACH,
                  texture: bool = True) -> None:
@@ -285,6 +292,11 @@ class HintPropagation:
         absorption = 1.0 / (reach * max(lum.shape)) ** 2
         degree = np.asarray(self.affinity.sum(axis=1)).ravel()
         self.system = (sp.diags(degree + absorption) - self.affinity).tocsr()
+        self._solves = 0
+        self._factor: object | None = None  # the whole grid's LU factorisation (from the second solve)
+        # columns of the system's inverse (`_inverse_columns`): the grid pixel each slot of `_inverse` holds
+        self._columns: OrderedDict[int, int] = OrderedDict()
+        self._inverse: np.ndarray | None = None
 
     def solve(self, mask: np.ndarray, ab: np.ndarray, *, gain: float = CONFIDENCE_GAIN) -> tuple[np.ndarray, np.ndarray]:
         """(confidence (h, w), colour (h, w, 2)) float32 for hinted pixels `mask` with colours `ab`.
@@ -299,17 +311,49 @@ class HintPropagation:
         values[fixed, 0] = 1.0
         values[fixed, 1:] = ab.reshape(-1, 2)[fixed]
         free = ~fixed
-        if free.any() and fixed.any():
-            rhs = (self.affinity @ values)[free]
-            system = self.system[free][:, free].tocsc()
-            lu = sla.splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                          options={"SymmetricMode": True})
-            values[free] = lu.solve(rhs)
+        hinted = np.flatnonzero(fixed)
+        if free.any() and len(hinted):
+            self._solves += 1
+            if (self._solves > 1 and len(hinted) <= CAPACITANCE_PIXELS
+                    and sum(i not in self._columns for i in hinted.tolist()) <= CAPACITANCE_NEW):
+                inverse = self._inverse_columns(hinted)
+                values[free] = (inverse @ np.linalg.solve(inverse[hinted], values[hinted]))[free]
+            else:  # the first solve (a video frame's only one), or many hinted pixels: factorised afresh
+                lu = sla.splu(self.system[free][:, free].tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                              options={"SymmetricMode": True})
+                values[free] = lu.solve((self.affinity @ values)[free])
         reached = values[:, 0]
         colour = values[:, 1:] / np.maximum(reached, 1e-12)[:, None]
         confidence = np.minimum(gain * reached, 1.0)
         return (confidence.reshape(self.shape).astype(np.float32),
                 colour.reshape(*self.shape, 2).astype(np.float32))
+
+    def _inverse_columns(self, indices: np.ndarray) -> np.ndarray:
+        """(n, k) float64: the columns `indices` of the whole grid's system's inverse (the last
+        `CAPACITANCE_PIXELS` kept). A solve with hints on those pixels is then x = these @ q with q
+        solving x = the hints' values there: x is 0 = (system @ x) on every other pixel, as the walk's
+        equations want, and takes the hints' values on theirs (the capacitance matrix method)."""
+        import scipy.sparse.linalg as sla
+
+        if self._factor is None:
+            self._factor = sla.splu(self.system.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                    options={"SymmetricMode": True})
+            self._inverse = np.empty((self.system.shape[0], CAPACITANCE_PIXELS), order="F")
+        wanted = indices.tolist()
+        for i in wanted:  # the pixels wanted now are the last to go
+            if i in self._columns:
+                self._columns.move_to_end(i)
+        missing = [i for i in wanted if i not in self._columns]
+        free = list(range(len(self._columns), CAPACITANCE_PIXELS))
+        while len(free) < len(missing):
+            free.append(self._columns.popitem(last=False)[1])
+        if missing:
+            unit = np.zeros((self.system.shape[0], len(missing)), order="F")
+            unit[missing, np.arange(len(missing))] = 1.0
+            slots = free[:len(missing)]
+            self._inverse[:, slots] = self._factor.solve(unit)
+            self._columns.update(zip(missing, slots))
+        return self._inverse[:, [self._columns[i] for i in wanted]]
 
 
 @torch.no_grad()
