@@ -325,7 +325,7 @@ def _open_array(root: Path, filename: str, shape: tuple[int, ...]) -> np.ndarray
     if not path.is_file():
         raise DatasetError(f"{root}: incomplete dataset, {filename} is missing")
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False) if shape[0] else np.load(path)
+        array = np.load(path, mmap_mode="r" if shape[0] else None, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{root}: {filename} is damaged ({exc})") from None
     if array.shape != shape or array.dtype != np.uint8:

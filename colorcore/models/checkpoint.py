@@ -29,7 +29,7 @@ from colorcore.core.device import resolve_device
 from colorcore.models.base import MODEL_REGISTRY, ColorModel, ModelConfig, build_model
 from colorcore.models.calibration import CalibrationError, ChromaCalibration
 from colorcore.models.settings import MAX_NETWORK_SIZE, MODEL_SUFFIXES, STARTER, starter_model_path
-from colorcore.training.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME, RunFolder  # noqa: F401 (re-exported)
+from colorcore.training.runs import CHECKPOINT_DIR, LAST_CHECKPOINT, MODEL_FILE_NAME, RunFolder
 
 CHECKPOINT_FORMAT = "colorcore-checkpoint"
 CHECKPOINT_VERSION = 1
