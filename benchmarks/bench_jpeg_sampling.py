@@ -6,7 +6,7 @@ Each photo is colourised by a model (default: the bundled starter model) at full
 twice: with 4:4:4 sampling (what `colorcore.data.imageio.write_image` writes) and with the usual 4:2:0
 (the plain reference, OpenCV's default). Each file is decoded and its 8-bit Lab L compared with the
 original photo's: the 99th and 99.9th percentiles and the maximum of |dL| over the pixels, the share
-of pixels beyond `colorcore.inference.colorize.L_TOLERANCE` (2 levels, what the colouriser guarantees before
+of pixels beyond `colorcore.inference.chroma.L_TOLERANCE` (2 levels, what the colouriser guarantees before
 encoding), and the file size.
 PNG output is the lossless bound. Prints JSON.
 
