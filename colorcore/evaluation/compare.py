@@ -1,13 +1,15 @@
 """Compare trained models on the same test split: one table (Markdown + CSV) and one grid image.
 
 Each run (a run folder, a `.pt` checkpoint or a `.safetensors` model file) is loaded with
-`checkpoint.load_model` and scored with `evaluation.evaluate_model` on the same prepared dataset and
-split. The table has one row per run: run, model, generator parameters, PSNR, SSIM, colourfulness,
-training img/s (median of the `img_per_s` column of the run's metrics.csv) and epochs (from the
-run's training summary). The grid shows the same first `n` photos of the split: the gray input row
-first, one row per model, the real photos last, with the row names in a strip on the left.
-A run that cannot be used (missing, damaged, trained at another image size) is reported by name with
-the reason and left out; the others are still compared.
+`checkpoint.load_model` and scored with `evaluation.evaluate.evaluate_model` on the same prepared
+dataset and split, at the dataset's size (the size rule, `models.base.check_inference_size`: the
+trained size or, for a fully convolutional model, a multiple of it). The table has one row per run:
+run, model, generator parameters, PSNR, SSIM, colourfulness, training img/s (median of the
+`img_per_s` column of the run's metrics.csv) and epochs (from the run's training summary). The grid
+shows the same first `n` photos of the split: the gray input row first, one row per model, the real
+photos last, with the row names in a strip on the left. A run that cannot be used (missing, damaged,
+unable to run at the dataset's size) is reported by name with the reason and left out; the others
+are still compared.
 """
 
 from __future__ import annotations
