@@ -317,7 +317,9 @@ class HintPropagation:
             if (self._solves > 1 and len(hinted) <= CAPACITANCE_PIXELS
                     and sum(i not in self._columns for i in hinted.tolist()) <= CAPACITANCE_NEW):
                 inverse = self._inverse_columns(hinted)
-                values[free] = (inverse @ np.linalg.solve(inverse[hinted], values[hinted]))[free]
+                weights = np.linalg.solve(inverse[hinted], values[hinted])
+                # numpy's own loops, not BLAS: its threads would spin against OpenCV's and torch's
+                values[free] = np.einsum("nk,kc->nc", inverse, weights, optimize=False)[free]
             else:  # the first solve (a video frame's only one), or many hinted pixels: factorised afresh
                 lu = sla.splu(self.system[free][:, free].tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                               options={"SymmetricMode": True})
@@ -347,12 +349,11 @@ class HintPropagation:
         free = list(range(len(self._columns), CAPACITANCE_PIXELS))
         while len(free) < len(missing):
             free.append(self._columns.popitem(last=False)[1])
-        if missing:
-            unit = np.zeros((self.system.shape[0], len(missing)), order="F")
-            unit[missing, np.arange(len(missing))] = 1.0
-            slots = free[:len(missing)]
-            self._inverse[:, slots] = self._factor.solve(unit)
-            self._columns.update(zip(missing, slots))
+        for i, slot in zip(missing, free):  # one at a time: BLAS-2 in SuperLU, not threaded BLAS-3
+            unit = np.zeros(self.system.shape[0])
+            unit[i] = 1.0
+            self._inverse[:, slot] = self._factor.solve(unit)
+            self._columns[i] = slot
         return self._inverse[:, [self._columns[i] for i in wanted]]
 
 
