@@ -1,6 +1,6 @@
 """Guided chroma upsampling: our fast guided filter vs OpenCV's `cv2.ximgproc.guidedFilter`.
 
-The job (`colorcore.inference.colorize.guided_chroma`): predicted chroma (a, b) at the network's size, guided by
+The job (`colorcore.inference.chroma.guided_chroma`): predicted chroma (a, b) at the network's size, guided by
 the photo's 8-bit L, comes out at the apply resolution (long side at most `APPLY_LONG_SIDE`). Three
 ways, with the same radius and eps in the same units (guide in [0, 1], radius in cells of the filter
 grid) and the same output resolution:
@@ -14,7 +14,7 @@ grid) and the same output resolution:
   (He's plain guided filter, no subsampling).
 
 Quality: each photo turned gray (BT.601 luma) and colourised with each upsampler (its own L kept,
-`colorize.recombine`), PSNR against the real photo; chroma from the model (default the bundled
+`chroma.recombine`), PSNR against the real photo; chroma from the model (default the bundled
 starter model, squash fit) and from an oracle (the photo's own chroma reduced to the network's size,
 which isolates the upsampler); max abs difference of cv2's outputs from ours (a, b units, and RGB
 levels). Timing: the upsampling step alone, on photos of 1, 12 and 24 MP enlarged (bicubic) from a

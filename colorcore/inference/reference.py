@@ -11,7 +11,7 @@ A cell's colour is not one a*b* pair: each reference cell keeps its mean a*b* in
 bins (soft binning), so a gray pixel takes the colour the matched region has *at its lightness* (a
 dark trunk and bright leaves in one cell keep their own colours). The result at the feature size is
 brought to full resolution by the guided filter of the photo's own lightness
-(`colorize.guided_chroma`), edge-aware.
+(`chroma.guided_chroma`), edge-aware.
 
 Confidence: a cell whose best match is weak (cosine below `CONFIDENT_SIMILARITY`, falling to zero at
 `UNMATCHED_SIMILARITY`) keeps the model's colour instead; `SemanticMatch.confidence` says how much

@@ -177,7 +177,7 @@ class ColorModel(nn.Module):
         super().__init__()
         self.config = config
         # smoothing and shrink of the chroma this model predicts when it colourises photos and videos
-        # (`colorize.predict_chroma`); a model file's metadata may set it (`checkpoint.load_model`)
+        # (`chroma.predict_chroma`); a model file's metadata may set it (`checkpoint.load_model`)
         self.calibration = ChromaCalibration()
 
     @classmethod

@@ -3,7 +3,7 @@
 A network trained on few photos predicts plausible but often wrong, speckled chroma on photos it never
 saw. Three settings, fitted on held-out photos and stored in a model file's metadata under "inference",
 correct that: `flip_average`, the prediction averaged with the prediction for the mirrored photo
-(mirrored back; `colorize.predict_chroma` does it), `sigma`, a Gaussian blur (in pixels of the
+(mirrored back; `chroma.predict_chroma` does it), `sigma`, a Gaussian blur (in pixels of the
 network's output) that removes speckle, and `scale`, the shrink towards gray
 (`colorcore.models.starter.calibrate_chroma`). A model without them (every model a user trains) uses the
 neutral calibration: its chroma as predicted.
