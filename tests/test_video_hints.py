@@ -184,3 +184,13 @@ def test_the_frame_a_preview_shows_is_named_by_its_index(video) -> None:
     for seconds, index in ((0.0, 0), (probe_video(video).duration_s / 2, FRAMES // 2), (0.79, FRAMES - 1)):
         assert frame_index_at(video, seconds) == index
         assert np.array_equal(read_video_frame(video, seconds), frames[index])
+
+
+def test_a_point_on_the_pictures_far_corner_is_tracked_like_any_other() -> None:
+    """x = 1 and y = 1 are the picture's right and bottom edges: the point lands on the last pixel, not
+    one past it (where the first step would lose it)."""
+    frames = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in square_frames(gone_from=0)]  # a still background
+    tracks = track_hints(frames, Hints((PointHint(1.0, 1.0, RED, frame=0),)))
+    later = tracks.hints_at(5).points
+    assert len(later) == 1
+    assert later[0].x == pytest.approx(1.0, abs=1.5 / W) and later[0].y == pytest.approx(1.0, abs=1.5 / H)

@@ -162,7 +162,8 @@ def track_hints(frames: Iterable[np.ndarray], hints: Hints) -> HintTracks:
         row = track_step(history[-1], small, positions[-1]) if history else np.full_like(xy, np.nan)
         placed = anchors == index
         if placed.any():
-            row[placed] = xy[placed] * np.asarray(size, np.float32)
+            grid = np.asarray(size, np.float32)
+            row[placed] = np.minimum(xy[placed] * grid, grid - 1)  # x = 1 is the last pixel, not one past it
             _track_back(list(history), small, row, placed, positions)
         positions.append(row)
         history.append(small)
