@@ -337,7 +337,8 @@ def test_the_queue_runs_on_the_chosen_device_the_best_found_by_default(qtbot, wi
     assert tab.add_paths([str(write_photo(tmp_path / "in" / "a.jpg", 64, 48, seed=20))]) == 1
     wait_idle(qtbot, tab)
     item = tab.items()[0]
-    assert item.status == "Error" and "cuda:7" in item.message and "Device" in item.message
+    assert item.status == "Error" and "cuda:7" in item.message
+    assert "choose the CPU as Device" in item.message and "--device" not in item.message  # the engine's advice
     combo.setCurrentIndex(0)
     assert tab.add_paths([str(write_photo(tmp_path / "in" / "b.jpg", 64, 48, seed=21))]) == 1
     wait_idle(qtbot, tab)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
 
 from app.colour_edit import EditState
 from app.devices import AUTO_DEVICE, DeviceCombo, gui_torch_threads
-from app.tabs import ask_folder, dialog_start, last_folder, remember_folder
+from app.tabs import ask_folder, dialog_start, error_text, last_folder, remember_folder
 from app.widgets.colour_tools import ColourToolBar
 from app.widgets.hint_view import HintView
 from app.workers import Job, JobWorker
@@ -144,7 +144,7 @@ def colourise_job(model_path: str, queued: list[QueueItem], guided: bool, device
         try:
             model = load_model(model_path, device)
         except DeviceError as exc:
-            failure = f"cannot use the device {device}: {exc}; choose another Device"
+            failure = f"cannot use the device {device}: {error_text(exc)}"  # its advice in GUI words
         except ModelFileError as exc:  # said per file, never a traceback
             failure = f"cannot load the model {exc.path}: {exc.problem}"
         else:
