@@ -108,7 +108,7 @@ SPECKLE_AB = 6  # a*b* units from the 5x5 median that make a pixel a speckle (``
 BEFORE = {"texture": False, "field_eps": 1e-4, "semantic": False}
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
-Propagate = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+Propagate = Callable[..., tuple[np.ndarray, np.ndarray]]  # (mask, ab, *, gain) -> (confidence, colour)
 
 
 def _reach_px(shape: tuple[int, int]) -> float:
@@ -143,22 +143,22 @@ def levin(l8: np.ndarray) -> Propagate:
     absorption = 1.0 / _reach_px(lum.shape) ** 2 / 4.0  # per step, as the random walk's at degree 4
     system = (sp.identity(lum.size) * (1.0 + absorption) - affinity).tocsr()
 
-    def solve(mask: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def solve(mask: np.ndarray, ab: np.ndarray, *, gain: float = cc.CONFIDENCE_GAIN) -> tuple[np.ndarray, np.ndarray]:
         fixed = mask.ravel()
         values = np.zeros((fixed.size, 3))
         values[fixed, 0] = 1.0
         values[fixed, 1:] = ab.reshape(-1, 2)[fixed]
         free = ~fixed
         values[free] = sla.splu(system[free][:, free].tocsc()).solve((affinity @ values)[free])
-        return _fields(values, lum.shape)
+        return _fields(values, lum.shape, gain)
 
     return solve
 
 
-def _fields(values: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _fields(values: np.ndarray, shape: tuple[int, int], gain: float) -> tuple[np.ndarray, np.ndarray]:
     reached = values[:, 0]
     colour = values[:, 1:] / np.maximum(reached, 1e-12)[:, None]
-    return (np.minimum(cc.CONFIDENCE_GAIN * reached, 1.0).reshape(shape).astype(np.float32),
+    return (np.minimum(gain * reached, 1.0).reshape(shape).astype(np.float32),
             colour.reshape(*shape, 2).astype(np.float32))
 
 
@@ -182,23 +182,23 @@ def _geodesic(l8: np.ndarray, beta: float) -> Propagate:
                           shape=(lum.size, lum.size))
     reach = _reach_px(lum.shape)
 
-    def solve(mask: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def solve(mask: np.ndarray, ab: np.ndarray, *, gain: float = cc.CONFIDENCE_GAIN) -> tuple[np.ndarray, np.ndarray]:
         sources = np.flatnonzero(mask)
         distance, _, nearest = dijkstra(graph, directed=False, indices=sources, min_only=True,
                                         return_predecessors=True)
         colour = ab.reshape(-1, 2)[np.maximum(nearest, 0)]
-        confidence = np.minimum(cc.CONFIDENCE_GAIN * np.exp(-distance / reach), 1.0)
+        confidence = np.minimum(gain * np.exp(-distance / reach), 1.0)
         return confidence.reshape(h, w).astype(np.float32), colour.reshape(h, w, 2).astype(np.float32)
 
     return solve
 
 
 def _normalised(smooth: Callable[[np.ndarray], np.ndarray]) -> Propagate:
-    def solve(mask: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def solve(mask: np.ndarray, ab: np.ndarray, *, gain: float = cc.CONFIDENCE_GAIN) -> tuple[np.ndarray, np.ndarray]:
         weight = mask.astype(np.float32)
         spread = np.maximum(smooth(weight), 0.0)
         colour = smooth(ab * weight[:, :, None]) / np.maximum(spread, 1e-6)[:, :, None]
-        confidence = np.minimum(cc.CONFIDENCE_GAIN * spread / max(float(spread[mask].max()), 1e-6), 1.0)
+        confidence = np.minimum(gain * spread / max(float(spread[mask].max()), 1e-6), 1.0)
         return confidence.astype(np.float32), colour.astype(np.float32)
 
     return solve

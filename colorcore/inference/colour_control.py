@@ -86,7 +86,8 @@ MIN_CHROMA_STD = 1.0  # a, b units: below this a channel's spread counts as this
 SOLUTION_CACHE = 16  # hint solutions kept per editor (undo/redo without a new solve)
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601 R, G, B: the gray photo's luma (`colorize.luma`)
 PRIOR_SIGMA = 0.25  # the hints' correction of the colours without hints: Gaussian reach, of the grid's long side
-PRIOR_SHRINK = 4.0  # ... shrunk towards none as if this many unhinted pixels (weight 1 each) said 0 (8: -0.02 dB)
+PRIOR_SHRINK = 8.0  # ... shrunk towards none as if this many unhinted pixels (weight 1 each) said 0 (4: +0.02 dB at
+# 10 hints but a leak of 0.59 across faint edges, not 0.54: bench_hints.py --part propagation --methods engine)
 PRIOR_GAIN = 100.0  # ... faded as min(1, gain * probability of reaching a hint) (20: -0.06 dB at 10 hints)
 # the hints' field enlarged to a full size beyond the apply resolution is kept as int16: confidence in
 # 1/4096, chroma in 1/32 of a unit (a 40 MP photo's field: 240 MB, not 480)
@@ -621,6 +622,13 @@ class ChromaEditor:
         if self._propagation is None:
             self._propagation = HintPropagation(self._grid_l8, **self._walk)
         return self._propagation
+
+    @propagation.setter
+    def propagation(self, propagation: HintPropagation) -> None:
+        """Another propagation of the same grid (its `shape` and `solve`; benchmarks compare them)."""
+        self._propagation = propagation
+        self._solutions.clear()
+        self._grids.clear()
 
     @property
     def semantic_hints(self) -> SemanticHints | None:
