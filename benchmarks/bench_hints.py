@@ -73,7 +73,8 @@ import scipy.sparse.linalg as sla
 from scipy.sparse.csgraph import dijkstra
 
 from colorcore.inference import colour_control as cc
-from colorcore.inference.chroma import CHROMA_OFFSET, lab_l8, luma, predict_chroma
+from colorcore.inference.chroma import CHROMA_OFFSET, lab_l8, predict_chroma
+from colorcore.data.imageio import luma
 from colorcore.inference.hints import Hints, PointHint, rgb_to_hex
 from colorcore.data.imageio import fit_long_side
 

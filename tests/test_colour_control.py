@@ -21,7 +21,7 @@ from colorcore.inference.colour_control import (
 from colorcore.inference.hints import (
     Hints, HintsError, PointHint, StrokeHint, hex_to_rgb, hints_path_for, load_hints, rgb_to_hex, save_hints,
 )
-from colorcore.data.imageio import read_image, write_image
+from colorcore.data.imageio import luma, read_image, write_image
 from tests.helpers import make_photo_array
 
 MODEL_AB = (25.0, 35.0)  # the stand-in model's colour: orange
@@ -119,12 +119,12 @@ def test_a_hint_comes_out_as_picked_on_the_gray_photo_of_its_colour_and_keeps_it
     result's gray is the photo's own everywhere the hint coloured."""
     rgb = np.array(hex_to_rgb(picked), np.uint8)
     truth = np.broadcast_to(rgb, (120, 160, 3)).copy()
-    gray = ch.luma(truth)
+    gray = luma(truth)
     result = ChromaEditor(gray, constant_chroma()).render_full(ColourControls(hints=Hints((PointHint(0.5, 0.5, picked),))))
     lab = lambda colour: cv2.cvtColor(colour.reshape(1, -1, 3).astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[0]  # noqa: E731
     miss = np.linalg.norm(lab(result[60, 80])[:, 1:] - lab(rgb)[:, 1:], axis=1)
     assert miss.max() <= 2.0, miss
-    assert np.abs(ch.luma(result).astype(int) - gray.astype(int))[40:80, 60:100].max() <= 1
+    assert np.abs(luma(result).astype(int) - gray.astype(int))[40:80, 60:100].max() <= 1
     lab_way = cv2.cvtColor(cv2.merge([ch.lab_l8(gray)[:1, :1], np.uint8([[hint_ab(picked)[0] + 128]]),
                                       np.uint8([[hint_ab(picked)[1] + 128]])]), cv2.COLOR_Lab2RGB)
     if picked == "#e01020":  # the old way (Lab at the gray's L*) misses it
@@ -215,7 +215,7 @@ def test_many_hints_on_a_real_photo_leave_no_colour_speckle() -> None:
     size without amplifying the photo's texture into isolated colour dots (the model's guided-filter
     regularisation on the field tripled them), and it scores no worse for it."""
     truth = read_image(Path(__file__).resolve().parent.parent / "resources" / "samples" / "honey_bee.jpg")[:, :, :3]
-    gray = ch.luma(truth)
+    gray = luma(truth)
     rng = np.random.default_rng(0)
     ys, xs = rng.integers(0, truth.shape[0], 100), rng.integers(0, truth.shape[1], 100)
     hints = Hints(tuple(PointHint((x + 0.5) / truth.shape[1], (y + 0.5) / truth.shape[0],
@@ -243,7 +243,7 @@ def test_reference_moves_the_mean_ab_to_the_references() -> None:
 
 def test_saturation_zero_gives_the_gray_photo_and_one_changes_nothing(model) -> None:
     photo = make_photo_array(320, 240, seed=2)
-    gray = ch.luma(photo)
+    gray = luma(photo)
     editor = ChromaEditor.from_model(gray, model)
     gray_result = editor.render_full(ColourControls(saturation=0.0))
     assert np.array_equal(gray_result[:, :, 0], gray_result[:, :, 1])
@@ -391,7 +391,7 @@ def test_cli_applies_hints_reference_and_saturation_to_a_real_photo(model_file, 
                  "--saturation", "1.2", "--out", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
     result = read_image(tmp_path / "out" / "scan_colour.png")
-    assert np.abs(ch.luma(result).astype(int) - ch.luma(read_image(photo))).max() <= 2  # its gray is the photo's
+    assert np.abs(luma(result).astype(int) - luma(read_image(photo))).max() <= 2  # its gray is the photo's
     left, right = halves(ab_of(result))
     assert hue_gap(hue(left), hue(np.float32(hint_ab(BLUE)))) < HUE_TOLERANCE_DEG
     assert hue_gap(hue(right), hue(np.float32(hint_ab(GREEN)))) < HUE_TOLERANCE_DEG

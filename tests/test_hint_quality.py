@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorcore.inference.chroma import luma
+from colorcore.data.imageio import luma
 from colorcore.inference.colour_control import ChromaEditor, ColourControls, SemanticHints, hint_chroma, painted_hints
 from colorcore.inference.hints import Hints, PointHint, StrokeHint, rgb_to_hex
 from colorcore.data.imageio import read_image

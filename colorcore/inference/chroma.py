@@ -28,10 +28,8 @@ import torch
 
 from colorcore.core.device import flushed_denormals
 from colorcore.core.tensors import gray_input_from_luma
-from colorcore.data.imageio import fit_long_side, luma  # noqa: F401 (luma re-exported: colour_control and bench_hints read it here;
-# new code imports it from its owner, data.imageio)
-from colorcore.models.base import ColorModel, network_size  # noqa: F401 (network_size: re-exported for
-# colour_control; new code imports the size rule from its owner, models.base)
+from colorcore.data.imageio import fit_long_side
+from colorcore.models.base import ColorModel
 
 FITS = ("squash", "letterbox")
 TILE_ROWS = 256

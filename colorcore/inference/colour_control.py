@@ -45,13 +45,13 @@ import numpy as np
 import torch
 
 from colorcore.inference.chroma import (
-    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, as_image, chroma_u8, guided_chroma, lab_l8, luma, network_size,
-    predict_chroma, recombine, resize,
+    APPLY_LONG_SIDE, GRAY_TO_L8, GUIDE_SCALE, as_image, chroma_u8, guided_chroma, lab_l8, predict_chroma, recombine,
+    resize,
 )
 from colorcore.inference.hints import Hints, SavedEdits, hex_to_rgb
-from colorcore.data.imageio import fit_long_side
+from colorcore.data.imageio import fit_long_side, luma
 from colorcore.core.lab import D65_WHITE, LAB_DELTA, XYZ_TO_RGB
-from colorcore.models.base import ColorModel
+from colorcore.models.base import ColorModel, network_size
 from colorcore.inference.reference import REFERENCE_MODES, SemanticReference, blended_chroma, has_colour
 from colorcore.inference.settings import PREVIEW_LONG_SIDE, SATURATION_MAX
 
@@ -84,7 +84,7 @@ REFERENCE_MAX_GAIN = 3.0
 REFERENCE_LONG_SIDE = 512  # the reference photo's statistics are taken at this size
 MIN_CHROMA_STD = 1.0  # a, b units: below this a channel's spread counts as this much
 SOLUTION_CACHE = 16  # hint solutions kept per editor (undo/redo without a new solve)
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601 R, G, B: the gray photo's luma (`colorize.luma`)
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601 R, G, B: the gray photo's luma (`data.imageio.luma`)
 PRIOR_SIGMA = 0.25  # the hints' correction of the colours without hints: Gaussian reach, of the grid's long side
 PRIOR_SHRINK = 8.0  # ... shrunk towards none as if this many unhinted pixels (weight 1 each) said 0 (4: +0.02 dB at
 # 10 hints but a leak of 0.59 across faint edges, not 0.54: bench_hints.py --part propagation --methods engine)
@@ -460,10 +460,6 @@ class SemanticHints:
         return confidence.astype(np.float32), colour.reshape(h, w, 2).astype(np.float32)
 
 
-def _interpolation(source: tuple[int, ...], target: tuple[int, int]) -> int:
-    """INTER_AREA to shrink, INTER_LINEAR to enlarge."""
-    return cv2.INTER_AREA if source[0] >= target[0] and source[1] >= target[1] else cv2.INTER_LINEAR
-
 
 def _inside_srgb(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where Lab (D65) is an sRGB colour (linear RGB within [0, 1], no clipping needed)."""
@@ -567,8 +563,8 @@ class ChromaEditor:
         semantic: bool = False,
     ) -> None:
         """`image`: the photo (gray, RGB or RGBA uint8; kept, not copied); `chroma`: the model's (a, b)
-        prediction (h, w, 2) from `colorize.predict_chroma`; `guided` as in `colorize_array`;
-        `guide_scale`: the guided filter's grid relative to `chroma` (`colorize.guided_chroma`'s
+        prediction (h, w, 2) from `chroma.predict_chroma`; `guided` as in `colorize_array`;
+        `guide_scale`: the guided filter's grid relative to `chroma` (`chroma.guided_chroma`'s
         `scale`; a video frame's chroma comes on a finer grid, `colorcore.inference.video.STATE_SCALE` times).
         The hints' propagation: `edge_sigma`, `hint_reach`, `texture` as `EDGE_SIGMA`, `HINT_REACH`,
         `HintPropagation`'s; `confidence_gain` as `CONFIDENCE_GAIN`; `field_eps` as `FIELD_GUIDE_EPS`
@@ -765,7 +761,7 @@ class ChromaEditor:
         With the semantic match (`SemanticHints`: its confidence s, its colour) the hints' colour is the
         walk's and the match's weighed w = min(1, `SEMANTIC_WALK_GAIN` x the walk's probability) and
         (1 - w) s, its confidence the larger of w + (1 - w) s and c. Solved on the grid, brought to `l8`'s
-        apply size edge-aware (`colorize.guided_chroma`, guided by the full-resolution luminance,
+        apply size edge-aware (`chroma.guided_chroma`, guided by the full-resolution luminance,
         regularised by `field_eps` so that only real edges steer it)."""
         grid = self._hint_grid(hints)
         difference = (grid.painted - self._prior_chroma(prior)) * grid.weight[:, :, None]
