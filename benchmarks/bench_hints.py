@@ -358,7 +358,7 @@ def solve_times(method: str, repeats: int) -> dict[str, float]:
 
 def propagation(repeats: int, methods: list[str]) -> dict[str, object]:
     from colorcore.models.checkpoint import load_model
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     model = load_model(starter_model_path(), "cpu")
     return {"grid_long_side": cc.SOLVE_LONG_SIDE, "methods": {
@@ -380,7 +380,7 @@ def latency(megapixels: float, repeats: int) -> dict[str, object]:
     """Editor build, preview after a new hint / a saturation change, and full render on a large photo."""
     from colorcore.models.checkpoint import load_model
     from colorcore.data.imageio import read_image
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     model = load_model(starter_model_path(), "cpu")
     sample = read_image(SAMPLES / LATENCY_SAMPLE)
@@ -456,7 +456,7 @@ def quality(sources: list[Path], seeds: int, limit: int | None = None, long_side
     from colorcore.inference.chroma import GRAY_TO_L8, recombine
     from colorcore.data.imageio import read_image
     from colorcore.evaluation.metrics import psnr
-    from colorcore.models.starter import starter_model_path
+    from colorcore.models.settings import starter_model_path
 
     model = load_model(starter_model_path(), "cpu")
     paths = _photo_paths(sources)

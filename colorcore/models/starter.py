@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from colorcore.models.settings import STARTER, STARTER_FILE, starter_model_path  # noqa: F401 (the starter's name
-# and file: packaging and older callers import them from here)
+from colorcore.models.settings import STARTER, STARTER_FILE, starter_model_path  # noqa: F401 (0.1's callers
+# imported the starter's file from here; the engine reads them from models.settings)
 
 ATTRIBUTION_FILES = ("ATTRIBUTION.md", "attribution.json")
 
