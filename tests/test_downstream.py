@@ -16,7 +16,7 @@ import torch
 from colorcore.downstream import experiment as ds
 from colorcore.downstream import tables as downstream_table
 from colorcore.downstream.results import (
-    CONFIG_JSON, RUNS_JSON, DownstreamResults, ExperimentConfig, RunRecord, RunsState, curves_csv, curves_path,
+    CONFIG_JSON, RUNS_JSON, ResultsFolder, ExperimentConfig, RunRecord, RunsState, curves_csv, curves_path,
 )
 from colorcore.downstream.settings import CONFIG_NAMES, DownstreamError, DownstreamSettings, parse_configs
 from colorcore.downstream.cifar import (
@@ -263,7 +263,7 @@ def test_interrupted_run_resumes_and_writes_the_table(cifar, encoder, tmp_path):
     ds.run_downstream(settings, encoder, cifar, out, callbacks=[third])
     assert third.epochs == [] and len(third.configs) == 6
 
-    results = DownstreamResults.load(out)  # what a later session (the Downstream tab) reads back
+    results = ResultsFolder.load(out)  # what a later session (the Downstream tab) reads back
     assert results.settings == settings and results.config.encoder_path == "in-memory test generator"
     assert results.config.cifar_root == cifar.folder.parent and results.curve_problems == ()
     assert sorted((r.config, r.seed) for r in results.runs) == sorted((c, s) for c in settings.configs for s in (0, 1))
@@ -330,15 +330,15 @@ def test_a_results_folder_reads_back_typed_and_a_damaged_file_is_named(tmp_path:
     runs = [RunRecord("2", 0, 50.0, 40.0, 45.0, 1.2, 1.4, 1.5, epochs=3, best_epoch=3),
             RunRecord("scratch", 0, 48.0, 38.0, 41.0, 1.3, 1.6, 1.7, epochs=3, best_epoch=2, device="cpu")]
     out = write_results(tmp_path / "out", settings, runs)
-    results = DownstreamResults.load(out)
+    results = ResultsFolder.load(out)
     assert results.settings == settings and results.runs == tuple(runs)
     assert results.config.encoder_path == "/models/paper.safetensors"
     assert results.config.cifar_root == Path("/data")
     assert [p.val_acc for p in results.curves[("2", 0)]] == [21.0, 22.0, 23.0]
-    assert DownstreamResults.exists(out) and not DownstreamResults.exists(tmp_path)
+    assert ResultsFolder.exists(out) and not ResultsFolder.exists(tmp_path)
 
     curves_path(out, "scratch", 0).write_text("epoch,val_acc\n1,not a number\n", encoding="utf-8")
-    damaged_curve = DownstreamResults.load(out)  # a curve is a view: the runs still load
+    damaged_curve = ResultsFolder.load(out)  # a curve is a view: the runs still load
     assert ("scratch", 0) not in damaged_curve.curves and "scratch_seed0.csv" in damaged_curve.curve_problems[0]
 
     config = json.loads((out / CONFIG_JSON).read_text(encoding="utf-8"))
@@ -346,18 +346,18 @@ def test_a_results_folder_reads_back_typed_and_a_damaged_file_is_named(tmp_path:
                                      ({"input": "lab"}, "input must be one of gray, rgb")):
         (out / CONFIG_JSON).write_text(json.dumps(config | {"settings": config["settings"] | settings_change}))
         with pytest.raises(DownstreamError, match=message) as info:
-            DownstreamResults.load(out)
+            ResultsFolder.load(out)
         assert str(out / CONFIG_JSON) in str(info.value)
     (out / CONFIG_JSON).write_text(json.dumps(config))
     (out / RUNS_JSON).write_text(json.dumps({"fingerprint": {}, "runs": [{"config": "2", "seed": 0}]}))
     with pytest.raises(DownstreamError, match="a run lacks train_acc, val_acc, test_acc") as info:
-        DownstreamResults.load(out)
+        ResultsFolder.load(out)
     assert str(out / RUNS_JSON) in str(info.value)
     (out / RUNS_JSON).write_text("{half")
     with pytest.raises(DownstreamError, match="runs.json: unreadable"):
-        DownstreamResults.load(out)
+        ResultsFolder.load(out)
     with pytest.raises(DownstreamError, match="no experiment results here"):
-        DownstreamResults.load(tmp_path / "elsewhere")
+        ResultsFolder.load(tmp_path / "elsewhere")
 
 
 def test_encoder_must_be_the_multipath_generator():

@@ -198,7 +198,7 @@ def test_progress_and_a_refused_start_tell_the_truth_in_the_window(qtbot, main_w
 
 
 def test_a_results_folder_opens_as_the_engine_reads_it(qtbot, gui_settings, tmp_path):  # noqa: F811 (fixture)
-    """The tab is a view of `DownstreamResults`: the form takes the saved settings, the table the runs'
+    """The tab is a view of `ResultsFolder`: the form takes the saved settings, the table the runs'
     rows in the engine's words, the plot each run's curve; a damaged file is named, not a traceback."""
     from app.tabs.downstream import DownstreamTab
     from colorcore.downstream.results import (CONFIG_JSON, RUNS_JSON, ExperimentConfig, RunRecord, RunsState,

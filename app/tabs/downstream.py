@@ -32,7 +32,7 @@ from colorcore.downstream.settings import (
     config_label,
     protocol_of,
 )
-from colorcore.downstream.results import DownstreamResults, RunRecord
+from colorcore.downstream.results import ResultsFolder, RunRecord
 from colorcore.downstream.tables import (
     SPLITS,
     format_diff,
@@ -364,7 +364,7 @@ class DownstreamTab(QWidget):
         """Show the table and curves an earlier run wrote to `folder` (False, with a message, when it
         holds none); the form takes that run's settings, so Run resumes it."""
         try:
-            results = DownstreamResults.load(folder)
+            results = ResultsFolder.load(folder)
         except DownstreamError as exc:
             self._say(f"No experiment results to show: {error_text(exc, DOWNSTREAM_WORDS)}")
             return False
@@ -614,7 +614,7 @@ class DownstreamTab(QWidget):
 
     def _show_remembered_results(self) -> None:
         out = self.out_edit.text().strip()
-        if out and DownstreamResults.exists(out):
+        if out and ResultsFolder.exists(out):
             self.open_results(out)
 
     def _update_state(self) -> None:

@@ -6,7 +6,7 @@ command line, the GUI and any other tool read back. No torch import.
     curves/<config>_seed<k>.csv    per epoch: CURVE_COLUMNS
     results.csv, results.md        the table (colorcore.downstream.tables)
 
-`DownstreamResults.load(folder)` reads the three; each record type has `from_dict` (DownstreamError naming
+`ResultsFolder.load(folder)` reads the three; each record type has `from_dict` (DownstreamError naming
 the file and the problem) and `to_dict`.
 """
 
@@ -173,7 +173,7 @@ class CurvePoint:
 
 
 @dataclass(frozen=True)
-class DownstreamResults:
+class ResultsFolder:
     """What an experiment wrote to `folder`: its configuration, its finished runs and their curves
     (`curves[(config, seed)]`). A curves file that cannot be read leaves that run without a curve and is
     named in `curve_problems`: the table comes from runs.json."""
@@ -195,7 +195,7 @@ class DownstreamResults:
         return (Path(folder).expanduser() / RUNS_JSON).is_file()
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str]) -> "DownstreamResults":
+    def load(cls, folder: str | os.PathLike[str]) -> "ResultsFolder":
         """Read config.json, runs.json and the curves of `folder`; DownstreamError naming the file when
         config.json or runs.json is missing or damaged."""
         out = Path(folder).expanduser()
