@@ -15,6 +15,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ("core", "data", "models", "training", "inference", "evaluation", "downstream", "commands")
 MAX_TOP_LEVEL_MODULES = 8
+# the modules the app and the command line's parser may import before the engine starts (docs/architecture.md)
+TORCH_FREE = (
+    "cli", "commands.colorize", "commands.compare", "commands.demo", "commands.downstream", "commands.evaluate",
+    "commands.export", "commands.info", "commands.prepare", "commands.train",
+    "core.advice", "core.atomic", "core.events", "core.options", "core.provenance", "core.resources",
+    "data.guidance", "data.imageio", "data.prepare", "data.prepared", "data.settings",
+    "downstream.cifar", "downstream.results", "downstream.settings", "downstream.tables",
+    "inference.batch", "inference.hint_tracking", "inference.hints", "inference.settings",
+    "models.calibration", "models.settings", "models.starter",
+    "training.config", "training.csv_log", "training.engine", "training.presets", "training.runs", "training.state",
+    "training.watchdog",
+)
 PARSING_CALLS = ("json.load", "json.loads", "csv.reader", "csv.DictReader", "np.load", "numpy.load")
 
 
@@ -110,6 +122,16 @@ def test_the_package_and_its_rooms_import_without_torch_or_cv2() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_torch_free_modules_import_without_torch() -> None:
+    script = ("import importlib, json, sys\n"
+              f"for name in {TORCH_FREE!r}:\n"
+              "    importlib.import_module('colorcore.' + name)\n"
+              "print(json.dumps('torch' in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) is False
 
 
 def test_the_old_module_names_still_import_as_the_new_modules_with_a_warning() -> None:
